@@ -1,0 +1,40 @@
+/// Media types of the Docker v2 schema 2 and OCI image formats.
+public enum MediaType {
+    public static let dockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
+    public static let dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
+    public static let dockerConfig = "application/vnd.docker.container.image.v1+json"
+    public static let dockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+    public static let dockerForeignLayerGzip = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
+
+    public static let ociManifest = "application/vnd.oci.image.manifest.v1+json"
+    public static let ociIndex = "application/vnd.oci.image.index.v1+json"
+    public static let ociConfig = "application/vnd.oci.image.config.v1+json"
+    public static let ociLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip"
+    public static let ociLayerTar = "application/vnd.oci.image.layer.v1.tar"
+    public static let ociLayerZstd = "application/vnd.oci.image.layer.v1.tar+zstd"
+
+    public static let manifests: Set<String> = [dockerManifest, ociManifest]
+    public static let indexes: Set<String> = [dockerManifestList, ociIndex]
+    public static let layers: Set<String> = [dockerLayerGzip, dockerForeignLayerGzip, ociLayerGzip, ociLayerTar]
+
+    /// What a pull sends in Accept: both index kinds and both manifest kinds.
+    public static let acceptedManifests = [ociIndex, dockerManifestList, ociManifest, dockerManifest]
+}
+
+/// The two image formats imagekit writes.
+public enum ImageFormat: String, Sendable, CaseIterable, Codable {
+    case docker, oci
+
+    public var manifestMediaType: String { self == .docker ? MediaType.dockerManifest : MediaType.ociManifest }
+    public var configMediaType: String { self == .docker ? MediaType.dockerConfig : MediaType.ociConfig }
+    public var layerMediaType: String { self == .docker ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip }
+    public var indexMediaType: String { self == .docker ? MediaType.dockerManifestList : MediaType.ociIndex }
+
+    /// The layer media type of this format for a layer written in any format.
+    public func convertLayerMediaType(_ mediaType: String) -> String {
+        switch mediaType {
+        case MediaType.dockerLayerGzip, MediaType.ociLayerGzip: return layerMediaType
+        default: return mediaType
+        }
+    }
+}
