@@ -22,7 +22,9 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         .target(name: "OCI", dependencies: ["CCrypto"]),
+        .target(name: "Store", dependencies: ["OCI"]),
 
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "OCI"]),
     ]
 )
