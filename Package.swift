@@ -7,7 +7,7 @@ let package = Package(
     name: "imagekit",
     platforms: [.macOS(.v14)],
     products: [
-        
+        .executable(name: "imagekit", targets: ["imagekit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -23,6 +23,10 @@ let package = Package(
 
         .target(name: "OCI", dependencies: ["CCrypto"]),
         .target(name: "Store", dependencies: ["OCI"]),
+        .executableTarget(name: "imagekit", dependencies: [
+            "OCI", "Store",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "OCI"]),

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+
+/// The executable: parses arguments, runs one command, maps errors to exit codes. Nothing else.
+@main
+struct Imagekit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "imagekit",
+        abstract: "Build, verify and push container images without a Docker daemon.",
+        discussion: """
+        In a project with an imagekit.yaml, `imagekit build`, `imagekit verify` and `imagekit push --tag TAG` \
+        need no other arguments. Results go to stdout, progress and errors to stderr.
+
+        EXIT CODES
+          0    success
+          1    the image failed a check: a policy is violated (verify),
+               or a build step failed (build)
+          2    usage or input error: bad arguments, unreadable or malformed
+               files, unknown image
+          3    remote error: registry or AWS unreachable, refused credentials,
+               upload failed after retries
+          130  interrupted (Ctrl-C)
+        """,
+        version: "0.1.0",
+        subcommands: CommandRegistry.all
+    )
+
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            Foundation.exit(ErrorReporter.report(error, command: Self.self))
+        }
+    }
+}
