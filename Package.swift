@@ -23,12 +23,14 @@ let package = Package(
 
         .target(name: "OCI", dependencies: ["CCrypto"]),
         .target(name: "Store", dependencies: ["OCI"]),
+        .target(name: "Project", dependencies: [.product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "imagekit", dependencies: [
-            "OCI", "Store",
+            "OCI", "Store", "Project",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "OCI"]),
+        .testTarget(name: "ProjectTests", dependencies: ["Project"]),
     ]
 )
