@@ -24,5 +24,7 @@ let package = Package(
         .target(name: "OCI", dependencies: ["CCrypto"]),
 
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        .target(name: "Dockerfile"),
+        .testTarget(name: "DockerfileTests", dependencies: ["Dockerfile"], resources: [.copy("Corpus")]),
     ]
 )
