@@ -23,6 +23,7 @@ let package = Package(
 
         .target(name: "OCI", dependencies: ["CCrypto"]),
         .target(name: "Store", dependencies: ["OCI"]),
+        .target(name: "Dockerfile"),
         .target(name: "Project", dependencies: [.product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "imagekit", dependencies: [
             "OCI", "Store", "Project",
@@ -32,5 +33,6 @@ let package = Package(
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "OCI"]),
         .testTarget(name: "ProjectTests", dependencies: ["Project"]),
+        .testTarget(name: "DockerfileTests", dependencies: ["Dockerfile"], resources: [.copy("Corpus")]),
     ]
 )
