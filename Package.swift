@@ -22,15 +22,18 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         .target(name: "OCI", dependencies: ["CCrypto"]),
-        .target(name: "Store", dependencies: ["OCI"]),
+        .target(name: "Archive", dependencies: ["OCI", "CLibArchive", "CZlib", "CCrypto"]),
+        .target(name: "Store", dependencies: ["OCI", "Archive"]),
         .target(name: "Dockerfile"),
+        .target(name: "Build", dependencies: ["OCI", "Archive", "Store", "Dockerfile"]),
         .target(name: "Project", dependencies: [.product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "imagekit", dependencies: [
-            "OCI", "Store", "Project",
+            "OCI", "Archive", "Store", "Dockerfile", "Build", "Project",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "OCI"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "OCI"]),
         .testTarget(name: "ProjectTests", dependencies: ["Project"]),
     ]
