@@ -41,11 +41,9 @@ public final class LayerReader {
         archive_read_support_filter_zstd(a)
         archive_read_support_format_tar(a)
         archive_read_support_format_empty(a)
+        // On failure deinit frees the reader and closes an owned descriptor.
         if archive_read_open_fd(a, descriptor, 1 << 20) != ARCHIVE_OK {
-            let error = Self.classify(a, name: name)
-            archive_read_free(a)
-            if owned { close(descriptor) }
-            throw error
+            throw Self.classify(a, name: name)
         }
     }
 
