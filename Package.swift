@@ -36,5 +36,6 @@ let package = Package(
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "OCI"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "OCI"]),
         .testTarget(name: "ProjectTests", dependencies: ["Project"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["imagekit"]),
     ]
 )

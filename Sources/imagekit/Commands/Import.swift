@@ -48,7 +48,8 @@ struct ImportCommand: AsyncParsableCommand {
         }
         try await store.commitIngested(output, digest: written.digest, size: written.size)
         try await store.recordLayerInfo(LayerInfo(diffID: written.diffID, uncompressedSize: written.uncompressedSize), for: written.digest)
-        config.appendLayer(diffID: written.diffID, createdBy: "imagekit import \(source)", created: config.created, comment: message)
+        // The source path is left out of history: the same tree gives the same digest from anywhere.
+        config.appendLayer(diffID: written.diffID, createdBy: "imagekit import", created: config.created, comment: message)
         let layer = Descriptor(mediaType: format.layerMediaType, digest: written.digest, size: written.size)
         let image = try await store.commitImage(config: config, layers: [layer], format: format, tags: tags)
         Output.line(image.digest.description)
