@@ -1,4 +1,5 @@
 from alpine as Builder
 run echo hi
-Copy --FROM=builder /etc/hosts /hosts
+From alpine
+Copy --from=BUILDER /etc/hosts /hosts
 eNv a=b
