@@ -215,7 +215,9 @@ private struct Context {
             switch keyword {
             case .workdir: return .workdir(word)
             case .user: return .user(word)
-            default: return .stopSignal(word)
+            default:
+                if !word.text.contains("$") { try StopSignal.validate(word) }
+                return .stopSignal(word)
             }
 
         case .maintainer:
