@@ -106,7 +106,7 @@ public final class LayerWriter {
             }
             defer { close(file) }
             var st = stat()
-            if fstat(file, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG {
+            if fstat(file, &st) == 0, (st.st_mode & FileType.mask) != FileType.regular {
                 throw .unreadable(source.path, reason: "it is not a regular file")
             }
             try writeHeader(entry)
@@ -195,31 +195,31 @@ public final class LayerWriter {
         switch entry.kind {
         case .regular(_, let size):
             guard size >= 0 else { throw .invalidEntry(entry.path, reason: "negative size \(size)") }
-            archive_entry_set_filetype(e, UInt32(bitPattern: S_IFREG))
+            archive_entry_set_filetype(e, FileType.regular)
             archive_entry_set_size(e, size)
         case .directory:
-            archive_entry_set_filetype(e, UInt32(bitPattern: S_IFDIR))
+            archive_entry_set_filetype(e, FileType.directory)
         case .symlink(let target):
             guard !target.isEmpty else { throw .invalidEntry(entry.path, reason: "symlink with an empty target") }
-            archive_entry_set_filetype(e, UInt32(bitPattern: S_IFLNK))
+            archive_entry_set_filetype(e, FileType.symlink)
             archive_entry_set_symlink_utf8(e, target)
         case .hardlink(let target):
             guard let parts = safeComponents(target), !parts.isEmpty else {
                 throw .invalidEntry(entry.path, reason: "hardlink target '\(target)' must be a relative path inside the layer")
             }
-            archive_entry_set_filetype(e, UInt32(bitPattern: S_IFREG))
+            archive_entry_set_filetype(e, FileType.regular)
             archive_entry_set_hardlink_utf8(e, parts.joined(separator: "/"))
             archive_entry_set_size(e, 0)
         case .characterDevice(let major, let minor):
-            archive_entry_set_filetype(e, UInt32(bitPattern: S_IFCHR))
+            archive_entry_set_filetype(e, FileType.character)
             archive_entry_set_rdevmajor(e, dev_t(major))
             archive_entry_set_rdevminor(e, dev_t(minor))
         case .blockDevice(let major, let minor):
-            archive_entry_set_filetype(e, UInt32(bitPattern: S_IFBLK))
+            archive_entry_set_filetype(e, FileType.block)
             archive_entry_set_rdevmajor(e, dev_t(major))
             archive_entry_set_rdevminor(e, dev_t(minor))
         case .fifo:
-            archive_entry_set_filetype(e, UInt32(bitPattern: S_IFIFO))
+            archive_entry_set_filetype(e, FileType.fifo)
         }
         // Sorted so the pax records come out in the same order every time.
         for name in entry.xattrs.keys.sorted() {

@@ -26,7 +26,7 @@ func makeFixtureTree(_ root: URL) throws {
     symlink("/etc/passwd", root.appendingPathComponent("abs-link").path)
     symlink("bin/tool", root.appendingPathComponent("rel-link").path)
     mkfifo(root.appendingPathComponent("fifo").path, 0o644)
-    mknod(root.appendingPathComponent("null").path, S_IFCHR | 0o666, makeDevice(1, 3))
+    mknod(root.appendingPathComponent("null").path, FileType.character | 0o666, makeDevice(1, 3))
     try write(Array("long\n".utf8), to: root.appendingPathComponent("deep/" + String(repeating: "n", count: 120) + ".txt"))
     try write(Array("unicode\n".utf8), to: root.appendingPathComponent("ünïcode-名前.txt"))
 }
