@@ -327,9 +327,15 @@ struct LayerReaderTests {
             f('./a/b.txt', b'hello')
             f('c//d', b'')
             """)
-        let fd = open(tar.path, O_RDONLY)
-        defer { close(fd) }
-        let reader = try LayerReader(fileDescriptor: fd)
+        // Through a pipe, as from stdin: no seeking.
+        let cat = Process()
+        cat.executableURL = URL(fileURLWithPath: "/bin/cat")
+        cat.arguments = [tar.path]
+        let pipe = Pipe()
+        cat.standardOutput = pipe
+        try cat.run()
+        defer { cat.waitUntilExit() }
+        let reader = try LayerReader(fileDescriptor: pipe.fileHandleForReading.fileDescriptor)
         var seen: [String] = []
         var contents = [UInt8]()
         while let entry = try reader.next() {
@@ -341,5 +347,33 @@ struct LayerReaderTests {
         }
         #expect(seen == ["a", "a/b.txt", "c/d"])
         #expect(contents == Array("hello".utf8))
+    }
+
+    @Test func gzipFromAPipeIsDetected() throws {
+        let tmp = try TempDir()
+        defer { tmp.cleanup() }
+        let layer = tmp.path("x.tar.gz")
+        try craftTar(layer, "f('only', b'data')")
+        let cat = Process()
+        cat.executableURL = URL(fileURLWithPath: "/bin/cat")
+        cat.arguments = [layer.path]
+        let pipe = Pipe()
+        cat.standardOutput = pipe
+        try cat.run()
+        defer { cat.waitUntilExit() }
+        let reader = try LayerReader(fileDescriptor: pipe.fileHandleForReading.fileDescriptor)
+        let entry = try reader.next()
+        #expect(entry?.path == "only")
+        #expect(entry?.mtime == 1000)
+        #expect(try reader.next() == nil)
+    }
+
+    @Test func readDataWithoutAnEntryIsAnError() throws {
+        let tmp = try TempDir()
+        defer { tmp.cleanup() }
+        let layer = tmp.path("x.tar.gz")
+        try craftTar(layer, "f('only', b'data')")
+        let reader = try LayerReader(path: layer)
+        #expect(throws: ArchiveError.self) { try reader.readData { _ in } }
     }
 }

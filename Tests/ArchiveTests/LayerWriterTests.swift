@@ -293,6 +293,18 @@ struct GzipCompressorTests {
         #expect(same == "True\n")
     }
 
+    @Test func blocksInFlightAreBoundedWhateverTheInputSize() throws {
+        let block = pseudoRandomBytes(count: 1 << 20, seed: 11)
+        for threads in [1, 2] {
+            let collector = Collector()
+            let gzip = try GzipCompressor(level: 1, threads: threads) { buffer in collector.append(buffer) }
+            for _ in 0..<24 { try block.withUnsafeBytes { try gzip.write($0) } }
+            try gzip.finish()
+            #expect(gzip.peakInFlight <= 2 * threads + 1)
+            #expect(gzip.peakInFlight >= 1)
+        }
+    }
+
     @Test func exactBlockMultipleAndEmptyInput() throws {
         for size in [0, 1 << 20, 2 << 20] {
             let input = pseudoRandomBytes(count: size, seed: 3)
