@@ -19,6 +19,8 @@ public final class LayerWriter {
     /// An error raised inside libarchive's write callback, reported instead of libarchive's.
     private var callbackError: ArchiveError?
     private var state: State = .open
+    /// Reused for reading every source file.
+    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
 
     private enum State { case open, finished, failed }
 
@@ -50,6 +52,7 @@ public final class LayerWriter {
 
     deinit {
         if state == .open { abandon() }
+        readBuffer.deallocate()
     }
 
     private func openArchive() throws(ArchiveError) {
@@ -71,6 +74,8 @@ public final class LayerWriter {
 
     /// libarchive's write callback: hash the tar bytes and feed the compressor.
     private func consumeTar(_ buffer: UnsafeRawBufferPointer) -> Int {
+        // Abandoning: libarchive flushes its trailer on free; nothing of it is wanted.
+        guard state == .open else { return buffer.count }
         do {
             tarHasher.update(buffer)
             try gzip?.write(buffer)
@@ -111,8 +116,7 @@ public final class LayerWriter {
             }
             try writeHeader(entry)
             var remaining = size
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-            defer { buffer.deallocate() }
+            let buffer = readBuffer
             while remaining > 0 {
                 let n = read(file, buffer.baseAddress, min(buffer.count, Int(remaining)))
                 if n < 0 {
@@ -265,6 +269,7 @@ public final class LayerWriter {
     }
 
     private func abandon() {
+        state = .failed
         if let a = archive {
             archive_write_free(a)
             archive = nil
@@ -275,7 +280,6 @@ public final class LayerWriter {
             fd = -1
             unlink(output.path)
         }
-        state = .failed
     }
 }
 
