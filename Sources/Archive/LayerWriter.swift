@@ -137,6 +137,33 @@ public final class LayerWriter {
         }
     }
 
+    /// Adds a regular file whose contents are given in memory (small generated files);
+    /// the entry's size is taken from `data`.
+    public func add(_ entry: LayerEntry, data: Data) throws(ArchiveError) {
+        var entry = entry
+        entry.kind = .regular(source: nil, size: Int64(data.count))
+        do throws(ArchiveError) {
+            try writeHeader(entry)
+            var failure: ArchiveError?
+            data.withUnsafeBytes { buffer in
+                do throws(ArchiveError) { try writeData(buffer, entry: entry.path) } catch { failure = error }
+            }
+            if let failure { throw failure }
+        } catch {
+            if state == .open { abandon() }
+            throw error
+        }
+    }
+
+    /// Scans `directory` and writes all of it as one layer at `output`.
+    public static func write(directory: URL, to output: URL, options: LayerOptions,
+                             scan: TreeScanner.Options = .init()) throws(ArchiveError) -> WrittenLayer {
+        let entries = try TreeScanner.scan(directory, options: scan)
+        let writer = try LayerWriter(output: output, options: options)
+        for entry in entries { try writer.add(entry) }
+        return try writer.finish()
+    }
+
     /// Adds an entry whose contents come from the reader's current entry (re-packing a tar).
     public func add(_ entry: LayerEntry, reader: LayerReader) throws(ArchiveError) {
         do {
