@@ -124,7 +124,7 @@ private final class Extraction {
                 let dir = try openDirectory(parentComponents, create: true, entry: entry.path)
                 defer { close(dir) }
                 try clearSlot(dir, target, keepDirectory: false, entry: entry)
-                guard mknodat(dir, target, S_IFCHR, makeDevice(0, 0)) == 0 else {
+                guard mknodat(dir, target, FileType.character, makeDevice(0, 0)) == 0 else {
                     throw fail(entry, "cannot create the overlay whiteout device (needs root): \(errnoText())")
                 }
                 try setOwnerAndTimes(dir, target, entry, mode: nil)
@@ -187,7 +187,7 @@ private final class Extraction {
             guard fstatat(targetDir, targetName, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
                 throw fail(entry, "its hardlink target '\(target)' is not in the layer or below it")
             }
-            guard (st.st_mode & S_IFMT) != S_IFDIR else {
+            guard (st.st_mode & FileType.mask) != FileType.directory else {
                 throw .unsafeEntry(entry.path, layer: layer.path, reason: "a hardlink to the directory '\(target)'")
             }
             try clearSlot(parent, name, keepDirectory: false, entry: entry)
@@ -195,14 +195,14 @@ private final class Extraction {
             guard linkat(targetDir, targetName, parent, name, 0) == 0 else { throw fail(entry, "link: \(errnoText())") }
         case .characterDevice(let major, let minor), .blockDevice(let major, let minor):
             try clearSlot(parent, name, keepDirectory: false, entry: entry)
-            let type: mode_t = entry.kind == .characterDevice(major: major, minor: minor) ? S_IFCHR : S_IFBLK
+            let type: mode_t = entry.kind == .characterDevice(major: major, minor: minor) ? FileType.character : FileType.block
             guard mknodat(parent, name, type | 0o600, makeDevice(major, minor)) == 0 else {
                 throw fail(entry, "mknod (device files need root): \(errnoText())")
             }
             try setOwnerAndTimes(parent, name, entry, mode: entry.mode)
         case .fifo:
             try clearSlot(parent, name, keepDirectory: false, entry: entry)
-            guard mknodat(parent, name, S_IFIFO | 0o600, 0) == 0 else { throw fail(entry, "mkfifo: \(errnoText())") }
+            guard mknodat(parent, name, FileType.fifo | 0o600, 0) == 0 else { throw fail(entry, "mkfifo: \(errnoText())") }
             try setOwnerAndTimes(parent, name, entry, mode: entry.mode)
         }
     }
@@ -250,7 +250,7 @@ private final class Extraction {
             }
             let code = errno
             var st = stat()
-            if fstatat(current, component, &st, AT_SYMLINK_NOFOLLOW) == 0, (st.st_mode & S_IFMT) == S_IFLNK {
+            if fstatat(current, component, &st, AT_SYMLINK_NOFOLLOW) == 0, (st.st_mode & FileType.mask) == FileType.symlink {
                 followed += 1
                 guard followed <= Self.maxSymlinks else {
                     closeAll()
@@ -290,7 +290,7 @@ private final class Extraction {
     private func clearSlot(_ dir: Int32, _ name: String, keepDirectory: Bool, entry: LayerEntry) throws(ArchiveError) {
         var st = stat()
         guard fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
+        if (st.st_mode & FileType.mask) == FileType.directory {
             if keepDirectory { return }
             try removeTree(dir, name, entry: entry)
         } else if unlinkat(dir, name, 0) != 0 {
@@ -302,7 +302,7 @@ private final class Extraction {
     private func removeTree(_ dir: Int32, _ name: String, entry: LayerEntry) throws(ArchiveError) {
         var st = stat()
         guard fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
+        if (st.st_mode & FileType.mask) == FileType.directory {
             let fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             guard fd >= 0 else { throw fail(entry, "cannot open '\(name)' to remove it: \(errnoText())") }
             defer { close(fd) }

@@ -87,9 +87,9 @@ struct LayerExtractorTests {
         #expect(readXattr(path: out.appendingPathComponent("etc/config").path, name: "trusted.secret") == nil)
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: out.appendingPathComponent("abs-link").path) == "/etc/passwd")
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: out.appendingPathComponent("rel-link").path) == "bin/tool")
-        #expect(lstatOf(out.appendingPathComponent("fifo"))!.st_mode & S_IFMT == S_IFIFO)
+        #expect(lstatOf(out.appendingPathComponent("fifo"))!.st_mode & FileType.mask == FileType.fifo)
         let null = lstatOf(out.appendingPathComponent("null"))!
-        #expect(null.st_mode & S_IFMT == S_IFCHR && null.st_rdev == makeDevice(1, 3))
+        #expect(null.st_mode & FileType.mask == FileType.character && null.st_rdev == makeDevice(1, 3))
         let emptyDir = lstatOf(out.appendingPathComponent("empty-dir"))!
         #expect(emptyDir.st_mode & 0o7777 == 0o700 && emptyDir.st_mtim.tv_sec == Int(LayerOptions.defaultEpoch))
         #expect(lstatOf(out.appendingPathComponent("ro"))!.st_mode & 0o7777 == 0o555)
@@ -143,7 +143,7 @@ struct LayerExtractorTests {
         try FileManager.default.createDirectory(at: upper.appendingPathComponent("etc/opaque"), withIntermediateDirectories: true)
         try write(Array("new".utf8), to: upper.appendingPathComponent("etc/opaque/fresh"))
         try setXattrWithPython(upper.appendingPathComponent("etc/opaque"), name: "trusted.overlay.opaque", value: "y")
-        #expect(mknod(upper.appendingPathComponent("etc/deleted").path, S_IFCHR, makeDevice(0, 0)) == 0)
+        #expect(mknod(upper.appendingPathComponent("etc/deleted").path, FileType.character, makeDevice(0, 0)) == 0)
         let layer = tmp.path("upper.tar.gz")
         _ = try writeLayer(upper, to: layer, scan: .init(overlayWhiteouts: true))
         let names = try python("""
@@ -157,7 +157,7 @@ struct LayerExtractorTests {
         let stats = try LayerExtractor.unpackForOverlay(layer: layer, to: lower)
         #expect(stats.entries == 5)
         let device = lstatOf(lower.appendingPathComponent("etc/deleted"))!
-        #expect(device.st_mode & S_IFMT == S_IFCHR && device.st_rdev == 0)
+        #expect(device.st_mode & FileType.mask == FileType.character && device.st_rdev == 0)
         #expect(readXattr(path: lower.appendingPathComponent("etc/opaque").path, name: "trusted.overlay.opaque") == Array("y".utf8))
         #expect(!FileManager.default.fileExists(atPath: lower.appendingPathComponent("etc/opaque/.wh..wh..opq").path))
         #expect(try String(contentsOf: lower.appendingPathComponent("etc/opaque/fresh"), encoding: .utf8) == "new")
@@ -221,7 +221,7 @@ struct LayerExtractorTests {
         // The symlinks themselves are kept as recorded (a rootfs has absolute links).
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: t.appendingPathComponent("abs").path) == sentinel)
         // A file entry replaces a symlink of the same name instead of writing through it.
-        #expect(lstatOf(t.appendingPathComponent("keep-link"))!.st_mode & S_IFMT == S_IFREG)
+        #expect(lstatOf(t.appendingPathComponent("keep-link"))!.st_mode & FileType.mask == FileType.regular)
         #expect(try String(contentsOf: t.appendingPathComponent("keep-link"), encoding: .utf8) == "replaced")
     }
 
@@ -327,9 +327,15 @@ struct LayerReaderTests {
             f('./a/b.txt', b'hello')
             f('c//d', b'')
             """)
-        let fd = open(tar.path, O_RDONLY)
-        defer { close(fd) }
-        let reader = try LayerReader(fileDescriptor: fd)
+        // Through a pipe, as from stdin: no seeking.
+        let cat = Process()
+        cat.executableURL = URL(fileURLWithPath: "/bin/cat")
+        cat.arguments = [tar.path]
+        let pipe = Pipe()
+        cat.standardOutput = pipe
+        try cat.run()
+        defer { cat.waitUntilExit() }
+        let reader = try LayerReader(fileDescriptor: pipe.fileHandleForReading.fileDescriptor)
         var seen: [String] = []
         var contents = [UInt8]()
         while let entry = try reader.next() {
@@ -341,5 +347,33 @@ struct LayerReaderTests {
         }
         #expect(seen == ["a", "a/b.txt", "c/d"])
         #expect(contents == Array("hello".utf8))
+    }
+
+    @Test func gzipFromAPipeIsDetected() throws {
+        let tmp = try TempDir()
+        defer { tmp.cleanup() }
+        let layer = tmp.path("x.tar.gz")
+        try craftTar(layer, "f('only', b'data')")
+        let cat = Process()
+        cat.executableURL = URL(fileURLWithPath: "/bin/cat")
+        cat.arguments = [layer.path]
+        let pipe = Pipe()
+        cat.standardOutput = pipe
+        try cat.run()
+        defer { cat.waitUntilExit() }
+        let reader = try LayerReader(fileDescriptor: pipe.fileHandleForReading.fileDescriptor)
+        let entry = try reader.next()
+        #expect(entry?.path == "only")
+        #expect(entry?.mtime == 1000)
+        #expect(try reader.next() == nil)
+    }
+
+    @Test func readDataWithoutAnEntryIsAnError() throws {
+        let tmp = try TempDir()
+        defer { tmp.cleanup() }
+        let layer = tmp.path("x.tar.gz")
+        try craftTar(layer, "f('only', b'data')")
+        let reader = try LayerReader(path: layer)
+        #expect(throws: ArchiveError.self) { try reader.readData { _ in } }
     }
 }
