@@ -36,6 +36,7 @@ let package = Package(
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "OCI"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "OCI"]),
         .testTarget(name: "ProjectTests", dependencies: ["Project"]),
+        .testTarget(name: "DockerfileTests", dependencies: ["Dockerfile"], resources: [.copy("Corpus")]),
         .testTarget(name: "EndToEndTests", dependencies: ["imagekit"]),
     ]
 )

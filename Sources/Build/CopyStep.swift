@@ -76,7 +76,12 @@ struct CopyStep {
                 image = local
             } else {
                 session.progress.note("pulling \(reference.familiar) for COPY --from")
-                image = try await session.baseImages.pull(reference, platform: session.request.platform, into: session.store)
+                do {
+                    image = try await session.baseImages.pull(reference, platform: session.request.platform, into: session.store)
+                } catch {
+                    throw BuildError.baseImage(location: from.location.description,
+                        message: "--from=\(from.text) is neither a stage of this Dockerfile nor an image that can be pulled: \(error)")
+                }
             }
             return .filesystem(config: image.config, layers: image.manifest.layers, key: CacheKey(parent: nil, kind: "FROM \(image.digest)").digest)
         }

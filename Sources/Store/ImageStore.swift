@@ -75,7 +75,7 @@ public actor ImageStore {
         if fm.fileExists(atPath: root.path, isDirectory: &isDir), !isDir.boolValue {
             throw .notALayout(path: root.path, reason: "it is a file")
         }
-        for dir in ["blobs/sha256", "ingest", "meta/layers"] {
+        for dir in ["blobs/sha256", "ingest", "meta/layers", "cache", "layers", "tmp"] {
             try FileOps.makeDirectory(root.appendingPathComponent(dir))
         }
         let layoutFile = root.appendingPathComponent("oci-layout")

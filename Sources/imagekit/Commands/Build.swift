@@ -69,10 +69,7 @@ struct BuildCommand: AsyncParsableCommand {
         let tags = try tagTexts.map { try ImageReference(parsing: $0) }
         let platformValue = try OCI.Platform(parsing: platform ?? project?.build.platform ?? "linux/amd64")
         var layerOptions = try LayerOptions.fromEnvironment()
-        if let level = compressionLevel ?? ProcessInfo.processInfo.environment["IMAGEKIT_COMPRESSION_LEVEL"].flatMap(Int32.init) {
-            guard (1...9).contains(level) else { throw CommandFailure.usage("--compression-level must be 1 to 9") }
-            layerOptions.compressionLevel = level
-        }
+        try LayerSettings.applyCompressionLevel(compressionLevel, to: &layerOptions)
         var secrets: [String: URL] = [:]
         for spec in secret {
             let fields = Dictionary(spec.split(separator: ",").map { field -> (String, String) in
@@ -93,7 +90,7 @@ struct BuildCommand: AsyncParsableCommand {
         let formatValue = try format ?? project?.build.format.map { try ImageFormat(rawValue: $0).unwrap("build.format") } ?? .docker
         let request = BuildRequest(
             contextDirectory: contextURL, dockerfile: dockerfileURL,
-            dockerfileDisplayName: Self.displayName(dockerfileURL, cwd: cwd), buildArgs: args,
+            dockerfileDisplayName: Self.displayName(dockerfileURL, context: contextURL, cwd: cwd), buildArgs: args,
             target: target ?? (context == nil ? project?.build.target : nil), platform: platformValue, noCache: noCache, tags: tags,
             format: formatValue, layerOptions: layerOptions, secrets: secrets, labels: labels)
 
@@ -116,9 +113,14 @@ struct BuildCommand: AsyncParsableCommand {
         Output.line(result.image.digest.description)
     }
 
-    static func displayName(_ url: URL, cwd: URL) -> String {
-        let path = url.path, base = cwd.path + "/"
-        return path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path
+    /// How errors name the Dockerfile: relative to the context (`Dockerfile:12:5`, as Docker prints it),
+    /// else relative to the working directory, else its full path.
+    static func displayName(_ url: URL, context: URL, cwd: URL) -> String {
+        let path = url.standardizedFileURL.path
+        for base in [context.standardizedFileURL.path + "/", cwd.standardizedFileURL.path + "/"] where path.hasPrefix(base) {
+            return String(path.dropFirst(base.count))
+        }
+        return path
     }
 }
 

@@ -22,7 +22,8 @@ struct ImportCommand: AsyncParsableCommand {
         let tags = try tag.map { try ImageReference(parsing: $0) }
         var config = ImageConfig(created: nil)
         try ConfigEditor.applyChanges(change, to: &config)  // fail on a bad --change before touching anything
-        let options = try LayerOptions.fromEnvironment()
+        var options = try LayerOptions.fromEnvironment()
+        try LayerSettings.applyCompressionLevel(nil, to: &options)
         config.created = Timestamp.rfc3339(epochSeconds: options.sourceDateEpoch)
 
         let input = try ImportSource(source)
@@ -81,3 +82,13 @@ enum ImportSource {
 }
 
 extension ImageFormat: ExpressibleByArgument {}
+
+/// Layer settings shared by the commands that write layers.
+enum LayerSettings {
+    /// `--compression-level`, else `IMAGEKIT_COMPRESSION_LEVEL`, else the default (6).
+    static func applyCompressionLevel(_ flag: Int32?, to options: inout LayerOptions) throws {
+        guard let level = flag ?? ProcessInfo.processInfo.environment["IMAGEKIT_COMPRESSION_LEVEL"].flatMap(Int32.init) else { return }
+        guard (1...9).contains(level) else { throw CommandFailure.usage("the compression level must be 1 to 9, not \(level)") }
+        options.compressionLevel = level
+    }
+}
