@@ -20,6 +20,7 @@ from components.charts import (  # noqa: E402
     weighted_scores_chart,
 )
 from components.formatters import (  # noqa: E402
+    AI_POLICY_LABELS,
     RECOMMENDATION_LABELS,
     agent_label,
     format_datetime,
@@ -48,7 +49,8 @@ def statistics_panel(board: dict) -> None:
     stats = board.get("statistics", {})
     info = board.get("hackathon", {})
     st.caption(f"{info.get('analyzed_count', 0)} of {info.get('submission_count', 0)} "
-               f"submissions analyzed · AI policy {humanize(info.get('ai_policy_mode'))}")
+               f"submissions analyzed · "
+               f"{AI_POLICY_LABELS.get(info.get('ai_policy_mode'), humanize(info.get('ai_policy_mode')))}")
     c = st.columns(5)
     c[0].metric("Mean", format_score(stats.get("mean_score")))
     c[1].metric("Median", format_score(stats.get("median_score")))
@@ -132,11 +134,11 @@ def scorecard_view(client, sub_id: str) -> None:
                f"{format_datetime(card.get('analyzed_at'))}")
     if card.get("disqualification_reason"):
         st.error(f"Disqualified: {card['disqualification_reason']}")
-    c = st.columns(4)
+    c = st.columns(3)
     c[0].metric("Overall score", format_score(card.get("overall_score")))
     c[1].metric("Rank", card.get("rank") or "—")
-    c[2].metric("Recommendation", recommendation_label(card.get("recommendation")))
-    c[3].metric("Analysis cost", format_usd(card.get("total_cost_usd")))
+    c[2].metric("Analysis cost", format_usd(card.get("total_cost_usd")))
+    st.markdown(f"**Recommendation:** {recommendation_label(card.get('recommendation'))}")
 
     weighted = card.get("weighted_scores") or {}
     if weighted:
