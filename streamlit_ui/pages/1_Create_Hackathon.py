@@ -73,7 +73,7 @@ def rubric_editor(agents: list[str]) -> list[dict]:
     return dims
 
 
-def hackathon_form() -> None:
+def hackathon_form(client) -> None:
     st.subheader("1. Describe the hackathon")
     name = st.text_input("Name", key="hack_name", placeholder="Spring Hack 2026")
     description = st.text_area("Description", key="hack_description",
@@ -143,7 +143,6 @@ def hackathon_form() -> None:
                        "dimensions": [{k: v for k, v in d.items() if k != "description" or v}
                                       for d in dims]},
         }
-        client = ui.require_auth()
         created = ui.call(client.create_hackathon, payload, doing="create the hackathon")
         if created:
             st.session_state[CREATED] = created
@@ -220,7 +219,7 @@ def main() -> None:
     if st.session_state.get(CREATED):
         created_panel(client)
     else:
-        hackathon_form()
+        hackathon_form(client)
     st.divider()
     submissions_panel(client)
 

@@ -71,7 +71,7 @@ def submissions_panel(client, hack_id: str) -> None:
                 "Team": s["team_name"], "Repository": s["repo_url"],
                 "Status": status_label(s.get("status")),
                 "Score": format_score(s.get("overall_score")),
-                "Rank": s.get("rank") or "—",
+                "Rank": str(s["rank"]) if s.get("rank") else "—",
                 "Cost": format_usd(s.get("total_cost_usd")),
                 "Problem": s.get("error_message") or s.get("disqualification_reason") or "",
             } for s in state["items"]], hide_index=True, width="stretch")

@@ -168,8 +168,7 @@ def scorecard_view(client, sub_id: str) -> None:
                 evidence = a.get("evidence") or []
                 if evidence:
                     st.markdown("Evidence")
-                    st.dataframe([{k: (v if isinstance(v, (str, int, float)) else str(v))
-                                   for k, v in item.items()} if isinstance(item, dict)
+                    st.dataframe([{k: str(v) for k, v in item.items()} if isinstance(item, dict)
                                   else {"evidence": str(item)} for item in evidence],
                                  hide_index=True, width="stretch")
 

@@ -101,6 +101,7 @@ class FakeBackend:
         self.requests_log: list[tuple[str, str, dict[str, str]]] = []
         self.server: ThreadingHTTPServer | None = None
         self.thread: threading.Thread | None = None
+        self.stopped = False
 
     # ---- lifecycle
 
@@ -118,6 +119,7 @@ class FakeBackend:
         return self
 
     def stop(self) -> None:
+        self.stopped = True
         if self.server:
             self.server.shutdown()
             self.server.server_close()
@@ -927,6 +929,11 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
     def _serve(self) -> None:
+        if self.backend.stopped:
+            # Kept-alive connections outlive shutdown(); drop them like a dead host would.
+            self.close_connection = True
+            self.connection.close()
+            return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
