@@ -32,13 +32,19 @@ if [[ -x "$VENV/bin/python" && -f "$STAMP" && "$(cat "$STAMP")" == "$want" ]]; t
     exit 0
 fi
 
+# A venv made by another interpreter version is rebuilt rather than patched.
+if [[ -x "$VENV/bin/python" ]] && [[ "$("$VENV/bin/python" -c 'import sys; print(sys.version)')" \
+        != "$("$PYTHON" -c 'import sys; print(sys.version)')" ]]; then
+    echo "python-env.sh: $VENV was made by another Python; recreating it"
+    rm -rf "$VENV"
+fi
+
 if [[ ! -x "$VENV/bin/python" ]]; then
     echo "python-env.sh: creating $VENV"
     "$PYTHON" -m venv "$VENV"
 fi
 
 echo "python-env.sh: installing requirements into $VENV"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
     -r "$ROOT/streamlit_ui/requirements.txt" -r "$ROOT/requirements-dev.txt"
 
