@@ -74,7 +74,7 @@ def dashboard(tmp_path, seeded):
             proc.wait()
 
 
-def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -104,14 +104,28 @@ def test_streamlit_serves_the_signed_in_leaderboard(dashboard):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1800})
             page.goto(f"{dashboard['url']}/Results?hack_id={dashboard['hack_id']}")
-            page.get_by_role("heading", name="Leaderboard").wait_for(timeout=60_000)
-            page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=30_000)
-            page.get_by_text("Gamma Ray", exact=True).first.wait_for(timeout=30_000)
+            page.get_by_role("heading", name="Leaderboard").wait_for(timeout=120_000)
+            page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=120_000)
+            page.get_by_text("Gamma Ray", exact=True).first.wait_for(state="attached",
+                                                                     timeout=120_000)
             # The data grid paints on a canvas after layout settles.
             page.wait_for_timeout(4000)
             page.screenshot(path=str(shot), full_page=True)
             body = page.inner_text("body")
             exceptions = page.locator('[data-testid="stException"]').count()
+
+            # The home page: the agents and a working link to every page.
+            page.goto(dashboard["url"])
+            page.get_by_role("heading", name="The four judging agents").wait_for(
+                timeout=120_000)
+            for label in ("Create hackathon", "Live dashboard", "Results", "Intelligence"):
+                # Page links render a moment after the rest of the page.
+                page.get_by_role("link", name=label, exact=True).first.wait_for(timeout=120_000)
+            home = page.inner_text("body")
+            page.get_by_role("link", name="Live dashboard", exact=True).first.click()
+            page.get_by_text("Analysis complete.").wait_for(timeout=120_000)
+            live = page.inner_text("body")
+            exceptions += page.locator('[data-testid="stException"]').count()
         finally:
             browser.close()
 
@@ -121,6 +135,11 @@ def test_streamlit_serves_the_signed_in_leaderboard(dashboard):
         assert text in body
     assert "Traceback" not in body and "Something unexpected" not in body
     assert shot.stat().st_size > 20_000
+    for text in ("Bug Hunter", "Performance", "Innovation", "AI Detection", "Create hackathon",
+                 "Results", "Intelligence", "Welcome, Ada Organizer"):
+        assert text in home
+    for text in ("Cost estimate", "Start analysis", "Analysis complete", "Participants"):
+        assert text in live
     assert "Traceback" not in dashboard["log"].read_text()
     # The browser session signed in with an authenticated call, never /health or login.
     backend = dashboard["backend"]
