@@ -47,9 +47,8 @@ def validate_hackathon(
                       f"{MAX_DESCRIPTION} allowed.")
     if start is not None and end is not None and end <= start:
         errors.append("Dates: the end must be after the start.")
-    if budget is not None and not BUDGET_MIN <= budget <= BUDGET_MAX:
-        errors.append(f"Budget: must be between ${BUDGET_MIN:.2f} and ${BUDGET_MAX:,.0f} "
-                      f"(got ${budget:,.2f}).")
+    if budget is not None and (problem := validate_budget(budget)):
+        errors.append(problem)
     if ai_policy_mode not in AI_POLICY_MODES:
         errors.append(f"AI policy: {ai_policy_mode!r} is not one of {', '.join(AI_POLICY_MODES)}.")
     if not agents_enabled:
@@ -90,6 +89,13 @@ def validate_hackathon(
         if abs(total - 1.0) > WEIGHT_TOLERANCE:
             errors.append(f"Rubric: weights add up to {total:.2f}; they must sum to 1.00.")
     return errors
+
+
+def validate_budget(budget: float) -> str | None:
+    if not BUDGET_MIN <= budget <= BUDGET_MAX:
+        return (f"Budget: must be between ${BUDGET_MIN:.2f} and ${BUDGET_MAX:,.0f} "
+                f"(got ${budget:,.2f}).")
+    return None
 
 
 def weights_total(dimensions: list[dict]) -> float:

@@ -19,6 +19,7 @@ from components.api_client import (  # noqa: E402
     ServerError,
 )
 from components.charts import cost_by_agent_chart  # noqa: E402
+from components.validators import validate_budget  # noqa: E402
 from components.formatters import (  # noqa: E402
     agent_label,
     format_cost_range,
@@ -33,15 +34,21 @@ from components.formatters import (  # noqa: E402
 
 ui.setup_page("Live dashboard", "📡")
 
-REFRESH_MS = 3000
+# Every refresh costs one API request (a free key allows 100 a day), so poll
+# gently and leave the other panels cached while a job runs.
+REFRESH_MS = 5000
 SUB_PAGE = 25
 ACTIVE = ("queued", "running")
 
 
 def stats_panel(client, hack_id: str) -> None:
-    stats = ui.call(client.get_stats, hack_id, doing="load the statistics")
-    if not stats:
-        return
+    key = f"vj_stats_{hack_id}"
+    stats = st.session_state.get(key)
+    if stats is None or not st.session_state.get(f"vj_job_active_{hack_id}"):
+        stats = ui.call(client.get_stats, hack_id, doing="load the statistics")
+        if not stats:
+            return
+        st.session_state[key] = stats
     c = st.columns(5)
     c[0].metric("Submissions", stats.get("submission_count", 0))
     c[1].metric("Analyzed", stats.get("verified_count", 0))
@@ -133,6 +140,31 @@ def estimate_panel(client, hack_id: str) -> dict | None:
     return est
 
 
+def budget_panel(client, hack_id: str) -> None:
+    key = f"vj_hackathon_{hack_id}"
+    with st.expander("Budget limit"):
+        hack = st.session_state.get(key)
+        if hack is None:
+            hack = ui.call(client.get_hackathon, hack_id, doing="load the hackathon")
+            if hack is None:
+                return
+            st.session_state[key] = hack
+        limit = hack.get("budget_limit_usd")
+        st.write(f"Current limit: {format_usd(limit) if limit else 'none'}")
+        new = float(st.number_input("New budget limit (USD)", value=float(limit or 50.0),
+                                    step=5.0, format="%.2f", key="new_budget"))
+        problem = validate_budget(new)
+        if problem:
+            st.error(problem)
+        if st.button("Update budget", disabled=bool(problem), key="update_budget"):
+            updated = ui.call(client.update_hackathon, hack_id, {"budget_limit_usd": new},
+                              doing="update the budget")
+            if updated:
+                st.session_state[key] = updated
+                st.session_state.pop(f"vj_estimate_{hack_id}", None)
+                st.success(f"Budget limit is now {format_usd(updated.get('budget_limit_usd'))}.")
+
+
 def start_panel(client, hack_id: str, est: dict | None) -> None:
     st.subheader("Start analysis")
     force = st.checkbox("Re-analyze submissions that were already scored", key="force")
@@ -150,7 +182,6 @@ def start_panel(client, hack_id: str, est: dict | None) -> None:
             if "already in progress" in exc.detail.lower():
                 st.info("An analysis is already running for this hackathon; its progress is "
                         "shown below. Wait for it to finish before starting another.")
-                st.session_state["vj_follow"] = hack_id
             else:
                 ui.show_error(exc, "start the analysis")
         except BadRequestError as exc:
@@ -160,7 +191,6 @@ def start_panel(client, hack_id: str, est: dict | None) -> None:
         else:
             st.success(f"Analysis started (job {job.get('job_id')}) for "
                        f"{job.get('total_submissions', 0)} submission(s).")
-            st.session_state["vj_follow"] = hack_id
             st.session_state.pop(f"vj_estimate_{hack_id}", None)
 
 
@@ -169,9 +199,11 @@ def progress_panel(client, hack_id: str) -> None:
     try:
         status = client.get_analysis_status(hack_id)
     except NotFoundError:
+        st.session_state.pop(f"vj_job_active_{hack_id}", None)
         st.caption("No analysis has run for this hackathon yet.")
         return
     except APIError as exc:
+        st.session_state.pop(f"vj_job_active_{hack_id}", None)
         ui.show_error(exc, "load the analysis status")
         return
     progress = status.get("progress", {})
@@ -197,14 +229,19 @@ def progress_panel(client, hack_id: str) -> None:
         st.warning(f"{len(errors)} submission(s) failed:")
         st.dataframe([{"Team": e.get("team_name"), "Error": e.get("error")} for e in errors],
                      hide_index=True, width="stretch")
+    was_active = st.session_state.get(f"vj_job_active_{hack_id}", False)
+    st.session_state[f"vj_job_active_{hack_id}"] = job_status in ACTIVE
+    if was_active and job_status not in ACTIVE:
+        # The job just ended: show fresh figures everywhere.
+        st.session_state["vj_reload_subs"] = True
+        st.session_state.pop(f"vj_stats_{hack_id}", None)
+        st.rerun()
     if job_status in ACTIVE:
         st_autorefresh(interval=REFRESH_MS, key=f"progress_refresh_{hack_id}")
         st.caption(f"Refreshing every {REFRESH_MS // 1000} seconds while the analysis runs.")
     elif job_status == "completed":
         st.success("Analysis complete.")
         ui.nav_link("pages/3_Results.py", "See the results")
-        if st.session_state.pop("vj_follow", None) == hack_id:
-            st.session_state["vj_reload_subs"] = True
     elif job_status:
         st.error(f"The analysis ended with status {humanize(job_status)}.")
 
@@ -222,6 +259,7 @@ def main() -> None:
     left, right = st.columns([1, 1])
     with left:
         est = estimate_panel(client, hack_id)
+        budget_panel(client, hack_id)
         start_panel(client, hack_id, est)
     with right:
         progress_panel(client, hack_id)

@@ -329,9 +329,10 @@ def test_live_dashboard_estimate_start_and_follow_progress(open_page, unscored):
     at.button(key="start").click().run()
     no_exception(at)
     assert any("Analysis started" in s and "5 submission(s)" in s for s in texts(at.success))
-    assert any("Refreshing every 3 seconds" in c for c in texts(at.caption))
+    assert any("Refreshing every 5 seconds" in c for c in texts(at.caption))
 
     seen = []
+    stats_calls = backend.count_requests("GET", r"/stats$")
     for _ in range(10):
         at.run()
         no_exception(at)
@@ -343,6 +344,11 @@ def test_live_dashboard_estimate_start_and_follow_progress(open_page, unscored):
     assert seen == sorted(seen) and seen[-1] == 100
     assert not any("Refreshing every" in c for c in texts(at.caption))
     assert backend.jobs[hack_id]["status"] == "completed"
+    # Polling costs one request per refresh: the statistics wait for the job to end,
+    # and are then fetched again rather than shown from the cache.
+    assert backend.count_requests("GET", r"/stats$") - stats_calls == 1
+    m = metrics(at)
+    assert (m["Analyzed"], m["Pending"], m["Status"]) == ("5", "0", "Completed")
 
 
 def test_live_dashboard_shows_errors_of_failed_submissions(open_page, unscored):
@@ -385,6 +391,20 @@ def test_start_over_budget_explains_402(open_page, unscored):
     assert any("Over budget" in e and "Raise the hackathon's budget limit" in e
                for e in texts(at.error))
     assert hack_id not in backend.jobs
+
+    # Raise the limit from the page, then the analysis starts.
+    at.number_input(key="new_budget").set_value(20000.0).run()
+    assert any("Budget: must be between $0.01 and $10,000" in e for e in texts(at.error))
+    assert at.button(key="update_budget").disabled is True
+    at.number_input(key="new_budget").set_value(5.0).run()
+    at.button(key="update_budget").click().run()
+    no_exception(at)
+    assert any("Budget limit is now $5.00" in s for s in texts(at.success))
+    assert backend.hackathons[hack_id]["budget_limit_usd"] == 5.0
+    at.button(key="start").click().run()
+    no_exception(at)
+    assert any("Analysis started" in s for s in texts(at.success))
+    assert backend.jobs[hack_id]["status"] in ("queued", "running")
 
 
 def test_estimate_with_nothing_pending_is_a_state(open_page, seeded):

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from fake_backend import seed_demo
 
 UI_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = UI_DIR.parent
