@@ -89,5 +89,5 @@ def test_lifecycle_policy_keeps_ten_images(repo: Path) -> None:
 
 def test_requirements_dev_pins_what_the_tests_import(repo: Path) -> None:
     lines = [line.split("#")[0].strip() for line in (repo / "requirements-dev.txt").read_text().splitlines()]
-    pinned = {line.split("==")[0].lower() for line in lines if "==" in line}
+    pinned = {re.split(r"[\[=]", line)[0].lower() for line in lines if "==" in line}
     assert {"pyyaml", "cfn-lint", "aws-sam-translator", "moto", "boto3"} <= pinned
