@@ -64,19 +64,11 @@ RUN set -eu; \
 
 FROM ${BASE_IMAGE} AS runtime
 
-ARG VERSION=0.1.0
-ARG SOURCE_URL=https://github.com/vibejudge/imagekit
-LABEL maintainer="VibeJudge maintainers" \
-      org.opencontainers.image.authors="VibeJudge maintainers" \
-      org.opencontainers.image.title="vibejudge-dashboard" \
-      org.opencontainers.image.description="VibeJudge organizer dashboard (Streamlit)" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.source="${SOURCE_URL}"
-
 # --no-log-init: no sparse /var/log/lastlog and faillog entries for UID 1000.
 RUN groupadd --gid 1000 streamlit \
  && useradd --uid 1000 --gid 1000 --no-log-init --create-home --home-dir /home/streamlit \
-            --shell /usr/sbin/nologin streamlit
+            --shell /usr/sbin/nologin streamlit \
+ && install -d -o 1000 -g 1000 -m 0755 /app
 
 # The venv stays root-owned: the app can read its libraries but not change them.
 COPY --from=builder /opt/venv /opt/venv
@@ -95,8 +87,18 @@ ENV VIRTUAL_ENV=/opt/venv \
     STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \
     API_BASE_URL=""
 
-# The app last: code changes rebuild only this layer.
+# The app is the last file layer: code changes rebuild only this one.
 COPY --chown=1000:1000 streamlit_ui/ /app/streamlit_ui/
+
+# Build metadata late, so a new VERSION does not invalidate the layers above.
+ARG VERSION=0.1.0
+ARG SOURCE_URL=https://github.com/vibejudge/imagekit
+LABEL maintainer="VibeJudge maintainers" \
+      org.opencontainers.image.authors="VibeJudge maintainers" \
+      org.opencontainers.image.title="vibejudge-dashboard" \
+      org.opencontainers.image.description="VibeJudge organizer dashboard (Streamlit)" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.source="${SOURCE_URL}"
 
 USER 1000:1000
 

@@ -124,7 +124,8 @@ def test_runtime_stage(instructions: list[Instruction]) -> None:
     assert [ins.args for ins in runtime if ins.keyword == "WORKDIR"] == ["/app"]
     useradd = next(ins.args for ins in runtime if ins.keyword == "RUN")
     assert "groupadd --gid 1000 streamlit" in useradd
-    assert "useradd --uid 1000 --gid 1000" in useradd and useradd.rstrip().endswith("streamlit")
+    assert "useradd --uid 1000 --gid 1000" in useradd
+    assert "install -d -o 1000 -g 1000 -m 0755 /app" in useradd
     copies = [ins.args for ins in runtime if ins.keyword == "COPY"]
     assert "--from=builder /opt/venv /opt/venv" in copies
     assert "--chown=1000:1000 streamlit_ui/ /app/streamlit_ui/" in copies
