@@ -264,12 +264,20 @@ for t in "${selected[@]}"; do
 done
 
 versions=()
-[[ -n "$imagekit" ]] && versions+=("imagekit=$imagekit")
-command -v podman >/dev/null && versions+=("podman=$(podman --version | awk '{ print $3 }') (driver ${podman_driver:-not run})")
-command -v umoci >/dev/null && versions+=("umoci=$(umoci --version | awk '{ print $3 }')")
+for t in "${selected[@]}"; do
+    case "$t" in
+        imagekit) versions+=("imagekit=$imagekit") ;;
+        podman) versions+=("podman=$(podman --version | awk '{ print $3 }') (storage driver $podman_driver)") ;;
+        umoci) versions+=("umoci=$(umoci --version | awk '{ print $3 }')") ;;
+    esac
+done
 
 json="$out_dir/import-$stamp.json"
 bench_report "import of a $((tree_bytes / 1000000)) MB root filesystem" "$samples" "$tree_bytes" "$json" imagekit \
     "tree=$tree" "entries=$tree_files" "runs per tool=$runs (run 1 cold, median over the rest)" \
     "host=$(nproc) cores, $(uname -r)" "${versions[@]}"
 bench_log "results: $json (per-run logs in $logs_dir)"
+failed="$(awk -F '\t' '$5 != 0' "$samples" | wc -l)"
+if [[ $failed -gt 0 ]]; then
+    bench_die "$failed run(s) failed; see the logs in $logs_dir"
+fi
