@@ -105,14 +105,15 @@ build_tree() {
         || bench_die "the relocated venv cannot import the dashboard's packages inside the tree"
 }
 
-# Cached like the base fixture: keyed by this script, the requirements and
-# the base tarball, built under a temp name, renamed when complete.
+# Cached like the base fixture, keyed by the code that builds the tree (the
+# functions above, not the timing code below), the requirements and the base
+# tarball; built under a temp name, renamed when complete.
 # Sets the global `tree` (not a command substitution: the cleanup trap must
 # see `partial_tree`).
 ensure_tree() {
     local base key
     base="$(basename "$("$repo_root/scripts/base-fixture.sh")" .tar)"
-    key="$( { sha256sum "${BASH_SOURCE[0]}"; requirements_text; printf '%s\n' "$base"; } | sha256sum | cut -c1-16)"
+    key="$( { declare -f requirements_text host_python relocate_venv build_tree; requirements_text; printf '%s\n' "$base"; } | sha256sum | cut -c1-16)"
     tree="$cache_dir/bench-import-tree-$key"
     [[ -d "$tree" ]] && return 0
     mkdir -p "$cache_dir"
@@ -140,10 +141,14 @@ run_imagekit() {
     bench_time "$log" "$imagekit" --store "$run_dir/store" import "$tree" -t bench:1
 }
 
+# podman refuses a runroot longer than 50 characters: those live under a
+# short directory of their own.
+podman_runroot() { printf '%s/%s\n' "$short_tmp" "$(basename "$1")"; }
+
 podman_cmd() {
     local run_dir="$1" driver="$2"
     printf 'tar -C %q -cf - . | podman --root %q --runroot %q --storage-driver %q --events-backend file import - bench:1' \
-        "$tree" "$run_dir/root" "$run_dir/runroot" "$driver"
+        "$tree" "$run_dir/root" "$(podman_runroot "$run_dir")" "$driver"
 }
 
 # overlay when the kernel lets this process mount it, vfs otherwise: probed
@@ -152,7 +157,7 @@ probe_podman_driver() {
     local dir="$work/podman-probe" log="$work/podman-probe.log"
     mkdir -p "$dir/src"
     printf 'probe\n' >"$dir/src/probe"
-    if tar -C "$dir/src" -cf - . | podman --root "$dir/root" --runroot "$dir/runroot" \
+    if tar -C "$dir/src" -cf - . | podman --root "$dir/root" --runroot "$(podman_runroot "$dir")" \
         --storage-driver overlay --events-backend file import - probe:1 >"$log" 2>&1; then
         podman_driver=overlay
     else
@@ -186,6 +191,7 @@ remove_run_dir() {
 # ---------------------------------------------------------------------------
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/imagekit-bench-import.XXXXXX")"
+short_tmp="$(mktemp -d /tmp/ikb.XXXXXX)"
 partial_tree=""
 cleanup() {
     local status=$?
@@ -194,6 +200,7 @@ cleanup() {
         rm -rf --one-file-system "$partial_tree"
     fi
     remove_run_dir "$work"
+    remove_run_dir "$short_tmp"
     exit "$status"
 }
 trap cleanup EXIT
@@ -252,16 +259,25 @@ for t in "${selected[@]}"; do
             bench_log "$t run $i failed with status $status (log: $log)"
         fi
         remove_run_dir "$run_dir"
+        rm -rf "$(podman_runroot "$run_dir")"
     done
 done
 
 versions=()
-[[ -n "$imagekit" ]] && versions+=("imagekit=$imagekit")
-command -v podman >/dev/null && versions+=("podman=$(podman --version | awk '{ print $3 }') (driver ${podman_driver:-not run})")
-command -v umoci >/dev/null && versions+=("umoci=$(umoci --version | awk '{ print $3 }')")
+for t in "${selected[@]}"; do
+    case "$t" in
+        imagekit) versions+=("imagekit=$imagekit") ;;
+        podman) versions+=("podman=$(podman --version | awk '{ print $3 }') (storage driver $podman_driver)") ;;
+        umoci) versions+=("umoci=$(umoci --version | awk '{ print $3 }')") ;;
+    esac
+done
 
 json="$out_dir/import-$stamp.json"
 bench_report "import of a $((tree_bytes / 1000000)) MB root filesystem" "$samples" "$tree_bytes" "$json" imagekit \
     "tree=$tree" "entries=$tree_files" "runs per tool=$runs (run 1 cold, median over the rest)" \
     "host=$(nproc) cores, $(uname -r)" "${versions[@]}"
 bench_log "results: $json (per-run logs in $logs_dir)"
+failed="$(awk -F '\t' '$5 != 0' "$samples" | wc -l)"
+if [[ $failed -gt 0 ]]; then
+    bench_die "$failed run(s) failed; see the logs in $logs_dir"
+fi

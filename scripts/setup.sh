@@ -63,6 +63,17 @@ if [[ $EUID -ne 0 ]]; then
     as_root=(sudo)
 fi
 
+# Checked before anything is installed, so a machine without the toolchain
+# fails at once.
+if [[ -d /opt/swift/usr/bin && ":$PATH:" != *":/opt/swift/usr/bin:"* ]]; then
+    PATH="/opt/swift/usr/bin:$PATH"
+    export PATH
+fi
+if ! command -v swift >/dev/null; then
+    [[ $build -eq 0 ]] || die "swift not found: install the Swift toolchain in /opt/swift (or put swift on PATH), or pass --no-build"
+    log "note: swift is not on PATH and /opt/swift/usr/bin does not exist; imagekit cannot be built here"
+fi
+
 missing_packages() {
     local status
     # Installed means "install ok installed"; a removed package whose config
@@ -106,18 +117,6 @@ fi
 if [[ -f scripts/python-env.sh ]]; then
     log "Python environment (scripts/python-env.sh)"
     bash scripts/python-env.sh >&2 || die "scripts/python-env.sh failed"
-fi
-
-if [[ -d /opt/swift/usr/bin && ":$PATH:" != *":/opt/swift/usr/bin:"* ]]; then
-    PATH="/opt/swift/usr/bin:$PATH"
-    export PATH
-fi
-if ! command -v swift >/dev/null; then
-    if [[ $build -eq 1 ]]; then
-        die "swift not found: install the Swift toolchain in /opt/swift (or put swift on PATH), or pass --no-build"
-    fi
-    log "note: swift is not on PATH and /opt/swift/usr/bin does not exist; imagekit cannot be built here"
-    exit 0
 fi
 
 if [[ $build -eq 0 ]]; then
