@@ -153,7 +153,7 @@ import Testing
     @Test(arguments: [
         ("FROM debian-python:bookworm\nFROOM x\n", "Dockerfile:2:1", "unknown instruction"),
         ("FROM debian-python:bookworm\nENV A=\"unterminated\n", "Dockerfile:2", "quote"),
-        ("FROM debian-python:bookworm\nCMD [\"a\", \"b\"\nLABEL x=1\n", "Dockerfile:", ""),
+        ("FROM debian-python:bookworm\nCMD [\"a\", \"b\"\nLABEL x=1\n", "Dockerfile:2", "json"),
         ("FROM debian-python:bookworm\nCOPY missing.txt /x\n", "Dockerfile:2", "not found"),
         ("FROM debian-python:bookworm\nCOPY notes.md /x\n", "Dockerfile:2", ".dockerignore"),
         ("FROM debian-python:bookworm\nCOPY ../outside /x\n", "Dockerfile:2", "outside the build context"),
