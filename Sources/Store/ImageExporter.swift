@@ -13,7 +13,9 @@ public struct ImageExporter: Sendable {
     public let store: ImageStore
     public init(store: ImageStore) { self.store = store }
 
-    public func export(_ image: StoredImage, as kind: Kind, to destination: URL, reference: ImageReference?) async throws {
+    /// Returns the digest of the manifest as written (it differs from the stored one when the format is converted).
+    @discardableResult
+    public func export(_ image: StoredImage, as kind: Kind, to destination: URL, reference: ImageReference?) async throws -> Digest {
         let format: ImageFormat = kind == .dockerArchive ? .docker : .oci
         let manifestData: Data
         let manifest: Manifest
@@ -55,6 +57,7 @@ public struct ImageExporter: Sendable {
             }
             try writeTar(destination, descriptor: descriptor, manifestData: manifestData, blobs: blobs, extra: extra)
         }
+        return manifestDigest
     }
 
     private func layoutFiles(descriptor: Descriptor) throws -> (layout: Data, index: Data) {

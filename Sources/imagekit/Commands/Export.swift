@@ -25,7 +25,7 @@ struct ExportCommand: AsyncParsableCommand {
         case .docker: kind = .dockerArchive
         case .oci: kind = output.hasSuffix(".tar") ? .ociTar : .ociDirectory
         }
-        try await ImageExporter(store: store).export(stored, as: kind, to: destination, reference: reference)
-        Output.line(stored.digest.description)
+        let written = try await ImageExporter(store: store).export(stored, as: kind, to: destination, reference: reference)
+        Output.line(written.description)
     }
 }
