@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import stat
 import subprocess
 from pathlib import Path
@@ -51,7 +52,8 @@ def bin_dir(tmp_path: Path) -> Path:
     directory = tmp_path / "bin"
     directory.mkdir()
     for name in BASICS:
-        found = shutil.which(name)
+        # python3 may be a version-manager shim that needs the real HOME; use this interpreter.
+        found = sys.executable if name == "python3" else shutil.which(name)
         assert found, f"{name} is needed to run deploy.sh"
         (directory / name).symlink_to(found)
     return directory
