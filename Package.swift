@@ -22,7 +22,11 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         .target(name: "OCI", dependencies: ["CCrypto"]),
+        .target(name: "AWS", dependencies: ["CCrypto", .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOFoundationCompat", package: "swift-nio")]),
+        .target(name: "Deploy"),
 
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        .testTarget(name: "AWSTests", dependencies: ["AWS"], resources: [.copy("Vectors")]),
+        .testTarget(name: "DeployTests", dependencies: ["Deploy"]),
     ]
 )
