@@ -29,7 +29,8 @@ struct SharedConfigFile: Sendable {
         self.path = path
         var current: String?
         var lastKey: String?
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // "\r\n" is one Character in Swift: split on both forms.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         for (offset, rawLine) in lines.enumerated() {
             let number = offset + 1
             var line = Substring(rawLine)
