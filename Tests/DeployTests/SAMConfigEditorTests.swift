@@ -205,7 +205,11 @@ struct SAMConfigEditorTests {
         #expect(edit.text == original.replacingOccurrences(of: "ImageUri=old", with: "ImageUri=new"))
         let inserted = try DeployTestSupport.editFile(original, env: "prod", value: "new")
         defer { try? FileManager.default.removeItem(at: inserted.directory) }
-        #expect(inserted.text.components(separatedBy: "\r\n").count == inserted.text.components(separatedBy: "\n").count)
+        // Every LF byte is preceded by CR ("\r\n" is one Character in Swift, so count bytes).
+        let bytes = Array(inserted.text.utf8)
+        let lineFeeds = bytes.indices.filter { bytes[$0] == 0x0A }
+        #expect(lineFeeds.count == 8)
+        #expect(lineFeeds.allSatisfy { $0 > 0 && bytes[$0 - 1] == 0x0D })
         #expect(inserted.text.hasSuffix("stack_name = \"p\"\r\nparameter_overrides = \"ImageUri=new\"\r\n"))
         #expect(try DeployTestSupport.tomllib(inserted.path, env: "prod").overrides as? String == "ImageUri=new")
     }
