@@ -83,13 +83,19 @@ struct AWSTransport: Sendable {
 
             let status: Int
             let responseBody: Data
+            let began = DispatchTime.now().uptimeNanoseconds
             do {
                 let response = try await httpClient.execute(outgoing, timeout: timeout)
                 status = Int(response.status.code)
                 var buffer = try await response.body.collect(upTo: Self.maxResponseBytes)
                 responseBody = buffer.readData(length: buffer.readableBytes) ?? Data()
             } catch {
-                if attempt < Self.maxAttempts, !(error is CancellationError) {
+                // An attempt that used up its whole deadline (AHC keeps retrying refused connections until then)
+                // is not retried: a wrong endpoint should fail after one timeout, not three.
+                let elapsed = Int64(DispatchTime.now().uptimeNanoseconds - began)
+                let exhausted = elapsed >= timeout.nanoseconds * 9 / 10
+                    || ((error as? HTTPClientError).map { [.deadlineExceeded, .connectTimeout].contains($0) } ?? false)
+                if attempt < Self.maxAttempts, !exhausted, !(error is CancellationError) {
                     try await backoff(attempt)
                     continue
                 }
