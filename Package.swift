@@ -27,6 +27,13 @@ let package = Package(
         .target(name: "Dockerfile"),
         .target(name: "Build", dependencies: ["OCI", "Archive", "Store", "Dockerfile"]),
         .target(name: "Project", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "AWS", dependencies: [
+            "CCrypto",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+        ]),
+        .target(name: "Deploy"),
         .executableTarget(name: "imagekit", dependencies: [
             "OCI", "Archive", "Store", "Dockerfile", "Build", "Project",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -37,6 +44,8 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "OCI"]),
         .testTarget(name: "ProjectTests", dependencies: ["Project"]),
         .testTarget(name: "DockerfileTests", dependencies: ["Dockerfile"], resources: [.copy("Corpus")]),
+        .testTarget(name: "AWSTests", dependencies: ["AWS"], resources: [.copy("Vectors")]),
+        .testTarget(name: "DeployTests", dependencies: ["Deploy"]),
         .testTarget(name: "EndToEndTests", dependencies: ["imagekit"]),
     ]
 )
