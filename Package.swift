@@ -22,13 +22,17 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         .target(name: "OCI", dependencies: ["CCrypto"]),
+        .target(name: "Archive", dependencies: ["OCI", "CLibArchive", "CZlib", "CCrypto"]),
         .target(name: "Store", dependencies: ["OCI"]),
+        .target(name: "Policy", dependencies: ["OCI", "Archive", "Store", .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "imagekit", dependencies: [
-            "OCI", "Store",
+            "OCI", "Store", "Archive", "Policy",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "OCI"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "OCI"]),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "Archive", "Store", "OCI"], resources: [.copy("Resources")]),
     ]
 )

@@ -1,0 +1,80 @@
+import Foundation
+
+/// Errors from writing, reading and extracting layer tarballs. Each message names the file
+/// or entry involved and says what to do about it.
+public enum ArchiveError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// A path that must exist does not (a source file, a layer, a directory to scan).
+    case missingPath(String, what: String)
+    /// A file exists but could not be opened or read.
+    case unreadable(String, reason: String)
+    /// A source file's size differs from the size recorded when it was scanned.
+    case sourceChanged(String, expected: Int64, actual: Int64)
+    /// The layer output file already exists (the writer never overwrites).
+    case outputExists(String)
+    /// Creating, writing or syncing an output file failed.
+    case writeFailed(String, reason: String)
+    /// An entry handed to the writer has a path the tar format cannot carry safely.
+    case invalidEntry(String, reason: String)
+    /// `SOURCE_DATE_EPOCH` is not a non-negative integer number of seconds.
+    case invalidSourceDateEpoch(String)
+    /// A compression level outside zlib's 0...9.
+    case invalidCompressionLevel(Int32)
+    /// libarchive refused an operation while writing.
+    case tarWriteFailed(layer: String, entry: String, message: String)
+    /// The compressed stream of a layer is damaged.
+    case corruptLayer(String, detail: String)
+    /// The tar stream of a layer ends in the middle of an entry.
+    case truncatedLayer(String, detail: String)
+    /// An entry would write or link outside the extraction root.
+    case unsafeEntry(String, layer: String, reason: String)
+    /// Creating an entry on disk failed while extracting.
+    case extractFailed(String, layer: String, reason: String)
+    /// Walking a directory tree failed.
+    case scanFailed(String, reason: String)
+    /// zlib reported an internal failure.
+    case compressionFailed(String)
+    /// The API was used out of order (e.g. `add` after `finish`).
+    case misuse(String)
+
+    public var description: String {
+        switch self {
+        case .missingPath(let path, let what):
+            return "\(what) '\(path)' does not exist: check the path (and that it was not removed while the layer was being built)"
+        case .unreadable(let path, let reason):
+            return "cannot read '\(path)': \(reason); check its permissions"
+        case .sourceChanged(let path, let expected, let actual):
+            return "'\(path)' changed while it was being archived (expected \(expected) bytes, found \(actual)): do not modify the build context during a build, then retry"
+        case .outputExists(let path):
+            return "layer output '\(path)' already exists: the writer never overwrites; remove it or choose another path"
+        case .writeFailed(let path, let reason):
+            return "cannot write '\(path)': \(reason); check free disk space and permissions"
+        case .invalidEntry(let path, let reason):
+            return "invalid layer entry '\(path)': \(reason)"
+        case .invalidSourceDateEpoch(let value):
+            return "SOURCE_DATE_EPOCH='\(value)' is not a valid timestamp: set it to a non-negative whole number of seconds since 1970-01-01 (e.g. `git log -1 --format=%ct`), or unset it"
+        case .invalidCompressionLevel(let level):
+            return "compression level \(level) is out of range: use 0 (none) to 9 (best)"
+        case .tarWriteFailed(let layer, let entry, let message):
+            return "cannot add '\(entry)' to layer '\(layer)': \(message)"
+        case .corruptLayer(let layer, let detail):
+            return "layer '\(layer)' is corrupt (\(detail)): the file is damaged or not a tar/tar.gz; download or rebuild it"
+        case .truncatedLayer(let layer, let detail):
+            return "layer '\(layer)' is truncated (\(detail)): the file ends early; download or rebuild it"
+        case .unsafeEntry(let entry, let layer, let reason):
+            return "refusing '\(entry)' in layer '\(layer)': \(reason); the layer may be malicious, do not use it"
+        case .extractFailed(let entry, let layer, let reason):
+            return "cannot extract '\(entry)' from layer '\(layer)': \(reason)"
+        case .scanFailed(let path, let reason):
+            return "cannot scan '\(path)': \(reason)"
+        case .compressionFailed(let reason):
+            return "gzip compression failed: \(reason)"
+        case .misuse(let reason):
+            return "layer API misuse: \(reason)"
+        }
+    }
+}
+
+/// The text of the current `errno`.
+func errnoText(_ code: Int32 = errno) -> String {
+    String(cString: strerror(code))
+}

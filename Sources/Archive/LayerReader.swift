@@ -1,0 +1,152 @@
+import CLibArchive
+import Foundation
+
+/// Reads a layer (.tar or .tar.gz, detected from the bytes) entry by entry, from a file or a
+/// file descriptor such as stdin. Paths are normalized and checked: absolute paths, ".."
+/// components and hardlinks leaving the layer are refused here, before anyone can use them.
+public final class LayerReader {
+    private let archive: OpaquePointer
+    /// The layer's name in error messages (its path, or "fd N").
+    let name: String
+    private var entry: OpaquePointer?
+
+    public convenience init(path: URL) throws(ArchiveError) {
+        var st = stat()
+        if stat(path.path, &st) != 0 {
+            let code = errno
+            if code == ENOENT { throw .missingPath(path.path, what: "layer") }
+            throw .unreadable(path.path, reason: errnoText(code))
+        }
+        let fd = open(path.path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw .unreadable(path.path, reason: errnoText()) }
+        try self.init(descriptor: fd, name: path.path, owned: true)
+    }
+
+    /// Reads from an open descriptor; it is not closed (the caller owns it).
+    public convenience init(fileDescriptor: Int32) throws(ArchiveError) {
+        try self.init(descriptor: fileDescriptor, name: "file descriptor \(fileDescriptor)", owned: false)
+    }
+
+    private var ownedFD: Int32 = -1
+
+    private init(descriptor: Int32, name: String, owned: Bool) throws(ArchiveError) {
+        self.name = name
+        guard let a = archive_read_new() else {
+            if owned { close(descriptor) }
+            throw .unreadable(name, reason: "libarchive could not allocate a reader")
+        }
+        archive = a
+        if owned { ownedFD = descriptor }
+        archive_read_support_filter_gzip(a)
+        archive_read_support_filter_zstd(a)
+        archive_read_support_format_tar(a)
+        archive_read_support_format_empty(a)
+        if archive_read_open_fd(a, descriptor, 1 << 20) != ARCHIVE_OK {
+            let error = Self.classify(a, name: name)
+            archive_read_free(a)
+            if owned { close(descriptor) }
+            throw error
+        }
+    }
+
+    deinit {
+        archive_read_free(archive)
+        if ownedFD >= 0 { close(ownedFD) }
+    }
+
+    /// The next entry, or nil at the end of the layer. For regular files `source` is nil and
+    /// `size` is set; read the contents with `readData` before calling `next` again.
+    public func next() throws(ArchiveError) -> LayerEntry? {
+        var e: OpaquePointer?
+        let rc = withUTF8Locale { archive_read_next_header(archive, &e) }
+        if rc == ARCHIVE_EOF { entry = nil; return nil }
+        if rc < ARCHIVE_WARN { entry = nil; throw Self.classify(archive, name: name) }
+        guard let e else { throw .corruptLayer(name, detail: "an entry without a header") }
+        entry = e
+        let rawPath = Self.string(archive_entry_pathname_utf8(e)) ?? Self.string(archive_entry_pathname(e)) ?? ""
+        let path = try normalize(rawPath, entry: rawPath)
+        let perm = UInt32(archive_entry_perm(e)) & 0o7777
+        let kind: EntryKind
+        if let link = Self.string(archive_entry_hardlink_utf8(e)) ?? Self.string(archive_entry_hardlink(e)) {
+            let target = try normalize(link, entry: rawPath)
+            if target == "." {
+                throw .unsafeEntry(rawPath, layer: name, reason: "a hardlink to the layer's root directory")
+            }
+            kind = .hardlink(target: target)
+        } else {
+            switch Int32(bitPattern: archive_entry_filetype(e)) {
+            case Int32(bitPattern: S_IFREG): kind = .regular(source: nil, size: archive_entry_size(e))
+            case Int32(bitPattern: S_IFDIR): kind = .directory
+            case Int32(bitPattern: S_IFLNK):
+                let target = Self.string(archive_entry_symlink_utf8(e)) ?? Self.string(archive_entry_symlink(e)) ?? ""
+                kind = .symlink(target: target)
+            case Int32(bitPattern: S_IFCHR):
+                kind = .characterDevice(major: UInt32(archive_entry_rdevmajor(e)), minor: UInt32(archive_entry_rdevminor(e)))
+            case Int32(bitPattern: S_IFBLK):
+                kind = .blockDevice(major: UInt32(archive_entry_rdevmajor(e)), minor: UInt32(archive_entry_rdevminor(e)))
+            case Int32(bitPattern: S_IFIFO): kind = .fifo
+            default:
+                throw .unsafeEntry(rawPath, layer: name, reason: "unsupported entry type \(String(archive_entry_filetype(e), radix: 8))")
+            }
+        }
+        var xattrs: [String: [UInt8]] = [:]
+        if archive_entry_xattr_reset(e) > 0 {
+            var namePointer: UnsafePointer<CChar>?
+            var value: UnsafeRawPointer?
+            var size = 0
+            while archive_entry_xattr_next(e, &namePointer, &value, &size) == ARCHIVE_OK {
+                guard let namePointer else { continue }
+                let bytes = value.map { Array(UnsafeRawBufferPointer(start: $0, count: size)) } ?? []
+                xattrs[String(cString: namePointer)] = bytes
+            }
+        }
+        return LayerEntry(path: path, kind: kind, mode: perm, uid: UInt32(truncatingIfNeeded: archive_entry_uid(e)),
+                          gid: UInt32(truncatingIfNeeded: archive_entry_gid(e)), mtime: Int64(archive_entry_mtime(e)),
+                          xattrs: xattrs)
+    }
+
+    /// Streams the current entry's contents in chunks.
+    public func readData(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard entry != nil else { throw ArchiveError.misuse("readData() without a current entry in '\(name)'") }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = archive_read_data(archive, buffer.baseAddress, buffer.count)
+            if n == 0 { return }
+            if n < 0 {
+                if n == ARCHIVE_WARN { continue }
+                throw Self.classify(archive, name: name)
+            }
+            try body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+    }
+
+    /// "./a/b/" -> "a/b"; "./" -> "."; absolute paths and ".." are refused.
+    private func normalize(_ raw: String, entry: String) throws(ArchiveError) -> String {
+        if raw.isEmpty { throw .unsafeEntry(entry, layer: name, reason: "an entry with an empty name") }
+        if raw.hasPrefix("/") {
+            throw .unsafeEntry(raw, layer: name, reason: "it is an absolute path, which points outside the root")
+        }
+        guard let parts = safeComponents(raw) else {
+            throw .unsafeEntry(raw, layer: name, reason: "it contains '..' and so points outside the root")
+        }
+        return parts.isEmpty ? "." : parts.joined(separator: "/")
+    }
+
+    private static func string(_ pointer: UnsafePointer<CChar>?) -> String? {
+        pointer.map { String(cString: $0) }
+    }
+
+    /// Turns libarchive's last error into a corrupt/truncated error naming the layer.
+    static func classify(_ a: OpaquePointer, name: String) -> ArchiveError {
+        let message = archive_error_string(a).map { String(cString: $0) } ?? "unknown error"
+        if message.lowercased().contains("truncated") || message.contains("unexpected end") {
+            return .truncatedLayer(name, detail: message)
+        }
+        var detail = message
+        if archive_filter_count(a) > 1, archive_filter_code(a, 0) == ARCHIVE_FILTER_GZIP {
+            detail = "gzip stream: " + message
+        }
+        return .corruptLayer(name, detail: detail)
+    }
+}
