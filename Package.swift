@@ -28,6 +28,7 @@ let package = Package(
         .executableTarget(name: "imagekit", dependencies: [
             "OCI", "Store", "Archive", "Policy",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Yams", package: "Yams"),
         ]),
 
         .testTarget(name: "OCITests", dependencies: ["OCI"]),

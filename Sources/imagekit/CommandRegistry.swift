@@ -7,5 +7,6 @@ enum CommandRegistry {
         InspectCommand.self,
         RmiCommand.self,
         PruneCommand.self,
+        VerifyCommand.self,
     ]
 }
