@@ -23,17 +23,20 @@ let package = Package(
 
         .target(name: "OCI", dependencies: ["CCrypto"]),
         .target(name: "Archive", dependencies: ["OCI", "CLibArchive", "CZlib", "CCrypto"]),
-        .target(name: "Store", dependencies: ["OCI"]),
+        .target(name: "Store", dependencies: ["OCI", "Archive"]),
+        .target(name: "Dockerfile"),
+        .target(name: "Build", dependencies: ["OCI", "Archive", "Store", "Dockerfile"]),
+        .target(name: "Project", dependencies: [.product(name: "Yams", package: "Yams")]),
         .target(name: "Policy", dependencies: ["OCI", "Archive", "Store", .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "imagekit", dependencies: [
-            "OCI", "Store", "Archive", "Policy",
+            "OCI", "Archive", "Store", "Dockerfile", "Build", "Project", "Policy",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Yams", package: "Yams"),
         ]),
 
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "OCI"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "OCI"]),
+        .testTarget(name: "ProjectTests", dependencies: ["Project"]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "Archive", "Store", "OCI"], resources: [.copy("Resources")]),
     ]
 )

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import Policy
+import Project
 import Store
-import Yams
 
 struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,8 +11,9 @@ struct VerifyCommand: AsyncParsableCommand {
         discussion: """
         IMAGE is a store image (name, name:tag, digest), an OCI image layout (oci:DIR[:TAG], or a \
         directory containing oci-layout) or a docker-archive tar (docker-archive:FILE[:TAG], or a .tar \
-        path). Without IMAGE, the image named in the project's imagekit.yaml is verified with the \
-        project's policy (verify.policy, else policies/default.yaml).
+        path). Without IMAGE, in a project (imagekit.yaml), the image of the project's last \
+        `imagekit build` is verified with the project's policy (verify.policy, else \
+        policies/default.yaml) and limits (verify.maxSize, verify.maxCompressedSize).
 
         Policies are YAML files (see policies/README.md). --policy takes a file, or a directory \
         (its default.yaml, or its only .yaml file). Flags override the policy file.
@@ -21,10 +22,9 @@ struct VerifyCommand: AsyncParsableCommand {
         and KiB, MiB, GiB, TiB (binary: 1 MiB = 1,048,576 bytes), e.g. 500MB, 1.5GB, 512MiB.
 
         EXIT CODES
-          0  every rule passed (or failed below the --fail-on threshold, or was suppressed)
+          0  passed (failures below --fail-on and suppressed rules do not count)
           1  the policy is violated
-          2  usage or input error: bad arguments, malformed policy (file:line: message),
-             unknown or unreadable image
+          2  usage or input error: bad arguments, malformed policy, unknown image
         """)
 
     @OptionGroup var storeOptions: StoreOptions
@@ -47,21 +47,19 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(name: [.short, .long], help: ArgumentHelp("Write the report to this file (atomically) instead of stdout.", valueName: "file"))
     var output: String?
 
-    @Option(name: .customLong("fail-on"), help: "Lowest severity that fails verification: error, warning or info (overrides the policy's failOn).")
+    @Option(name: .customLong("fail-on"), help: ArgumentHelp("Lowest severity that fails verification: error, warning or info (overrides the policy's failOn).", valueName: "severity"))
     var failOn: Severity?
 
     func run() async throws {
-        let project = try ProjectDefaults.load()
-        guard let imageName = image ?? project?.image else {
-            throw CommandFailure.usage("give an IMAGE to verify (or run in a project directory whose imagekit.yaml names the image)")
-        }
+        let project = try ProjectFile.find(in: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+        let imageName = try image ?? lastBuiltImage(project)
         var document = try loadPolicy(project: project)
-        if let maxSize {
+        if let maxSize = maxSize ?? project?.verify.maxSize {
             var size = document.size ?? SizeLimits()
             size.maxUncompressed = try ByteSize.parse(maxSize)
             document.size = size
         }
-        if let maxCompressedSize {
+        if let maxCompressedSize = maxCompressedSize ?? project?.verify.maxCompressedSize {
             var size = document.size ?? SizeLimits()
             size.maxCompressed = try ByteSize.parse(maxCompressedSize)
             document.size = size
@@ -85,13 +83,29 @@ struct VerifyCommand: AsyncParsableCommand {
         }
     }
 
-    /// --policy, else the project's verify.policy, else ./policies/default.yaml; none at all is
-    /// fine only when a flag sets a limit.
-    private func loadPolicy(project: ProjectDefaults?) throws -> PolicyDocument {
-        var path = policy ?? project?.policy
-        if path == nil, FileManager.default.fileExists(atPath: "policies/default.yaml") { path = "policies/default.yaml" }
+    /// The image the project's last `imagekit build` produced, else the project's `image:`.
+    private func lastBuiltImage(_ project: ProjectFile?) throws -> String {
+        guard let project else {
+            throw CommandFailure.usage("give an IMAGE to verify (or run in a project directory with an imagekit.yaml and a previous `imagekit build`)")
+        }
+        do {
+            return try ProjectState(storeRoot: storeOptions.storeURL, projectDirectory: project.directory).lastBuild().digest
+        } catch {
+            if let name = project.image { return name }
+            throw error
+        }
+    }
+
+    /// --policy, else the project's verify.policy, else policies/default.yaml (in the project, or
+    /// here); none at all is fine only when a flag or the project sets a limit.
+    private func loadPolicy(project: ProjectFile?) throws -> PolicyDocument {
+        var path = policy ?? project?.verify.policy.map { project!.resolve($0).path }
+        if path == nil {
+            let fallback = project?.resolve("policies/default.yaml").path ?? "policies/default.yaml"
+            if FileManager.default.fileExists(atPath: fallback) { path = fallback }
+        }
         guard var path else {
-            guard maxSize != nil || maxCompressedSize != nil else {
+            guard maxSize != nil || maxCompressedSize != nil || project?.verify.maxSize != nil || project?.verify.maxCompressedSize != nil else {
                 throw CommandFailure.usage("no policy: give --policy FILE, create policies/default.yaml (see policies/README.md), or set a limit with --max-size")
             }
             return PolicyDocument(name: "command-line")
@@ -101,27 +115,6 @@ struct VerifyCommand: AsyncParsableCommand {
             path = try PolicyLoader.resolve(directory: path)
         }
         return try PolicyLoader.load(file: path)
-    }
-}
-
-/// What `imagekit verify` takes from the project file (`imagekit.yaml` in the working directory):
-/// `image:` and `verify.policy`.
-struct ProjectDefaults {
-    var image: String?
-    var policy: String?
-
-    static func load(path: String = "imagekit.yaml") throws -> ProjectDefaults? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        let text = String(decoding: data, as: UTF8.self)
-        let node: Node?
-        do { node = try Yams.compose(yaml: text) } catch {
-            throw CommandFailure.usage("\(path): not valid YAML: \(error)")
-        }
-        guard let root = node?.mapping else { return ProjectDefaults() }
-        var defaults = ProjectDefaults()
-        defaults.image = root["image"]?.string
-        defaults.policy = root["verify"]?.mapping?["policy"]?.string
-        return defaults
     }
 }
 

@@ -1,0 +1,50 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything a build has set up that must not outlive it: runc containers, overlay mounts,
+/// temporary directories. The interrupt handler (Ctrl-C) and normal exits both drain it.
+public final class CleanupRegistry: @unchecked Sendable {
+    public static let shared = CleanupRegistry()
+
+    private let lock = NSLock()
+    private var containers: [String: RuncRunner] = [:]
+    private var mounts: [String: OverlayMount] = [:]
+    private var directories: [String] = []
+
+    public func addContainer(id: String, runner: RuncRunner) { lock.withLock { containers[id] = runner } }
+    public func removeContainer(id: String) { lock.withLock { _ = containers.removeValue(forKey: id) } }
+    public func addMount(_ mount: OverlayMount) { lock.withLock { mounts[mount.target.path] = mount } }
+    public func removeMount(_ mount: OverlayMount) { lock.withLock { _ = mounts.removeValue(forKey: mount.target.path) } }
+    public func addDirectory(_ url: URL) { lock.withLock { directories.append(url.path) } }
+    public func removeDirectory(_ url: URL) { lock.withLock { directories.removeAll { $0 == url.path } } }
+
+    /// Kills containers, unmounts, removes directories; safe to call more than once.
+    public func drain() {
+        let (c, m, d) = lock.withLock { () -> ([String: RuncRunner], [OverlayMount], [String]) in
+            defer { containers = [:]; mounts = [:]; directories = [] }
+            return (containers, Array(mounts.values), directories)
+        }
+        for (id, runner) in c { runner.forceDelete(id: id) }
+        for mount in m { try? mount.unmount() }
+        for dir in d.reversed() { try? FileManager.default.removeItem(atPath: dir) }
+    }
+
+    private var signalSources: [DispatchSourceSignal] = []
+
+    /// On SIGINT/SIGTERM: clean up, then exit 130 (or 143), as shells expect.
+    public func installSignalHandlers() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [self] in
+                FileHandle.standardError.write(Data("\ninterrupted: cleaning up containers and mounts\n".utf8))
+                drain()
+                exit(128 + sig)
+            }
+            source.resume()
+            lock.withLock { signalSources.append(source) }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An overlayfs mount: read-only lower layers, one writable upper directory.
+/// After a RUN the upper directory holds exactly what changed: that is the new layer.
+public struct OverlayMount: Sendable {
+    public let lowerDirectories: [URL]   // topmost first, as overlayfs wants them
+    public let upperDirectory: URL?
+    public let workDirectory: URL?
+    public let target: URL
+
+    /// Mounts read-write (with upper) or read-only (lowers only; needs at least two lowers, so an empty one is added when needed).
+    public static func mount(lowers: [URL], upper: URL?, work: URL?, at target: URL, scratch: URL) throws(BuildError) -> OverlayMount {
+        var lowers = lowers
+        if lowers.isEmpty || (upper == nil && lowers.count < 2) {
+            let empty = scratch.appendingPathComponent("empty-lower")
+            try? FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+            lowers.append(empty)
+        }
+        var options = "lowerdir=" + lowers.map { Self.escape($0.path) }.joined(separator: ":")
+        if let upper, let work {
+            options += ",upperdir=\(Self.escape(upper.path)),workdir=\(Self.escape(work.path))"
+        }
+        // Plain copy-up semantics: no redirects or metacopy, so the upper dir is a self-contained diff.
+        options += ",redirect_dir=off,metacopy=off,index=off"
+        guard options.utf8.count < 4000 else {
+            throw .mountFailed(target: target.path, reason: "too many layers for one overlay mount (\(lowers.count)); squash the base image")
+        }
+        let flags: UInt = upper == nil ? UInt(MS_RDONLY) : 0
+        if Glibc.mount("overlay", target.path, "overlay", flags, options) != 0 {
+            let code = errno
+            throw .mountFailed(target: target.path, reason: "\(String(cString: strerror(code))) (imagekit needs root and a kernel with overlayfs)")
+        }
+        return OverlayMount(lowerDirectories: lowers, upperDirectory: upper, workDirectory: work, target: target)
+    }
+
+    /// Detaches the mount; retried because a process that just exited may still hold it for a moment.
+    public func unmount() throws(BuildError) {
+        for attempt in 0..<50 {
+            if umount2(target.path, 0) == 0 { return }
+            if errno == EINVAL || errno == ENOENT { return }  // not mounted
+            if attempt == 49 { break }
+            usleep(20_000)
+        }
+        if umount2(target.path, Int32(MNT_DETACH)) != 0 && errno != EINVAL {
+            throw .mountFailed(target: target.path, reason: "cannot unmount: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Commas and colons separate overlay options; escape them in paths.
+    static func escape(_ path: String) -> String {
+        path.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: ",", with: "\\,").replacingOccurrences(of: ":", with: "\\:")
+    }
+
+    /// True when `path` is a mount point listed in /proc/self/mounts (used by tests and cleanup).
+    public static func isMounted(_ path: String) -> Bool {
+        guard let text = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) else { return false }
+        return text.split(separator: "\n").contains { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 1 && fields[1] == Substring(path)
+        }
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One RUN step's process, as the runtime should start it.
+public struct RunSpec: Sendable {
+    public struct Bind: Sendable, Equatable {
+        public var source: String
+        public var destination: String
+        public var readOnly: Bool
+        public init(source: String, destination: String, readOnly: Bool) {
+            self.source = source
+            self.destination = destination
+            self.readOnly = readOnly
+        }
+    }
+
+    public enum Network: Sendable { case host, none }
+
+    public var id: String
+    public var rootfs: URL
+    public var args: [String]
+    public var env: [String]
+    public var cwd: String
+    public var user: UserDatabase.Identity
+    public var binds: [Bind]
+    public var network: Network
+    public var hostname: String
+
+    public init(id: String, rootfs: URL, args: [String], env: [String], cwd: String, user: UserDatabase.Identity,
+                binds: [Bind] = [], network: Network = .host, hostname: String = "imagekit") {
+        self.id = id
+        self.rootfs = rootfs
+        self.args = args
+        self.env = env
+        self.cwd = cwd
+        self.user = user
+        self.binds = binds
+        self.network = network
+        self.hostname = hostname
+    }
+
+    /// The mount points runc adds; tests and the diff filter need them too.
+    public static let systemMountPoints = ["proc", "dev", "dev/pts", "dev/shm", "dev/mqueue", "sys", "etc/resolv.conf", "etc/hosts"]
+}
+
+public struct RunOutcome: Sendable {
+    public var exitCode: Int32
+    /// The last lines of combined stdout and stderr, for error messages.
+    public var tail: [String]
+}
+
+/// Runs a process in a root filesystem with `runc` (Debian's package), writing the OCI runtime
+/// config itself. Host network (pip needs PyPI), /etc/resolv.conf and /etc/hosts bound read-only.
+public struct RuncRunner: Sendable {
+    public let runcPath: String
+    public let stateRoot: URL
+
+    public init(runcPath: String? = nil, stateRoot: URL = URL(fileURLWithPath: "/run/imagekit/runc")) throws(BuildError) {
+        let candidates = [runcPath, ProcessInfo.processInfo.environment["IMAGEKIT_RUNC"], "/usr/sbin/runc", "/usr/bin/runc", "/usr/local/sbin/runc", "/usr/local/bin/runc"]
+        guard let found = candidates.compactMap({ $0 }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw .runtimeMissing("runc is not installed; install it with `apt-get install runc` (scripts/setup.sh does) or set IMAGEKIT_RUNC")
+        }
+        self.runcPath = found
+        self.stateRoot = stateRoot
+    }
+
+    /// Docker's default capability set for build containers.
+    static let capabilities = [
+        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID",
+        "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+    ]
+
+    public func runtimeConfig(_ spec: RunSpec) -> [String: Any] {
+        var mounts: [[String: Any]] = [
+            ["destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]],
+            ["destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]],
+            ["destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]],
+            ["destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]],
+            ["destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]],
+            ["destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]],
+        ]
+        for file in ["/etc/resolv.conf", "/etc/hosts"] where FileManager.default.fileExists(atPath: file) {
+            mounts.append(["destination": file, "type": "bind", "source": file, "options": ["rbind", "ro", "nosuid", "nodev", "noexec"]])
+        }
+        for bind in spec.binds {
+            mounts.append(["destination": bind.destination, "type": "bind", "source": bind.source,
+                           "options": ["rbind", bind.readOnly ? "ro" : "rw", "nosuid", "nodev"]])
+        }
+        var namespaces: [[String: String]] = [["type": "pid"], ["type": "ipc"], ["type": "uts"], ["type": "mount"]]
+        if spec.network == .none { namespaces.append(["type": "network"]) }
+        return [
+            "ociVersion": "1.0.2",
+            "process": [
+                "terminal": false,
+                "user": ["uid": spec.user.uid, "gid": spec.user.gid, "additionalGids": spec.user.additionalGids],
+                "args": spec.args,
+                "env": spec.env,
+                "cwd": spec.cwd.isEmpty ? "/" : spec.cwd,
+                "capabilities": ["bounding": Self.capabilities, "effective": Self.capabilities, "permitted": Self.capabilities],
+                "rlimits": [["type": "RLIMIT_NOFILE", "hard": 1_048_576, "soft": 1_048_576]],
+                "noNewPrivileges": true,
+            ] as [String: Any],
+            "root": ["path": spec.rootfs.path, "readonly": false],
+            "hostname": spec.hostname,
+            "mounts": mounts,
+            "linux": [
+                "namespaces": namespaces,
+                "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+                                "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
+                "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+            ] as [String: Any],
+        ]
+    }
+
+    /// Runs the process to completion, streaming each output line to `output`.
+    public func run(_ spec: RunSpec, bundle: URL, output: @escaping @Sendable (String) -> Void) throws(BuildError) -> RunOutcome {
+        do {
+            try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: stateRoot, withIntermediateDirectories: true)
+            let data = try JSONSerialization.data(withJSONObject: runtimeConfig(spec), options: [.sortedKeys])
+            try data.write(to: bundle.appendingPathComponent("config.json"))
+        } catch {
+            throw .runFailed(reason: "cannot write the runtime bundle in \(bundle.path): \(error.localizedDescription)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: runcPath)
+        process.arguments = ["--root", stateRoot.path, "run", "--bundle", bundle.path, spec.id]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        let collector = OutputCollector(output: output)
+        CleanupRegistry.shared.addContainer(id: spec.id, runner: self)
+        defer { CleanupRegistry.shared.removeContainer(id: spec.id) }
+        do { try process.run() } catch {
+            throw .runFailed(reason: "cannot start \(runcPath): \(error.localizedDescription)")
+        }
+        // The write end belongs to the child now; closing ours lets EOF arrive when it exits.
+        try? pipe.fileHandleForWriting.close()
+        let reader = pipe.fileHandleForReading
+        while true {
+            let chunk = reader.availableData
+            if chunk.isEmpty { break }
+            collector.append(chunk)
+        }
+        process.waitUntilExit()
+        collector.flush()
+        // runc removes the container on exit; make sure nothing is left if it was killed.
+        forceDelete(id: spec.id)
+        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        return RunOutcome(exitCode: status, tail: collector.tail)
+    }
+
+    /// `runc delete --force`: used after a run and by the interrupt handler.
+    public func forceDelete(id: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: runcPath)
+        process.arguments = ["--root", stateRoot.path, "delete", "--force", id]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try? process.run()
+        process.waitUntilExit()
+    }
+
+    /// Container ids runc still knows about under our state root (tests check this is empty).
+    public func listContainers() -> [String] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: runcPath)
+        process.arguments = ["--root", stateRoot.path, "list", "--quiet"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return [] }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+}
+
+/// Splits output into lines, forwards them, and keeps the last few for error messages.
+final class OutputCollector: @unchecked Sendable {
+    private var pending = Data()
+    private(set) var tail: [String] = []
+    private let output: @Sendable (String) -> Void
+    private let keep = 20
+
+    init(output: @escaping @Sendable (String) -> Void) { self.output = output }
+
+    func append(_ data: Data) {
+        pending.append(data)
+        while let newline = pending.firstIndex(of: 0x0a) {
+            emit(pending[pending.startIndex..<newline])
+            pending.removeSubrange(pending.startIndex...newline)
+        }
+    }
+
+    func flush() {
+        if !pending.isEmpty { emit(pending[...]) }
+        pending.removeAll()
+    }
+
+    private func emit(_ bytes: Data.SubSequence) {
+        var line = String(decoding: bytes, as: UTF8.self)
+        if line.hasSuffix("\r") { line.removeLast() }
+        tail.append(line)
+        if tail.count > keep { tail.removeFirst(tail.count - keep) }
+        output(line)
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+
+/// COPY/ADD source and destination rules, for the executor that copies from a context or a stage.
+public enum CopySources {
+    /// Whether the destination names a directory: it ends with `/` (or is `.`/ends with `/.`).
+    public static func destinationIsDirectory(_ destination: String) -> Bool {
+        destination.hasSuffix("/") || destination == "." || destination.hasSuffix("/.")
+    }
+
+    /// An absolute destination path: relative ones are under WORKDIR; a trailing `/` is kept.
+    public static func resolveDestination(_ destination: String, workdir: String) -> String {
+        let isDir = destinationIsDirectory(destination)
+        let base = destination.hasPrefix("/") ? destination : (workdir.isEmpty ? "/" : workdir) + "/" + destination
+        let cleaned = PathClean.clean(base)
+        return isDir && cleaned != "/" ? cleaned + "/" : cleaned
+    }
+
+    /// Docker's rule: several sources (listed, or from a wildcard) need a directory destination ending in `/`.
+    public static func checkDestination(_ destination: Word, matchedSourceCount: Int, keyword: InstructionKeyword = .copy) throws {
+        if matchedSourceCount > 1 && !destinationIsDirectory(destination.text) {
+            throw DockerfileError.copySource(destination.location, "when using \(keyword.rawValue) with more than one source file, the destination must be a directory and end with a /: write \(destination.text)/")
+        }
+    }
+
+    /// Expands source patterns (Go `filepath.Match` per path component, no `**`) against `root`
+    /// (the build context or a stage's filesystem) and returns the matched paths relative to it,
+    /// sorted. Paths excluded by `ignore` are left out; a source that matches nothing, or only
+    /// excluded paths, is an error naming the .dockerignore line.
+    public static func expand(_ source: Word, in root: URL, ignore: DockerIgnore? = nil) throws -> [String] {
+        let relative = PathClean.contextRelative(source.text)
+        if relative == "." { return ["."] }
+        let components = relative.split(separator: "/").map(String.init)
+        var candidates: [String] = [""]
+        var usedWildcard = false
+        for component in components {
+            let glob: GlobPattern
+            do { glob = try GlobPattern(component) } catch let e as GlobPattern.SyntaxError {
+                throw DockerfileError.copySource(source.location, "bad source pattern `\(source.text)`: \(e.message)")
+            }
+            var next: [String] = []
+            for base in candidates {
+                let dirURL = base.isEmpty ? root : root.appendingPathComponent(base)
+                if glob.hasWildcard {
+                    usedWildcard = true
+                    let names = (try? FileManager.default.contentsOfDirectory(atPath: dirURL.path)) ?? []
+                    for name in names.sorted() where glob.matches(name) {
+                        next.append(base.isEmpty ? name : base + "/" + name)
+                    }
+                } else {
+                    // A literal component may still hold escapes (`\*`); match it as a pattern of one name.
+                    let literal = glob.literalText ?? component
+                    let path = base.isEmpty ? literal : base + "/" + literal
+                    var isDir: ObjCBool = false
+                    if FileManager.default.fileExists(atPath: root.appendingPathComponent(path).path, isDirectory: &isDir) {
+                        next.append(path)
+                    }
+                }
+            }
+            candidates = next
+        }
+        if candidates.isEmpty {
+            if usedWildcard {
+                throw DockerfileError.copySource(source.location, "no source files were specified: `\(source.text)` matches nothing in the build context; check the pattern and the context directory")
+            }
+            throw DockerfileError.copySource(source.location, "`\(source.text)` not found in the build context; check the path (it is relative to the context directory, not to the Dockerfile)")
+        }
+        guard let ignore else { return candidates }
+        var kept: [String] = []
+        var firstExcluded: (String, String)? = nil
+        for path in candidates {
+            if let why = ignore.explainExclusion(path) {
+                var isDir: ObjCBool = false
+                _ = FileManager.default.fileExists(atPath: root.appendingPathComponent(path).path, isDirectory: &isDir)
+                if isDir.boolValue && ignore.mayContainIncluded(path) { kept.append(path); continue }
+                if firstExcluded == nil { firstExcluded = (path, why) }
+                continue
+            }
+            kept.append(path)
+        }
+        if kept.isEmpty, let (path, why) = firstExcluded {
+            throw DockerfileError.copySource(source.location, "`\(path)` is \(why); remove that line or add `!\(path)` to \(ignore.file)")
+        }
+        return kept
+    }
+}
+
+extension GlobPattern {
+    /// The plain name when the pattern has no wildcard (escapes removed).
+    var literalText: String? {
+        var out = ""
+        for t in tokens {
+            guard case .literal(let c) = t else { return nil }
+            out.append(c)
+        }
+        return out
+    }
+}

@@ -1,0 +1,218 @@
+import Foundation
+import Yams
+
+/// `imagekit.yaml`: the project's defaults, so that `imagekit build`, `imagekit verify` and
+/// `imagekit push --tag $SHA` work with no other arguments in the project root. Flags override it.
+///
+///     image: vibejudge-dashboard
+///     build: { dockerfile: Dockerfile, context: ., args: { BASE_IMAGE: python:3.12-slim }, target: runtime, format: docker }
+///     verify: { policy: policies/default.yaml, maxSize: 500MB }
+///     push:
+///       repository: ecr://vibejudge-dashboard
+///       tags: [latest]
+///       sam: { config: samconfig.toml, env: dev, parameter: ImageUri }
+public struct ProjectFile: Sendable, Equatable {
+    public static let fileName = "imagekit.yaml"
+
+    public struct Build: Sendable, Equatable {
+        public var dockerfile: String?
+        public var context: String?
+        public var args: [String: String] = [:]
+        public var target: String?
+        public var platform: String?
+        public var format: String?
+        public var tags: [String] = []
+    }
+
+    public struct Verify: Sendable, Equatable {
+        public var policy: String?
+        public var maxSize: String?
+        public var maxCompressedSize: String?
+    }
+
+    public struct SAM: Sendable, Equatable {
+        public var config: String = "samconfig.toml"
+        public var env: String = "default"
+        public var parameter: String = "ImageUri"
+    }
+
+    public struct Push: Sendable, Equatable {
+        public var repository: String?
+        public var tags: [String] = []
+        public var sam: SAM?
+        public var cfnParameters: String?
+        public var cfnParameter: String?
+        public var ecsTaskDefinition: String?
+        public var container: String?
+        public var createRepository: Bool = false
+        public var region: String?
+    }
+
+    /// The directory holding the file; relative paths in it are relative to this.
+    public var directory: URL
+    public var image: String?
+    public var build = Build()
+    public var verify = Verify()
+    public var push = Push()
+
+    public init(directory: URL) { self.directory = directory }
+
+    /// The project file in `directory`, if there is one.
+    public static func find(in directory: URL) throws(ProjectError) -> ProjectFile? {
+        let url = directory.appendingPathComponent(fileName)
+        guard FileManager.default.fileExists(atPath: url.path) else { return nil }
+        return try load(url)
+    }
+
+    public static func load(_ url: URL) throws(ProjectError) -> ProjectFile {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw .unreadable(file: url.path, reason: (error as NSError).localizedDescription)
+        }
+        return try parse(text, file: url.lastPathComponent, directory: url.deletingLastPathComponent())
+    }
+
+    public static func parse(_ text: String, file: String, directory: URL) throws(ProjectError) -> ProjectFile {
+        let root: Node?
+        do { root = try Yams.compose(yaml: text) } catch let error as YamlError {
+            throw syntaxError(error, file: file)
+        } catch {
+            throw .syntax(file: file, line: 1, message: "\(error)")
+        }
+        guard let root else { return ProjectFile(directory: directory.standardizedFileURL) }
+        do { return try read(root, file: file, directory: directory) } catch let error as ProjectError {
+            throw error
+        } catch {
+            throw .invalid(file: file, line: 1, message: "\(error)")
+        }
+    }
+
+    private static func read(_ root: Node, file: String, directory: URL) throws -> ProjectFile {
+        var project = ProjectFile(directory: directory.standardizedFileURL)
+        let reader = NodeReader(file: file)
+        let top = try reader.mapping(root, allowed: ["image", "build", "verify", "push"], what: "the project file")
+        project.image = try top["image"].map { try reader.string($0, key: "image") }
+        if let node = top["build"] {
+            let m = try reader.mapping(node, allowed: ["dockerfile", "context", "args", "target", "platform", "format", "tags"], what: "build")
+            project.build.dockerfile = try m["dockerfile"].map { try reader.string($0, key: "build.dockerfile") }
+            project.build.context = try m["context"].map { try reader.string($0, key: "build.context") }
+            project.build.args = try m["args"].map { try reader.stringMap($0, key: "build.args") } ?? [:]
+            project.build.target = try m["target"].map { try reader.string($0, key: "build.target") }
+            project.build.platform = try m["platform"].map { try reader.string($0, key: "build.platform") }
+            project.build.format = try m["format"].map { try reader.oneOf($0, key: "build.format", ["docker", "oci"]) }
+            project.build.tags = try m["tags"].map { try reader.stringList($0, key: "build.tags") } ?? []
+        }
+        if let node = top["verify"] {
+            let m = try reader.mapping(node, allowed: ["policy", "maxSize", "maxCompressedSize"], what: "verify")
+            project.verify.policy = try m["policy"].map { try reader.string($0, key: "verify.policy") }
+            project.verify.maxSize = try m["maxSize"].map { try reader.string($0, key: "verify.maxSize") }
+            project.verify.maxCompressedSize = try m["maxCompressedSize"].map { try reader.string($0, key: "verify.maxCompressedSize") }
+        }
+        if let node = top["push"] {
+            let m = try reader.mapping(node, allowed: ["repository", "tags", "sam", "cfnParameters", "cfnParameter", "ecsTaskDefinition", "container", "createRepository", "region"], what: "push")
+            project.push.repository = try m["repository"].map { try reader.string($0, key: "push.repository") }
+            project.push.tags = try m["tags"].map { try reader.stringList($0, key: "push.tags") } ?? []
+            project.push.cfnParameters = try m["cfnParameters"].map { try reader.string($0, key: "push.cfnParameters") }
+            project.push.cfnParameter = try m["cfnParameter"].map { try reader.string($0, key: "push.cfnParameter") }
+            project.push.ecsTaskDefinition = try m["ecsTaskDefinition"].map { try reader.string($0, key: "push.ecsTaskDefinition") }
+            project.push.container = try m["container"].map { try reader.string($0, key: "push.container") }
+            project.push.createRepository = try m["createRepository"].map { try reader.bool($0, key: "push.createRepository") } ?? false
+            project.push.region = try m["region"].map { try reader.string($0, key: "push.region") }
+            if let samNode = m["sam"] {
+                let s = try reader.mapping(samNode, allowed: ["config", "env", "parameter"], what: "push.sam")
+                var sam = SAM()
+                if let v = s["config"] { sam.config = try reader.string(v, key: "push.sam.config") }
+                if let v = s["env"] { sam.env = try reader.string(v, key: "push.sam.env") }
+                if let v = s["parameter"] { sam.parameter = try reader.string(v, key: "push.sam.parameter") }
+                project.push.sam = sam
+            }
+        }
+        return project
+    }
+
+    /// A path from the file, resolved against the project directory.
+    public func resolve(_ path: String) -> URL {
+        path.hasPrefix("/") ? URL(fileURLWithPath: path) : directory.appendingPathComponent(path).standardizedFileURL
+    }
+
+    private static func syntaxError(_ error: YamlError, file: String) -> ProjectError {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
+            return .syntax(file: file, line: mark.line, message: problem)
+        case .composer(_, let problem, let mark, _):
+            return .syntax(file: file, line: mark.line, message: problem)
+        default:
+            return .syntax(file: file, line: 1, message: "\(error)")
+        }
+    }
+}
+
+/// Reads Yams nodes with errors that name the file and line.
+struct NodeReader {
+    let file: String
+
+    func line(_ node: Node) -> Int { node.mark?.line ?? 1 }
+
+    func mapping(_ node: Node, allowed: Set<String>, what: String) throws(ProjectError) -> [String: Node] {
+        guard case .mapping(let mapping) = node else {
+            throw .invalid(file: file, line: line(node), message: "\(what) must be a mapping of keys to values")
+        }
+        var result: [String: Node] = [:]
+        for (keyNode, value) in mapping {
+            guard let key = keyNode.string else { throw .invalid(file: file, line: line(keyNode), message: "keys must be strings") }
+            guard allowed.contains(key) else {
+                throw .invalid(file: file, line: line(keyNode),
+                               message: "unknown key '\(key)' in \(what); expected one of: \(allowed.sorted().joined(separator: ", "))")
+            }
+            if result[key] != nil { throw .invalid(file: file, line: line(keyNode), message: "'\(key)' appears twice in \(what)") }
+            result[key] = value
+        }
+        return result
+    }
+
+    func string(_ node: Node, key: String) throws(ProjectError) -> String {
+        guard case .scalar(let scalar) = node, node.tag.description != Tag.Name.null.rawValue, !scalar.string.isEmpty || scalar.style != .plain else {
+            throw .invalid(file: file, line: line(node), message: "'\(key)' must be a string")
+        }
+        return scalar.string
+    }
+
+    func bool(_ node: Node, key: String) throws(ProjectError) -> Bool {
+        guard case .scalar = node, let value = node.bool else {
+            throw .invalid(file: file, line: line(node), message: "'\(key)' must be true or false")
+        }
+        return value
+    }
+
+    func oneOf(_ node: Node, key: String, _ values: [String]) throws(ProjectError) -> String {
+        let value = try string(node, key: key)
+        guard values.contains(value) else {
+            throw .invalid(file: file, line: line(node), message: "'\(key)' must be one of \(values.joined(separator: ", ")), not '\(value)'")
+        }
+        return value
+    }
+
+    func stringList(_ node: Node, key: String) throws(ProjectError) -> [String] {
+        guard case .sequence(let sequence) = node else {
+            throw .invalid(file: file, line: line(node), message: "'\(key)' must be a list")
+        }
+        var out: [String] = []
+        for item in sequence { out.append(try string(item, key: "\(key)[]")) }
+        return out
+    }
+
+    func stringMap(_ node: Node, key: String) throws(ProjectError) -> [String: String] {
+        guard case .mapping(let mapping) = node else {
+            throw .invalid(file: file, line: line(node), message: "'\(key)' must be a mapping")
+        }
+        var out: [String: String] = [:]
+        for (k, v) in mapping {
+            guard let name = k.string else { throw .invalid(file: file, line: line(k), message: "keys of '\(key)' must be strings") }
+            guard case .scalar(let scalar) = v else {
+                throw .invalid(file: file, line: line(v), message: "'\(key).\(name)' must be a single value")
+            }
+            out[name] = scalar.string
+        }
+        return out
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+@testable import Project
+
+@Suite struct ProjectFileTests {
+    let dir = URL(fileURLWithPath: "/work/project")
+
+    @Test func readsTheDesignedShape() throws {
+        let text = """
+        image: vibejudge-dashboard            # local name
+        build:
+          dockerfile: Dockerfile
+          context: .
+          args: { BASE_IMAGE: python:3.12-slim }
+        verify:
+          policy: policies/default.yaml
+        push:
+          repository: ecr://vibejudge-dashboard
+          tags: [latest]
+          sam: { config: samconfig.toml, env: dev, parameter: ImageUri }
+        """
+        let project = try ProjectFile.parse(text, file: "imagekit.yaml", directory: dir)
+        #expect(project.image == "vibejudge-dashboard")
+        #expect(project.build.args == ["BASE_IMAGE": "python:3.12-slim"])
+        #expect(project.build.dockerfile == "Dockerfile")
+        #expect(project.verify.policy == "policies/default.yaml")
+        #expect(project.push.repository == "ecr://vibejudge-dashboard")
+        #expect(project.push.tags == ["latest"])
+        #expect(project.push.sam == ProjectFile.SAM(config: "samconfig.toml", env: "dev", parameter: "ImageUri"))
+        #expect(project.resolve("policies/default.yaml").path == "/work/project/policies/default.yaml")
+        #expect(project.resolve("/abs").path == "/abs")
+    }
+
+    @Test func emptyFileIsAllDefaults() throws {
+        let project = try ProjectFile.parse("", file: "imagekit.yaml", directory: dir)
+        #expect(project.image == nil)
+        #expect(project.push.sam == nil)
+    }
+
+    @Test(arguments: [
+        ("image: x\nbuidl:\n  context: .\n", "imagekit.yaml:2: unknown key 'buidl' in the project file; expected one of: build, image, push, verify"),
+        ("image: x\nbuild:\n  args: [a, b]\n", "imagekit.yaml:3: 'build.args' must be a mapping"),
+        ("push:\n  tags: latest\n", "imagekit.yaml:2: 'push.tags' must be a list"),
+        ("build:\n  format: tarball\n", "imagekit.yaml:2: 'build.format' must be one of docker, oci, not 'tarball'"),
+        ("push:\n  createRepository: maybe\n", "imagekit.yaml:2: 'push.createRepository' must be true or false"),
+        ("- a\n- b\n", "imagekit.yaml:1: the project file must be a mapping of keys to values"),
+        ("push:\n  sam: { config: a, envv: dev }\n", "imagekit.yaml:2: unknown key 'envv' in push.sam; expected one of: config, env, parameter"),
+        ("image:\n", "imagekit.yaml:1: 'image' must be a string"),
+    ])
+    func reportsFileAndLine(_ text: String, _ message: String) {
+        #expect(throws: ProjectError.self) { try ProjectFile.parse(text, file: "imagekit.yaml", directory: dir) }
+        do {
+            _ = try ProjectFile.parse(text, file: "imagekit.yaml", directory: dir)
+        } catch {
+            #expect(error.description == message)
+        }
+    }
+
+    @Test func reportsSyntaxErrorsWithLine() {
+        do {
+            _ = try ProjectFile.parse("image: x\nbuild: [unclosed\n", file: "imagekit.yaml", directory: dir)
+            Issue.record("expected a syntax error")
+        } catch {
+            #expect(error.description.hasPrefix("imagekit.yaml:"))
+            #expect(error.description.contains("YAML syntax"))
+        }
+    }
+
+    @Test func recordsAndReadsTheLastBuild() throws {
+        let store = FileManager.default.temporaryDirectory.appendingPathComponent("ik-project-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: store) }
+        let state = ProjectState(storeRoot: store, projectDirectory: dir)
+        #expect(throws: ProjectError.self) { try state.lastBuild() }
+        let build = LastBuild(image: "vibejudge-dashboard:latest", digest: "sha256:" + String(repeating: "1", count: 64), builtAt: "2026-01-01T00:00:00Z")
+        try state.recordBuild(build)
+        #expect(try state.lastBuild() == build)
+        let other = ProjectState(storeRoot: store, projectDirectory: URL(fileURLWithPath: "/elsewhere"))
+        #expect(throws: ProjectError.self) { try other.lastBuild() }
+    }
+}
