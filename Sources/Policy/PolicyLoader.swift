@@ -38,7 +38,7 @@ public enum PolicyLoader {
         } catch let error as PolicyError {
             throw error
         } catch let error as YamlError {
-            throw yamlError(error, file: file)
+            throw yamlError(error, file: file, text: text)
         } catch {
             throw .invalidPolicy(file: file, line: 1, message: "not valid YAML: \(error)")
         }
@@ -207,8 +207,18 @@ public enum PolicyLoader {
         return tests
     }
 
-    private static func yamlError(_ error: YamlError, file: String) -> PolicyError {
+    private static func yamlError(_ error: YamlError, file: String, text: String) -> PolicyError {
         switch error {
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            // Yams marks the first occurrence; point at the repeated one, which is what to delete.
+            let key = duplicates.first ?? "?"
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+            let repeated = lines.indices.dropFirst(context.mark.line).first { index in
+                let trimmed = lines[index].drop { $0 == " " || $0 == "-" }
+                return trimmed.hasPrefix(key + ":") || trimmed.hasPrefix("\"\(key)\":")
+            }
+            return .invalidPolicy(file: file, line: repeated.map { $0 + 1 } ?? context.mark.line,
+                                  message: "`\(key)` appears twice in the same mapping; keep one")
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return .invalidPolicy(file: file, line: mark.line, message: "not valid YAML: \(problem) (column \(mark.column))")
         case .reader(let problem, _, _, _):

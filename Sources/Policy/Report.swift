@@ -51,7 +51,8 @@ public enum Report {
             rows.append([status, r.id, r.name, r.severity.rawValue, message])
             paints.append(code)
         }
-        let widths = (0..<4).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        // A fixed status column ("suppressed" is the longest) keeps reports comparable.
+        let widths = [10] + (1..<4).map { c in rows.map { $0[c].count }.max() ?? 0 }
         for (row, code) in zip(rows, paints) {
             var line = ""
             for c in 0..<4 {

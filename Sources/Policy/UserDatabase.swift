@@ -40,8 +40,7 @@ struct ResolvedUser {
     var via: String
 
     var display: String {
-        if let name, name != spec { return "\(spec) (UID \(uid) in /etc/passwd)" }
-        return spec
+        via == "/etc/passwd" ? "\(spec) (UID \(uid) in /etc/passwd)" : spec
     }
 
     /// `USER name[:group]` or `uid[:gid]`; a name must be in /etc/passwd, as runc requires.

@@ -376,8 +376,8 @@ struct Checks {
         }
     }
 
-    /// Shows only enough of a secret to find it: the first 4 characters.
-    static func mask(_ value: String) -> String { String(value.prefix(4)) + "…" }
+    /// Shows only enough of a secret to find it: the first 4 characters of a long value, nothing of a short one.
+    static func mask(_ value: String) -> String { value.count >= 16 ? String(value.prefix(4)) + "…" : "…" }
 
     // MARK: Filesystem
 

@@ -48,7 +48,7 @@ import Testing
         try await factory.dashboard()
         let small = try verify(factory, ["dashboard:ok", "--policy", defaultPolicyPath, "--max-size", "1KB"])
         #expect(small.status == 1)
-        #expect(small.stdout.contains("FAIL     IK001  size-uncompressed"))
+        #expect(small.stdout.contains("FAIL        IK001  size-uncompressed"))
         #expect(small.stdout.contains("over the 1.0 kB limit"))
         let compressed = try verify(factory, ["dashboard:ok", "--policy", defaultPolicyPath, "--max-compressed-size", "10B"])
         #expect(compressed.status == 1)
@@ -65,7 +65,7 @@ import Testing
         }
         let pass = try verify(factory, ["dashboard:legacy", "--policy", legacyPolicyPath])
         #expect(pass.status == 0, "\(pass.stdout)")
-        #expect(pass.stdout.contains("warn     IK016"))
+        #expect(pass.stdout.contains("warn        IK016"))
         let fail = try verify(factory, ["dashboard:legacy", "--policy", legacyPolicyPath, "--fail-on", "warning"])
         #expect(fail.status == 1)
     }
@@ -111,7 +111,8 @@ import Testing
 
     @Test func layoutsAndDockerArchivesAreVerifiedInPlace() async throws {
         let factory = try ImageFactory()
-        try await factory.dashboard()
+        // skopeo's layout transport reads OCI manifests only.
+        try await factory.dashboard(format: .oci)
         // The store is an OCI image layout itself.
         let layout = try verify(factory, ["oci:\(factory.storeRoot.path):ok", "--policy", defaultPolicyPath, "--format", "json"])
         #expect(layout.status == 0, "\(layout.stderr)")
@@ -140,6 +141,6 @@ import Testing
             to: dir.url.appendingPathComponent("imagekit.yaml"), atomically: true, encoding: .utf8)
         let result = try verify(factory, [], directory: dir.url)
         #expect(result.status == 1, "\(result.stderr)")
-        #expect(result.stdout.contains("FAIL     IK003"))
+        #expect(result.stdout.contains("FAIL        IK003"))
     }
 }

@@ -38,7 +38,7 @@ import Testing
         ("name: x\nhealthcheck:\n  path: health\n", 3, "should start with '/'"),
         ("name: x\nsecrets:\n  patterns: [\"(\"]\n", 3, "not a valid regular expression"),
         ("name: x\nsize: [1, 2]\n", 2, "size should be a mapping"),
-        ("name: x\nsize:\n  maxUncompressed: 1MB\n  maxUncompressed: 2MB\n", 4, "appears twice"),
+        ("name: x\nsize:\n  maxUncompressed: 1MB\n  maxUncompressed: 2MB\n", 4, "`maxUncompressed` appears twice"),
         ("name: x\nrules:\n  IK001: {severity: loud}\n", 3, "should be error, warning or info"),
         ("description: no name\n", 1, "missing `name`"),
         ("name: x\n  bad: [indent\n", 2, "not valid YAML"),

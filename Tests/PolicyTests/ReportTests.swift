@@ -98,7 +98,7 @@ import Testing
         #expect(decoded.policy.suppressions.first?.rule == "IK011")
         #expect(decoded.size.layers.count == 3)
         let text = Report.text(report, color: false)
-        #expect(text.contains("FAIL     IK005  healthcheck-present"))
+        #expect(text.contains("FAIL        IK005  healthcheck-present"))
         #expect(text.contains("suppressed: ping needs setuid"))
         #expect(text.contains("Largest directories:"))
         #expect(!text.contains("\u{1B}["))

@@ -19,7 +19,7 @@ let breakages: [Breakage] = [
     Breakage(rule: "IK003", severity: .error, message: "no USER", alsoFails: ["IK004"]) { $0.user = nil },
     Breakage(rule: "IK003", severity: .error, message: "is root (UID 0)", alsoFails: ["IK004"]) { $0.user = "root" },
     Breakage(rule: "IK004", severity: .error, message: "is UID 1001, expected UID 1000") { $0.user = "1001" },
-    Breakage(rule: "IK004", severity: .error, message: "not in the image's /etc/passwd", alsoFails: ["IK003"]) { $0.user = "streamlit" },
+    Breakage(rule: "IK004", severity: .error, message: "not in the image's /etc/passwd", alsoFails: ["IK003", "IK007"]) { $0.user = "streamlit" },
     Breakage(rule: "IK005", severity: .error, message: "no HEALTHCHECK") { $0.healthcheck = nil },
     Breakage(rule: "IK005", severity: .error, message: "HEALTHCHECK NONE") { $0.healthcheck = Healthcheck(test: ["NONE"]) },
     Breakage(rule: "IK006", severity: .error, message: "expected /_stcore/health") {
@@ -33,7 +33,7 @@ let breakages: [Breakage] = [
     },
     Breakage(rule: "IK007", severity: .error, message: "USER 1000 cannot execute it",
              extra: [.dir("usr"), .dir("usr/bin"), .file("usr/bin/curl", "#!ELF curl", mode: 0o750)]),
-    Breakage(rule: "IK008", severity: .error, message: "not exposed: 8501/tcp") { $0.exposedPorts = ["8080/tcp": .object([:])] },
+    Breakage(rule: "IK008", severity: .error, message: "not exposed: 8501/tcp", alsoFails: ["IK006"]) { $0.exposedPorts = ["8080/tcp": .object([:])] },
     Breakage(rule: "IK009", severity: .error, message: "forbidden port exposed: 22/tcp") {
         $0.exposedPorts = ["8501/tcp": .object([:]), "22/tcp": .object([:])]
     },

@@ -106,7 +106,7 @@ final class ImageFactory: @unchecked Sendable {
 
     /// An image from layers; each layer's history entry is `createdBy[i]` (or a generated one).
     @discardableResult
-    func image(_ tag: String, layers: [[Item]], createdBy: [String] = [],
+    func image(_ tag: String, layers: [[Item]], createdBy: [String] = [], format: ImageFormat = .docker,
                configure: (inout ContainerConfig) -> Void = ImageFactory.dashboardConfig) async throws -> StoredImage {
         var config = ImageConfig(created: Timestamp.rfc3339(epochSeconds: 946_684_800))
         configure(&config.config)
@@ -118,14 +118,15 @@ final class ImageFactory: @unchecked Sendable {
             config.appendLayer(diffID: written.diffID, createdBy: n < createdBy.count ? createdBy[n] : "COPY layer\(n) /", created: nil)
             config.appendEmptyLayerHistory(createdBy: "ENV STEP=\(n)", created: nil)
         }
-        return try await store.commitImage(config: config, layers: descriptors, format: .docker, tags: [try ImageReference(parsing: tag)])
+        return try await store.commitImage(config: config, layers: descriptors, format: format, tags: [try ImageReference(parsing: tag)])
     }
 
     /// The dashboard image, optionally with one more layer and a config change.
     @discardableResult
-    func dashboard(_ tag: String = "dashboard:ok", extra: [Item] = [], configure: @Sendable (inout ContainerConfig) -> Void = { _ in }) async throws -> StoredImage {
+    func dashboard(_ tag: String = "dashboard:ok", extra: [Item] = [], format: ImageFormat = .docker,
+                   configure: @Sendable (inout ContainerConfig) -> Void = { _ in }) async throws -> StoredImage {
         try await image(tag, layers: [Self.base, Self.app] + (extra.isEmpty ? [] : [extra]),
-                        createdBy: ["/bin/sh -c #(nop) ADD rootfs.tar /", "COPY . /app", "RUN extra"]) { c in
+                        createdBy: ["/bin/sh -c #(nop) ADD rootfs.tar /", "COPY . /app", "RUN extra"], format: format) { c in
             Self.dashboardConfig(&c)
             configure(&c)
         }
