@@ -165,7 +165,8 @@ public struct FileIndex: Sendable {
 
     /// Follows symlinks in every component, inside the image (an absolute target restarts at the
     /// image root, never the host's). Nil when the path does not exist or links loop.
-    public func resolve(_ path: String) -> (path: String, node: FileNode)? {
+    /// `implicitDirectories`: a path no layer listed but with files below it counts as a directory.
+    public func resolve(_ path: String, implicitDirectories: Bool = true) -> (path: String, node: FileNode)? {
         var pending = Array(Self.key(path).split(separator: "/").map(String.init).reversed())
         var resolved: [String] = []
         var hops = 0
@@ -185,7 +186,7 @@ public struct FileIndex: Sendable {
         let final = resolved.joined(separator: "/")
         guard let node = node(at: final) else {
             // A directory never listed itself but holding files is still a directory.
-            if nodes.keys.contains(where: { $0.hasPrefix(final + "/") && !(nodes[$0]?.deleted ?? true) }) {
+            if implicitDirectories, nodes.keys.contains(where: { $0.hasPrefix(final + "/") && !(nodes[$0]?.deleted ?? true) }) {
                 return ("/" + final, FileNode(kind: .directory, mode: 0o755, uid: 0, gid: 0, size: 0, linkTarget: nil, layer: 0, deleted: false, occurrences: 1, cumulative: 0))
             }
             return nil

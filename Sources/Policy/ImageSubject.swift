@@ -80,6 +80,9 @@ public enum ImageLocator {
                 return try DockerArchiveReader.load(file: URL(fileURLWithPath: text), tag: nil, reference: text)
             }
         }
+        if text.hasSuffix(".tar") || text.hasPrefix("/") || text.hasPrefix("./") {
+            throw PolicyError.invalidImage(text, reason: "no such file or directory; give an OCI layout directory, a docker-archive .tar or a store image name")
+        }
         let store = try ImageStore(root: storeRoot)
         let image = try await store.resolve(text)
         var layers: [LayerBlob] = []

@@ -279,7 +279,7 @@ struct Checks {
             candidates = path.split(separator: ":").map { ($0.hasSuffix("/") ? String($0) : $0 + "/") + program }
         }
         for candidate in candidates {
-            guard let (real, node) = index.resolve(candidate) else { continue }
+            guard let (real, node) = index.resolve(candidate, implicitDirectories: false) else { continue }
             guard node.kind == .regular || node.kind == .hardlink else { continue }
             let via = real == candidate ? real : "\(candidate) -> \(real)"
             guard user.canExecute(node) else {

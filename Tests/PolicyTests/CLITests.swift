@@ -131,6 +131,12 @@ import Testing
         #expect(fromArchive.size.layers.map(\.createdBy) == fromLayout.size.layers.map(\.createdBy))
         let prefixed = try verify(factory, ["docker-archive:\(tar.path)", "--policy", defaultPolicyPath])
         #expect(prefixed.status == 0)
+        // A directory holding oci-layout needs no prefix when it has a single image.
+        let bare = try verify(factory, [factory.storeRoot.path, "--policy", defaultPolicyPath])
+        #expect(bare.status == 0, "\(bare.stderr)")
+        let missing = try verify(factory, [factory.dir.url.appendingPathComponent("nothing.tar").path, "--policy", defaultPolicyPath])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("nothing.tar: no such file"))
     }
 
     @Test func projectDefaultsNeedNoArguments() async throws {
