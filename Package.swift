@@ -37,6 +37,8 @@ let package = Package(
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "OCI"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "OCI"]),
         .testTarget(name: "ProjectTests", dependencies: ["Project"]),
+        .testTarget(name: "DockerfileTests", dependencies: ["Dockerfile"], resources: [.copy("Corpus")]),
+        .testTarget(name: "EndToEndTests", dependencies: ["imagekit"]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "Archive", "Store", "OCI"], resources: [.copy("Resources")]),
     ]
 )

@@ -43,6 +43,8 @@ final class GzipCompressor: @unchecked Sendable {
     private var headerWritten = false
     private var pending: [Job] = []
     private var inlineStream: DeflateStream?
+    /// The most blocks ever held at once (queued, compressing or waiting to be written).
+    private(set) var peakInFlight = 0
 
     // Shared with the workers; the workers do not retain the compressor, so dropping an
     // unfinished compressor still stops them.
@@ -101,6 +103,7 @@ final class GzipCompressor: @unchecked Sendable {
             : Array((previousTail + block).suffix(Self.dictionarySize))
         totalIn += UInt64(block.count)
         pending.append(job)
+        peakInFlight = max(peakInFlight, pending.count)
         if let stream = inlineStream {
             stream.compress(job)
             job.done = true

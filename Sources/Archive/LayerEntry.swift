@@ -108,3 +108,16 @@ func safeComponents(_ path: String) -> [String]? {
     }
     return out
 }
+
+/// File type bits as tar and Linux define them (Glibc and Foundation both export S_IF*, which
+/// makes the bare names ambiguous in some builds).
+enum FileType {
+    static let mask: mode_t = 0o170000
+    static let socket: mode_t = 0o140000
+    static let symlink: mode_t = 0o120000
+    static let regular: mode_t = 0o100000
+    static let block: mode_t = 0o060000
+    static let directory: mode_t = 0o040000
+    static let character: mode_t = 0o020000
+    static let fifo: mode_t = 0o010000
+}

@@ -41,11 +41,9 @@ public final class LayerReader {
         archive_read_support_filter_zstd(a)
         archive_read_support_format_tar(a)
         archive_read_support_format_empty(a)
+        // On failure deinit frees the reader and closes an owned descriptor.
         if archive_read_open_fd(a, descriptor, 1 << 20) != ARCHIVE_OK {
-            let error = Self.classify(a, name: name)
-            archive_read_free(a)
-            if owned { close(descriptor) }
-            throw error
+            throw Self.classify(a, name: name)
         }
     }
 
@@ -74,17 +72,17 @@ public final class LayerReader {
             }
             kind = .hardlink(target: target)
         } else {
-            switch Int32(bitPattern: archive_entry_filetype(e)) {
-            case Int32(bitPattern: S_IFREG): kind = .regular(source: nil, size: archive_entry_size(e))
-            case Int32(bitPattern: S_IFDIR): kind = .directory
-            case Int32(bitPattern: S_IFLNK):
+            switch mode_t(archive_entry_filetype(e)) {
+            case FileType.regular: kind = .regular(source: nil, size: archive_entry_size(e))
+            case FileType.directory: kind = .directory
+            case FileType.symlink:
                 let target = Self.string(archive_entry_symlink_utf8(e)) ?? Self.string(archive_entry_symlink(e)) ?? ""
                 kind = .symlink(target: target)
-            case Int32(bitPattern: S_IFCHR):
+            case FileType.character:
                 kind = .characterDevice(major: UInt32(archive_entry_rdevmajor(e)), minor: UInt32(archive_entry_rdevminor(e)))
-            case Int32(bitPattern: S_IFBLK):
+            case FileType.block:
                 kind = .blockDevice(major: UInt32(archive_entry_rdevmajor(e)), minor: UInt32(archive_entry_rdevminor(e)))
-            case Int32(bitPattern: S_IFIFO): kind = .fifo
+            case FileType.fifo: kind = .fifo
             default:
                 throw .unsafeEntry(rawPath, layer: name, reason: "unsupported entry type \(String(archive_entry_filetype(e), radix: 8))")
             }

@@ -19,6 +19,8 @@ public final class LayerWriter {
     /// An error raised inside libarchive's write callback, reported instead of libarchive's.
     private var callbackError: ArchiveError?
     private var state: State = .open
+    /// Reused for reading every source file.
+    private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
 
     private enum State { case open, finished, failed }
 
@@ -50,6 +52,7 @@ public final class LayerWriter {
 
     deinit {
         if state == .open { abandon() }
+        readBuffer.deallocate()
     }
 
     private func openArchive() throws(ArchiveError) {
@@ -71,6 +74,8 @@ public final class LayerWriter {
 
     /// libarchive's write callback: hash the tar bytes and feed the compressor.
     private func consumeTar(_ buffer: UnsafeRawBufferPointer) -> Int {
+        // Abandoning: libarchive flushes its trailer on free; nothing of it is wanted.
+        guard state == .open else { return buffer.count }
         do {
             tarHasher.update(buffer)
             try gzip?.write(buffer)
@@ -106,13 +111,12 @@ public final class LayerWriter {
             }
             defer { close(file) }
             var st = stat()
-            if fstat(file, &st) == 0, (st.st_mode & S_IFMT) != S_IFREG {
+            if fstat(file, &st) == 0, (st.st_mode & FileType.mask) != FileType.regular {
                 throw .unreadable(source.path, reason: "it is not a regular file")
             }
             try writeHeader(entry)
             var remaining = size
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-            defer { buffer.deallocate() }
+            let buffer = readBuffer
             while remaining > 0 {
                 let n = read(file, buffer.baseAddress, min(buffer.count, Int(remaining)))
                 if n < 0 {
@@ -131,6 +135,33 @@ public final class LayerWriter {
         } else {
             try writeHeader(entry)
         }
+    }
+
+    /// Adds a regular file whose contents are given in memory (small generated files);
+    /// the entry's size is taken from `data`.
+    public func add(_ entry: LayerEntry, data: Data) throws(ArchiveError) {
+        var entry = entry
+        entry.kind = .regular(source: nil, size: Int64(data.count))
+        do throws(ArchiveError) {
+            try writeHeader(entry)
+            var failure: ArchiveError?
+            data.withUnsafeBytes { buffer in
+                do throws(ArchiveError) { try writeData(buffer, entry: entry.path) } catch { failure = error }
+            }
+            if let failure { throw failure }
+        } catch {
+            if state == .open { abandon() }
+            throw error
+        }
+    }
+
+    /// Scans `directory` and writes all of it as one layer at `output`.
+    public static func write(directory: URL, to output: URL, options: LayerOptions,
+                             scan: TreeScanner.Options = .init()) throws(ArchiveError) -> WrittenLayer {
+        let entries = try TreeScanner.scan(directory, options: scan)
+        let writer = try LayerWriter(output: output, options: options)
+        for entry in entries { try writer.add(entry) }
+        return try writer.finish()
     }
 
     /// Adds an entry whose contents come from the reader's current entry (re-packing a tar).
@@ -195,31 +226,31 @@ public final class LayerWriter {
         switch entry.kind {
         case .regular(_, let size):
             guard size >= 0 else { throw .invalidEntry(entry.path, reason: "negative size \(size)") }
-            archive_entry_set_filetype(e, UInt32(bitPattern: S_IFREG))
+            archive_entry_set_filetype(e, FileType.regular)
             archive_entry_set_size(e, size)
         case .directory:
-            archive_entry_set_filetype(e, UInt32(bitPattern: S_IFDIR))
+            archive_entry_set_filetype(e, FileType.directory)
         case .symlink(let target):
             guard !target.isEmpty else { throw .invalidEntry(entry.path, reason: "symlink with an empty target") }
-            archive_entry_set_filetype(e, UInt32(bitPattern: S_IFLNK))
+            archive_entry_set_filetype(e, FileType.symlink)
             archive_entry_set_symlink_utf8(e, target)
         case .hardlink(let target):
             guard let parts = safeComponents(target), !parts.isEmpty else {
                 throw .invalidEntry(entry.path, reason: "hardlink target '\(target)' must be a relative path inside the layer")
             }
-            archive_entry_set_filetype(e, UInt32(bitPattern: S_IFREG))
+            archive_entry_set_filetype(e, FileType.regular)
             archive_entry_set_hardlink_utf8(e, parts.joined(separator: "/"))
             archive_entry_set_size(e, 0)
         case .characterDevice(let major, let minor):
-            archive_entry_set_filetype(e, UInt32(bitPattern: S_IFCHR))
+            archive_entry_set_filetype(e, FileType.character)
             archive_entry_set_rdevmajor(e, dev_t(major))
             archive_entry_set_rdevminor(e, dev_t(minor))
         case .blockDevice(let major, let minor):
-            archive_entry_set_filetype(e, UInt32(bitPattern: S_IFBLK))
+            archive_entry_set_filetype(e, FileType.block)
             archive_entry_set_rdevmajor(e, dev_t(major))
             archive_entry_set_rdevminor(e, dev_t(minor))
         case .fifo:
-            archive_entry_set_filetype(e, UInt32(bitPattern: S_IFIFO))
+            archive_entry_set_filetype(e, FileType.fifo)
         }
         // Sorted so the pax records come out in the same order every time.
         for name in entry.xattrs.keys.sorted() {
@@ -265,6 +296,7 @@ public final class LayerWriter {
     }
 
     private func abandon() {
+        state = .failed
         if let a = archive {
             archive_write_free(a)
             archive = nil
@@ -275,7 +307,6 @@ public final class LayerWriter {
             fd = -1
             unlink(output.path)
         }
-        state = .failed
     }
 }
 

@@ -43,7 +43,7 @@ public struct TreeScanner {
             if code == ENOENT { throw .missingPath(root, what: "directory") }
             throw .scanFailed(root, reason: errnoText(code))
         }
-        guard (st.st_mode & S_IFMT) == S_IFDIR else { throw .scanFailed(root, reason: "it is not a directory") }
+        guard (st.st_mode & FileType.mask) == FileType.directory else { throw .scanFailed(root, reason: "it is not a directory") }
         // A leading "/" is allowed in the prefix (a COPY destination like "/app/").
         var rawPrefix = Substring(options.pathPrefix)
         while rawPrefix.hasPrefix("/") { rawPrefix = rawPrefix.dropFirst() }
@@ -87,10 +87,10 @@ public struct TreeScanner {
             let full = directory + "/" + name
             var st = stat()
             guard lstat(full, &st) == 0 else { throw .scanFailed(full, reason: errnoText()) }
-            let type = st.st_mode & S_IFMT
-            if type == S_IFSOCK { continue }  // tar cannot carry sockets; they are runtime state anyway
+            let type = st.st_mode & FileType.mask
+            if type == FileType.socket { continue }  // tar cannot carry sockets; they are runtime state anyway
             let path = prefix.isEmpty ? rel : prefix + "/" + rel
-            if options.overlayWhiteouts, type == S_IFCHR, st.st_rdev == 0 {
+            if options.overlayWhiteouts, type == FileType.character, st.st_rdev == 0 {
                 let whiteout = LayerEntry(
                     path: whiteoutPath(path, name: name), kind: .regular(source: nil, size: 0),
                     mode: 0, uid: st.st_uid, gid: st.st_gid, mtime: Int64(st.st_mtim.tv_sec))
@@ -100,8 +100,8 @@ public struct TreeScanner {
             var entry = try describe(path: full, relative: rel, st: st, options: options)
             entry.path = path
             found.append(Found(entry: entry, device: UInt64(st.st_dev), inode: UInt64(st.st_ino),
-                               linkable: type != S_IFDIR && st.st_nlink > 1))
-            if type == S_IFDIR {
+                               linkable: type != FileType.directory && st.st_nlink > 1))
+            if type == FileType.directory {
                 if options.overlayWhiteouts, isOpaque(full) {
                     found.append(opaqueMarker(in: path, like: entry))
                 }
@@ -131,18 +131,18 @@ public struct TreeScanner {
 
     private static func describe(path: String, relative: String, st: stat, options: Options) throws(ArchiveError) -> LayerEntry {
         let kind: EntryKind
-        switch st.st_mode & S_IFMT {
-        case S_IFREG: kind = .regular(source: URL(fileURLWithPath: path), size: Int64(st.st_size))
-        case S_IFDIR: kind = .directory
-        case S_IFLNK:
+        switch st.st_mode & FileType.mask {
+        case FileType.regular: kind = .regular(source: URL(fileURLWithPath: path), size: Int64(st.st_size))
+        case FileType.directory: kind = .directory
+        case FileType.symlink:
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
             let n = readlink(path, &buffer, buffer.count - 1)
             guard n >= 0 else { throw .scanFailed(path, reason: "readlink: \(errnoText())") }
             kind = .symlink(target: String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self))
-        case S_IFCHR: kind = .characterDevice(major: major(st.st_rdev), minor: minor(st.st_rdev))
-        case S_IFBLK: kind = .blockDevice(major: major(st.st_rdev), minor: minor(st.st_rdev))
-        case S_IFIFO: kind = .fifo
-        default: throw .scanFailed(path, reason: "unsupported file type \(String(st.st_mode & S_IFMT, radix: 8))")
+        case FileType.character: kind = .characterDevice(major: major(st.st_rdev), minor: minor(st.st_rdev))
+        case FileType.block: kind = .blockDevice(major: major(st.st_rdev), minor: minor(st.st_rdev))
+        case FileType.fifo: kind = .fifo
+        default: throw .scanFailed(path, reason: "unsupported file type \(String(st.st_mode & FileType.mask, radix: 8))")
         }
         var xattrs: [String: [UInt8]] = [:]
         if options.xattrs {

@@ -20,6 +20,17 @@ public final class CleanupRegistry: @unchecked Sendable {
     public func addDirectory(_ url: URL) { lock.withLock { directories.append(url.path) } }
     public func removeDirectory(_ url: URL) { lock.withLock { directories.removeAll { $0 == url.path } } }
 
+    /// Unmounts what is still mounted below `directory` (a build's work root), newest first.
+    public func drainMounts(under directory: URL) {
+        let prefix = directory.path + "/"
+        let victims = lock.withLock { () -> [OverlayMount] in
+            let found = mounts.values.filter { $0.target.path.hasPrefix(prefix) }
+            found.forEach { mounts.removeValue(forKey: $0.target.path) }
+            return found
+        }
+        for mount in victims.sorted(by: { $0.target.path > $1.target.path }) { try? mount.unmount() }
+    }
+
     /// Kills containers, unmounts, removes directories; safe to call more than once.
     public func drain() {
         let (c, m, d) = lock.withLock { () -> ([String: RuncRunner], [OverlayMount], [String]) in

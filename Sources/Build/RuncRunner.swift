@@ -99,7 +99,6 @@ public struct RuncRunner: Sendable {
                 "env": spec.env,
                 "cwd": spec.cwd.isEmpty ? "/" : spec.cwd,
                 "capabilities": ["bounding": Self.capabilities, "effective": Self.capabilities, "permitted": Self.capabilities],
-                "rlimits": [["type": "RLIMIT_NOFILE", "hard": 1_048_576, "soft": 1_048_576]],
                 "noNewPrivileges": true,
             ] as [String: Any],
             "root": ["path": spec.rootfs.path, "readonly": false],

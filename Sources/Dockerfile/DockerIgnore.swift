@@ -30,7 +30,7 @@ public struct DockerIgnore: Sendable {
         self.file = file
         var patterns: [Pattern] = []
         var compiled: [NSRegularExpression] = []
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
         if let first = lines.first, first.hasPrefix("\u{FEFF}") { lines[0] = String(first.dropFirst()) }
         for (n, rawLine) in lines.enumerated() {
             let lineNumber = n + 1

@@ -73,25 +73,10 @@ private struct Context {
         let upper = word.uppercased()
         var best: (String, Int)? = nil
         for k in InstructionKeyword.allCases {
-            let d = editDistance(upper, k.rawValue)
+            let d = StageGraph.distance(upper, k.rawValue)
             if d <= 2, d < (best?.1 ?? Int.max) { best = (k.rawValue, d) }
         }
         return best?.0
-    }
-
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
-        var row = Array(0...b.count)
-        for i in 1...max(a.count, 1) where !a.isEmpty {
-            var prev = row[0]
-            row[0] = i
-            for j in 1...max(b.count, 1) where !b.isEmpty {
-                let old = row[j]
-                row[j] = min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1))
-                prev = old
-            }
-        }
-        return a.isEmpty ? b.count : row[b.count]
     }
 
     // MARK: flags
@@ -230,7 +215,9 @@ private struct Context {
             switch keyword {
             case .workdir: return .workdir(word)
             case .user: return .user(word)
-            default: return .stopSignal(word)
+            default:
+                if !word.text.contains("$") { try StopSignal.validate(word) }
+                return .stopSignal(word)
             }
 
         case .maintainer:

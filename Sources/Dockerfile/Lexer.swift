@@ -35,7 +35,7 @@ struct Lexer {
     init(file: String) { self.file = file }
 
     mutating func logicalLines(_ text: String) throws -> [LogicalLine] {
-        var physical: [[Character]] = text.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+        var physical: [[Character]] = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map { line in
             var chars = Array(line)
             if chars.last == "\r" { chars.removeLast() }
             return chars

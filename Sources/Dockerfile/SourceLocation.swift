@@ -27,10 +27,11 @@ public struct Word: Sendable, Hashable, CustomStringConvertible {
     /// Location of each character of `text`, for errors that point inside the word.
     var points: [SourcePoint]
 
+    /// A word written on one line starting at `location`.
     public init(_ text: String, location: SourceLocation) {
         self.text = text
         self.location = location
-        self.points = Array(repeating: SourcePoint(line: location.line, column: location.column), count: text.count)
+        self.points = (0..<text.count).map { SourcePoint(line: location.line, column: location.column + $0) }
     }
 
     init(text: String, file: String, points: [SourcePoint], fallback: SourcePoint) {

@@ -217,6 +217,9 @@ public struct StageGraph: Sendable {
             state[n] = 1
             path.append(n)
             for e in adjacency[n] ?? [] {
+                if e.to == n {
+                    throw DockerfileError.stage(e.location, "circular dependency: stage \(stages[n].displayName) refers to itself; copy from an earlier stage")
+                }
                 if state[e.to] == 1 {
                     let cycle = path[path.firstIndex(of: e.to)!...] + [e.to]
                     let names = cycle.map { stages[$0].displayName }.joined(separator: " -> ")

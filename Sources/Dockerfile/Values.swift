@@ -86,3 +86,32 @@ public enum ExposedPort {
         return (low...high).map { "\($0)/\(proto)" }
     }
 }
+
+/// STOPSIGNAL values as Docker accepts them: a signal number, or a Linux signal name with or without `SIG`.
+public enum StopSignal {
+    static let names: Set<String> = [
+        "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT", "KILL", "PIPE",
+        "POLL", "PROF", "PWR", "QUIT", "SEGV", "STKFLT", "STOP", "SYS", "TERM", "TRAP", "TSTP", "TTIN", "TTOU",
+        "URG", "USR1", "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ",
+    ]
+
+    /// Throws unless the expanded word names a signal.
+    public static func validate(_ word: Word) throws {
+        let text = word.text
+        if let number = Int(text) {
+            guard number > 0 && number <= 64 else {
+                throw DockerfileError.syntax(word.location, "invalid STOPSIGNAL \(text): signal numbers go from 1 to 64")
+            }
+            return
+        }
+        var name = text.uppercased()
+        if name.hasPrefix("SIG") { name.removeFirst(3) }
+        if names.contains(name) { return }
+        if name.hasPrefix("RTMIN") || name.hasPrefix("RTMAX") {
+            let rest = name.dropFirst(5)
+            if rest.isEmpty { return }
+            if let sign = rest.first, sign == "+" || sign == "-", let n = Int(rest.dropFirst()), (1...15).contains(n) { return }
+        }
+        throw DockerfileError.syntax(word.location, "invalid STOPSIGNAL \(text): use a signal name such as SIGTERM or SIGQUIT, or a number")
+    }
+}

@@ -207,7 +207,9 @@ public struct VariableScope: Sendable {
         case .user(let w):
             return .user(try expandWord(w))
         case .stopSignal(let w):
-            return .stopSignal(try expandWord(w))
+            let expanded = try expandWord(w)
+            try StopSignal.validate(expanded)
+            return .stopSignal(expanded)
         case .volume(let words):
             return .volume(try words.map { try expandWord($0) })
         case .expose(let words):

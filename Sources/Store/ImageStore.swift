@@ -46,6 +46,8 @@ public struct PruneReport: Sendable, Codable {
     public var removedBlobs: Int = 0
     public var reclaimedBytes: Int64 = 0
     public var removedPartialUploads: Int = 0
+    public var removedCacheEntries: Int = 0
+    public var removedUnpackedLayers: Int = 0
 }
 
 /// The local content-addressed store: an OCI image layout on disk.
@@ -73,7 +75,7 @@ public actor ImageStore {
         if fm.fileExists(atPath: root.path, isDirectory: &isDir), !isDir.boolValue {
             throw .notALayout(path: root.path, reason: "it is a file")
         }
-        for dir in ["blobs/sha256", "ingest", "meta/layers"] {
+        for dir in ["blobs/sha256", "ingest", "meta/layers", "cache", "layers", "tmp"] {
             try FileOps.makeDirectory(root.appendingPathComponent(dir))
         }
         let layoutFile = root.appendingPathComponent("oci-layout")
@@ -337,7 +339,8 @@ public actor ImageStore {
 
     /// Deletes blobs no image references, and abandoned partial writes. Waits for other
     /// imagekit processes using this store to finish first.
-    public func prune(waiting: @Sendable () -> Void = {}) throws(StoreError) -> PruneReport {
+    /// `cacheLimit` bounds the layer bytes the build cache keeps (least recently used go first).
+    public func prune(cacheLimit: Int64 = 10_000_000_000, waiting: @Sendable () -> Void = {}) throws(StoreError) -> PruneReport {
         gcLock.unlock()
         defer { try? gcLock.lock(exclusive: false) }
         if !gcLock.tryLock(exclusive: true) {
@@ -346,13 +349,21 @@ public actor ImageStore {
         }
         var report = PruneReport()
         var live = Set<Digest>()
+        var liveDiffIDs = Set<Digest>()
         for entry in try readIndex() {
             live.insert(entry.digest)
             guard let image = try? load(descriptor: entry, names: []) else { continue }
             live.insert(image.manifest.config.digest)
             image.manifest.layers.forEach { live.insert($0.digest) }
+            liveDiffIDs.formUnion(image.config.rootfs.diffIDs)
         }
-        live.formUnion(extraRoots())
+        let cache = try BuildCache(store: self)
+        report.removedCacheEntries = cache.trim(toBytes: cacheLimit)
+        for digest in cache.roots() {
+            live.insert(digest)
+            if let info = layerInfo(digest) { liveDiffIDs.insert(info.diffID) }
+        }
+        report.removedUnpackedLayers = try LayerCache(store: self).prune(keeping: liveDiffIDs)
         let fm = FileManager.default
         let blobDir = root.appendingPathComponent("blobs/sha256")
         for name in (try? fm.contentsOfDirectory(atPath: blobDir.path)) ?? [] {
@@ -369,19 +380,6 @@ public actor ImageStore {
         }
         FileOps.syncDirectory(blobDir)
         return report
-    }
-
-    /// Blobs kept alive by something other than a tag (the build cache registers its roots here).
-    private func extraRoots() -> Set<Digest> {
-        let url = root.appendingPathComponent("meta/roots")
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: url.path) else { return [] }
-        var roots = Set<Digest>()
-        for name in names {
-            guard let data = try? FileOps.read(url.appendingPathComponent(name)),
-                  let digests = try? JSONDecoder().decode([Digest].self, from: data) else { continue }
-            roots.formUnion(digests)
-        }
-        return roots
     }
 
     // MARK: Index

@@ -2,6 +2,10 @@ import ArgumentParser
 import Foundation
 import OCI
 import Store
+import Archive
+import Build
+import Dockerfile
+import Project
 
 /// Errors a command raises itself; `code` follows the documented exit codes.
 struct CommandFailure: Error, CustomStringConvertible {
@@ -48,4 +52,13 @@ enum ErrorReporter {
 }
 
 extension StoreError: ExitCoded { var exitCode: Int32 { 2 } }
+extension ArchiveError: ExitCoded { var exitCode: Int32 { 2 } }
+extension DockerfileError: ExitCoded { var exitCode: Int32 { 2 } }
+extension ProjectError: ExitCoded { var exitCode: Int32 { 2 } }
+extension BuildError: ExitCoded {
+    var exitCode: Int32 {
+        if case .stepFailed = self { return 1 }
+        return 2
+    }
+}
 extension OCIError: ExitCoded { var exitCode: Int32 { 2 } }

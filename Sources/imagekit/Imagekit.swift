@@ -27,7 +27,7 @@ struct Imagekit: AsyncParsableCommand {
 
     static func main() async {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(globalOptionsMoved(Array(CommandLine.arguments.dropFirst())))
             if var async = command as? AsyncParsableCommand {
                 try await async.run()
             } else {
@@ -36,5 +36,23 @@ struct Imagekit: AsyncParsableCommand {
         } catch {
             Foundation.exit(ErrorReporter.report(error, command: Self.self))
         }
+    }
+
+    /// `imagekit --store PATH build ...`: global options may come before the subcommand;
+    /// they are handed to it (every command that uses the store declares --store).
+    static func globalOptionsMoved(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var index = 0
+        while index < arguments.count, arguments[index].hasPrefix("--store") {
+            if arguments[index] == "--store", index + 1 < arguments.count {
+                leading += [arguments[index], arguments[index + 1]]
+                index += 2
+            } else {
+                leading.append(arguments[index])
+                index += 1
+            }
+        }
+        guard !leading.isEmpty, index < arguments.count else { return arguments }
+        return [arguments[index]] + leading + arguments[(index + 1)...]
     }
 }

@@ -26,7 +26,7 @@ func makeFixtureTree(_ root: URL) throws {
     symlink("/etc/passwd", root.appendingPathComponent("abs-link").path)
     symlink("bin/tool", root.appendingPathComponent("rel-link").path)
     mkfifo(root.appendingPathComponent("fifo").path, 0o644)
-    mknod(root.appendingPathComponent("null").path, S_IFCHR | 0o666, makeDevice(1, 3))
+    mknod(root.appendingPathComponent("null").path, FileType.character | 0o666, makeDevice(1, 3))
     try write(Array("long\n".utf8), to: root.appendingPathComponent("deep/" + String(repeating: "n", count: 120) + ".txt"))
     try write(Array("unicode\n".utf8), to: root.appendingPathComponent("ünïcode-名前.txt"))
 }
@@ -181,6 +181,21 @@ struct LayerWriterTests {
         #expect(try run("/bin/gzip", ["-t", layer.path]).status == 0)
     }
 
+    @Test func inMemoryContentsAndTheOneCallForm() throws {
+        let tmp = try TempDir()
+        defer { tmp.cleanup() }
+        let tree = tmp.path("tree")
+        try FileManager.default.createDirectory(at: tree.appendingPathComponent("etc"), withIntermediateDirectories: true)
+        try write(Array("127.0.0.1 localhost\n".utf8), to: tree.appendingPathComponent("etc/hosts"))
+        let scanned = try LayerWriter.write(directory: tree, to: tmp.path("a.tar.gz"), options: LayerOptions())
+
+        let writer = try LayerWriter(output: tmp.path("b.tar.gz"), options: LayerOptions(compressionThreads: 1))
+        try writer.add(LayerEntry(path: "etc", kind: .directory, mode: 0o755, mtime: 2_000_000_000))
+        try writer.add(LayerEntry(path: "etc/hosts", kind: .regular(source: nil, size: 0), mode: 0o644, mtime: 2_000_000_000),
+                       data: Data("127.0.0.1 localhost\n".utf8))
+        #expect(try writer.finish() == scanned)
+    }
+
     @Test func emptyLayerIsAValidArchive() throws {
         let tmp = try TempDir()
         defer { tmp.cleanup() }
@@ -291,6 +306,18 @@ struct GzipCompressorTests {
             print(gzip.open(sys.argv[1]).read() == open(sys.argv[2], 'rb').read())
             """, [tmp.path("x.gz").path, tmp.path("x").path])
         #expect(same == "True\n")
+    }
+
+    @Test func blocksInFlightAreBoundedWhateverTheInputSize() throws {
+        let block = pseudoRandomBytes(count: 1 << 20, seed: 11)
+        for threads in [1, 2] {
+            let collector = Collector()
+            let gzip = try GzipCompressor(level: 1, threads: threads) { buffer in collector.append(buffer) }
+            for _ in 0..<24 { try block.withUnsafeBytes { try gzip.write($0) } }
+            try gzip.finish()
+            #expect(gzip.peakInFlight <= 2 * threads + 1)
+            #expect(gzip.peakInFlight >= 1)
+        }
     }
 
     @Test func exactBlockMultipleAndEmptyInput() throws {

@@ -74,7 +74,7 @@ struct TreeScannerTests {
         try FileManager.default.createDirectory(at: upper.appendingPathComponent("etc/opaque"), withIntermediateDirectories: true)
         try write(Array("new".utf8), to: upper.appendingPathComponent("etc/opaque/fresh"))
         try setXattrWithPython(upper.appendingPathComponent("etc/opaque"), name: "trusted.overlay.opaque", value: "y")
-        #expect(mknod(upper.appendingPathComponent("etc/deleted").path, S_IFCHR, makeDevice(0, 0)) == 0)
+        #expect(mknod(upper.appendingPathComponent("etc/deleted").path, FileType.character, makeDevice(0, 0)) == 0)
         let entries = try TreeScanner.scan(upper, options: .init(overlayWhiteouts: true))
         #expect(entries.map(\.path) == ["etc", "etc/.wh.deleted", "etc/opaque", "etc/opaque/.wh..wh..opq", "etc/opaque/fresh"])
         #expect(entries[1].kind == .regular(source: nil, size: 0))

@@ -1,0 +1,62 @@
+import Archive
+import Foundation
+import OCI
+import Store
+
+/// Everything `imagekit build` was asked to do.
+public struct BuildRequest: Sendable {
+    public var contextDirectory: URL
+    public var dockerfile: URL
+    /// How errors name the Dockerfile (`Dockerfile`, `docker/app.Dockerfile`).
+    public var dockerfileDisplayName: String
+    public var buildArgs: [String: String]
+    public var target: String?
+    public var platform: OCI.Platform
+    public var noCache: Bool
+    public var tags: [ImageReference]
+    public var format: ImageFormat
+    public var layerOptions: LayerOptions
+    /// `--secret id=ID,src=FILE`: mounted read-only at /run/secrets/ID for RUN --mount=type=secret.
+    public var secrets: [String: URL]
+    /// `--label K=V`: added to the final image.
+    public var labels: [String: String]
+
+    public init(contextDirectory: URL, dockerfile: URL, dockerfileDisplayName: String = "Dockerfile", buildArgs: [String: String] = [:],
+                target: String? = nil, platform: OCI.Platform = .linuxAMD64, noCache: Bool = false, tags: [ImageReference] = [],
+                format: ImageFormat = .docker, layerOptions: LayerOptions = LayerOptions(), secrets: [String: URL] = [:],
+                labels: [String: String] = [:]) {
+        self.contextDirectory = contextDirectory
+        self.dockerfile = dockerfile
+        self.dockerfileDisplayName = dockerfileDisplayName
+        self.buildArgs = buildArgs
+        self.target = target
+        self.platform = platform
+        self.noCache = noCache
+        self.tags = tags
+        self.format = format
+        self.layerOptions = layerOptions
+        self.secrets = secrets
+        self.labels = labels
+    }
+}
+
+public struct BuildResult: Sendable {
+    public let image: StoredImage
+    public let steps: Int
+    public let cachedSteps: Int
+    public let warnings: [String]
+}
+
+/// Where base images come from when the store does not have them (a registry pull, in the CLI).
+/// The build knows nothing about registries.
+public protocol BaseImageSource: Sendable {
+    func pull(_ reference: ImageReference, platform: OCI.Platform, into store: ImageStore) async throws -> StoredImage
+}
+
+/// Progress events; the CLI renders them on stderr.
+public protocol BuildProgress: Sendable {
+    func step(_ label: String, _ text: String)
+    func cached(_ label: String)
+    func output(_ line: String)
+    func note(_ text: String)
+}

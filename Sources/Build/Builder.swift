@@ -1,0 +1,312 @@
+import Archive
+import Dockerfile
+import Foundation
+import OCI
+import Store
+
+/// Runs a Dockerfile into an image in the store. Stages run in dependency order; FROM comes
+/// from the store or the base-image source; COPY/ADD build layers straight from files; RUN runs
+/// in runc on an overlay mount; everything that makes a layer goes through the build cache.
+public struct Builder: Sendable {
+    public let store: ImageStore
+    public let baseImages: BaseImageSource
+    public let progress: BuildProgress
+    /// Scratch space for mounts and upper directories; removed when the build ends.
+    public let workRoot: URL
+    public let runcStateRoot: URL
+
+    public init(store: ImageStore, baseImages: BaseImageSource, progress: BuildProgress,
+                workRoot: URL? = nil, runcStateRoot: URL = URL(fileURLWithPath: "/run/imagekit/runc")) {
+        self.store = store
+        self.baseImages = baseImages
+        self.progress = progress
+        self.workRoot = workRoot ?? store.root.appendingPathComponent("tmp/build-\(UUID().uuidString.lowercased().prefix(12))")
+        self.runcStateRoot = runcStateRoot
+    }
+
+    public func build(_ request: BuildRequest) async throws -> BuildResult {
+        let parsed = try DockerfileParser.parse(contentsOf: request.dockerfile, displayName: request.dockerfileDisplayName)
+        guard request.platform.os == "linux", request.platform.architecture == "amd64" else {
+            throw BuildError.instruction(location: request.dockerfileDisplayName, message: "only --platform linux/amd64 can be built on this machine (asked: \(request.platform))")
+        }
+        let graph = try StageGraph(parsed, buildArgs: request.buildArgs)
+        let stages = try graph.stages(neededFor: request.target)
+        let ignore = try DockerIgnore.load(contextDirectory: request.contextDirectory, dockerfilePath: request.dockerfile)
+        var warnings = parsed.warnings
+        let unused = try graph.unconsumedBuildArgs(neededFor: request.target)
+        if !unused.isEmpty {
+            warnings.append("build args were not consumed by any stage: \(unused.sorted().joined(separator: ", "))")
+        }
+
+        try FileManager.default.createDirectory(at: workRoot, withIntermediateDirectories: true)
+        CleanupRegistry.shared.addDirectory(workRoot)
+        defer {
+            CleanupRegistry.shared.drainMounts(under: workRoot)
+            try? FileManager.default.removeItem(at: workRoot)
+            CleanupRegistry.shared.removeDirectory(workRoot)
+        }
+
+        let session = BuildSession(request: request, store: store, cache: try BuildCache(store: store),
+                                   layers: try LayerCache(store: store), ignore: ignore, graph: graph,
+                                   baseImages: baseImages, progress: progress, workRoot: workRoot, runcStateRoot: runcStateRoot)
+        var results: [Int: StageResult] = [:]
+        for stage in stages {
+            results[stage.index] = try await session.run(stage, total: stages.count, results: results)
+        }
+        guard let last = stages.last, var final = results[last.index] else {
+            throw BuildError.internalState("the build produced no stage")
+        }
+        for (key, value) in request.labels { final.config.config.labels = (final.config.config.labels ?? [:]).merging([key: value]) { $1 } }
+        let image = try await store.commitImage(config: final.config, layers: final.layers, format: request.format, tags: request.tags)
+        return BuildResult(image: image, steps: session.counters.steps, cachedSteps: session.counters.cached, warnings: warnings + session.counters.warnings)
+    }
+}
+
+/// Mutable counters shared by the steps of one build.
+final class BuildCounters: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _steps = 0, _cached = 0
+    private var _warnings: [String] = []
+    var steps: Int { lock.withLock { _steps } }
+    var cached: Int { lock.withLock { _cached } }
+    var warnings: [String] { lock.withLock { _warnings } }
+    func step() { lock.withLock { _steps += 1 } }
+    func hit() { lock.withLock { _cached += 1 } }
+    func warn(_ text: String) { lock.withLock { _warnings.append(text) } }
+}
+
+/// One build's shared parts and the per-instruction logic.
+struct BuildSession: Sendable {
+    let request: BuildRequest
+    let store: ImageStore
+    let cache: BuildCache
+    let layers: LayerCache
+    let ignore: DockerIgnore
+    let graph: StageGraph
+    let baseImages: BaseImageSource
+    let progress: BuildProgress
+    let workRoot: URL
+    let runcStateRoot: URL
+    let counters = BuildCounters()
+
+    var created: String { Timestamp.rfc3339(epochSeconds: request.layerOptions.sourceDateEpoch) }
+
+    func run(_ stage: Stage, total: Int, results: [Int: StageResult]) async throws -> StageResult {
+        let count = stage.instructions.count + 1
+        let label = { (n: Int) in "[\(stage.name ?? "stage-\(stage.index)") \(n)/\(count)]" }
+        progress.step(label(1), stage.from.text)
+        var state = try await startStage(stage, results: results)
+        for (offset, located) in stage.instructions.enumerated() {
+            try Task.checkCancellation()
+            let stepLabel = label(offset + 2)
+            counters.step()
+            progress.step(stepLabel, located.text)
+            try await apply(located, to: &state, stage: stage, label: stepLabel, results: results)
+        }
+        return StageResult(config: state.config, layers: state.layers, cacheKey: state.cacheKey, shell: state.shell)
+    }
+
+    // MARK: FROM
+
+    private func startStage(_ stage: Stage, results: [Int: StageResult]) async throws -> StageState {
+        let location = stage.location.description
+        if let platform = stage.platform, platform != request.platform.description {
+            throw BuildError.baseImage(location: location, message: "FROM --platform=\(platform) cannot be built here; only \(request.platform) is supported")
+        }
+        var config: ImageConfig
+        var layerDescriptors: [Descriptor]
+        var key: Digest
+        var shell = ["/bin/sh", "-c"]
+        switch stage.base {
+        case .scratch:
+            config = ImageConfig(architecture: request.platform.architecture, os: request.platform.os, created: created)
+            config.config.env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+            layerDescriptors = []
+            key = CacheKey(parent: nil, kind: "FROM scratch").digest
+        case .stage(let index):
+            guard let parent = results[index] else { throw BuildError.internalState("stage \(index) was not built before its use") }
+            config = parent.config
+            layerDescriptors = parent.layers
+            key = parent.cacheKey
+            shell = parent.shell
+        case .image(let name):
+            let image = try await baseImage(name, location: location)
+            config = image.config
+            layerDescriptors = image.manifest.layers
+            for (layer, diffID) in zip(layerDescriptors, config.rootfs.diffIDs) where await store.layerInfo(layer.digest) == nil {
+                try await store.recordLayerInfo(LayerInfo(diffID: diffID, uncompressedSize: layer.size), for: layer.digest)
+            }
+            key = CacheKey(parent: nil, kind: "FROM \(image.digest)").digest
+            shell = image.config.config.shell ?? shell
+            var labels = config.config.labels ?? [:]
+            let reference = try? ImageReference(parsing: name)
+            labels["org.opencontainers.image.base.name"] = reference?.familiar ?? name
+            labels["org.opencontainers.image.base.digest"] = image.digest.description
+            config.config.labels = labels
+            if let triggers = config.config.onBuild, !triggers.isEmpty {
+                counters.warn("\(location): the base image has ONBUILD triggers, which imagekit does not run: \(triggers.joined(separator: "; "))")
+            }
+            config.config.onBuild = nil
+        }
+        config.created = created
+        config.architecture = request.platform.architecture
+        config.os = request.platform.os
+        var state = StageState(config: config, layers: layerDescriptors, scope: graph.scope(baseEnvironment: config.config.env ?? []), cacheKey: key)
+        state.shell = shell
+        return state
+    }
+
+    /// A base image from the store (by tag or digest) or, failing that, from its registry.
+    private func baseImage(_ name: String, location: String) async throws -> StoredImage {
+        let reference: ImageReference
+        do { reference = try ImageReference(parsing: name) } catch {
+            throw BuildError.baseImage(location: location, message: "\(error)")
+        }
+        if let local = try? await store.resolve(reference.description) { return local }
+        progress.note("pulling \(reference.familiar)")
+        do {
+            return try await baseImages.pull(reference, platform: request.platform, into: store)
+        } catch {
+            throw BuildError.baseImage(location: location, message: "cannot get base image \(reference.familiar): \(error)")
+        }
+    }
+
+    // MARK: Instructions
+
+    private func apply(_ located: LocatedInstruction, to state: inout StageState, stage: Stage, label: String, results: [Int: StageResult]) async throws {
+        let location = located.location.description
+        let resolved = try state.scope.resolve(located)
+        switch resolved {
+        case .from:
+            throw BuildError.internalState("\(location): FROM inside a stage")
+        case .arg:
+            try state.scope.apply(located)
+        case .env:
+            try state.scope.apply(located)
+            state.config.config.env = state.scope.environment
+            state.config.appendEmptyLayerHistory(createdBy: located.text, created: created)
+        case .copy(let copy), .add(let copy):
+            let isAdd = located.instruction.keyword == .add
+            try await CopyStep(session: self, location: location, text: located.text, isAdd: isAdd, label: label)
+                .run(copy, state: &state, stage: stage, results: results)
+        case .run(let run):
+            try await RunStep(session: self, location: location, text: located.text, label: label)
+                .run(run, state: &state, stage: stage, results: results)
+        case .workdir(let word):
+            let path = Self.absolute(word.text, relativeTo: state.workdir)
+            state.config.config.workingDir = path
+            try await ensureDirectory(path, state: &state, text: located.text, label: label)
+        default:
+            try ConfigEditor.apply(resolved, text: located.text, location: location, to: &state.config, stageShell: &state.shell, cmdSetInStage: &state.cmdSetInStage)
+            state.config.appendEmptyLayerHistory(createdBy: located.text, created: created)
+        }
+    }
+
+    static func absolute(_ path: String, relativeTo base: String) -> String {
+        let joined = path.hasPrefix("/") ? path : (base.hasSuffix("/") ? base : base + "/") + path
+        var parts: [Substring] = []
+        for component in joined.split(separator: "/") {
+            if component == "." { continue }
+            if component == ".." { _ = parts.popLast(); continue }
+            parts.append(component)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    /// WORKDIR creates its directory when missing, as Docker does; the check is cached like any step.
+    private func ensureDirectory(_ path: String, state: inout StageState, text: String, label: String) async throws {
+        var key = CacheKey(parent: state.cacheKey, kind: "WORKDIR")
+        key.add("path", path)
+        let digest = key.digest
+        if !request.noCache, let hit = cache.lookup(digest) {
+            progress.cached(label)
+            counters.hit()
+            try await adopt(hit, key: digest, state: &state)
+            return
+        }
+        let view = try await mountView(state.config, layers: state.layers, name: "workdir")
+        defer { view.release() }
+        var entries: [LayerEntry] = []
+        var current = ""
+        for component in path.split(separator: "/") {
+            current += (current.isEmpty ? "" : "/") + component
+            var st = stat()
+            if lstat(view.root.appendingPathComponent(current).path, &st) == 0 {
+                if (st.st_mode & S_IFMT) == S_IFDIR { continue }
+                throw BuildError.instruction(location: text, message: "WORKDIR \(path): /\(current) exists and is not a directory")
+            }
+            entries.append(LayerEntry(path: current, kind: .directory, mode: 0o755, uid: 0, gid: 0, mtime: request.layerOptions.sourceDateEpoch))
+        }
+        // Parents that exist keep their metadata: a layer entry for them would reset it.
+        let produced = try await writeLayer(entries: entries, createdBy: text)
+        try await adopt(produced, key: digest, state: &state)
+    }
+
+    // MARK: Layers and cache
+
+    /// Writes entries as a layer in the store; nil when there is nothing to write.
+    func writeLayer(entries: [LayerEntry], createdBy: String) async throws -> CacheEntry {
+        guard !entries.isEmpty else { return CacheEntry(layer: nil, diffID: nil, uncompressedSize: nil, createdBy: createdBy) }
+        let output = store.newIngestURL()
+        let written: WrittenLayer
+        do {
+            let writer = try LayerWriter(output: output, options: request.layerOptions)
+            for entry in entries { try writer.add(entry) }
+            written = try writer.finish()
+        } catch {
+            unlink(output.path)
+            throw error
+        }
+        try await store.commitIngested(output, digest: written.digest, size: written.size)
+        try await store.recordLayerInfo(LayerInfo(diffID: written.diffID, uncompressedSize: written.uncompressedSize), for: written.digest)
+        let descriptor = Descriptor(mediaType: request.format.layerMediaType, digest: written.digest, size: written.size)
+        return CacheEntry(layer: descriptor, diffID: written.diffID, uncompressedSize: written.uncompressedSize, createdBy: createdBy)
+    }
+
+    /// Records a step's result in the cache and applies it to the stage.
+    func adopt(_ entry: CacheEntry, key: Digest, state: inout StageState) async throws {
+        if cache.lookup(key) == nil { try cache.record(key, entry) }
+        state.cacheKey = key
+        if let layer = entry.layer, let diffID = entry.diffID {
+            var descriptor = layer
+            descriptor.mediaType = request.format.layerMediaType
+            state.layers.append(descriptor)
+            state.config.appendLayer(diffID: diffID, createdBy: entry.createdBy, created: created)
+            if await store.layerInfo(layer.digest) == nil, let size = entry.uncompressedSize {
+                try await store.recordLayerInfo(LayerInfo(diffID: diffID, uncompressedSize: size), for: layer.digest)
+            }
+        } else {
+            state.config.appendEmptyLayerHistory(createdBy: entry.createdBy, created: created)
+        }
+    }
+
+    /// The unpacked directories of an image's layers, bottom first.
+    func unpackedLayers(_ config: ImageConfig, layers descriptors: [Descriptor]) throws -> [URL] {
+        guard descriptors.count == config.rootfs.diffIDs.count else {
+            throw BuildError.internalState("the image has \(descriptors.count) layers but \(config.rootfs.diffIDs.count) diffIDs in its config")
+        }
+        return try zip(descriptors, config.rootfs.diffIDs).map { try layers.unpacked(blob: $0.digest, diffID: $1) }
+    }
+
+    /// A read-only view of a filesystem state, mounted under the work root.
+    func mountView(_ config: ImageConfig, layers descriptors: [Descriptor], name: String) async throws -> MountedView {
+        let lowers = try unpackedLayers(config, layers: descriptors)
+        let dir = workRoot.appendingPathComponent("view-\(name)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let mount = try OverlayMount.mount(lowers: lowers.reversed(), upper: nil, work: nil, at: dir, scratch: workRoot)
+        CleanupRegistry.shared.addMount(mount)
+        return MountedView(mount: mount)
+    }
+}
+
+/// A mounted read-only filesystem; `release` unmounts it.
+struct MountedView {
+    let mount: OverlayMount
+    var root: URL { mount.target }
+
+    func release() {
+        try? mount.unmount()
+        CleanupRegistry.shared.removeMount(mount)
+        try? FileManager.default.removeItem(at: mount.target)
+    }
+}

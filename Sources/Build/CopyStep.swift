@@ -1,0 +1,298 @@
+import Archive
+import Dockerfile
+import Foundation
+import OCI
+import Store
+
+/// COPY and ADD: the layer is made straight from the source files (the build context, another
+/// stage's filesystem or an image's), never through a container.
+struct CopyStep {
+    let session: BuildSession
+    let location: String
+    let text: String
+    let isAdd: Bool
+    let label: String
+
+    /// One file or directory to copy, where it comes from and where it lands.
+    struct Item {
+        var source: URL
+        var destination: String   // relative to the image root, no leading "/"
+        var status: stat
+        var extractArchive: Bool
+    }
+
+    private enum Origin {
+        case context(URL)
+        case filesystem(config: ImageConfig, layers: [Descriptor], key: Digest)
+    }
+
+    func run(_ copy: CopyInstruction, state: inout StageState, stage: Stage, results: [Int: StageResult]) async throws {
+        let origin = try await origin(of: copy, stage: stage, results: results)
+        let destination = CopySources.resolveDestination(copy.destination.text, workdir: state.workdir)
+        var key = CacheKey(parent: state.cacheKey, kind: isAdd ? "ADD" : "COPY")
+        key.add("sources", copy.sources.map(\.text))
+        key.add("destination", destination)
+        key.add("chown", copy.chown?.text ?? "")
+        key.add("chmod", copy.chmod?.text ?? "")
+
+        switch origin {
+        case .context(let root):
+            let items = try collect(copy, root: root, destination: destination, ignore: session.ignore)
+            key.add("content", try contentHash(items).description)
+            let digest = key.digest
+            if try await reuse(digest, state: &state) { return }
+            let produced = try await makeLayer(items, copy: copy, destination: destination, state: state)
+            try await session.adopt(produced, key: digest, state: &state)
+        case .filesystem(let config, let layers, let sourceKey):
+            key.add("from", sourceKey.description)
+            let digest = key.digest
+            if try await reuse(digest, state: &state) { return }
+            let view = try await session.mountView(config, layers: layers, name: "copy-from")
+            defer { view.release() }
+            let items = try collect(copy, root: view.root, destination: destination, ignore: nil)
+            let produced = try await makeLayer(items, copy: copy, destination: destination, state: state)
+            try await session.adopt(produced, key: digest, state: &state)
+        }
+    }
+
+    private func reuse(_ key: Digest, state: inout StageState) async throws -> Bool {
+        guard !session.request.noCache, let hit = session.cache.lookup(key) else { return false }
+        session.progress.cached(label)
+        session.counters.hit()
+        try await session.adopt(hit, key: key, state: &state)
+        return true
+    }
+
+    private func origin(of copy: CopyInstruction, stage: Stage, results: [Int: StageResult]) async throws -> Origin {
+        guard let from = copy.from else { return .context(session.request.contextDirectory) }
+        switch try session.graph.reference(from.text, at: from.location, inStage: stage.index) {
+        case .stage(let index):
+            guard let result = results[index] else { throw BuildError.internalState("stage \(index) was not built before its use") }
+            return .filesystem(config: result.config, layers: result.layers, key: result.cacheKey)
+        case .image(let name):
+            let reference = try ImageReference(parsing: name)
+            let image: StoredImage
+            if let local = try? await session.store.resolve(reference.description) {
+                image = local
+            } else {
+                session.progress.note("pulling \(reference.familiar) for COPY --from")
+                do {
+                    image = try await session.baseImages.pull(reference, platform: session.request.platform, into: session.store)
+                } catch {
+                    throw BuildError.baseImage(location: from.location.description,
+                        message: "--from=\(from.text) is neither a stage of this Dockerfile nor an image that can be pulled: \(error)")
+                }
+            }
+            return .filesystem(config: image.config, layers: image.manifest.layers, key: CacheKey(parent: nil, kind: "FROM \(image.digest)").digest)
+        }
+    }
+
+    // MARK: Sources
+
+    private func collect(_ copy: CopyInstruction, root: URL, destination: String, ignore: DockerIgnore?) throws -> [Item] {
+        var matches: [(word: Word, path: String)] = []
+        for source in copy.sources {
+            if isAdd, source.text.contains("://") || source.text.hasPrefix("git@") {
+                throw BuildError.instruction(location: source.location.description,
+                    message: "ADD from a URL (\(source.text)) is not supported: download it in a RUN step, or put the file in the build context and ADD or COPY it")
+            }
+            if Self.escapesRoot(source.text) {
+                throw BuildError.instruction(location: source.location.description,
+                    message: "\(source.text) is outside the build context; COPY can only read files below the context directory (\(root.path))")
+            }
+            for path in try CopySources.expand(source, in: root, ignore: ignore) { matches.append((source, path)) }
+        }
+        try CopySources.checkDestination(copy.destination, matchedSourceCount: matches.count, keyword: isAdd ? .add : .copy)
+        let destIsDirectory = CopySources.destinationIsDirectory(copy.destination.text) || matches.count > 1
+        let destRelative = String(destination.drop(while: { $0 == "/" })).trimmingSuffix("/")
+        var items: [Item] = []
+        for (_, path) in matches {
+            let url = path == "." ? root : root.appendingPathComponent(path)
+            var st = stat()
+            // A source named directly is followed if it is a symlink, as Docker does.
+            guard stat(url.path, &st) == 0 else {
+                throw BuildError.context(path: url.path, message: "cannot read: \(String(cString: strerror(errno)))")
+            }
+            if (st.st_mode & S_IFMT) == S_IFDIR {
+                try walk(url, relative: path == "." ? "" : path, into: destRelative, ignore: ignore, items: &items)
+            } else {
+                let name = url.lastPathComponent
+                let target = destIsDirectory ? Self.join(destRelative, name) : destRelative
+                let extract = isAdd && Self.isArchive(url)
+                items.append(Item(source: url, destination: extract ? destRelative : target, status: st, extractArchive: extract))
+            }
+        }
+        return items
+    }
+
+    /// Adds a directory's contents (not the directory itself) below `destination`.
+    private func walk(_ directory: URL, relative: String, into destination: String, ignore: DockerIgnore?, items: inout [Item]) throws {
+        let fm = FileManager.default
+        let names: [String]
+        do { names = try fm.contentsOfDirectory(atPath: directory.path).sorted() } catch {
+            throw BuildError.context(path: directory.path, message: "cannot list: \(error.localizedDescription)")
+        }
+        for name in names {
+            let url = directory.appendingPathComponent(name)
+            let contextPath = relative.isEmpty ? name : relative + "/" + name
+            var st = stat()
+            guard lstat(url.path, &st) == 0 else {
+                throw BuildError.context(path: url.path, message: "cannot read: \(String(cString: strerror(errno)))")
+            }
+            let isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
+            if let ignore, ignore.isExcluded(contextPath) {
+                if isDirectory && ignore.mayContainIncluded(contextPath) {
+                    try walk(url, relative: contextPath, into: Self.join(destination, name), ignore: ignore, items: &items)
+                }
+                continue
+            }
+            let kind = st.st_mode & S_IFMT
+            guard kind == S_IFDIR || kind == S_IFREG || kind == S_IFLNK else { continue }  // sockets and fifos are not copied
+            items.append(Item(source: url, destination: Self.join(destination, name), status: st, extractArchive: false))
+            if isDirectory {
+                try walk(url, relative: contextPath, into: Self.join(destination, name), ignore: ignore, items: &items)
+            }
+        }
+    }
+
+    /// Paths, types, modes and contents (not mtimes) of what will be copied.
+    private func contentHash(_ items: [Item]) throws -> Digest {
+        let hasher = SHA256Hasher()
+        for item in items.sorted(by: { $0.destination < $1.destination }) {
+            let kind = item.status.st_mode & S_IFMT
+            hasher.update(Data("\(item.destination)\0\(kind)\0\(item.status.st_mode & 0o7777)\0\(item.extractArchive)\0".utf8))
+            if kind == S_IFLNK {
+                hasher.update(Data(((try? FileManager.default.destinationOfSymbolicLink(atPath: item.source.path)) ?? "").utf8))
+            } else if kind == S_IFREG {
+                let file: (digest: Digest, size: Int64)
+                do { file = try ImageStore.hashFile(item.source) } catch {
+                    throw BuildError.context(path: item.source.path, message: "cannot read: \(error)")
+                }
+                hasher.update(Data("\(file.size)\0\(file.digest)".utf8))
+            }
+            hasher.update(Data("\n".utf8))
+        }
+        return hasher.finalizeDigest()
+    }
+
+    // MARK: Layer
+
+    private func makeLayer(_ items: [Item], copy: CopyInstruction, destination: String, state: StageState) async throws -> CacheEntry {
+        let epoch = session.request.layerOptions.sourceDateEpoch
+        let view = try await session.mountView(state.config, layers: state.layers, name: "copy-to")
+        defer { view.release() }
+        let owner = try copy.chown.map { word -> (UInt32, UInt32) in
+            let identity = try UserDatabase(rootfs: view.root).resolve(word.text)
+            return (identity.uid, identity.gid)
+        }
+        let chmod = copy.chmod.flatMap { UInt32($0.text, radix: 8) }
+        var entries: [LayerEntry] = []
+        var emitted = Set<String>()
+        // Directories on the way to the destination that do not exist yet are created (owned by --chown).
+        func ensureParents(of path: String) {
+            var current = ""
+            for component in path.split(separator: "/").dropLast() {
+                current = Self.join(current, String(component))
+                if emitted.contains(current) { continue }
+                var st = stat()
+                if lstat(view.root.appendingPathComponent(current).path, &st) == 0 { continue }
+                emitted.insert(current)
+                entries.append(LayerEntry(path: current, kind: .directory, mode: 0o755, uid: owner?.0 ?? 0, gid: owner?.1 ?? 0, mtime: epoch))
+            }
+        }
+        let destRelative = String(destination.drop(while: { $0 == "/" })).trimmingSuffix("/")
+        let destinationIsDirectory = CopySources.destinationIsDirectory(copy.destination.text) || items.count != 1 || items.first.map { ($0.status.st_mode & S_IFMT) == S_IFDIR } == true
+        if !destRelative.isEmpty && destinationIsDirectory {
+            ensureParents(of: destRelative + "/x")
+        }
+        var archives: [(URL, String)] = []
+        for item in items {
+            if item.extractArchive { archives.append((item.source, item.destination)); ensureParents(of: item.destination + "/x"); continue }
+            ensureParents(of: item.destination)
+            guard !emitted.contains(item.destination) else { continue }
+            emitted.insert(item.destination)
+            let st = item.status
+            let kind: EntryKind
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: kind = .directory
+            case S_IFLNK: kind = .symlink(target: (try? FileManager.default.destinationOfSymbolicLink(atPath: item.source.path)) ?? "")
+            default: kind = .regular(source: item.source, size: Int64(st.st_size))
+            }
+            var mode = UInt32(st.st_mode & 0o7777)
+            if let chmod, !Self.isSymlink(kind) { mode = chmod }
+            let uid = owner?.0 ?? 0, gid = owner?.1 ?? 0
+            entries.append(LayerEntry(path: item.destination, kind: kind, mode: mode, uid: uid, gid: gid, mtime: min(Int64(st.st_mtim.tv_sec), epoch)))
+        }
+        if archives.isEmpty {
+            return try await session.writeLayer(entries: entries, createdBy: text)
+        }
+        return try await writeWithArchives(entries: entries, archives: archives, owner: owner)
+    }
+
+    /// ADD of local archives: entries are re-packed under the destination, streamed from the archive.
+    private func writeWithArchives(entries: [LayerEntry], archives: [(URL, String)], owner: (UInt32, UInt32)?) async throws -> CacheEntry {
+        let store = session.store
+        let output = store.newIngestURL()
+        let written: WrittenLayer
+        do {
+            let writer = try LayerWriter(output: output, options: session.request.layerOptions)
+            for entry in entries { try writer.add(entry) }
+            for (archive, destination) in archives {
+                let reader = try LayerReader(path: archive)
+                while var entry = try reader.next() {
+                    entry.path = Self.join(destination, entry.path)
+                    if case .hardlink(let target) = entry.kind { entry.kind = .hardlink(target: Self.join(destination, target)) }
+                    if let owner { entry.uid = owner.0; entry.gid = owner.1 }
+                    try writer.add(entry, reader: reader)
+                }
+            }
+            written = try writer.finish()
+        } catch {
+            unlink(output.path)
+            throw error
+        }
+        try await store.commitIngested(output, digest: written.digest, size: written.size)
+        try await store.recordLayerInfo(LayerInfo(diffID: written.diffID, uncompressedSize: written.uncompressedSize), for: written.digest)
+        let descriptor = Descriptor(mediaType: session.request.format.layerMediaType, digest: written.digest, size: written.size)
+        return CacheEntry(layer: descriptor, diffID: written.diffID, uncompressedSize: written.uncompressedSize, createdBy: text)
+    }
+
+    // MARK: Helpers
+
+    static func join(_ base: String, _ name: String) -> String { base.isEmpty ? name : base + "/" + name }
+
+    static func isSymlink(_ kind: EntryKind) -> Bool {
+        if case .symlink = kind { return true }
+        return false
+    }
+
+    /// True when `..` components climb above the root (`../x`, `a/../../x`).
+    static func escapesRoot(_ path: String) -> Bool {
+        var depth = 0
+        for component in path.split(separator: "/") {
+            if component == ".." { depth -= 1; if depth < 0 { return true } }
+            else if component != "." { depth += 1 }
+        }
+        return false
+    }
+
+    /// gzip, bzip2, xz or plain tar, recognised by content as Docker does.
+    static func isArchive(_ url: URL) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: url.path) else { return false }
+        defer { try? handle.close() }
+        let head = (try? handle.read(upToCount: 512)) ?? Data()
+        let bytes = [UInt8](head)
+        if bytes.starts(with: [0x1f, 0x8b]) || bytes.starts(with: [0x42, 0x5a, 0x68]) || bytes.starts(with: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) {
+            return true
+        }
+        return bytes.count >= 262 && Array(bytes[257..<262]) == Array("ustar".utf8)
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: String) -> String {
+        var s = self
+        while s.hasSuffix(suffix) && s.count > suffix.count { s.removeLast(suffix.count) }
+        return s == suffix ? "" : s
+    }
+}

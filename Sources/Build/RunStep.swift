@@ -1,0 +1,172 @@
+import Archive
+import Dockerfile
+import Foundation
+import OCI
+import Store
+
+/// RUN: the command runs with runc on an overlay mount of the stage's layers; the overlay's
+/// upper directory, with whiteouts converted, becomes the new layer.
+struct RunStep {
+    let session: BuildSession
+    let location: String
+    let text: String
+    let label: String
+
+    func run(_ run: RunInstruction, state: inout StageState, stage: Stage, results: [Int: StageResult]) async throws {
+        let args = run.command.arguments(shell: state.shell)
+        let epoch = session.request.layerOptions.sourceDateEpoch
+        var environment = state.scope.runEnvironment
+        if !environment.contains(where: { $0.hasPrefix("PATH=") }) {
+            environment.insert("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", at: 0)
+        }
+        // Python then writes hash-based .pyc files, valid whatever the clamped mtimes are.
+        environment.append("SOURCE_DATE_EPOCH=\(epoch)")
+
+        var key = CacheKey(parent: state.cacheKey, kind: "RUN")
+        key.add("args", args)
+        key.add("env", environment)
+        key.add("user", state.user)
+        key.add("workdir", state.workdir)
+        key.add("network", run.network.rawValue)
+        var bindSources: [Int: StageResult] = [:]
+        for (index, mount) in run.mounts.enumerated() {
+            key.add("mount\(index)", mount.spec.text)
+            if mount.type == .bind, let from = mount.from {
+                guard case .stage(let stageIndex) = try session.graph.reference(from, at: mount.spec.location, inStage: stage.index),
+                      let result = results[stageIndex] else {
+                    throw BuildError.instruction(location: location, message: "RUN --mount=type=bind,from=\(from): only earlier stages can be bound")
+                }
+                bindSources[index] = result
+                key.add("mount\(index)from", result.cacheKey.description)
+            }
+            if mount.type == .secret, let id = mount.id, mount.required, session.request.secrets[id] == nil {
+                throw BuildError.instruction(location: location, message: "secret '\(id)' is required: pass it with --secret id=\(id),src=FILE")
+            }
+        }
+        let digest = key.digest
+        if !session.request.noCache, let hit = session.cache.lookup(digest) {
+            session.progress.cached(label)
+            session.counters.hit()
+            try await session.adopt(hit, key: digest, state: &state)
+            return
+        }
+        let produced = try await execute(args: args, environment: environment, run: run, bindSources: bindSources, state: state)
+        try await session.adopt(produced, key: digest, state: &state)
+    }
+
+    private func execute(args: [String], environment: [String], run: RunInstruction, bindSources: [Int: StageResult], state: StageState) async throws -> CacheEntry {
+        let runner = try RuncRunner(stateRoot: session.runcStateRoot)
+        let lowers = try session.unpackedLayers(state.config, layers: state.layers)
+        let scratch = session.workRoot.appendingPathComponent("run-\(UUID().uuidString.lowercased().prefix(12))")
+        let upper = scratch.appendingPathComponent("upper"), work = scratch.appendingPathComponent("work"), merged = scratch.appendingPathComponent("merged")
+        for dir in [upper, work, merged] { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
+        defer { try? FileManager.default.removeItem(at: scratch) }
+
+        let mount = try OverlayMount.mount(lowers: lowers.reversed(), upper: upper, work: work, at: merged, scratch: session.workRoot)
+        CleanupRegistry.shared.addMount(mount)
+        var views: [MountedView] = []
+        defer {
+            views.forEach { $0.release() }
+            try? mount.unmount()
+            CleanupRegistry.shared.removeMount(mount)
+        }
+
+        let identity = try UserDatabase(rootfs: merged).resolve(state.user)
+        var binds: [RunSpec.Bind] = []
+        var transient: [String] = []   // mount points created only for this run: never part of the layer
+        func mountPoint(_ path: String, directory: Bool) {
+            let relative = String(path.drop(while: { $0 == "/" }))
+            var current = ""
+            for component in relative.split(separator: "/") {
+                current += (current.isEmpty ? "" : "/") + component
+                if !FileManager.default.fileExists(atPath: merged.appendingPathComponent(current).path) { transient.append(current) }
+            }
+            let url = merged.appendingPathComponent(relative)
+            if !FileManager.default.fileExists(atPath: url.path) {
+                if directory {
+                    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+                } else {
+                    try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                    FileManager.default.createFile(atPath: url.path, contents: nil)
+                }
+            }
+        }
+        for path in RunSpec.systemMountPoints { mountPoint("/" + path, directory: !path.hasPrefix("etc/")) }
+        mountPoint(state.workdir, directory: true)
+        transient.removeAll { $0 == String(state.workdir.drop(while: { $0 == "/" })) }  // WORKDIR itself is real
+
+        for (index, spec) in run.mounts.enumerated() {
+            switch spec.type {
+            case .cache:
+                guard let target = spec.effectiveTarget else { continue }
+                let id = spec.effectiveCacheID ?? target
+                let dir = session.store.root.appendingPathComponent("cache-mounts/\(SHA256Hasher.hash(Data(id.utf8)).encoded.prefix(32))")
+                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+                if let uid = spec.uid { chown(dir.path, uid_t(uid), gid_t(spec.gid ?? 0)) } else if identity.uid != 0 { chown(dir.path, identity.uid, identity.gid) }
+                if let mode = spec.mode { chmod(dir.path, mode_t(mode)) }
+                mountPoint(target, directory: true)
+                binds.append(RunSpec.Bind(source: dir.path, destination: target, readOnly: false))
+                transient.append(String(target.drop(while: { $0 == "/" })))
+            case .secret:
+                guard let id = spec.id ?? spec.target.map({ URL(fileURLWithPath: $0).lastPathComponent }) else { continue }
+                guard let file = session.request.secrets[id] else { continue }
+                let target = spec.target ?? "/run/secrets/\(id)"
+                mountPoint(target, directory: false)
+                binds.append(RunSpec.Bind(source: file.path, destination: target, readOnly: true))
+                transient.append(String(target.drop(while: { $0 == "/" })))
+            case .bind:
+                guard let target = spec.effectiveTarget else { continue }
+                let sourceRoot: URL
+                if let result = bindSources[index] {
+                    let view = try await session.mountView(result.config, layers: result.layers, name: "bind")
+                    views.append(view)
+                    sourceRoot = view.root
+                } else {
+                    sourceRoot = session.request.contextDirectory
+                }
+                let source = sourceRoot.appendingPathComponent(String((spec.source ?? "/").drop(while: { $0 == "/" })))
+                var isDir: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: source.path, isDirectory: &isDir) else {
+                    throw BuildError.instruction(location: location, message: "RUN --mount source \(spec.source ?? "/") does not exist")
+                }
+                mountPoint(target, directory: isDir.boolValue)
+                binds.append(RunSpec.Bind(source: source.path, destination: target, readOnly: spec.readOnly))
+                transient.append(String(target.drop(while: { $0 == "/" })))
+            case .tmpfs, .ssh:
+                throw BuildError.instruction(location: location, message: "RUN --mount=type=\(spec.type.rawValue) is not supported; use type=cache, secret or bind")
+            }
+        }
+
+        let spec = RunSpec(id: "imagekit-\(UUID().uuidString.lowercased().prefix(16))", rootfs: merged, args: args, env: environment,
+                           cwd: state.workdir, user: identity, binds: binds, network: run.network == .none ? .none : .host)
+        let progress = session.progress
+        let outcome = try runner.run(spec, bundle: scratch.appendingPathComponent("bundle"), output: { progress.output($0) })
+        guard outcome.exitCode == 0 else {
+            throw BuildError.stepFailed(location: location, command: text.dropFirst(4).description, exitCode: outcome.exitCode, tail: outcome.tail)
+        }
+        try mount.unmount()
+        CleanupRegistry.shared.removeMount(mount)
+
+        // Transient mount points are dropped only if the run left them as it found them (empty).
+        let excluded = Set(transient.filter { path in
+            let url = upper.appendingPathComponent(path)
+            var st = stat()
+            guard lstat(url.path, &st) == 0 else { return true }
+            if (st.st_mode & S_IFMT) == S_IFDIR { return ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).isEmpty || isMountTarget(path, run: run) }
+            return st.st_size == 0 || isMountTarget(path, run: run)
+        })
+        var options = TreeScanner.Options()
+        options.overlayWhiteouts = true
+        options.exclude = { excluded.contains($0) }
+        let entries = try TreeScanner.scan(upper, options: options)
+        return try await session.writeLayer(entries: entries, createdBy: text)
+    }
+
+    /// Cache, secret and bind targets never belong to the layer, whatever is in them.
+    private func isMountTarget(_ path: String, run: RunInstruction) -> Bool {
+        run.mounts.contains { mount in
+            let target = mount.effectiveTarget ?? (mount.type == .secret ? "/run/secrets/\(mount.id ?? "")" : "")
+            return String(target.drop(while: { $0 == "/" })) == path
+        }
+    }
+}

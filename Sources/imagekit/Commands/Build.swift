@@ -1,0 +1,142 @@
+import Archive
+import ArgumentParser
+import Build
+import Foundation
+import OCI
+import Project
+import Store
+
+struct BuildCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build",
+        abstract: "Build an image from a Dockerfile, without a Docker daemon.",
+        discussion: """
+        In a directory with an imagekit.yaml, plain `imagekit build` builds the project's Dockerfile and \
+        context with its build args and tags the result with the project's image name; flags override the file. \
+        The image digest goes to stdout, progress to stderr. RUN steps need root (runc and overlayfs).
+        """)
+
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var progressOptions: ProgressOptions
+    @Option(name: .shortAndLong, help: "Name the image NAME[:TAG] (repeatable).") var tag: [String] = []
+    @Option(name: .shortAndLong, help: "The Dockerfile (default: CONTEXT/Dockerfile).") var file: String?
+    @Option(name: .customLong("build-arg"), help: "Set a build arg K=V (K alone takes the value from the environment).") var buildArgs: [String] = []
+    @Option(name: .long, help: "Build up to this stage.") var target: String?
+    @Option(name: .long, help: "Target platform (only linux/amd64 here).") var platform: String?
+    @Flag(name: .long, help: "Do not use the build cache.") var noCache = false
+    @Option(name: .long, help: "Write the image digest to this file.") var iidfile: String?
+    @Option(name: .long, help: "Image format: docker (default) or oci.") var format: ImageFormat?
+    @Option(name: .long, help: "A secret for RUN --mount=type=secret: id=ID,src=FILE (repeatable).") var secret: [String] = []
+    @Option(name: .long, help: "Add a label K=V to the image (repeatable).") var label: [String] = []
+    @Option(name: .long, help: "gzip level for new layers, 1 (fast) to 9 (small); default 6.") var compressionLevel: Int32?
+    @Argument(help: "The build context directory.") var context: String?
+
+    func run() async throws {
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        let project = try ProjectFile.find(in: cwd)
+        let contextURL: URL
+        if let context {
+            contextURL = URL(fileURLWithPath: context, relativeTo: cwd).standardizedFileURL
+        } else if let project {
+            contextURL = project.resolve(project.build.context ?? ".")
+        } else {
+            throw CommandFailure.usage("give a build context, e.g. `imagekit build .`, or add an imagekit.yaml to this directory")
+        }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: contextURL.path, isDirectory: &isDir), isDir.boolValue else {
+            throw CommandFailure.usage("\(contextURL.path): the build context must be a directory")
+        }
+        let dockerfileURL: URL
+        if let file {
+            dockerfileURL = URL(fileURLWithPath: file, relativeTo: cwd).standardizedFileURL
+        } else if context == nil, let project, let configured = project.build.dockerfile {
+            dockerfileURL = project.resolve(configured)
+        } else {
+            dockerfileURL = contextURL.appendingPathComponent("Dockerfile")
+        }
+        guard FileManager.default.fileExists(atPath: dockerfileURL.path) else {
+            throw CommandFailure.usage("\(dockerfileURL.path): no Dockerfile there; pass -f PATH")
+        }
+
+        var args = project?.build.args ?? [:]
+        for arg in buildArgs {
+            let parts = arg.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard let name = parts.first, !name.isEmpty else { throw CommandFailure.usage("--build-arg '\(arg)': expected K=V") }
+            if parts.count == 2 { args[name] = parts[1] } else if let value = ProcessInfo.processInfo.environment[name] { args[name] = value }
+        }
+        var tagTexts = tag
+        if tagTexts.isEmpty, let project, let image = project.image { tagTexts = [image] + project.build.tags }
+        let tags = try tagTexts.map { try ImageReference(parsing: $0) }
+        let platformValue = try OCI.Platform(parsing: platform ?? project?.build.platform ?? "linux/amd64")
+        var layerOptions = try LayerOptions.fromEnvironment()
+        try LayerSettings.applyCompressionLevel(compressionLevel, to: &layerOptions)
+        var secrets: [String: URL] = [:]
+        for spec in secret {
+            let fields = Dictionary(spec.split(separator: ",").map { field -> (String, String) in
+                let kv = field.split(separator: "=", maxSplits: 1).map(String.init)
+                return (kv[0], kv.count > 1 ? kv[1] : "")
+            }, uniquingKeysWith: { $1 })
+            guard let id = fields["id"], let src = fields["src"] ?? fields["source"] else {
+                throw CommandFailure.usage("--secret '\(spec)': expected id=ID,src=FILE")
+            }
+            guard FileManager.default.isReadableFile(atPath: src) else { throw CommandFailure.usage("--secret \(id): cannot read \(src)") }
+            secrets[id] = URL(fileURLWithPath: src, relativeTo: cwd).standardizedFileURL
+        }
+        var labels: [String: String] = [:]
+        for item in label {
+            let kv = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            labels[kv[0]] = kv.count > 1 ? kv[1] : ""
+        }
+        let formatValue = try format ?? project?.build.format.map { try ImageFormat(rawValue: $0).unwrap("build.format") } ?? .docker
+        let request = BuildRequest(
+            contextDirectory: contextURL, dockerfile: dockerfileURL,
+            dockerfileDisplayName: Self.displayName(dockerfileURL, context: contextURL, cwd: cwd), buildArgs: args,
+            target: target ?? (context == nil ? project?.build.target : nil), platform: platformValue, noCache: noCache, tags: tags,
+            format: formatValue, layerOptions: layerOptions, secrets: secrets, labels: labels)
+
+        let store = try storeOptions.open()
+        CleanupRegistry.shared.installSignalHandlers()
+        let renderer = BuildRenderer(options: progressOptions)
+        let builder = Builder(store: store, baseImages: BaseImages(options: BaseImages.Options()), progress: renderer)
+        let started = Date()
+        let result = try await builder.build(request)
+        for warning in result.warnings { progressOptions.say("warning: \(warning)") }
+        progressOptions.say(String(format: "built %@ in %.2fs (%d steps, %d cached)", result.image.digest.short, Date().timeIntervalSince(started), result.steps, result.cachedSteps))
+        if let iidfile {
+            try FileOps.atomicWrite(Data(result.image.digest.description.utf8), to: URL(fileURLWithPath: iidfile, relativeTo: cwd))
+        }
+        if let project {
+            let name = tags.first?.familiar ?? result.image.digest.description
+            try ProjectState(storeRoot: storeOptions.storeURL, projectDirectory: project.directory)
+                .recordBuild(LastBuild(image: name, digest: result.image.digest.description, builtAt: ISO8601DateFormatter().string(from: Date())))
+        }
+        Output.line(result.image.digest.description)
+    }
+
+    /// How errors name the Dockerfile: relative to the context (`Dockerfile:12:5`, as Docker prints it),
+    /// else relative to the working directory, else its full path.
+    static func displayName(_ url: URL, context: URL, cwd: URL) -> String {
+        let path = url.standardizedFileURL.path
+        for base in [context.standardizedFileURL.path + "/", cwd.standardizedFileURL.path + "/"] where path.hasPrefix(base) {
+            return String(path.dropFirst(base.count))
+        }
+        return path
+    }
+}
+
+extension Optional {
+    func unwrap(_ what: String) throws -> Wrapped {
+        guard let value = self else { throw CommandFailure.usage("invalid \(what)") }
+        return value
+    }
+}
+
+/// Build progress on stderr: one line per step, RUN output indented; nothing with --progress quiet.
+struct BuildRenderer: BuildProgress {
+    let options: ProgressOptions
+
+    func step(_ label: String, _ text: String) { options.say("\(label) \(text)") }
+    func cached(_ label: String) { options.say("\(label) CACHED") }
+    func output(_ line: String) { options.say("  | \(line)") }
+    func note(_ text: String) { options.say("=> \(text)") }
+}

@@ -1,0 +1,94 @@
+import Archive
+import ArgumentParser
+import Build
+import Foundation
+import OCI
+import Store
+
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Make a one-layer image from a root filesystem (a directory, a .tar or .tar.gz, or - for a tar on stdin).",
+        discussion: "Like `docker import`. The layer is deterministic: the same tree gives the same digest (mtimes clamped to SOURCE_DATE_EPOCH).")
+
+    @OptionGroup var storeOptions: StoreOptions
+    @Argument(help: "A directory, a .tar/.tar.gz file, or - to read a tar from stdin.") var source: String
+    @Option(name: .shortAndLong, help: "Name the image NAME[:TAG] (repeatable).") var tag: [String] = []
+    @Option(name: [.short, .long], help: "Apply a Dockerfile metadata instruction, e.g. --change 'USER 1000' (repeatable).") var change: [String] = []
+    @Option(name: .long, help: "Image format: docker (default) or oci.") var format: ImageFormat = .docker
+    @Option(name: .long, help: "The history comment.") var message: String?
+
+    func run() async throws {
+        let tags = try tag.map { try ImageReference(parsing: $0) }
+        var config = ImageConfig(created: nil)
+        try ConfigEditor.applyChanges(change, to: &config)  // fail on a bad --change before touching anything
+        var options = try LayerOptions.fromEnvironment()
+        try LayerSettings.applyCompressionLevel(nil, to: &options)
+        config.created = Timestamp.rfc3339(epochSeconds: options.sourceDateEpoch)
+
+        let input = try ImportSource(source)
+        let store = try storeOptions.open()
+        let output = store.newIngestURL()
+        let written: WrittenLayer
+        do {
+            let writer = try LayerWriter(output: output, options: options)
+            switch input {
+            case .directory(let url):
+                for entry in try TreeScanner.scan(url) { try writer.add(entry) }
+            case .tarFile(let url):
+                let reader = try LayerReader(path: url)
+                while let entry = try reader.next() { try writer.add(entry, reader: reader) }
+            case .standardInput:
+                let reader = try LayerReader(fileDescriptor: STDIN_FILENO)
+                while let entry = try reader.next() { try writer.add(entry, reader: reader) }
+            }
+            written = try writer.finish()
+        } catch {
+            unlink(output.path)
+            throw error
+        }
+        try await store.commitIngested(output, digest: written.digest, size: written.size)
+        try await store.recordLayerInfo(LayerInfo(diffID: written.diffID, uncompressedSize: written.uncompressedSize), for: written.digest)
+        // The source path is left out of history: the same tree gives the same digest from anywhere.
+        config.appendLayer(diffID: written.diffID, createdBy: "imagekit import", created: config.created, comment: message)
+        let layer = Descriptor(mediaType: format.layerMediaType, digest: written.digest, size: written.size)
+        let image = try await store.commitImage(config: config, layers: [layer], format: format, tags: tags)
+        Output.line(image.digest.description)
+    }
+}
+
+/// What `imagekit import` reads, checked before the store is touched.
+enum ImportSource {
+    case directory(URL)
+    case tarFile(URL)
+    case standardInput
+
+    init(_ text: String) throws {
+        if text == "-" { self = .standardInput; return }
+        let url = URL(fileURLWithPath: text)
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
+            throw CommandFailure.usage("\(text): no such file or directory; give a root filesystem directory, a .tar/.tar.gz file, or - for stdin")
+        }
+        if isDir.boolValue {
+            self = .directory(url)
+        } else {
+            guard FileManager.default.isReadableFile(atPath: url.path) else {
+                throw CommandFailure.usage("\(text): permission denied; make the file readable or run as its owner")
+            }
+            self = .tarFile(url)
+        }
+    }
+}
+
+extension ImageFormat: ExpressibleByArgument {}
+
+/// Layer settings shared by the commands that write layers.
+enum LayerSettings {
+    /// `--compression-level`, else `IMAGEKIT_COMPRESSION_LEVEL`, else the default (6).
+    static func applyCompressionLevel(_ flag: Int32?, to options: inout LayerOptions) throws {
+        guard let level = flag ?? ProcessInfo.processInfo.environment["IMAGEKIT_COMPRESSION_LEVEL"].flatMap(Int32.init) else { return }
+        guard (1...9).contains(level) else { throw CommandFailure.usage("the compression level must be 1 to 9, not \(level)") }
+        options.compressionLevel = level
+    }
+}

@@ -1,0 +1,3 @@
+ARG VERSION=1
+ENV A=b
+FROM alpine:$VERSION

@@ -1,0 +1,2 @@
+FROM ${IMAGE}
+RUN true

@@ -1,0 +1,2 @@
+FROM alpine AS a
+COPY --from=a /x /y

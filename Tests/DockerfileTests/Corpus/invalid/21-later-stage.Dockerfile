@@ -1,0 +1,3 @@
+FROM alpine AS first
+RUN --mount=type=bind,from=second,target=/m true
+FROM alpine AS second

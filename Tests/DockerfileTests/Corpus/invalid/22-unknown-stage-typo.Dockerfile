@@ -1,0 +1,3 @@
+FROM alpine AS builder
+FROM alpine
+COPY --from=buidler /x /x

@@ -1,0 +1,2 @@
+FROM alpine
+COPY --chmod=u+x a /b

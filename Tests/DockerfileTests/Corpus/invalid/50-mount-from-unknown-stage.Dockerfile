@@ -1,0 +1,3 @@
+FROM alpine AS deps
+FROM alpine
+RUN --mount=from=dep,target=/d true

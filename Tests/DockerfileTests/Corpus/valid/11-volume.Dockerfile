@@ -1,0 +1,4 @@
+FROM ubuntu
+VOLUME /myvol
+VOLUME ["/data", "/var/log"]
+VOLUME /a /b

@@ -1,0 +1,7 @@
+FROM alpine
+RUN echo one \
+
+    two \
+    # comment in the middle
+
+    three

@@ -1,0 +1,4 @@
+   FROM alpine
+	RUN echo indented
+    # indented comment
+  EXPOSE 8080

@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# Build, verify, push and deploy the VibeJudge dashboard to one environment.
+# Safe to re-run: every step is idempotent (cached build, ECR repository created
+# only when missing, pushing an existing digest is a no-op, empty change sets pass).
+set -euo pipefail
+# Let the ERR trap fire inside functions and subshells too.
+set -o errtrace
+
+readonly PROG="deploy.sh"
+readonly VERIFY_POLICY="policies/default.yaml"
+readonly LIFECYCLE_POLICY="policies/ecr-lifecycle.json"
+readonly SAM_CONFIG="samconfig.toml"
+readonly PROJECT_FILE="imagekit.yaml"
+
+usage() {
+    cat <<EOF
+Usage: ./$PROG [--dry-run] ENV
+       ./$PROG --help
+
+Deploys the dashboard to ENV (dev or prod):
+  1. imagekit build                    build the image from Dockerfile (imagekit.yaml)
+  2. imagekit verify                   check it against $VERIFY_POLICY
+  3. ECR repository                    create it when missing (scan on push, mutable
+                                       tags) and apply $LIFECYCLE_POLICY
+  4. imagekit push                     push with tags <git short sha> and latest and
+                                       pin the pushed digest as ImageUri in $SAM_CONFIG
+  5. sam deploy --config-env ENV       update the CloudFormation stack
+  6. aws ecs wait services-stable      wait until the new tasks are healthy
+  7. print the dashboard URL from the stack outputs
+
+Options:
+  --dry-run   check the tools and print the plan; run nothing and call no AWS API
+  -h, --help  show this help
+
+Requires: aws, sam, git, imagekit, runc and python3 (3.11+) on PATH, and AWS
+credentials for the target account. See docs/DEPLOYMENT.md.
+EOF
+}
+
+die() {
+    echo "$PROG: error: $*" >&2
+    exit 1
+}
+
+STEP="argument parsing"
+on_error() {
+    local rc=$?
+    echo "$PROG: error: step '$STEP' failed (exit status $rc); nothing after it ran." >&2
+    echo "$PROG: fix the cause above and re-run ./$PROG ${TARGET_ENV:-ENV}: completed steps are idempotent." >&2
+    exit "$rc"
+}
+trap on_error ERR
+
+DRY_RUN=0
+TARGET_ENV=""
+while (($# > 0)); do
+    case "$1" in
+        -h | --help)
+            usage
+            exit 0
+            ;;
+        --dry-run)
+            DRY_RUN=1
+            ;;
+        -*)
+            die "unknown option '$1' (see ./$PROG --help)"
+            ;;
+        *)
+            [[ -z "$TARGET_ENV" ]] || die "only one ENV may be given, got '$TARGET_ENV' and '$1'"
+            TARGET_ENV="$1"
+            ;;
+    esac
+    shift
+done
+
+case "$TARGET_ENV" in
+    dev | prod) ;;
+    "") die "missing ENV: give dev or prod (usage: ./$PROG [--dry-run] dev|prod)" ;;
+    *) die "unknown ENV '$TARGET_ENV': must be dev or prod" ;;
+esac
+
+# Every path below is relative to the repository root, where this script lives.
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+STEP="tool check"
+missing=()
+for tool in aws sam git imagekit runc python3; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if ((${#missing[@]} > 0)); then
+    if ((DRY_RUN)); then
+        echo "$PROG: warning: not on PATH: ${missing[*]} (a real deploy needs them)" >&2
+    else
+        die "required tools not on PATH: ${missing[*]} (see docs/DEPLOYMENT.md, Prerequisites)"
+    fi
+fi
+
+STEP="configuration"
+for file in "$SAM_CONFIG" "$PROJECT_FILE" "$LIFECYCLE_POLICY"; do
+    [[ -f "$file" ]] || die "$file not found in $(pwd)"
+done
+
+# Stack name and region for ENV, read locally from samconfig.toml.
+read_sam_config() {
+    python3 - "$SAM_CONFIG" "$TARGET_ENV" <<'PY'
+import sys, tomllib
+path, env = sys.argv[1], sys.argv[2]
+try:
+    with open(path, "rb") as f:
+        config = tomllib.load(f)
+except tomllib.TOMLDecodeError as error:
+    sys.exit(f"{path}: {error}")
+params = config.get(env, {}).get("deploy", {}).get("parameters", {})
+stack, region = params.get("stack_name"), params.get("region")
+if not stack or not region:
+    sys.exit(f"{path}: [{env}.deploy.parameters] needs stack_name and region")
+print(stack, region)
+PY
+}
+if command -v python3 >/dev/null 2>&1; then
+    read -r STACK_NAME REGION < <(read_sam_config) || die "cannot read [$TARGET_ENV.deploy.parameters] from $SAM_CONFIG"
+else
+    STACK_NAME="<stack_name from $SAM_CONFIG>"
+    REGION="<region from $SAM_CONFIG>"
+fi
+
+# ecr://NAME in imagekit.yaml names the repository in the caller's account.
+REPOSITORY=$(sed -n 's|^[[:space:]]*repository:[[:space:]]*ecr://\([^[:space:]#]*\).*|\1|p' "$PROJECT_FILE" | head -n 1)
+[[ -n "$REPOSITORY" ]] || die "$PROJECT_FILE: push.repository must be ecr://NAME"
+
+if GIT_SHA=$(git rev-parse --short HEAD 2>/dev/null); then
+    if [[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
+        echo "$PROG: warning: uncommitted changes; the image is tagged $GIT_SHA but contains them" >&2
+    fi
+elif ((DRY_RUN)); then
+    GIT_SHA="<git short sha>"
+else
+    die "not a git checkout with a commit: the image tag comes from 'git rev-parse --short HEAD'"
+fi
+
+print_plan() {
+    cat <<EOF
+Deployment plan for '$TARGET_ENV' (stack $STACK_NAME, region $REGION):
+  1. imagekit build
+  2. imagekit verify --policy $VERIFY_POLICY
+  3. aws ecr describe-repositories --repository-names $REPOSITORY --region $REGION
+     (create-repository --image-scanning-configuration scanOnPush=true --image-tag-mutability MUTABLE when missing)
+     aws ecr put-lifecycle-policy --repository-name $REPOSITORY --lifecycle-policy-text file://$LIFECYCLE_POLICY --region $REGION
+  4. imagekit push --tag $GIT_SHA --tag latest --sam-config $SAM_CONFIG --config-env $TARGET_ENV
+  5. sam deploy --config-env $TARGET_ENV --no-fail-on-empty-changeset
+  6. aws ecs wait services-stable --cluster <ClusterName output> --services <ServiceName output> --region $REGION
+  7. print the DashboardUrl output of stack $STACK_NAME
+EOF
+}
+
+print_plan
+if ((DRY_RUN)); then
+    echo "Dry run: nothing was built, pushed or deployed, and no AWS API was called."
+    exit 0
+fi
+
+stack_output() {
+    aws cloudformation describe-stacks --stack-name "$STACK_NAME" --region "$REGION" \
+        --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
+}
+
+STEP="imagekit build"
+echo "==> [1/7] $STEP"
+imagekit build
+
+STEP="imagekit verify"
+echo "==> [2/7] $STEP"
+imagekit verify --policy "$VERIFY_POLICY"
+
+STEP="ECR repository"
+echo "==> [3/7] $STEP $REPOSITORY"
+if ! aws ecr describe-repositories --repository-names "$REPOSITORY" --region "$REGION" >/dev/null 2>&1; then
+    echo "    creating ECR repository $REPOSITORY"
+    aws ecr create-repository --repository-name "$REPOSITORY" --region "$REGION" \
+        --image-scanning-configuration scanOnPush=true --image-tag-mutability MUTABLE \
+        --tags "Key=Project,Value=vibejudge" >/dev/null
+fi
+aws ecr put-lifecycle-policy --repository-name "$REPOSITORY" --region "$REGION" \
+    --lifecycle-policy-text "file://$LIFECYCLE_POLICY" >/dev/null
+
+STEP="imagekit push"
+echo "==> [4/7] $STEP"
+imagekit push --tag "$GIT_SHA" --tag latest --sam-config "$SAM_CONFIG" --config-env "$TARGET_ENV"
+
+STEP="sam deploy"
+echo "==> [5/7] $STEP"
+sam deploy --config-env "$TARGET_ENV" --no-fail-on-empty-changeset
+
+STEP="wait for the service to become stable"
+echo "==> [6/7] $STEP"
+CLUSTER=$(stack_output ClusterName)
+SERVICE=$(stack_output ServiceName)
+[[ -n "$CLUSTER" && "$CLUSTER" != "None" && -n "$SERVICE" && "$SERVICE" != "None" ]] ||
+    die "stack $STACK_NAME has no ClusterName/ServiceName outputs; check 'sam deploy' above"
+aws ecs wait services-stable --cluster "$CLUSTER" --services "$SERVICE" --region "$REGION"
+
+STEP="read the dashboard URL"
+echo "==> [7/7] $STEP"
+URL=$(stack_output DashboardUrl)
+[[ -n "$URL" && "$URL" != "None" ]] || die "stack $STACK_NAME has no DashboardUrl output"
+echo "Deployed to $TARGET_ENV: $URL"
