@@ -94,13 +94,20 @@ public struct FileIndex: Sendable {
 
     mutating func beginLayer() { currentLayer += 1 }
 
+    /// Room for `count` more paths, so a large layer does not rehash the table as it grows.
+    mutating func reserve(_ count: Int) { nodes.reserveCapacity(nodes.count + count) }
+
     /// Applies one entry of the current layer (OCI whiteouts: `.wh.NAME`, `.wh..wh..opq`).
     mutating func apply(_ record: EntryRecord) {
         let path = record.path
         if path == "." || path.isEmpty { return }
         let slash = path.lastIndex(of: "/")
-        let parent = slash.map { String(path[..<$0]) } ?? ""
         let name = slash.map { path[path.index(after: $0)...] } ?? Substring(path)
+        // Only whiteouts need the parent; most entries skip building it.
+        if name.hasPrefix(".wh.") { applyWhiteout(name: name, parent: slash.map { String(path[..<$0]) } ?? "") } else { add(record) }
+    }
+
+    private mutating func applyWhiteout(name: Substring, parent: String) {
         if name == ".wh..wh..opq" {
             let prefix = parent.isEmpty ? "" : parent + "/"
             for (key, node) in nodes where !node.deleted && node.layer < currentLayer && key.hasPrefix(prefix) && key != parent {
@@ -108,22 +115,24 @@ public struct FileIndex: Sendable {
             }
             return
         }
-        if name.hasPrefix(".wh.") {
-            let target = (parent.isEmpty ? "" : parent + "/") + name.dropFirst(4)
-            guard let existing = nodes[target], !existing.deleted, existing.layer < currentLayer else { return }
-            var bytes: Int64 = 0
-            if existing.kind == .directory {
-                let prefix = target + "/"
-                for (key, node) in nodes where !node.deleted && key.hasPrefix(prefix) {
-                    bytes += node.size
-                    nodes[key]?.deleted = true
-                    nodes[key]?.layer = currentLayer
-                }
+        let target = (parent.isEmpty ? "" : parent + "/") + name.dropFirst(4)
+        guard let existing = nodes[target], !existing.deleted, existing.layer < currentLayer else { return }
+        var bytes: Int64 = 0
+        if existing.kind == .directory {
+            // A deleted directory takes what it held with it; dive counts those bytes on the directory.
+            let prefix = target + "/"
+            for (key, node) in nodes where !node.deleted && key.hasPrefix(prefix) {
+                bytes += node.size
+                nodes[key]?.deleted = true
+                nodes[key]?.layer = currentLayer
             }
-            markDeleted(target, addedBytes: bytes)
-            captured.removeValue(forKey: target)
-            return
         }
+        markDeleted(target, addedBytes: bytes)
+        captured.removeValue(forKey: target)
+    }
+
+    private mutating func add(_ record: EntryRecord) {
+        let path = record.path
         if var node = nodes[path] {
             node.occurrences += 1
             node.cumulative += record.size

@@ -18,6 +18,7 @@ public enum LayerScanner {
             let cacheURL = layer.digest.flatMap { digest in image.cacheDirectory?.appendingPathComponent("\(digest.encoded).idx") }
             if let cacheURL, let cache = FileListCache.read(cacheURL) {
                 figures.cached = true
+                index.reserve(cache.count)
                 if layer.uncompressedSize == nil { figures.uncompressedSize = cache.uncompressedSize }
                 cache.forEach { record in
                     figures.entries += 1
@@ -153,6 +154,8 @@ enum FileListCache {
     struct Contents {
         let data: Data
         let uncompressedSize: Int64
+        /// Entries in the list (captured file contents not counted).
+        let count: Int
 
         func forEach(_ body: (EntryRecord) -> Void, captured: (String, [UInt8]) -> Void) {
             data.withUnsafeBytes { raw in
@@ -187,28 +190,32 @@ enum FileListCache {
 
     /// The cached list, or nil when absent or not exactly well-formed.
     static func read(_ url: URL) -> Contents? {
-        guard let data = try? Data(contentsOf: url), data.count >= 16, data.prefix(8).elementsEqual(magic), validate(data) else { return nil }
+        guard let data = try? Data(contentsOf: url), data.count >= 16, data.prefix(8).elementsEqual(magic),
+              let count = validate(data) else { return nil }
         let size = data.withUnsafeBytes { Int64(bitPattern: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian) }
-        return Contents(data: data, uncompressedSize: size)
+        return Contents(data: data, uncompressedSize: size, count: count)
     }
 
     /// Walks the record lengths only, so a truncated or foreign file is never half-applied.
-    private static func validate(_ data: Data) -> Bool {
-        data.withUnsafeBytes { raw in
+    /// Returns the number of entries, or nil when the file is not well-formed.
+    private static func validate(_ data: Data) -> Int? {
+        data.withUnsafeBytes { raw -> Int? in
             var offset = 16
+            var count = 0
             while offset < raw.count {
-                guard offset + 25 <= raw.count else { return false }
+                guard offset + 25 <= raw.count else { return nil }
                 let kind = raw[offset]
-                guard kind == capturedKind || NodeKind(rawValue: kind) != nil else { return false }
+                guard kind == capturedKind || NodeKind(rawValue: kind) != nil else { return nil }
+                if kind != capturedKind { count += 1 }
                 let pathLength = Int(raw.loadUnaligned(fromByteOffset: offset + 21, as: UInt32.self).littleEndian)
                 offset += 25 + pathLength
-                guard offset + 4 <= raw.count else { return false }
+                guard offset + 4 <= raw.count else { return nil }
                 let linkLength = raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian
                 offset += 4
                 if linkLength != UInt32.max { offset += Int(linkLength) }
-                guard offset <= raw.count else { return false }
+                guard offset <= raw.count else { return nil }
             }
-            return offset == raw.count
+            return offset == raw.count ? count : nil
         }
     }
 }

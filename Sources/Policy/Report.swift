@@ -217,7 +217,7 @@ public enum Report {
         ]
         run["properties"] = ["policy": report.policy.name, "imageDigest": report.image.digest ?? ""]
         let log: [String: Any] = [
-            "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+            "$schema": "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json",
             "version": "2.1.0",
             "runs": [run],
         ]

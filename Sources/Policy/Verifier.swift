@@ -35,7 +35,7 @@ public enum Verifier {
         let size = SizeReport(
             uncompressedBytes: checks.uncompressed, compressedBytes: checks.compressed,
             maxUncompressedBytes: policy.size?.maxUncompressed, maxCompressedBytes: policy.size?.maxCompressed,
-            files: index.fileCount, layers: index.layers, largestDirectories: index.largestDirectories(10),
+            files: index.fileCount, layers: index.layers, largestDirectories: checks.largestDirectories,
             wastedBytes: index.wastedBytes, largestWaste: index.largestWaste(10))
         return VerificationReport(
             tool: "imagekit", toolVersion: toolVersion,
@@ -68,6 +68,8 @@ struct Checks {
     let users: UserDatabase
     let uncompressed: Int64
     let compressed: Int64
+    /// Computed once: both the size rule and the report show them.
+    let largestDirectories: [PathSize]
 
     static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -79,6 +81,7 @@ struct Checks {
         users = UserDatabase(index: index)
         uncompressed = index.layers.reduce(0) { $0 + $1.uncompressedSize }
         compressed = index.layers.reduce(0) { $0 + $1.compressedSize }
+        largestDirectories = index.largestDirectories(10)
     }
 
     func run() -> [(RuleDefinition, Outcome)] {
@@ -117,7 +120,7 @@ struct Checks {
         for layer in layers {
             findings.append(Finding("layer \(layer.index + 1): \(ByteSize.format(layer.uncompressedSize)) from \(Report.shortInstruction(layer.createdBy))"))
         }
-        for dir in index.largestDirectories(3) {
+        for dir in largestDirectories.prefix(3) {
             findings.append(Finding("\(dir.path) holds \(ByteSize.format(dir.bytes))", path: dir.path))
         }
         let wasted = index.wastedBytes
