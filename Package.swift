@@ -34,8 +34,9 @@ let package = Package(
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ]),
         .target(name: "Deploy"),
+        .target(name: "Policy", dependencies: ["OCI", "Archive", "Store", .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "imagekit", dependencies: [
-            "OCI", "Archive", "Store", "Dockerfile", "Build", "Project",
+            "OCI", "Archive", "Store", "Dockerfile", "Build", "Project", "Policy",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -47,5 +48,6 @@ let package = Package(
         .testTarget(name: "AWSTests", dependencies: ["AWS"], resources: [.copy("Vectors")]),
         .testTarget(name: "DeployTests", dependencies: ["Deploy"]),
         .testTarget(name: "EndToEndTests", dependencies: ["imagekit"]),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "Archive", "Store", "OCI"], resources: [.copy("Resources")]),
     ]
 )

@@ -10,5 +10,6 @@ enum CommandRegistry {
         InspectCommand.self,
         RmiCommand.self,
         PruneCommand.self,
+        VerifyCommand.self,
     ]
 }
