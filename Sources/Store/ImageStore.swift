@@ -373,6 +373,7 @@ public actor ImageStore {
             report.reclaimedBytes += FileOps.fileSize(url) ?? 0
             if unlink(url.path) == 0 { report.removedBlobs += 1 }
             unlink(root.appendingPathComponent("meta/layers/\(name).json").path)
+            unlink(root.appendingPathComponent("meta/files/\(name).idx").path)  // verify's cached file index
         }
         let ingest = root.appendingPathComponent("ingest")
         for name in (try? fm.contentsOfDirectory(atPath: ingest.path)) ?? [] {
