@@ -10,7 +10,9 @@ import Foundation
 /// is fixed (MTIME 0, XFL 0, OS 255, as Go's compress/gzip writes it); CRCs are combined
 /// with `crc32_combine`. At most `2 * threads` blocks are in flight, so memory is bounded.
 final class GzipCompressor: @unchecked Sendable {
-    static let blockSize = 1 << 20
+    /// Fixed (never derived from the thread count) so the output is the same on every machine;
+    /// small enough that the blocks in flight stay a few MiB.
+    static let blockSize = 1 << 18
     static let dictionarySize = 32 * 1024
     static let header: [UInt8] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]
 

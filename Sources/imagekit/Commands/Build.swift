@@ -28,7 +28,7 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Image format: docker (default) or oci.") var format: ImageFormat?
     @Option(name: .long, help: "A secret for RUN --mount=type=secret: id=ID,src=FILE (repeatable).") var secret: [String] = []
     @Option(name: .long, help: "Add a label K=V to the image (repeatable).") var label: [String] = []
-    @Option(name: .long, help: "gzip level for new layers, 1 (fast) to 9 (small); default 6.") var compressionLevel: Int32?
+    @Option(name: .long, help: "gzip level for new layers, 1 (fast) to 9 (small); default 3.") var compressionLevel: Int32?
     @Argument(help: "The build context directory.") var context: String?
 
     func run() async throws {
