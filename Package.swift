@@ -23,12 +23,24 @@ let package = Package(
 
         .target(name: "OCI", dependencies: ["CCrypto"]),
         .target(name: "Store", dependencies: ["OCI"]),
+        .target(name: "Registry", dependencies: [
+            "OCI", "Store", "CZlib",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            // Only to tell "connection refused" and DNS failures apart from dropped connections.
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .executableTarget(name: "imagekit", dependencies: [
-            "OCI", "Store",
+            "OCI", "Store", "Registry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "OCI"]),
+        // Shared test helpers (a local docker-registry, temporary directories); used only by test targets.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "Store", "OCI", "CZlib", "TestSupport"]),
     ]
 )

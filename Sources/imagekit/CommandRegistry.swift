@@ -7,5 +7,7 @@ enum CommandRegistry {
         InspectCommand.self,
         RmiCommand.self,
         PruneCommand.self,
+        PullCommand.self,
+        PushCommand.self,
     ]
 }
