@@ -189,7 +189,7 @@ measure() {
 sync
 echo "cold push (empty registry each):"
 R1="$(start_registry imagekit)"
-read -r IK_COLD_T IK_COLD_M < <(measure "$IMAGEKIT" --store "$STORE" push bench:base --repository "$R1/bench" --tag base --progress quiet)
+read -r IK_COLD_T IK_COLD_M < <(measure "$IMAGEKIT" push --store "$STORE" bench:base --repository "$R1/bench" --tag base --progress quiet)
 R2="$(start_registry skopeo)"
 read -r SK_COLD_T SK_COLD_M < <(measure skopeo copy --quiet --dest-tls-verify=false "oci:$SKOPEO_LAYOUT:base" "docker://$R2/bench:base")
 
@@ -203,9 +203,9 @@ R3="$(start_registry podman)"
 read -r PM_COLD_T PM_COLD_M < <(measure "${PODMAN[@]}" push -q --tls-verify=false localhost/bench:base "docker://$R3/bench:base")
 
 echo "warm push (app-only change: one small new top layer):"
-read -r IK_WARM_T IK_WARM_M < <(measure "$IMAGEKIT" --store "$STORE" push bench:app --repository "$R1/bench" --tag app --progress quiet)
+read -r IK_WARM_T IK_WARM_M < <(measure "$IMAGEKIT" push --store "$STORE" bench:app --repository "$R1/bench" --tag app --progress quiet)
 read -r SK_WARM_T SK_WARM_M < <(measure skopeo copy --quiet --dest-tls-verify=false "oci:$SKOPEO_LAYOUT:app" "docker://$R2/bench:app")
-read -r IK_NOOP_T IK_NOOP_M < <(measure "$IMAGEKIT" --store "$STORE" push bench:app --repository "$R1/bench" --tag app --progress quiet)
+read -r IK_NOOP_T IK_NOOP_M < <(measure "$IMAGEKIT" push --store "$STORE" bench:app --repository "$R1/bench" --tag app --progress quiet)
 
 ratio() { python3 -c "print(f'{$1/$2:.2f}x')"; }
 printf '\n%-34s %9s %10s\n' "" "wall (s)" "peak RSS"

@@ -32,18 +32,26 @@ final class BlobWriter {
         }
         hasher.update(bytes)
         size += Int64(bytes.count)
-        try inflater?.feed(bytes)
+        do { try inflater?.feed(bytes) } catch let error as GzipError {
+            // Keep hashing: a wrong digest is the clearer report, so it is checked first.
+            gzipError = error
+            inflater = nil
+        }
     }
 
+    private(set) var gzipError: GzipError?
+
     /// Flushes to disk and returns the blob digest, and for gzip layers the diffID and uncompressed size.
-    func finish() throws -> (digest: Digest, diffID: Digest?, uncompressedSize: Int64?) {
+    func finish() throws -> (digest: Digest, diffID: Digest?, uncompressedSize: Int64?, gzipError: GzipError?) {
         guard fsync(fd) == 0 else { throw RegistryError.local("syncing \(path) failed: \(String(cString: strerror(errno)))") }
         let digest = hasher.finalizeDigest()
+        if let gzipError { return (digest, nil, nil, gzipError) }
         if let inflater {
-            let (diffID, total) = try inflater.finish()
-            return (digest, diffID, total)
+            let (diffID, total): (Digest, Int64)
+            do { (diffID, total) = try inflater.finish() } catch let error as GzipError { return (digest, nil, nil, error) }
+            return (digest, diffID, total, nil)
         }
-        return (digest, nil, nil)
+        return (digest, nil, nil, nil)
     }
 }
 

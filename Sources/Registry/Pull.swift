@@ -196,8 +196,6 @@ extension RegistryClient {
                         progress.report(.blobBytes(digest: layer.digest, completed: writer.size, total: layer.size))
                     }
                 }
-            } catch let error as GzipError {
-                throw RegistryError.invalidImage("layer \(layer.digest): \(error.description)")
             } catch let error as RegistryError {
                 throw error
             } catch {
@@ -206,12 +204,12 @@ extension RegistryClient {
             guard writer.size == layer.size else {
                 throw TransientFailure(description: "the download of blob \(layer.digest.short) ended after \(writer.size) of \(layer.size) bytes")
             }
-            let result: (digest: Digest, diffID: Digest?, uncompressedSize: Int64?)
-            do { result = try writer.finish() } catch let error as GzipError {
-                throw RegistryError.invalidImage("layer \(layer.digest): \(error.description)")
-            }
+            let result = try writer.finish()
             guard result.digest == layer.digest else {
                 throw RegistryError.digestMismatch(what: "layer blob from \(endpoint)", expected: layer.digest, actual: result.digest)
+            }
+            if let gzipError = result.gzipError {
+                throw RegistryError.invalidImage("layer \(layer.digest) of \(endpoint): \(gzipError.description)")
             }
             let diffID = result.diffID ?? result.digest
             guard diffID == expectedDiffID else {

@@ -96,7 +96,7 @@ extension RegistryClient {
         let digest = SHA256Hasher.hash(image.manifestData)
         var unchanged: [String] = []
         if allTags.isEmpty {
-            try await putManifest(image.manifestData, mediaType: mediaType, digest: digest, endpoint: endpoint, tagOrDigest: digest.description, scopes: pushScopes)
+            try await putManifest(image.manifestData, mediaType: mediaType, digest: digest, endpoint: endpoint, tagOrDigest: digest.description, scopes: pushScopes, progress: progress)
         }
         for tag in allTags {
             if try await headManifest(endpoint: endpoint, tagOrDigest: tag, scopes: pushScopes) == digest {
@@ -104,7 +104,8 @@ extension RegistryClient {
                 progress.report(.manifestPushed(reference: "\(endpoint):\(tag)", digest: digest))
                 continue
             }
-            try await putManifest(image.manifestData, mediaType: mediaType, digest: digest, endpoint: endpoint, tagOrDigest: tag, scopes: pushScopes)
+            try await putManifest(image.manifestData, mediaType: mediaType, digest: digest, endpoint: endpoint, tagOrDigest: tag,
+                                  scopes: pushScopes, progress: progress)
             progress.report(.manifestPushed(reference: "\(endpoint):\(tag)", digest: digest))
         }
         return PushResult(digest: digest, reference: "\(destination.name)@\(digest)", tags: allTags, bytesUploaded: bytes,
@@ -123,8 +124,8 @@ extension RegistryClient {
     }
 
     private func putManifest(_ data: Data, mediaType: String, digest: Digest, endpoint: RepositoryEndpoint,
-                             tagOrDigest: String, scopes: [String]) async throws {
-        try await retrying("pushing the manifest \(endpoint):\(tagOrDigest)", progress: nil) { _ in
+                             tagOrDigest: String, scopes: [String], progress: (any ProgressSink)? = nil) async throws {
+        try await retrying("pushing the manifest \(endpoint):\(tagOrDigest)", progress: progress) { _ in
             var request = Request(method: .PUT, url: url(endpoint, "manifests/\(tagOrDigest)"), body: .data(data), scopes: scopes)
             request.headers.add(name: "Content-Type", value: mediaType)
             let response = try await send(request, to: endpoint)

@@ -39,7 +39,7 @@ public enum RegistryError: Error, CustomStringConvertible, Sendable {
         case .invalidTag(let tag):
             return "invalid tag '\(tag)': a tag is 1 to 128 characters of [A-Za-z0-9_.-] and cannot start with '.' or '-'"
         case .invalidImage(let reason):
-            return "the image cannot be pushed: \(reason)"
+            return "invalid image: \(reason)"
         case .credentials(let reason):
             return "cannot get registry credentials: \(reason)"
         case .local(let reason):

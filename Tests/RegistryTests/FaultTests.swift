@@ -7,14 +7,14 @@ import TestSupport
 
 @Suite(.serialized) struct FaultTests {
     /// A registry behind the fault proxy and a store with a 4-blob image.
-    static func setUp(_ body: (FaultProxy, ImageStore, StoredImage, ImageReference) async throws -> Void) async throws {
+    static func setUp(_ body: (FaultProxy, ImageStore, StoredImage, ImageReference, String) async throws -> Void) async throws {
         try await LocalRegistry.with { registry in
             let proxy = try FaultProxy.start(upstream: registry.host)
             defer { proxy.stop() }
             let storeDir = try TemporaryDirectory()
             let store = try ImageStore(root: storeDir.url)
             let image = try await TestImages.make(in: store, tag: "app:1", layers: 3, layerBytes: 256 * 1024)
-            try await body(proxy, store, image, try ImageReference(parsing: "\(proxy.host)/team/app"))
+            try await body(proxy, store, image, try ImageReference(parsing: "\(proxy.host)/team/app"), registry.host)
         }
     }
 
@@ -24,7 +24,7 @@ import TestSupport
     }
 
     @Test func survivesAResetInTheMiddleOfAnUpload() async throws {
-        try await Self.setUp { proxy, store, image, destination in
+        try await Self.setUp { proxy, store, image, destination, upstream in
             try proxy.setFaults([["method": "PUT", "path": "/blobs/uploads/", "action": "reset", "times": 2]])
             let progress = RecordingProgress()
             let result = try await withClient(testClient()) { client in
@@ -36,12 +36,12 @@ import TestSupport
             #expect(log.filter { $0.fault == "reset" }.count == 2)
             // Every retry started a new session: no PUT ever hit a used one.
             #expect(!log.contains { $0.fault == "reused-session" })
-            #expect(try Self.skopeoDigest("\(destination.name):1") == image.digest.description)
+            #expect(try Self.skopeoDigest("\(upstream)/team/app:1") == image.digest.description)
         }
     }
 
     @Test func retriesServerErrorsAndHonoursRetryAfter() async throws {
-        try await Self.setUp { proxy, store, image, destination in
+        try await Self.setUp { proxy, store, image, destination, upstream in
             try proxy.setFaults([
                 ["method": "POST", "path": "/blobs/uploads/", "status": 500, "times": 2],
                 ["method": "PUT", "path": "/manifests/", "status": 429, "retry_after": 1, "times": 1],
@@ -59,12 +59,12 @@ import TestSupport
                 return nil
             }
             #expect(delays == [1.0])
-            #expect(try Self.skopeoDigest("\(destination.name):1") == image.digest.description)
+            #expect(try Self.skopeoDigest("\(upstream)/team/app:1") == image.digest.description)
         }
     }
 
     @Test func neverReusesAnUploadSession() async throws {
-        try await Self.setUp { proxy, store, image, destination in
+        try await Self.setUp { proxy, store, image, destination, upstream in
             // The proxy fails the PUT after reading it; a client that PUT the same session again would get 416.
             try proxy.setFaults([["method": "PUT", "path": "/blobs/uploads/", "status": 500, "times": 3]])
             let result = try await withClient(testClient()) { client in
@@ -79,7 +79,7 @@ import TestSupport
     }
 
     @Test func aReusedSessionAnswers416AndIsRetriedWithANewOne() async throws {
-        try await Self.setUp { proxy, store, image, destination in
+        try await Self.setUp { proxy, store, image, destination, upstream in
             try proxy.setFaults([["method": "PUT", "path": "/blobs/uploads/", "status": 416, "times": 1]])
             let result = try await withClient(testClient()) { client in
                 try await client.push(image, from: store, to: destination, tags: ["1"])
@@ -90,7 +90,7 @@ import TestSupport
     }
 
     @Test func givesUpWithAClearMessageWhenTheBudgetIsSpent() async throws {
-        try await Self.setUp { proxy, store, image, destination in
+        try await Self.setUp { proxy, store, image, destination, upstream in
             try proxy.setFaults([["method": "POST", "path": "/blobs/uploads/", "status": 500, "times": 100]])
             let error = await #expect(throws: RegistryError.self) {
                 _ = try await withClient(testClient(attempts: 3)) { client in
@@ -108,7 +108,7 @@ import TestSupport
     }
 
     @Test func anInterruptedPushResumesWithOnlyTheMissingBlobs() async throws {
-        try await Self.setUp { proxy, store, image, destination in
+        try await Self.setUp { proxy, store, image, destination, upstream in
             // After two blob uploads every connection is reset for good.
             try proxy.setFaults([], killAfterBlobPuts: 2)
             await #expect(throws: RegistryError.self) {
@@ -126,7 +126,7 @@ import TestSupport
             #expect(result.blobsUploaded == 2)
             let log = try proxy.log()
             #expect(log.filter { $0.method == "PUT" && $0.path.contains("/blobs/uploads/") }.count == 2)
-            #expect(try Self.skopeoDigest("\(destination.name):1") == image.digest.description)
+            #expect(try Self.skopeoDigest("\(upstream)/team/app:1") == image.digest.description)
         }
     }
 }

@@ -51,7 +51,7 @@ struct CLIRun {
             let digestFile = storeDir.appending("pushed.txt")
 
             var runs: [CLIRun] = []
-            let push = try CLIRun.imagekit(["--store", storeDir.path, "push", "app:1", "--repository", "\(registry.host)/team/app",
+            let push = try CLIRun.imagekit(["push", "--store", storeDir.path, "app:1", "--repository", "\(registry.host)/team/app",
                                             "--tag", "1", "--tag", "latest", "--username", user, "--password-stdin",
                                             "--progress", "plain", "--digest-file", digestFile.path],
                                            stdin: password + "\n", environment: ["DOCKER_CONFIG": emptyConfig.path])
@@ -60,7 +60,7 @@ struct CLIRun {
             #expect(push.stdout == "\(registry.host)/team/app@\(image.digest)\n")
             #expect(try String(contentsOf: digestFile, encoding: .utf8) == push.stdout)
 
-            let json = try CLIRun.imagekit(["--store", storeDir.path, "push", "app:1", "--repository", "\(registry.host)/team/app",
+            let json = try CLIRun.imagekit(["push", "--store", storeDir.path, "app:1", "--repository", "\(registry.host)/team/app",
                                             "--json", "--progress", "plain"], environment: ["DOCKER_CONFIG": configDir.path])
             runs.append(json)
             #expect(json.status == 0, "push --json failed: \(json.stderr)")
@@ -69,26 +69,26 @@ struct CLIRun {
             #expect(result.blobsUploaded == 0)
 
             let pullStore = try TemporaryDirectory()
-            let pull = try CLIRun.imagekit(["--store", pullStore.path, "pull", "\(registry.host)/team/app:latest", "--progress", "plain"],
+            let pull = try CLIRun.imagekit(["pull", "--store", pullStore.path, "\(registry.host)/team/app:latest", "--progress", "plain"],
                                            environment: ["DOCKER_CONFIG": configDir.path])
             runs.append(pull)
             #expect(pull.status == 0, "pull failed: \(pull.stderr)")
             #expect(pull.stdout == "\(image.digest)\n")
 
             let wrongPassword = password + "-wrong"
-            let denied = try CLIRun.imagekit(["--store", storeDir.path, "push", "app:1", "--repository", "\(registry.host)/team/app",
+            let denied = try CLIRun.imagekit(["push", "--store", storeDir.path, "app:1", "--repository", "\(registry.host)/team/app",
                                               "--username", user, "--password-stdin", "--progress", "plain"],
                                              stdin: wrongPassword, environment: ["DOCKER_CONFIG": emptyConfig.path])
             runs.append(denied)
             #expect(denied.status == 3)
             #expect(denied.stderr.contains("401"))
 
-            let missing = try CLIRun.imagekit(["--store", pullStore.path, "pull", "\(registry.host)/team/nothing:1", "--progress", "plain"],
+            let missing = try CLIRun.imagekit(["pull", "--store", pullStore.path, "\(registry.host)/team/nothing:1", "--progress", "plain"],
                                               environment: ["DOCKER_CONFIG": configDir.path])
             runs.append(missing)
             #expect(missing.status == 2)
 
-            let badTag = try CLIRun.imagekit(["--store", storeDir.path, "push", "app:1", "--repository", "\(registry.host)/team/app", "--tag", ".bad"],
+            let badTag = try CLIRun.imagekit(["push", "--store", storeDir.path, "app:1", "--repository", "\(registry.host)/team/app", "--tag", ".bad"],
                                              environment: ["DOCKER_CONFIG": configDir.path])
             runs.append(badTag)
             #expect(badTag.status == 2)
