@@ -26,28 +26,41 @@ let package = Package(
         .target(name: "Store", dependencies: ["OCI", "Archive"]),
         .target(name: "Dockerfile"),
         .target(name: "Build", dependencies: ["OCI", "Archive", "Store", "Dockerfile"]),
-        .target(name: "Project", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Registry", dependencies: [
+            "OCI", "Store", "CZlib",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            // Only to tell "connection refused" and DNS failures apart from dropped connections.
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .target(name: "AWS", dependencies: [
             "CCrypto",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ]),
-        .target(name: "Deploy"),
         .target(name: "Policy", dependencies: ["OCI", "Archive", "Store", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Deploy"),
+        .target(name: "Project", dependencies: [.product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "imagekit", dependencies: [
-            "OCI", "Archive", "Store", "Dockerfile", "Build", "Project", "Policy",
+            "OCI", "Archive", "Store", "Dockerfile", "Build", "Registry", "AWS", "Policy", "Deploy", "Project",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
 
+        // Shared test helpers (a local docker-registry, temporary directories); used only by test targets.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "OCI"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "OCI"]),
-        .testTarget(name: "ProjectTests", dependencies: ["Project"]),
         .testTarget(name: "DockerfileTests", dependencies: ["Dockerfile"], resources: [.copy("Corpus")]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "Store", "OCI", "CZlib", "TestSupport"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS"], resources: [.copy("Vectors")]),
-        .testTarget(name: "DeployTests", dependencies: ["Deploy"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["imagekit"]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "Archive", "Store", "OCI"], resources: [.copy("Resources")]),
+        .testTarget(name: "DeployTests", dependencies: ["Deploy"]),
+        .testTarget(name: "ProjectTests", dependencies: ["Project"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["imagekit", "TestSupport"]),
     ]
 )

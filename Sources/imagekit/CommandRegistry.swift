@@ -11,5 +11,7 @@ enum CommandRegistry {
         RmiCommand.self,
         PruneCommand.self,
         VerifyCommand.self,
+        PullCommand.self,
+        PushCommand.self,
     ]
 }
