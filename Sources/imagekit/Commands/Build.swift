@@ -18,6 +18,7 @@ struct BuildCommand: AsyncParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var progressOptions: ProgressOptions
+    @OptionGroup var registryOptions: RegistryOptions
     @Option(name: .shortAndLong, help: "Name the image NAME[:TAG] (repeatable).") var tag: [String] = []
     @Option(name: .shortAndLong, help: "The Dockerfile (default: CONTEXT/Dockerfile).") var file: String?
     @Option(name: .customLong("build-arg"), help: "Set a build arg K=V (K alone takes the value from the environment).") var buildArgs: [String] = []
@@ -97,7 +98,8 @@ struct BuildCommand: AsyncParsableCommand {
         let store = try storeOptions.open()
         CleanupRegistry.shared.installSignalHandlers()
         let renderer = BuildRenderer(options: progressOptions)
-        let builder = Builder(store: store, baseImages: BaseImages(options: BaseImages.Options()), progress: renderer)
+        let baseImages = BaseImages(clientOptions: try registryOptions.clientOptions(), progress: progressOptions)
+        let builder = Builder(store: store, baseImages: baseImages, progress: renderer)
         let started = Date()
         let result = try await builder.build(request)
         for warning in result.warnings { progressOptions.say("warning: \(warning)") }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Project
+import Deploy
 import OCI
 import Registry
 import Store
@@ -9,8 +11,11 @@ struct PushCommand: AsyncParsableCommand {
         commandName: "push", abstract: "Push an image from the store to a registry.",
         discussion: """
         Blobs the registry has are skipped, so a push after a small change uploads only the new layers. \
-        Prints REGISTRY/REPO@sha256:... (or JSON with --json). Credentials: --username with --password-stdin, \
-        else Docker's config.
+        Prints REGISTRY/REPO@sha256:... (or JSON with --json). In a project, plain `imagekit push --tag TAG` \
+        pushes the last build to the project's repository and writes the digest where imagekit.yaml says. \
+        Amazon ECR (ecr://NAME or ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME): imagekit gets the registry \
+        password from ECR itself, signed with the AWS credential chain. Other registries: --username with \
+        --password-stdin, else Docker's config (auths, credHelpers, credsStore).
         """)
 
     @OptionGroup var storeOptions: StoreOptions
@@ -26,6 +31,21 @@ struct PushCommand: AsyncParsableCommand {
     @Option(help: "User name for the registry (with --password-stdin).") var username: String?
     @Flag(name: .customLong("password-stdin"), help: "Read the registry password from stdin.") var passwordStdin = false
 
+    // Where the deploy reads the pushed digest.
+    @Option(name: .customLong("sam-config"), help: ArgumentHelp("Write the digest-pinned reference into this samconfig.toml's parameter_overrides.", valueName: "file")) var samConfig: String?
+    @Option(name: .customLong("config-env"), help: "The samconfig.toml environment (default: the project's, else default).") var configEnv: String?
+    @Option(help: "The parameter to set (default: ImageUri).") var parameter: String?
+    @Option(name: .customLong("cfn-parameters"), help: ArgumentHelp("Write it into this CloudFormation parameters JSON file.", valueName: "file")) var cfnParameters: String?
+    @Option(name: .customLong("ecs-task-definition"), help: ArgumentHelp("Write it as the image of --container in this ECS task definition JSON.", valueName: "file")) var ecsTaskDefinition: String?
+    @Option(help: "The container whose image --ecs-task-definition sets.") var container: String?
+
+    // Amazon ECR.
+    @Flag(name: .customLong("create-repository"), help: "Create a missing ECR repository (scan on push, policies/ecr-lifecycle.json).") var createRepository = false
+    @Option(name: .customLong("endpoint-url"), help: ArgumentHelp("The ECR API endpoint (default: AWS_ENDPOINT_URL_ECR, else AWS's).", valueName: "url")) var endpointURL: String?
+    @Option(help: "The AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, else the profile's).") var region: String?
+    @Option(help: "The AWS profile (default: AWS_PROFILE, else default).") var profile: String?
+    @Option(name: .customLong("registry-host"), help: ArgumentHelp("The registry host for ecr:// repositories (default: ACCOUNT.dkr.ecr.REGION.amazonaws.com), e.g. a VPC endpoint.", valueName: "host")) var registryHost: String?
+
     /// Everything a push needs, resolved from the flags.
     struct PushRequest {
         var image: StoredImage
@@ -38,49 +58,137 @@ struct PushCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let request = try await makeRequest()
-        let progress = ProgressRenderer(options: progressOptions, verb: "pushing")
-        let result = try await RegistryOptions.withClient(credentials: request.credentials, options: request.clientOptions) { client in
-            try await client.push(request.image, from: request.store, to: request.destination, tags: request.tags,
-                                  options: request.options, progress: progress)
-        }
-        progress.finish()
-        if let digestFile {
-            try FileOps.atomicWrite(Data((result.reference + "\n").utf8), to: URL(fileURLWithPath: digestFile))
-        }
-        if json { try Output.json(result) } else { Output.line(result.reference) }
-    }
-
-    func makeRequest() async throws -> PushRequest {
-        guard let image else { throw CommandFailure.usage("name the image to push: imagekit push IMAGE [--repository REGISTRY/REPO] [--tag TAG]") }
         guard jobs >= 1 else { throw CommandFailure.usage("--jobs must be at least 1") }
         if passwordStdin && username == nil { throw CommandFailure.usage("--password-stdin needs --username") }
         if username != nil && !passwordStdin { throw CommandFailure.usage("--username needs --password-stdin (passwords are never taken as arguments)") }
+        let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        let project = try ProjectFile.find(in: cwd)
         let store = try storeOptions.open()
-        let stored = try await store.resolve(image)
-        let destination: ImageReference
-        if let repository {
-            destination = try ImageReference(parsing: repository, defaultTag: nil)
-        } else if let named = try? ImageReference(parsing: image), named.digest == nil,
-                  stored.names.contains(where: { $0.description == named.description }) {
-            destination = named
-        } else if let own = stored.names.first {
-            destination = own
-        } else {
-            throw CommandFailure.usage("image \(image) has no name to push to; pass --repository REGISTRY/REPO")
-        }
-        var allTags = tags
-        if allTags.isEmpty, let tag = destination.tag { allTags = [tag] }
+        let imageName = try image ?? lastBuild(project)
+        let stored = try await store.resolve(imageName)
+        let targets = try DeploymentTargets(command: self, project: project, cwd: cwd)
+
+        // Tags: every --tag, plus the project's (e.g. latest); checked before anything is uploaded.
+        var tagList: [String] = []
+        for tag in tags + (project?.push.tags ?? []) where !tagList.contains(tag) { tagList.append(tag) }
+        let allTags = tagList
         for tag in allTags where !ImageReference.isValidTag(tag) { throw RegistryError.invalidTag(tag) }
-        var credentials: any RegistryCredentialSource = DockerConfigCredentials()
-        if let username, passwordStdin {
-            let input = FileHandle.standardInput.readDataToEndOfFile()
-            let password = String(decoding: input, as: UTF8.self).trimmingCharacters(in: .newlines)
-            guard !password.isEmpty else { throw CommandFailure.usage("--password-stdin read an empty password") }
-            credentials = CredentialChain([StaticCredentials(host: destination.registry, username: username, password: password), credentials])
+        let password = try readPassword()
+        let progress = ProgressRenderer(options: progressOptions, verb: "pushing")
+        let repositoryText = repository ?? project?.push.repository
+
+        let result: PushResult
+        if let repositoryText, ECRDestination.isECR(repositoryText) {
+            let create = createRepository || (project?.push.createRepository ?? false)
+            let lifecycle = (project?.directory ?? cwd).appendingPathComponent("policies/ecr-lifecycle.json")
+            result = try await AWSContext.with(profile: profile, region: region ?? project?.push.region, endpointURL: endpointURL) { context in
+                let target = try await ECRDestination.resolve(repositoryText, context: context, registryHost: registryHost)
+                try await target.ensureRepository(context: context, create: create, lifecyclePolicy: lifecycle, progress: progressOptions)
+                let destination = try ImageReference(parsing: target.reference, defaultTag: nil)
+                let credentials = CredentialChain([ECRCredentialSource(host: target.host, accountId: target.accountId, ecr: context.ecr),
+                                                   baseCredentials(host: destination.registry, password: password)])
+                return try await push(stored, store: store, to: destination, tags: allTags.isEmpty ? ["latest"] : allTags,
+                                      credentials: credentials, clientOptions: try registryOptions.clientOptions(preemptiveBasic: true), progress: progress)
+            }
+        } else {
+            let destination = try plainDestination(repositoryText, stored: stored, imageName: imageName)
+            var pushTags = allTags
+            if pushTags.isEmpty { pushTags = [destination.tag ?? "latest"] }
+            result = try await push(stored, store: store, to: destination, tags: pushTags,
+                                    credentials: baseCredentials(host: destination.registry, password: password),
+                                    clientOptions: try registryOptions.clientOptions(), progress: progress)
         }
-        return PushRequest(image: stored, store: store, destination: destination, tags: allTags,
-                           options: PushOptions(jobs: jobs, mountFrom: mountFrom), credentials: credentials,
-                           clientOptions: try registryOptions.clientOptions())
+        progress.finish()
+
+        if let digestFile {
+            try FileOps.atomicWrite(Data((result.reference + "\n").utf8), to: URL(fileURLWithPath: digestFile, relativeTo: cwd))
+        }
+        let changes = try targets.write(result.reference)
+        for change in changes {
+            progressOptions.say(change.modified
+                ? "wrote \(change.location) = \(result.reference) in \(change.file):\(change.line)"
+                : "\(change.file):\(change.line) already pins \(result.reference)")
+        }
+        if json {
+            var object = (try JSONSerialization.jsonObject(with: try CanonicalJSON.encode(result))) as? [String: Any] ?? [:]
+            object["updatedFiles"] = changes.map { ["file": $0.file, "line": $0.line, "location": $0.location, "modified": $0.modified] }
+            FileHandle.standardOutput.write(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]))
+            FileHandle.standardOutput.write(Data("\n".utf8))
+        } else {
+            Output.line(result.reference)
+        }
+    }
+
+    private func push(_ image: StoredImage, store: ImageStore, to destination: ImageReference, tags: [String],
+                      credentials: any RegistryCredentialSource, clientOptions: RegistryClientOptions, progress: ProgressRenderer) async throws -> PushResult {
+        try await RegistryOptions.withClient(credentials: credentials, options: clientOptions) { client in
+            try await client.push(image, from: store, to: destination, tags: tags, options: PushOptions(jobs: jobs, mountFrom: mountFrom), progress: progress)
+        }
+    }
+
+    /// The project's last build, else its image name.
+    private func lastBuild(_ project: ProjectFile?) throws -> String {
+        guard let project else { throw CommandFailure.usage("name the image to push: imagekit push IMAGE [--repository REGISTRY/REPO] [--tag TAG]") }
+        if let last = try? ProjectState(storeRoot: storeOptions.storeURL, projectDirectory: project.directory).lastBuild() { return last.digest }
+        if let image = project.image { return image }
+        throw ProjectError.noLastBuild(project: project.directory.path)
+    }
+
+    private func plainDestination(_ repository: String?, stored: StoredImage, imageName: String) throws -> ImageReference {
+        if let repository { return try ImageReference(parsing: repository, defaultTag: nil) }
+        if let named = try? ImageReference(parsing: imageName), named.digest == nil, stored.names.contains(where: { $0.description == named.description }) {
+            return named
+        }
+        if let own = stored.names.first { return own }
+        throw CommandFailure.usage("image \(imageName) has no name to push to; pass --repository REGISTRY/REPO")
+    }
+
+    private func readPassword() throws -> String? {
+        guard username != nil, passwordStdin else { return nil }
+        let input = FileHandle.standardInput.readDataToEndOfFile()
+        let password = String(decoding: input, as: UTF8.self).trimmingCharacters(in: .newlines)
+        guard !password.isEmpty else { throw CommandFailure.usage("--password-stdin read an empty password") }
+        return password
+    }
+
+    private func baseCredentials(host: String, password: String?) -> any RegistryCredentialSource {
+        guard let username, let password else { return DockerConfigCredentials() }
+        return CredentialChain([StaticCredentials(host: host, username: username, password: password), DockerConfigCredentials()])
+    }
+}
+
+/// The files a push writes the digest-pinned reference into: the SAM config's parameter,
+/// a CloudFormation parameters file, an ECS task definition. Checked before the push.
+struct DeploymentTargets {
+    var sam: (path: String, env: String, parameter: String)?
+    var cloudFormation: (path: String, parameter: String)?
+    var taskDefinition: (path: String, container: String)?
+
+    init(command: PushCommand, project: ProjectFile?, cwd: URL) throws {
+        let parameter = command.parameter ?? "ImageUri"
+        if let path = command.samConfig {
+            sam = (URL(fileURLWithPath: path, relativeTo: cwd).path, command.configEnv ?? project?.push.sam?.env ?? "default", parameter)
+        } else if command.repository == nil, command.cfnParameters == nil, command.ecsTaskDefinition == nil, let configured = project?.push.sam, let project {
+            sam = (project.resolve(configured.config).path, command.configEnv ?? configured.env, command.parameter ?? configured.parameter)
+        } else if command.configEnv != nil {
+            throw CommandFailure.usage("--config-env goes with --sam-config FILE")
+        }
+        if let path = command.cfnParameters ?? project.flatMap({ p in p.push.cfnParameters.map { p.resolve($0).path } }) {
+            cloudFormation = (URL(fileURLWithPath: path, relativeTo: cwd).path, command.parameter ?? project?.push.cfnParameter ?? "ImageUri")
+        }
+        if let path = command.ecsTaskDefinition ?? project.flatMap({ p in p.push.ecsTaskDefinition.map { p.resolve($0).path } }) {
+            guard let container = command.container ?? project?.push.container else {
+                throw CommandFailure.usage("--ecs-task-definition needs --container NAME (the container whose image to set)")
+            }
+            taskDefinition = (URL(fileURLWithPath: path, relativeTo: cwd).path, container)
+        }
+    }
+
+    func write(_ reference: String) throws -> [DeployChange] {
+        var changes: [DeployChange] = []
+        if let sam { changes.append(try SAMConfigEditor(path: sam.path, environment: sam.env).setParameter(sam.parameter, to: reference)) }
+        if let cloudFormation { changes.append(try CloudFormationParameters(path: cloudFormation.path).setParameter(cloudFormation.parameter, to: reference)) }
+        if let taskDefinition { changes.append(try ECSTaskDefinition(path: taskDefinition.path).setImage(reference, container: taskDefinition.container)) }
+        return changes
     }
 }
