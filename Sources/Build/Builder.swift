@@ -99,7 +99,9 @@ struct BuildSession: Sendable {
         for (offset, located) in stage.instructions.enumerated() {
             try Task.checkCancellation()
             let stepLabel = label(offset + 2)
-            counters.step()
+            // Steps are what the cache can answer (the filesystem steps), so a build with nothing
+            // changed reports "N steps, N cached"; metadata instructions are never run.
+            if [.run, .copy, .add, .workdir].contains(located.instruction.keyword) { counters.step() }
             progress.step(stepLabel, located.text)
             try await apply(located, to: &state, stage: stage, label: stepLabel, results: results)
         }
