@@ -74,20 +74,30 @@ struct RunStep {
         let identity = try UserDatabase(rootfs: merged).resolve(state.user)
         var binds: [RunSpec.Bind] = []
         var transient: [String] = []   // mount points created only for this run: never part of the layer
+        // Existing directories that creating a mount point copies up into the upper directory, with
+        // their owner and mode: unless the run changes them, they stay out of the layer too.
+        var copiedUp: [String: stat] = [:]
         func mountPoint(_ path: String, directory: Bool) {
             let relative = String(path.drop(while: { $0 == "/" }))
+            let url = merged.appendingPathComponent(relative)
+            let missing = !FileManager.default.fileExists(atPath: url.path)
             var current = ""
             for component in relative.split(separator: "/") {
                 current += (current.isEmpty ? "" : "/") + component
-                if !FileManager.default.fileExists(atPath: merged.appendingPathComponent(current).path) { transient.append(current) }
+                var st = stat(), inUpper = stat()
+                if lstat(merged.appendingPathComponent(current).path, &st) != 0 {
+                    transient.append(current)
+                } else if missing, (st.st_mode & S_IFMT) == S_IFDIR, copiedUp[current] == nil,
+                          lstat(upper.appendingPathComponent(current).path, &inUpper) != 0 {
+                    copiedUp[current] = st
+                }
             }
-            let url = merged.appendingPathComponent(relative)
-            if !FileManager.default.fileExists(atPath: url.path) {
+            if missing {
                 if directory {
                     try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
                 } else {
                     try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                    FileManager.default.createFile(atPath: url.path, contents: nil)
+                    _ = FileManager.default.createFile(atPath: url.path, contents: nil)
                 }
             }
         }
@@ -147,18 +157,38 @@ struct RunStep {
         try mount.unmount()
         CleanupRegistry.shared.removeMount(mount)
 
-        // Transient mount points are dropped only if the run left them as it found them (empty).
-        let excluded = Set(transient.filter { path in
+        // Transient mount points are dropped only if the run left them as it found them: empty, or
+        // (for parents such as /root/.cache above a cache mount at /root/.cache/pip) holding nothing
+        // but other dropped mount points. Deepest first, so children are decided before parents.
+        var excluded = Set<String>()
+        for path in Set(transient).sorted(by: { $0.split(separator: "/").count > $1.split(separator: "/").count }) {
             let url = upper.appendingPathComponent(path)
             var st = stat()
-            guard lstat(url.path, &st) == 0 else { return true }
-            if (st.st_mode & S_IFMT) == S_IFDIR { return ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).isEmpty || isMountTarget(path, run: run) }
-            return st.st_size == 0 || isMountTarget(path, run: run)
-        })
+            let drop: Bool
+            if isMountTarget(path, run: run) || lstat(url.path, &st) != 0 {
+                drop = true
+            } else if (st.st_mode & S_IFMT) == S_IFDIR {
+                let children = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+                drop = children.allSatisfy { excluded.contains(path + "/" + $0) }
+            } else {
+                drop = st.st_size == 0
+            }
+            if drop { excluded.insert(path) }
+        }
         var options = TreeScanner.Options()
         options.overlayWhiteouts = true
-        options.exclude = { excluded.contains($0) }
-        let entries = try TreeScanner.scan(upper, options: options)
+        let dropped = excluded
+        options.exclude = { dropped.contains($0) }
+        var entries = try TreeScanner.scan(upper, options: options)
+        // A copied-up directory left with nothing of its own below it (no file, whiteout or opaque
+        // marker) and its owner and mode unchanged is the lower layer's directory: leave it out.
+        // Deepest first: /a/b may be dropped before /a is judged.
+        for (path, before) in copiedUp.sorted(by: { $0.key.split(separator: "/").count > $1.key.split(separator: "/").count }) {
+            guard let entry = entries.first(where: { $0.path == path }), case .directory = entry.kind,
+                  entry.mode == UInt32(before.st_mode & 0o7777), entry.uid == before.st_uid, entry.gid == before.st_gid,
+                  !entries.contains(where: { $0.path.hasPrefix(path + "/") }) else { continue }
+            entries.removeAll { $0.path == path }
+        }
         return try await session.writeLayer(entries: entries, createdBy: text)
     }
 
