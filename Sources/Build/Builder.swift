@@ -46,7 +46,15 @@ public struct Builder: Sendable {
             CleanupRegistry.shared.removeDirectory(workRoot)
         }
 
-        let session = BuildSession(request: request, store: store, cache: try BuildCache(store: store),
+        // The final stage and the stages it starts FROM are the image; the layers of the others
+        // (builder stages) never ship.
+        var shipped = Set<Int>()
+        var next = stages.last
+        while let stage = next {
+            shipped.insert(stage.index)
+            if case .stage(let parent) = stage.base { next = stages.first { $0.index == parent } } else { next = nil }
+        }
+        let session = BuildSession(request: request, shippedStages: shipped, store: store, cache: try BuildCache(store: store),
                                    layers: try LayerCache(store: store), ignore: ignore, graph: graph,
                                    baseImages: baseImages, progress: progress, workRoot: workRoot, runcStateRoot: runcStateRoot)
         var results: [Int: StageResult] = [:]
@@ -78,6 +86,7 @@ final class BuildCounters: @unchecked Sendable {
 /// One build's shared parts and the per-instruction logic.
 struct BuildSession: Sendable {
     let request: BuildRequest
+    let shippedStages: Set<Int>
     let store: ImageStore
     let cache: BuildCache
     let layers: LayerCache
@@ -150,6 +159,13 @@ struct BuildSession: Sendable {
             }
             config.config.onBuild = nil
         }
+        // Layers of a stage that does not ship are compressed fast (see writeLayer); their cache
+        // keys say so, so a later build that ships the stage (--target) does not reuse them.
+        let parentShipped: Bool
+        if case .stage(let parent) = stage.base { parentShipped = shippedStages.contains(parent) } else { parentShipped = true }
+        if !shippedStages.contains(stage.index), parentShipped {
+            key = CacheKey(parent: key, kind: "intermediate stage, gzip level \(intermediateCompressionLevel)").digest
+        }
         config.created = created
         config.architecture = request.platform.architecture
         config.os = request.platform.os
@@ -197,7 +213,7 @@ struct BuildSession: Sendable {
         case .workdir(let word):
             let path = Self.absolute(word.text, relativeTo: state.workdir)
             state.config.config.workingDir = path
-            try await ensureDirectory(path, state: &state, text: located.text, label: label)
+            try await ensureDirectory(path, state: &state, text: located.text, label: label, stage: stage.index)
         default:
             try ConfigEditor.apply(resolved, text: located.text, location: location, to: &state.config, stageShell: &state.shell, cmdSetInStage: &state.cmdSetInStage)
             state.config.appendEmptyLayerHistory(createdBy: located.text, created: created)
@@ -216,7 +232,7 @@ struct BuildSession: Sendable {
     }
 
     /// WORKDIR creates its directory when missing, as Docker does; the check is cached like any step.
-    private func ensureDirectory(_ path: String, state: inout StageState, text: String, label: String) async throws {
+    private func ensureDirectory(_ path: String, state: inout StageState, text: String, label: String, stage: Int) async throws {
         var key = CacheKey(parent: state.cacheKey, kind: "WORKDIR")
         key.add("path", path)
         let digest = key.digest
@@ -240,19 +256,25 @@ struct BuildSession: Sendable {
             entries.append(LayerEntry(path: current, kind: .directory, mode: 0o755, uid: 0, gid: 0, mtime: request.layerOptions.sourceDateEpoch))
         }
         // Parents that exist keep their metadata: a layer entry for them would reset it.
-        let produced = try await writeLayer(entries: entries, createdBy: text)
+        let produced = try await writeLayer(entries: entries, createdBy: text, stage: stage)
         try await adopt(produced, key: digest, state: &state)
     }
 
     // MARK: Layers and cache
 
-    /// Writes entries as a layer in the store; nil when there is nothing to write.
-    func writeLayer(entries: [LayerEntry], createdBy: String) async throws -> CacheEntry {
+    /// gzip level for layers of stages that do not ship: they are written only for the cache and
+    /// to be unpacked again, so speed matters there, not size.
+    var intermediateCompressionLevel: Int32 { min(request.layerOptions.compressionLevel, 1) }
+
+    /// Writes entries as a layer of `stage` in the store; nil when there is nothing to write.
+    func writeLayer(entries: [LayerEntry], createdBy: String, stage: Int) async throws -> CacheEntry {
         guard !entries.isEmpty else { return CacheEntry(layer: nil, diffID: nil, uncompressedSize: nil, createdBy: createdBy) }
+        var options = request.layerOptions
+        if !shippedStages.contains(stage) { options.compressionLevel = intermediateCompressionLevel }
         let output = store.newIngestURL()
         let written: WrittenLayer
         do {
-            let writer = try LayerWriter(output: output, options: request.layerOptions)
+            let writer = try LayerWriter(output: output, options: options)
             for entry in entries { try writer.add(entry) }
             written = try writer.finish()
         } catch {

@@ -41,7 +41,7 @@ struct CopyStep {
             key.add("content", try contentHash(items).description)
             let digest = key.digest
             if try await reuse(digest, state: &state) { return }
-            let produced = try await makeLayer(items, copy: copy, destination: destination, state: state)
+            let produced = try await makeLayer(items, copy: copy, destination: destination, state: state, stage: stage.index)
             try await session.adopt(produced, key: digest, state: &state)
         case .filesystem(let config, let layers, let sourceKey):
             key.add("from", sourceKey.description)
@@ -50,7 +50,7 @@ struct CopyStep {
             let view = try await session.mountView(config, layers: layers, name: "copy-from")
             defer { view.release() }
             let items = try collect(copy, root: view.root, destination: destination, ignore: nil)
-            let produced = try await makeLayer(items, copy: copy, destination: destination, state: state)
+            let produced = try await makeLayer(items, copy: copy, destination: destination, state: state, stage: stage.index)
             try await session.adopt(produced, key: digest, state: &state)
         }
     }
@@ -177,7 +177,7 @@ struct CopyStep {
 
     // MARK: Layer
 
-    private func makeLayer(_ items: [Item], copy: CopyInstruction, destination: String, state: StageState) async throws -> CacheEntry {
+    private func makeLayer(_ items: [Item], copy: CopyInstruction, destination: String, state: StageState, stage: Int) async throws -> CacheEntry {
         let epoch = session.request.layerOptions.sourceDateEpoch
         let view = try await session.mountView(state.config, layers: state.layers, name: "copy-to")
         defer { view.release() }
@@ -224,7 +224,7 @@ struct CopyStep {
             entries.append(LayerEntry(path: item.destination, kind: kind, mode: mode, uid: uid, gid: gid, mtime: min(Int64(st.st_mtim.tv_sec), epoch)))
         }
         if archives.isEmpty {
-            return try await session.writeLayer(entries: entries, createdBy: text)
+            return try await session.writeLayer(entries: entries, createdBy: text, stage: stage)
         }
         return try await writeWithArchives(entries: entries, archives: archives, owner: owner)
     }

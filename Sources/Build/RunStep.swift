@@ -50,11 +50,12 @@ struct RunStep {
             try await session.adopt(hit, key: digest, state: &state)
             return
         }
-        let produced = try await execute(args: args, environment: environment, run: run, bindSources: bindSources, state: state)
+        let produced = try await execute(args: args, environment: environment, run: run, bindSources: bindSources, state: state, stage: stage)
         try await session.adopt(produced, key: digest, state: &state)
     }
 
-    private func execute(args: [String], environment: [String], run: RunInstruction, bindSources: [Int: StageResult], state: StageState) async throws -> CacheEntry {
+    private func execute(args: [String], environment: [String], run: RunInstruction, bindSources: [Int: StageResult], state: StageState,
+                         stage: Stage) async throws -> CacheEntry {
         let runner = try RuncRunner(stateRoot: session.runcStateRoot)
         let lowers = try session.unpackedLayers(state.config, layers: state.layers)
         let scratch = session.workRoot.appendingPathComponent("run-\(UUID().uuidString.lowercased().prefix(12))")
@@ -189,7 +190,8 @@ struct RunStep {
                   !entries.contains(where: { $0.path.hasPrefix(path + "/") }) else { continue }
             entries.removeAll { $0.path == path }
         }
-        return try await session.writeLayer(entries: entries, createdBy: text)
+        let produced = try await session.writeLayer(entries: entries, createdBy: text, stage: stage.index)
+        return produced
     }
 
     /// Cache, secret and bind targets never belong to the layer, whatever is in them.
