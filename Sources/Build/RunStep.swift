@@ -191,7 +191,46 @@ struct RunStep {
             entries.removeAll { $0.path == path }
         }
         let produced = try await session.writeLayer(entries: entries, createdBy: text, stage: stage.index)
+        if let diffID = produced.diffID { keepUnpacked(upper, entries: entries, as: diffID) }
         return produced
+    }
+
+    /// The upper directory is already this layer in overlay form (whiteouts as 0/0 devices, opaque
+    /// directories marked): trimmed to exactly the layer's entries, with times clamped as the layer
+    /// has them, it goes into the layer cache, so the next step that mounts the layer does not
+    /// extract the blob just written. Best effort: on any failure the blob is extracted as usual.
+    private func keepUnpacked(_ upper: URL, entries: [LayerEntry], as diffID: Digest) {
+        let final = session.layers.path(for: diffID)
+        guard !FileManager.default.fileExists(atPath: final.path),
+              let enumerator = FileManager.default.enumerator(atPath: upper.path) else { return }
+        var keep = Set<String>()
+        for entry in entries {
+            let slash = entry.path.lastIndex(of: "/")
+            let name = slash.map { entry.path[entry.path.index(after: $0)...] } ?? entry.path[...]
+            if name == ".wh..wh..opq" { continue }
+            if name.hasPrefix(".wh.") {
+                keep.insert(String(entry.path[..<(slash ?? entry.path.startIndex)]) + (slash == nil ? "" : "/") + name.dropFirst(4))
+            } else {
+                keep.insert(entry.path)
+            }
+        }
+        var paths: [String] = []
+        while let path = enumerator.nextObject() as? String { paths.append(path) }
+        let epoch = session.request.layerOptions.sourceDateEpoch
+        // Reverse pre-order: children before their parent, so a dropped directory is empty when removed.
+        for path in paths.reversed() {
+            let full = upper.appendingPathComponent(path).path
+            guard keep.contains(path) else {
+                if remove(full) != 0 { return }
+                continue
+            }
+            var st = stat()
+            guard lstat(full, &st) == 0 else { return }
+            let mtime = timespec(tv_sec: min(st.st_mtim.tv_sec, time_t(epoch)), tv_nsec: 0)
+            var times = [mtime, mtime]
+            if utimensat(AT_FDCWD, full, &times, AT_SYMLINK_NOFOLLOW) != 0 { return }
+        }
+        _ = rename(upper.path, final.path)
     }
 
     /// Cache, secret and bind targets never belong to the layer, whatever is in them.
