@@ -83,6 +83,25 @@ final class BuildCounters: @unchecked Sendable {
     func warn(_ text: String) { lock.withLock { _warnings.append(text) } }
 }
 
+/// The paths (and whether each is a directory) of the layers this build wrote, so that WORKDIR and
+/// COPY can tell whether a directory exists without unpacking a layer just to look.
+final class ProducedLayers: @unchecked Sendable {
+    private let lock = NSLock()
+    private var paths: [Digest: [String: Bool]] = [:]
+
+    func record(_ diffID: Digest, _ entries: [LayerEntry]) {
+        var map: [String: Bool] = [:]
+        for entry in entries {
+            if case .directory = entry.kind { map[entry.path] = true } else { map[entry.path] = false }
+        }
+        lock.withLock { paths[diffID] = map }
+    }
+
+    func paths(of diffID: Digest) -> [String: Bool]? { lock.withLock { paths[diffID] } }
+}
+
+enum PathKind { case missing, directory, other }
+
 /// One build's shared parts and the per-instruction logic.
 struct BuildSession: Sendable {
     let request: BuildRequest
@@ -97,6 +116,7 @@ struct BuildSession: Sendable {
     let workRoot: URL
     let runcStateRoot: URL
     let counters = BuildCounters()
+    let produced = ProducedLayers()
 
     var created: String { Timestamp.rfc3339(epochSeconds: request.layerOptions.sourceDateEpoch) }
 
@@ -242,15 +262,20 @@ struct BuildSession: Sendable {
             try await adopt(hit, key: digest, state: &state)
             return
         }
-        let view = try await mountView(state.config, layers: state.layers, name: "workdir")
-        defer { view.release() }
+        var view: MountedView?
+        defer { view?.release() }
         var entries: [LayerEntry] = []
         var current = ""
         for component in path.split(separator: "/") {
             current += (current.isEmpty ? "" : "/") + component
-            var st = stat()
-            if lstat(view.root.appendingPathComponent(current).path, &st) == 0 {
-                if (st.st_mode & S_IFMT) == S_IFDIR { continue }
+            var kind = view == nil ? lookUp(current, config: state.config) : nil
+            if kind == nil {
+                if view == nil { view = try await mountView(state.config, layers: state.layers, name: "workdir") }
+                var st = stat()
+                kind = lstat(view!.root.appendingPathComponent(current).path, &st) != 0 ? .missing : (st.st_mode & S_IFMT) == S_IFDIR ? .directory : .other
+            }
+            if kind == .directory { continue }
+            if kind == .other {
                 throw BuildError.instruction(location: text, message: "WORKDIR \(path): /\(current) exists and is not a directory")
             }
             entries.append(LayerEntry(path: current, kind: .directory, mode: 0o755, uid: 0, gid: 0, mtime: request.layerOptions.sourceDateEpoch))
@@ -258,6 +283,36 @@ struct BuildSession: Sendable {
         // Parents that exist keep their metadata: a layer entry for them would reset it.
         let produced = try await writeLayer(entries: entries, createdBy: text, stage: stage)
         try await adopt(produced, key: digest, state: &state)
+    }
+
+    /// What a path (relative, no leading "/") is in a filesystem state, read from the entries of
+    /// layers this build wrote and from layers already unpacked, top layer first; nil when that
+    /// cannot be told without mounting (a layer neither known nor unpacked, or a parent directory
+    /// in an unpacked layer that might be opaque). Parents are looked up first by the callers, so a
+    /// whiteout or opaque marker on a grandparent has already answered "missing".
+    func lookUp(_ path: String, config: ImageConfig) -> PathKind? {
+        let slash = path.lastIndex(of: "/")
+        let parent = slash.map { String(path[..<$0]) } ?? ""
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let prefix = parent.isEmpty ? "" : parent + "/"
+        let diffIDs = config.rootfs.diffIDs
+        for (index, diffID) in diffIDs.enumerated().reversed() {
+            if let known = produced.paths(of: diffID) {
+                if known[prefix + ".wh." + name] != nil { return .missing }
+                if let isDirectory = known[path] { return isDirectory ? .directory : .other }
+                if known[prefix + ".wh..wh..opq"] != nil { return .missing }
+                continue
+            }
+            let directory = layers.path(for: diffID)
+            guard FileManager.default.fileExists(atPath: directory.path) else { return nil }
+            var st = stat()
+            if lstat(directory.appendingPathComponent(path).path, &st) == 0 {
+                if (st.st_mode & S_IFMT) == S_IFCHR && st.st_rdev == 0 { return .missing }  // whiteout
+                return (st.st_mode & S_IFMT) == S_IFDIR ? .directory : .other
+            }
+            if index > 0, !parent.isEmpty, lstat(directory.appendingPathComponent(parent).path, &st) == 0 { return nil }
+        }
+        return .missing
     }
 
     // MARK: Layers and cache
@@ -282,6 +337,7 @@ struct BuildSession: Sendable {
             throw error
         }
         try await store.commitIngested(output, digest: written.digest, size: written.size)
+        produced.record(written.diffID, entries)
         try await store.recordLayerInfo(LayerInfo(diffID: written.diffID, uncompressedSize: written.uncompressedSize), for: written.digest)
         let descriptor = Descriptor(mediaType: request.format.layerMediaType, digest: written.digest, size: written.size)
         return CacheEntry(layer: descriptor, diffID: written.diffID, uncompressedSize: written.uncompressedSize, createdBy: createdBy)
