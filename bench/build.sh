@@ -113,10 +113,31 @@ imagekit_reset() {
         --change "$base_path_env" >"$work/imagekit-import.log" 2>&1 \
         || bench_die "imagekit cannot import the base fixture; see $work/imagekit-import.log"
 }
+# /usr/bin/time's peak RSS includes waited-for descendants: for a build with
+# RUN steps that is pip inside the container (runc's child), not imagekit. The
+# process's own peak (VmHWM) is sampled apart: a wrapper writes its pid and
+# execs imagekit, a poller keeps the last VmHWM it read (it never decreases).
 imagekit_build() {
-    local log="$1"
-    bench_time "$log" "$imagekit" --store "$work/imagekit-store" build -t bench:1 --progress plain \
-        "${build_args[@]}" "$work/ctx-imagekit"
+    local log="$1" pidfile="$work/imagekit.pid" figures status=0 pid="" hwm=0 value
+    rm -f "$pidfile"
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    bench_time "$log" bash -c 'printf "%s\n" "$$" >"$0"; exec "$@"' "$pidfile" \
+        "$imagekit" --store "$work/imagekit-store" build -t bench:1 --progress plain \
+        "${build_args[@]}" "$work/ctx-imagekit" >"$work/imagekit-time.out" &
+    local timer=$!
+    while kill -0 "$timer" 2>/dev/null; do
+        [[ -z "$pid" && -s "$pidfile" ]] && pid="$(<"$pidfile")"
+        if [[ -n "$pid" ]]; then
+            value="$(awk '/^VmHWM:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)"
+            [[ -n "$value" && "$value" -gt "$hwm" ]] && hwm="$value"
+        fi
+        sleep 0.05
+    done
+    wait "$timer" || status=$?
+    figures="$(<"$work/imagekit-time.out")"
+    printf '%s\n' "$hwm" >>"$work/imagekit-hwm.txt"
+    printf '%s\n' "$figures"
+    return "$status"
 }
 
 podman_base() {
@@ -262,7 +283,7 @@ for case_name in cold noop app; do
 done
 
 # Goals from the product requirements, from the same medians as the tables.
-python3 - "$out_dir/build-$stamp" <<'PY'
+python3 - "$out_dir/build-$stamp" "$work/imagekit-hwm.txt" <<'PY'
 import json, sys
 prefix = sys.argv[1]
 doc = {c: json.load(open(f"{prefix}-{c}.json")) for c in ("cold", "noop", "app")}
@@ -271,12 +292,15 @@ def median(case, tool):
 def ratio(case, tool):
     a, b = median(case, "imagekit"), median(case, tool)
     return None if a is None or b is None or b <= 0 else a / b
-rss = [e["peak_rss_mib"] for d in doc.values() for t, e in d["tools"].items() if t == "imagekit" and "peak_rss_mib" in e]
+try:
+    rss = [int(line) / 1024 for line in open(f"{sys.argv[2]}") if line.strip() and int(line) > 0]
+except OSError:
+    rss = []
 rows = [
     ("cold build vs podman", ratio("cold", "podman"), "x", 0.9, "at most 0.90x"),
     ("no-op rebuild vs docker", ratio("noop", "docker"), "x", 1.0, "at most 1.00x"),
     ("app-change rebuild vs docker", ratio("app", "docker"), "x", 0.5, "at most 0.50x"),
-    ("imagekit peak RSS (MiB)", max(rss) if rss else None, "", 99.999, "under 100"),
+    ("imagekit peak RSS, own process (MiB)", max(rss) if rss else None, "", 99.999, "under 100"),
 ]
 print("### goals\n\n| goal | measured | target | met |\n|---|---:|---|---|")
 for name, value, unit, limit, text in rows:
