@@ -46,7 +46,15 @@ public struct Builder: Sendable {
             CleanupRegistry.shared.removeDirectory(workRoot)
         }
 
-        let session = BuildSession(request: request, store: store, cache: try BuildCache(store: store),
+        // The final stage and the stages it starts FROM are the image; the layers of the others
+        // (builder stages) never ship.
+        var shipped = Set<Int>()
+        var next = stages.last
+        while let stage = next {
+            shipped.insert(stage.index)
+            if case .stage(let parent) = stage.base { next = stages.first { $0.index == parent } } else { next = nil }
+        }
+        let session = BuildSession(request: request, shippedStages: shipped, store: store, cache: try BuildCache(store: store),
                                    layers: try LayerCache(store: store), ignore: ignore, graph: graph,
                                    baseImages: baseImages, progress: progress, workRoot: workRoot, runcStateRoot: runcStateRoot)
         var results: [Int: StageResult] = [:]
@@ -75,9 +83,29 @@ final class BuildCounters: @unchecked Sendable {
     func warn(_ text: String) { lock.withLock { _warnings.append(text) } }
 }
 
+/// The paths (and whether each is a directory) of the layers this build wrote, so that WORKDIR and
+/// COPY can tell whether a directory exists without unpacking a layer just to look.
+final class ProducedLayers: @unchecked Sendable {
+    private let lock = NSLock()
+    private var paths: [Digest: [String: Bool]] = [:]
+
+    func record(_ diffID: Digest, _ entries: [LayerEntry]) {
+        var map: [String: Bool] = [:]
+        for entry in entries {
+            if case .directory = entry.kind { map[entry.path] = true } else { map[entry.path] = false }
+        }
+        lock.withLock { paths[diffID] = map }
+    }
+
+    func paths(of diffID: Digest) -> [String: Bool]? { lock.withLock { paths[diffID] } }
+}
+
+enum PathKind { case missing, directory, other }
+
 /// One build's shared parts and the per-instruction logic.
 struct BuildSession: Sendable {
     let request: BuildRequest
+    let shippedStages: Set<Int>
     let store: ImageStore
     let cache: BuildCache
     let layers: LayerCache
@@ -88,6 +116,7 @@ struct BuildSession: Sendable {
     let workRoot: URL
     let runcStateRoot: URL
     let counters = BuildCounters()
+    let produced = ProducedLayers()
 
     var created: String { Timestamp.rfc3339(epochSeconds: request.layerOptions.sourceDateEpoch) }
 
@@ -99,7 +128,9 @@ struct BuildSession: Sendable {
         for (offset, located) in stage.instructions.enumerated() {
             try Task.checkCancellation()
             let stepLabel = label(offset + 2)
-            counters.step()
+            // Steps are what the cache can answer (the filesystem steps), so a build with nothing
+            // changed reports "N steps, N cached"; metadata instructions are never run.
+            if [.run, .copy, .add, .workdir].contains(located.instruction.keyword) { counters.step() }
             progress.step(stepLabel, located.text)
             try await apply(located, to: &state, stage: stage, label: stepLabel, results: results)
         }
@@ -148,6 +179,13 @@ struct BuildSession: Sendable {
             }
             config.config.onBuild = nil
         }
+        // Layers of a stage that does not ship are compressed fast (see writeLayer); their cache
+        // keys say so, so a later build that ships the stage (--target) does not reuse them.
+        let parentShipped: Bool
+        if case .stage(let parent) = stage.base { parentShipped = shippedStages.contains(parent) } else { parentShipped = true }
+        if !shippedStages.contains(stage.index), parentShipped {
+            key = CacheKey(parent: key, kind: "intermediate stage, gzip level \(intermediateCompressionLevel)").digest
+        }
         config.created = created
         config.architecture = request.platform.architecture
         config.os = request.platform.os
@@ -195,7 +233,7 @@ struct BuildSession: Sendable {
         case .workdir(let word):
             let path = Self.absolute(word.text, relativeTo: state.workdir)
             state.config.config.workingDir = path
-            try await ensureDirectory(path, state: &state, text: located.text, label: label)
+            try await ensureDirectory(path, state: &state, text: located.text, label: label, stage: stage.index)
         default:
             try ConfigEditor.apply(resolved, text: located.text, location: location, to: &state.config, stageShell: &state.shell, cmdSetInStage: &state.cmdSetInStage)
             state.config.appendEmptyLayerHistory(createdBy: located.text, created: created)
@@ -214,7 +252,7 @@ struct BuildSession: Sendable {
     }
 
     /// WORKDIR creates its directory when missing, as Docker does; the check is cached like any step.
-    private func ensureDirectory(_ path: String, state: inout StageState, text: String, label: String) async throws {
+    private func ensureDirectory(_ path: String, state: inout StageState, text: String, label: String, stage: Int) async throws {
         var key = CacheKey(parent: state.cacheKey, kind: "WORKDIR")
         key.add("path", path)
         let digest = key.digest
@@ -224,33 +262,74 @@ struct BuildSession: Sendable {
             try await adopt(hit, key: digest, state: &state)
             return
         }
-        let view = try await mountView(state.config, layers: state.layers, name: "workdir")
-        defer { view.release() }
+        var view: MountedView?
+        defer { view?.release() }
         var entries: [LayerEntry] = []
         var current = ""
         for component in path.split(separator: "/") {
             current += (current.isEmpty ? "" : "/") + component
-            var st = stat()
-            if lstat(view.root.appendingPathComponent(current).path, &st) == 0 {
-                if (st.st_mode & S_IFMT) == S_IFDIR { continue }
+            var kind = view == nil ? lookUp(current, config: state.config) : nil
+            if kind == nil {
+                if view == nil { view = try await mountView(state.config, layers: state.layers, name: "workdir") }
+                var st = stat()
+                kind = lstat(view!.root.appendingPathComponent(current).path, &st) != 0 ? .missing : (st.st_mode & S_IFMT) == S_IFDIR ? .directory : .other
+            }
+            if kind == .directory { continue }
+            if kind == .other {
                 throw BuildError.instruction(location: text, message: "WORKDIR \(path): /\(current) exists and is not a directory")
             }
             entries.append(LayerEntry(path: current, kind: .directory, mode: 0o755, uid: 0, gid: 0, mtime: request.layerOptions.sourceDateEpoch))
         }
         // Parents that exist keep their metadata: a layer entry for them would reset it.
-        let produced = try await writeLayer(entries: entries, createdBy: text)
+        let produced = try await writeLayer(entries: entries, createdBy: text, stage: stage)
         try await adopt(produced, key: digest, state: &state)
+    }
+
+    /// What a path (relative, no leading "/") is in a filesystem state, read from the entries of
+    /// layers this build wrote and from layers already unpacked, top layer first; nil when that
+    /// cannot be told without mounting (a layer neither known nor unpacked, or a parent directory
+    /// in an unpacked layer that might be opaque). Parents are looked up first by the callers, so a
+    /// whiteout or opaque marker on a grandparent has already answered "missing".
+    func lookUp(_ path: String, config: ImageConfig) -> PathKind? {
+        let slash = path.lastIndex(of: "/")
+        let parent = slash.map { String(path[..<$0]) } ?? ""
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let prefix = parent.isEmpty ? "" : parent + "/"
+        let diffIDs = config.rootfs.diffIDs
+        for (index, diffID) in diffIDs.enumerated().reversed() {
+            if let known = produced.paths(of: diffID) {
+                if known[prefix + ".wh." + name] != nil { return .missing }
+                if let isDirectory = known[path] { return isDirectory ? .directory : .other }
+                if known[prefix + ".wh..wh..opq"] != nil { return .missing }
+                continue
+            }
+            let directory = layers.path(for: diffID)
+            guard FileManager.default.fileExists(atPath: directory.path) else { return nil }
+            var st = stat()
+            if lstat(directory.appendingPathComponent(path).path, &st) == 0 {
+                if (st.st_mode & S_IFMT) == S_IFCHR && st.st_rdev == 0 { return .missing }  // whiteout
+                return (st.st_mode & S_IFMT) == S_IFDIR ? .directory : .other
+            }
+            if index > 0, !parent.isEmpty, lstat(directory.appendingPathComponent(parent).path, &st) == 0 { return nil }
+        }
+        return .missing
     }
 
     // MARK: Layers and cache
 
-    /// Writes entries as a layer in the store; nil when there is nothing to write.
-    func writeLayer(entries: [LayerEntry], createdBy: String) async throws -> CacheEntry {
+    /// gzip level for layers of stages that do not ship: they are written only for the cache and
+    /// to be unpacked again, so speed matters there, not size.
+    var intermediateCompressionLevel: Int32 { min(request.layerOptions.compressionLevel, 1) }
+
+    /// Writes entries as a layer of `stage` in the store; nil when there is nothing to write.
+    func writeLayer(entries: [LayerEntry], createdBy: String, stage: Int) async throws -> CacheEntry {
         guard !entries.isEmpty else { return CacheEntry(layer: nil, diffID: nil, uncompressedSize: nil, createdBy: createdBy) }
+        var options = request.layerOptions
+        if !shippedStages.contains(stage) { options.compressionLevel = intermediateCompressionLevel }
         let output = store.newIngestURL()
         let written: WrittenLayer
         do {
-            let writer = try LayerWriter(output: output, options: request.layerOptions)
+            let writer = try LayerWriter(output: output, options: options)
             for entry in entries { try writer.add(entry) }
             written = try writer.finish()
         } catch {
@@ -258,6 +337,7 @@ struct BuildSession: Sendable {
             throw error
         }
         try await store.commitIngested(output, digest: written.digest, size: written.size)
+        produced.record(written.diffID, entries)
         try await store.recordLayerInfo(LayerInfo(diffID: written.diffID, uncompressedSize: written.uncompressedSize), for: written.digest)
         let descriptor = Descriptor(mediaType: request.format.layerMediaType, digest: written.digest, size: written.size)
         return CacheEntry(layer: descriptor, diffID: written.diffID, uncompressedSize: written.uncompressedSize, createdBy: createdBy)

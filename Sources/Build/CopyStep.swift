@@ -41,7 +41,7 @@ struct CopyStep {
             key.add("content", try contentHash(items).description)
             let digest = key.digest
             if try await reuse(digest, state: &state) { return }
-            let produced = try await makeLayer(items, copy: copy, destination: destination, state: state)
+            let produced = try await makeLayer(items, copy: copy, destination: destination, state: state, stage: stage.index)
             try await session.adopt(produced, key: digest, state: &state)
         case .filesystem(let config, let layers, let sourceKey):
             key.add("from", sourceKey.description)
@@ -50,7 +50,7 @@ struct CopyStep {
             let view = try await session.mountView(config, layers: layers, name: "copy-from")
             defer { view.release() }
             let items = try collect(copy, root: view.root, destination: destination, ignore: nil)
-            let produced = try await makeLayer(items, copy: copy, destination: destination, state: state)
+            let produced = try await makeLayer(items, copy: copy, destination: destination, state: state, stage: stage.index)
             try await session.adopt(produced, key: digest, state: &state)
         }
     }
@@ -177,25 +177,42 @@ struct CopyStep {
 
     // MARK: Layer
 
-    private func makeLayer(_ items: [Item], copy: CopyInstruction, destination: String, state: StageState) async throws -> CacheEntry {
+    private func makeLayer(_ items: [Item], copy: CopyInstruction, destination: String, state: StageState, stage: Int) async throws -> CacheEntry {
         let epoch = session.request.layerOptions.sourceDateEpoch
-        let view = try await session.mountView(state.config, layers: state.layers, name: "copy-to")
-        defer { view.release() }
+        // The destination's filesystem is mounted only when a name must be read from /etc/passwd
+        // or a parent directory cannot be looked up in the layers' entries.
+        var view: MountedView?
+        defer { view?.release() }
+        let numericOwner = copy.chown.map { $0.text.split(separator: ":", omittingEmptySubsequences: false).count == 2
+            && $0.text.split(separator: ":", omittingEmptySubsequences: false).allSatisfy { UInt32($0) != nil } } ?? true
+        if !numericOwner { view = try await session.mountView(state.config, layers: state.layers, name: "copy-to") }
         let owner = try copy.chown.map { word -> (UInt32, UInt32) in
-            let identity = try UserDatabase(rootfs: view.root).resolve(word.text)
+            let identity = try (view.map { UserDatabase(rootfs: $0.root) } ?? UserDatabase()).resolve(word.text)
             return (identity.uid, identity.gid)
+        }
+        let config = state.config, layers = state.layers
+        var known: [String: Bool] = [:]
+        func exists(_ path: String) async throws -> Bool {
+            if let answer = known[path] { return answer }
+            var kind = view == nil ? session.lookUp(path, config: config) : nil
+            if kind == nil {
+                if view == nil { view = try await session.mountView(config, layers: layers, name: "copy-to") }
+                var st = stat()
+                kind = lstat(view!.root.appendingPathComponent(path).path, &st) == 0 ? .directory : .missing
+            }
+            known[path] = kind != .missing
+            return kind != .missing
         }
         let chmod = copy.chmod.flatMap { UInt32($0.text, radix: 8) }
         var entries: [LayerEntry] = []
         var emitted = Set<String>()
         // Directories on the way to the destination that do not exist yet are created (owned by --chown).
-        func ensureParents(of path: String) {
+        func ensureParents(of path: String) async throws {
             var current = ""
             for component in path.split(separator: "/").dropLast() {
                 current = Self.join(current, String(component))
                 if emitted.contains(current) { continue }
-                var st = stat()
-                if lstat(view.root.appendingPathComponent(current).path, &st) == 0 { continue }
+                if try await exists(current) { continue }
                 emitted.insert(current)
                 entries.append(LayerEntry(path: current, kind: .directory, mode: 0o755, uid: owner?.0 ?? 0, gid: owner?.1 ?? 0, mtime: epoch))
             }
@@ -203,12 +220,12 @@ struct CopyStep {
         let destRelative = String(destination.drop(while: { $0 == "/" })).trimmingSuffix("/")
         let destinationIsDirectory = CopySources.destinationIsDirectory(copy.destination.text) || items.count != 1 || items.first.map { ($0.status.st_mode & S_IFMT) == S_IFDIR } == true
         if !destRelative.isEmpty && destinationIsDirectory {
-            ensureParents(of: destRelative + "/x")
+            try await ensureParents(of: destRelative + "/x")
         }
         var archives: [(URL, String)] = []
         for item in items {
-            if item.extractArchive { archives.append((item.source, item.destination)); ensureParents(of: item.destination + "/x"); continue }
-            ensureParents(of: item.destination)
+            if item.extractArchive { archives.append((item.source, item.destination)); try await ensureParents(of: item.destination + "/x"); continue }
+            try await ensureParents(of: item.destination)
             guard !emitted.contains(item.destination) else { continue }
             emitted.insert(item.destination)
             let st = item.status
@@ -224,7 +241,7 @@ struct CopyStep {
             entries.append(LayerEntry(path: item.destination, kind: kind, mode: mode, uid: uid, gid: gid, mtime: min(Int64(st.st_mtim.tv_sec), epoch)))
         }
         if archives.isEmpty {
-            return try await session.writeLayer(entries: entries, createdBy: text)
+            return try await session.writeLayer(entries: entries, createdBy: text, stage: stage)
         }
         return try await writeWithArchives(entries: entries, archives: archives, owner: owner)
     }

@@ -50,11 +50,12 @@ struct RunStep {
             try await session.adopt(hit, key: digest, state: &state)
             return
         }
-        let produced = try await execute(args: args, environment: environment, run: run, bindSources: bindSources, state: state)
+        let produced = try await execute(args: args, environment: environment, run: run, bindSources: bindSources, state: state, stage: stage)
         try await session.adopt(produced, key: digest, state: &state)
     }
 
-    private func execute(args: [String], environment: [String], run: RunInstruction, bindSources: [Int: StageResult], state: StageState) async throws -> CacheEntry {
+    private func execute(args: [String], environment: [String], run: RunInstruction, bindSources: [Int: StageResult], state: StageState,
+                         stage: Stage) async throws -> CacheEntry {
         let runner = try RuncRunner(stateRoot: session.runcStateRoot)
         let lowers = try session.unpackedLayers(state.config, layers: state.layers)
         let scratch = session.workRoot.appendingPathComponent("run-\(UUID().uuidString.lowercased().prefix(12))")
@@ -74,20 +75,30 @@ struct RunStep {
         let identity = try UserDatabase(rootfs: merged).resolve(state.user)
         var binds: [RunSpec.Bind] = []
         var transient: [String] = []   // mount points created only for this run: never part of the layer
+        // Existing directories that creating a mount point copies up into the upper directory, with
+        // their owner and mode: unless the run changes them, they stay out of the layer too.
+        var copiedUp: [String: stat] = [:]
         func mountPoint(_ path: String, directory: Bool) {
             let relative = String(path.drop(while: { $0 == "/" }))
+            let url = merged.appendingPathComponent(relative)
+            let missing = !FileManager.default.fileExists(atPath: url.path)
             var current = ""
             for component in relative.split(separator: "/") {
                 current += (current.isEmpty ? "" : "/") + component
-                if !FileManager.default.fileExists(atPath: merged.appendingPathComponent(current).path) { transient.append(current) }
+                var st = stat(), inUpper = stat()
+                if lstat(merged.appendingPathComponent(current).path, &st) != 0 {
+                    transient.append(current)
+                } else if missing, (st.st_mode & S_IFMT) == S_IFDIR, copiedUp[current] == nil,
+                          lstat(upper.appendingPathComponent(current).path, &inUpper) != 0 {
+                    copiedUp[current] = st
+                }
             }
-            let url = merged.appendingPathComponent(relative)
-            if !FileManager.default.fileExists(atPath: url.path) {
+            if missing {
                 if directory {
                     try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
                 } else {
                     try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                    FileManager.default.createFile(atPath: url.path, contents: nil)
+                    _ = FileManager.default.createFile(atPath: url.path, contents: nil)
                 }
             }
         }
@@ -147,19 +158,79 @@ struct RunStep {
         try mount.unmount()
         CleanupRegistry.shared.removeMount(mount)
 
-        // Transient mount points are dropped only if the run left them as it found them (empty).
-        let excluded = Set(transient.filter { path in
+        // Transient mount points are dropped only if the run left them as it found them: empty, or
+        // (for parents such as /root/.cache above a cache mount at /root/.cache/pip) holding nothing
+        // but other dropped mount points. Deepest first, so children are decided before parents.
+        var excluded = Set<String>()
+        for path in Set(transient).sorted(by: { $0.split(separator: "/").count > $1.split(separator: "/").count }) {
             let url = upper.appendingPathComponent(path)
             var st = stat()
-            guard lstat(url.path, &st) == 0 else { return true }
-            if (st.st_mode & S_IFMT) == S_IFDIR { return ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).isEmpty || isMountTarget(path, run: run) }
-            return st.st_size == 0 || isMountTarget(path, run: run)
-        })
+            let drop: Bool
+            if isMountTarget(path, run: run) || lstat(url.path, &st) != 0 {
+                drop = true
+            } else if (st.st_mode & S_IFMT) == S_IFDIR {
+                let children = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+                drop = children.allSatisfy { excluded.contains(path + "/" + $0) }
+            } else {
+                drop = st.st_size == 0
+            }
+            if drop { excluded.insert(path) }
+        }
         var options = TreeScanner.Options()
         options.overlayWhiteouts = true
-        options.exclude = { excluded.contains($0) }
-        let entries = try TreeScanner.scan(upper, options: options)
-        return try await session.writeLayer(entries: entries, createdBy: text)
+        let dropped = excluded
+        options.exclude = { dropped.contains($0) }
+        var entries = try TreeScanner.scan(upper, options: options)
+        // A copied-up directory left with nothing of its own below it (no file, whiteout or opaque
+        // marker) and its owner and mode unchanged is the lower layer's directory: leave it out.
+        // Deepest first: /a/b may be dropped before /a is judged.
+        for (path, before) in copiedUp.sorted(by: { $0.key.split(separator: "/").count > $1.key.split(separator: "/").count }) {
+            guard let entry = entries.first(where: { $0.path == path }), case .directory = entry.kind,
+                  entry.mode == UInt32(before.st_mode & 0o7777), entry.uid == before.st_uid, entry.gid == before.st_gid,
+                  !entries.contains(where: { $0.path.hasPrefix(path + "/") }) else { continue }
+            entries.removeAll { $0.path == path }
+        }
+        let produced = try await session.writeLayer(entries: entries, createdBy: text, stage: stage.index)
+        if let diffID = produced.diffID { keepUnpacked(upper, entries: entries, as: diffID) }
+        return produced
+    }
+
+    /// The upper directory is already this layer in overlay form (whiteouts as 0/0 devices, opaque
+    /// directories marked): trimmed to exactly the layer's entries, with times clamped as the layer
+    /// has them, it goes into the layer cache, so the next step that mounts the layer does not
+    /// extract the blob just written. Best effort: on any failure the blob is extracted as usual.
+    private func keepUnpacked(_ upper: URL, entries: [LayerEntry], as diffID: Digest) {
+        let final = session.layers.path(for: diffID)
+        guard !FileManager.default.fileExists(atPath: final.path),
+              let enumerator = FileManager.default.enumerator(atPath: upper.path) else { return }
+        var keep = Set<String>()
+        for entry in entries {
+            let slash = entry.path.lastIndex(of: "/")
+            let name = slash.map { entry.path[entry.path.index(after: $0)...] } ?? entry.path[...]
+            if name == ".wh..wh..opq" { continue }
+            if name.hasPrefix(".wh.") {
+                keep.insert(String(entry.path[..<(slash ?? entry.path.startIndex)]) + (slash == nil ? "" : "/") + name.dropFirst(4))
+            } else {
+                keep.insert(entry.path)
+            }
+        }
+        var paths: [String] = []
+        while let path = enumerator.nextObject() as? String { paths.append(path) }
+        let epoch = session.request.layerOptions.sourceDateEpoch
+        // Reverse pre-order: children before their parent, so a dropped directory is empty when removed.
+        for path in paths.reversed() {
+            let full = upper.appendingPathComponent(path).path
+            guard keep.contains(path) else {
+                if remove(full) != 0 { return }
+                continue
+            }
+            var st = stat()
+            guard lstat(full, &st) == 0 else { return }
+            let mtime = timespec(tv_sec: min(st.st_mtim.tv_sec, time_t(epoch)), tv_nsec: 0)
+            var times = [mtime, mtime]
+            if utimensat(AT_FDCWD, full, &times, AT_SYMLINK_NOFOLLOW) != 0 { return }
+        }
+        _ = rename(upper.path, final.path)
     }
 
     /// Cache, secret and bind targets never belong to the layer, whatever is in them.
