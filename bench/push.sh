@@ -172,8 +172,13 @@ if [[ ! -x "$IMAGEKIT" ]]; then
 fi
 
 # --- registries -----------------------------------------------------------------------------
-PIDS=()
-cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; }
+# start_registry runs in a command substitution (a subshell), so pids go through files.
+cleanup() {
+    for pidfile in "$WORK"/registry-*/pid; do
+        if [[ -f "$pidfile" ]]; then kill "$(cat "$pidfile")" 2>/dev/null || true; fi
+        rm -f "$pidfile"
+    done
+}
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -191,7 +196,7 @@ storage: { filesystem: { rootdirectory: $dir/storage } }
 http: { addr: 127.0.0.1:$port }
 EOF
     /usr/bin/docker-registry serve "$dir/config.yml" > "$dir/log" 2>&1 &
-    PIDS+=("$!")
+    echo "$!" > "$dir/pid"
     for _ in $(seq 1 200); do
         if curl -sf "http://127.0.0.1:$port/v2/" > /dev/null; then echo "127.0.0.1:$port"; return; fi
         sleep 0.05

@@ -401,7 +401,7 @@ struct FileChunks: AsyncSequence, Sendable {
     typealias Element = ByteBuffer
     let path: String
     let onBytes: (@Sendable (Int64) -> Void)?
-    static let chunkSize = 512 * 1024
+    static let chunkSize = 128 * 1024
 
     final class Reader {
         let fd: Int32

@@ -18,7 +18,9 @@ import argparse
 import base64
 import http.client
 import json
+import os
 import secrets
+import signal
 import socket
 import struct
 import sys
@@ -300,6 +302,9 @@ def main():
     parser.add_argument("--token-password")
     parser.add_argument("--token-ttl", type=int, default=60)
     args = parser.parse_args()
+    # The test runner may start us with SIGTERM blocked; make sure a stop request ends the process.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     STATE = State(args)
     server = Server(("127.0.0.1", 0), Handler)
     print(server.server_address[1], flush=True)
