@@ -71,7 +71,8 @@ struct MotoServer {
     }
 
     func waitUntilReady(_ client: HTTPClient) async throws {
-        let deadline = Date().addingTimeInterval(60)
+        // Generous: a Python server starting on a busy 2-core machine (CI runs many suites at once).
+        let deadline = Date().addingTimeInterval(240)
         while Date() < deadline {
             guard process.isRunning else { throw TestSupport.ProcessFailure(description: "moto_server exited early") }
             if let response = try? await client.execute(HTTPClientRequest(url: "\(endpoint)/moto-api/"), timeout: .seconds(2)),
@@ -80,7 +81,7 @@ struct MotoServer {
             }
             try await Task.sleep(nanoseconds: 200_000_000)
         }
-        throw TestSupport.ProcessFailure(description: "moto_server did not answer on \(endpoint) within 60 s")
+        throw TestSupport.ProcessFailure(description: "moto_server did not answer on \(endpoint) within 240 s")
     }
 }
 

@@ -15,7 +15,7 @@ final class MotoServer: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        for _ in 0..<150 where !isListening(port: port) { usleep(100_000) }
+        for _ in 0..<2400 where !isListening(port: port) { usleep(100_000) }  // up to 240 s on a busy machine
         guard isListening(port: port) else { stop(); throw TestSupportError("moto_server did not start on port \(port)") }
     }
 
