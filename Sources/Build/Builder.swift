@@ -268,7 +268,7 @@ struct BuildSession: Sendable {
         var current = ""
         for component in path.split(separator: "/") {
             current += (current.isEmpty ? "" : "/") + component
-            var kind = view == nil ? lookUp(current, config: state.config) : nil
+            var kind = view == nil ? lookUp(current, config: state.config, layers: state.layers) : nil
             if kind == nil {
                 if view == nil { view = try await mountView(state.config, layers: state.layers, name: "workdir") }
                 var st = stat()
@@ -290,21 +290,21 @@ struct BuildSession: Sendable {
     /// cannot be told without mounting (a layer neither known nor unpacked, or a parent directory
     /// in an unpacked layer that might be opaque). Parents are looked up first by the callers, so a
     /// whiteout or opaque marker on a grandparent has already answered "missing".
-    func lookUp(_ path: String, config: ImageConfig) -> PathKind? {
+    func lookUp(_ path: String, config: ImageConfig, layers descriptors: [Descriptor]) -> PathKind? {
         let slash = path.lastIndex(of: "/")
         let parent = slash.map { String(path[..<$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
         let prefix = parent.isEmpty ? "" : parent + "/"
         let diffIDs = config.rootfs.diffIDs
+        guard descriptors.count == diffIDs.count else { return nil }
         for (index, diffID) in diffIDs.enumerated().reversed() {
-            if let known = produced.paths(of: diffID) {
+            if let known = produced.paths(of: diffID) ?? indexedFromBlob(descriptors[index].digest, diffID: diffID) {
                 if known[prefix + ".wh." + name] != nil { return .missing }
                 if let isDirectory = known[path] { return isDirectory ? .directory : .other }
                 if known[prefix + ".wh..wh..opq"] != nil { return .missing }
                 continue
             }
             let directory = layers.path(for: diffID)
-            guard FileManager.default.fileExists(atPath: directory.path) else { return nil }
             var st = stat()
             if lstat(directory.appendingPathComponent(path).path, &st) == 0 {
                 if (st.st_mode & S_IFMT) == S_IFCHR && st.st_rdev == 0 { return .missing }  // whiteout
@@ -313,6 +313,19 @@ struct BuildSession: Sendable {
             if index > 0, !parent.isEmpty, lstat(directory.appendingPathComponent(parent).path, &st) == 0 { return nil }
         }
         return .missing
+    }
+
+    /// The entries of a layer that is neither known nor unpacked, read from its blob (a listing
+    /// costs a decompression, far less than unpacking it); nil for unpacked layers or on error.
+    private func indexedFromBlob(_ blob: Digest, diffID: Digest) -> [String: Bool]? {
+        guard !FileManager.default.fileExists(atPath: layers.path(for: diffID).path),
+              let reader = try? LayerReader(path: store.blobURL(blob)) else { return nil }
+        var entries: [LayerEntry] = []
+        do {
+            while let entry = try reader.next() { entries.append(entry) }
+        } catch { return nil }
+        produced.record(diffID, entries)
+        return produced.paths(of: diffID)
     }
 
     // MARK: Layers and cache
