@@ -58,8 +58,13 @@ public struct Builder: Sendable {
                                    layers: try LayerCache(store: store), ignore: ignore, graph: graph,
                                    baseImages: baseImages, progress: progress, workRoot: workRoot, runcStateRoot: runcStateRoot)
         var results: [Int: StageResult] = [:]
-        for stage in stages {
-            results[stage.index] = try await session.run(stage, total: stages.count, results: results)
+        do {
+            for stage in stages {
+                results[stage.index] = try await session.run(stage, total: stages.count, results: results)
+            }
+        } catch {
+            CleanupRegistry.shared.waitIfInterrupted()
+            throw error
         }
         guard let last = stages.last, var final = results[last.index] else {
             throw BuildError.internalState("the build produced no stage")
