@@ -107,6 +107,25 @@ final class ProducedLayers: @unchecked Sendable {
 
 enum PathKind { case missing, directory, other }
 
+/// Reads overlayfs's opaque marker. <sys/xattr.h> is not in Swift's Glibc module, so lgetxattr is
+/// looked up by name once; nil when it cannot be read (then the caller mounts and looks).
+enum OverlayXattr {
+    private typealias Get = @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeMutableRawPointer?, Int) -> Int
+    nonisolated(unsafe) private static let lgetxattr: Get? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "lgetxattr")
+        .map { unsafeBitCast($0, to: Get.self) }
+
+    static func isOpaque(_ path: String) -> Bool? {
+        guard let lgetxattr else { return nil }
+        for name in ["trusted.overlay.opaque", "user.overlay.opaque"] {
+            var value: UInt8 = 0
+            let n = lgetxattr(path, name, &value, 1)
+            if n == 1 && value == UInt8(ascii: "y") { return true }
+            if n < 0 && errno != ENODATA { return nil }
+        }
+        return false
+    }
+}
+
 /// One build's shared parts and the per-instruction logic.
 struct BuildSession: Sendable {
     let request: BuildRequest
@@ -315,7 +334,11 @@ struct BuildSession: Sendable {
                 if (st.st_mode & S_IFMT) == S_IFCHR && st.st_rdev == 0 { return .missing }  // whiteout
                 return (st.st_mode & S_IFMT) == S_IFDIR ? .directory : .other
             }
-            if index > 0, !parent.isEmpty, lstat(directory.appendingPathComponent(parent).path, &st) == 0 { return nil }
+            // A parent here that is opaque hides the layers below.
+            if index > 0, !parent.isEmpty, lstat(directory.appendingPathComponent(parent).path, &st) == 0 {
+                guard let opaque = OverlayXattr.isOpaque(directory.appendingPathComponent(parent).path) else { return nil }
+                if opaque { return .missing }
+            }
         }
         return .missing
     }
