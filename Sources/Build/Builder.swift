@@ -310,9 +310,8 @@ struct BuildSession: Sendable {
     }
 
     /// What a path (relative, no leading "/") is in a filesystem state, read from the entries of
-    /// layers this build wrote and from layers already unpacked, top layer first; nil when that
-    /// cannot be told without mounting (a layer neither known nor unpacked, or a parent directory
-    /// in an unpacked layer that might be opaque). Parents are looked up first by the callers, so a
+    /// layers this build wrote and from unpacked layers (unpacking one only when it must be looked
+    /// at), top layer first; nil when that cannot be told without mounting. Parents are looked up first by the callers, so a
     /// whiteout or opaque marker on a grandparent has already answered "missing".
     func lookUp(_ path: String, config: ImageConfig, layers descriptors: [Descriptor]) -> PathKind? {
         let slash = path.lastIndex(of: "/")
@@ -322,13 +321,15 @@ struct BuildSession: Sendable {
         let diffIDs = config.rootfs.diffIDs
         guard descriptors.count == diffIDs.count else { return nil }
         for (index, diffID) in diffIDs.enumerated().reversed() {
-            if let known = produced.paths(of: diffID) ?? indexedFromBlob(descriptors[index].digest, diffID: diffID) {
+            if let known = produced.paths(of: diffID) {
                 if known[prefix + ".wh." + name] != nil { return .missing }
                 if let isDirectory = known[path] { return isDirectory ? .directory : .other }
                 if known[prefix + ".wh..wh..opq"] != nil { return .missing }
                 continue
             }
-            let directory = layers.path(for: diffID)
+            // Unpacked once, a layer answers every later lookup and build; a listing of the blob
+            // would cost a decompression each time.
+            guard let directory = try? layers.unpacked(blob: descriptors[index].digest, diffID: diffID) else { return nil }
             var st = stat()
             if lstat(directory.appendingPathComponent(path).path, &st) == 0 {
                 if (st.st_mode & S_IFMT) == S_IFCHR && st.st_rdev == 0 { return .missing }  // whiteout
@@ -341,19 +342,6 @@ struct BuildSession: Sendable {
             }
         }
         return .missing
-    }
-
-    /// The entries of a layer that is neither known nor unpacked, read from its blob (a listing
-    /// costs a decompression, far less than unpacking it); nil for unpacked layers or on error.
-    private func indexedFromBlob(_ blob: Digest, diffID: Digest) -> [String: Bool]? {
-        guard !FileManager.default.fileExists(atPath: layers.path(for: diffID).path),
-              let reader = try? LayerReader(path: store.blobURL(blob)) else { return nil }
-        var entries: [LayerEntry] = []
-        do {
-            while let entry = try reader.next() { entries.append(entry) }
-        } catch { return nil }
-        produced.record(diffID, entries)
-        return produced.paths(of: diffID)
     }
 
     // MARK: Layers and cache
