@@ -58,8 +58,13 @@ public struct Builder: Sendable {
                                    layers: try LayerCache(store: store), ignore: ignore, graph: graph,
                                    baseImages: baseImages, progress: progress, workRoot: workRoot, runcStateRoot: runcStateRoot)
         var results: [Int: StageResult] = [:]
-        for stage in stages {
-            results[stage.index] = try await session.run(stage, total: stages.count, results: results)
+        do {
+            for stage in stages {
+                results[stage.index] = try await session.run(stage, total: stages.count, results: results)
+            }
+        } catch {
+            CleanupRegistry.shared.waitIfInterrupted()
+            throw error
         }
         guard let last = stages.last, var final = results[last.index] else {
             throw BuildError.internalState("the build produced no stage")
@@ -101,6 +106,25 @@ final class ProducedLayers: @unchecked Sendable {
 }
 
 enum PathKind { case missing, directory, other }
+
+/// Reads overlayfs's opaque marker. <sys/xattr.h> is not in Swift's Glibc module, so lgetxattr is
+/// looked up by name once; nil when it cannot be read (then the caller mounts and looks).
+enum OverlayXattr {
+    private typealias Get = @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeMutableRawPointer?, Int) -> Int
+    nonisolated(unsafe) private static let lgetxattr: Get? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "lgetxattr")
+        .map { unsafeBitCast($0, to: Get.self) }
+
+    static func isOpaque(_ path: String) -> Bool? {
+        guard let lgetxattr else { return nil }
+        for name in ["trusted.overlay.opaque", "user.overlay.opaque"] {
+            var value: UInt8 = 0
+            let n = lgetxattr(path, name, &value, 1)
+            if n == 1 && value == UInt8(ascii: "y") { return true }
+            if n < 0 && errno != ENODATA { return nil }
+        }
+        return false
+    }
+}
 
 /// One build's shared parts and the per-instruction logic.
 struct BuildSession: Sendable {
@@ -268,7 +292,7 @@ struct BuildSession: Sendable {
         var current = ""
         for component in path.split(separator: "/") {
             current += (current.isEmpty ? "" : "/") + component
-            var kind = view == nil ? lookUp(current, config: state.config) : nil
+            var kind = view == nil ? lookUp(current, config: state.config, layers: state.layers) : nil
             if kind == nil {
                 if view == nil { view = try await mountView(state.config, layers: state.layers, name: "workdir") }
                 var st = stat()
@@ -286,16 +310,16 @@ struct BuildSession: Sendable {
     }
 
     /// What a path (relative, no leading "/") is in a filesystem state, read from the entries of
-    /// layers this build wrote and from layers already unpacked, top layer first; nil when that
-    /// cannot be told without mounting (a layer neither known nor unpacked, or a parent directory
-    /// in an unpacked layer that might be opaque). Parents are looked up first by the callers, so a
+    /// layers this build wrote and from unpacked layers (unpacking one only when it must be looked
+    /// at), top layer first; nil when that cannot be told without mounting. Parents are looked up first by the callers, so a
     /// whiteout or opaque marker on a grandparent has already answered "missing".
-    func lookUp(_ path: String, config: ImageConfig) -> PathKind? {
+    func lookUp(_ path: String, config: ImageConfig, layers descriptors: [Descriptor]) -> PathKind? {
         let slash = path.lastIndex(of: "/")
         let parent = slash.map { String(path[..<$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
         let prefix = parent.isEmpty ? "" : parent + "/"
         let diffIDs = config.rootfs.diffIDs
+        guard descriptors.count == diffIDs.count else { return nil }
         for (index, diffID) in diffIDs.enumerated().reversed() {
             if let known = produced.paths(of: diffID) {
                 if known[prefix + ".wh." + name] != nil { return .missing }
@@ -303,14 +327,19 @@ struct BuildSession: Sendable {
                 if known[prefix + ".wh..wh..opq"] != nil { return .missing }
                 continue
             }
-            let directory = layers.path(for: diffID)
-            guard FileManager.default.fileExists(atPath: directory.path) else { return nil }
+            // Unpacked once, a layer answers every later lookup and build; a listing of the blob
+            // would cost a decompression each time.
+            guard let directory = try? layers.unpacked(blob: descriptors[index].digest, diffID: diffID) else { return nil }
             var st = stat()
             if lstat(directory.appendingPathComponent(path).path, &st) == 0 {
                 if (st.st_mode & S_IFMT) == S_IFCHR && st.st_rdev == 0 { return .missing }  // whiteout
                 return (st.st_mode & S_IFMT) == S_IFDIR ? .directory : .other
             }
-            if index > 0, !parent.isEmpty, lstat(directory.appendingPathComponent(parent).path, &st) == 0 { return nil }
+            // A parent here that is opaque hides the layers below.
+            if index > 0, !parent.isEmpty, lstat(directory.appendingPathComponent(parent).path, &st) == 0 {
+                guard let opaque = OverlayXattr.isOpaque(directory.appendingPathComponent(parent).path) else { return nil }
+                if opaque { return .missing }
+            }
         }
         return .missing
     }

@@ -12,6 +12,7 @@ public final class CleanupRegistry: @unchecked Sendable {
     private var containers: [String: RuncRunner] = [:]
     private var mounts: [String: OverlayMount] = [:]
     private var directories: [String] = []
+    private var interrupting = false
 
     public func addContainer(id: String, runner: RuncRunner) { lock.withLock { containers[id] = runner } }
     public func removeContainer(id: String) { lock.withLock { _ = containers.removeValue(forKey: id) } }
@@ -42,6 +43,13 @@ public final class CleanupRegistry: @unchecked Sendable {
         for dir in d.reversed() { try? FileManager.default.removeItem(atPath: dir) }
     }
 
+    /// A build step that fails because the interrupt handler killed its container or unmounted its
+    /// filesystem must not report that failure (exit 1): it waits here while the handler finishes
+    /// cleaning up and exits with 130. Returns at once when no interrupt is in progress.
+    public func waitIfInterrupted() {
+        while lock.withLock({ interrupting }) { sleep(1) }
+    }
+
     private var signalSources: [DispatchSourceSignal] = []
 
     /// On SIGINT/SIGTERM: clean up, then exit 130 (or 143), as shells expect.
@@ -50,6 +58,7 @@ public final class CleanupRegistry: @unchecked Sendable {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             source.setEventHandler { [self] in
+                lock.withLock { interrupting = true }
                 FileHandle.standardError.write(Data("\ninterrupted: cleaning up containers and mounts\n".utf8))
                 drain()
                 exit(128 + sig)

@@ -194,7 +194,7 @@ struct CopyStep {
         var known: [String: Bool] = [:]
         func exists(_ path: String) async throws -> Bool {
             if let answer = known[path] { return answer }
-            var kind = view == nil ? session.lookUp(path, config: config) : nil
+            var kind = view == nil ? session.lookUp(path, config: config, layers: layers) : nil
             if kind == nil {
                 if view == nil { view = try await session.mountView(config, layers: layers, name: "copy-to") }
                 var st = stat()
