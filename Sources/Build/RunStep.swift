@@ -148,7 +148,10 @@ struct RunStep {
             }
         }
 
-        let spec = RunSpec(id: "imagekit-\(UUID().uuidString.lowercased().prefix(16))", rootfs: merged, args: args, env: environment,
+        // Docker sets HOME from the user's passwd entry when the image does not.
+        var processEnvironment = environment
+        if !processEnvironment.contains(where: { $0.hasPrefix("HOME=") }) { processEnvironment.append("HOME=\(identity.home)") }
+        let spec = RunSpec(id: "imagekit-\(UUID().uuidString.lowercased().prefix(16))", rootfs: merged, args: args, env: processEnvironment,
                            cwd: state.workdir, user: identity, binds: binds, network: run.network == .none ? .none : .host)
         let progress = session.progress
         let outcome = try runner.run(spec, bundle: scratch.appendingPathComponent("bundle"), output: { progress.output($0) })
