@@ -205,10 +205,15 @@ struct BuildSession: Sendable {
         }
         // Layers of a stage that does not ship are compressed fast (see writeLayer); their cache
         // keys say so, so a later build that ships the stage (--target) does not reuse them.
+        // Shipped layers are written at the configured level, and their keys say which, so changing
+        // --compression-level does not reuse layers written at another level.
         let parentShipped: Bool
-        if case .stage(let parent) = stage.base { parentShipped = shippedStages.contains(parent) } else { parentShipped = true }
-        if !shippedStages.contains(stage.index), parentShipped {
-            key = CacheKey(parent: key, kind: "intermediate stage, gzip level \(intermediateCompressionLevel)").digest
+        let fromStage: Bool
+        if case .stage(let parent) = stage.base { parentShipped = shippedStages.contains(parent); fromStage = true } else { parentShipped = true; fromStage = false }
+        if !shippedStages.contains(stage.index) {
+            if parentShipped { key = CacheKey(parent: key, kind: "intermediate stage, gzip level \(intermediateCompressionLevel)").digest }
+        } else if !fromStage || !parentShipped {
+            key = CacheKey(parent: key, kind: "gzip level \(request.layerOptions.compressionLevel)").digest
         }
         config.created = created
         config.architecture = request.platform.architecture

@@ -144,6 +144,12 @@ import Testing
         #expect(flagged.status == 0, "\(flagged.stderr)")
         #expect((try Self.config(store, "other:2", scratch: scratch)["Labels"] as? [String: String])?["org.opencontainers.image.version"] == "1.0.0")
 
+        // The gzip level is part of the cache key: another level writes other blobs, and going back reuses the first ones.
+        let first = built.stdout
+        let level9 = try Imagekit.run(["build", "--compression-level", "9", "--progress", "quiet"], store: store, directory: project)
+        #expect(level9.status == 0 && level9.stdout != first, "\(level9.stderr)")
+        #expect(try Imagekit.run(["build", "--progress", "quiet"], store: store, directory: project).stdout == first)
+
         try Data("image: x\nbuild:\n  contxt: .\n".utf8).write(to: project.appendingPathComponent("imagekit.yaml"))
         let broken = try Imagekit.run(["build"], store: store, directory: project)
         #expect(broken.status == 2)
