@@ -187,7 +187,7 @@ struct CopyStep {
             && $0.text.split(separator: ":", omittingEmptySubsequences: false).allSatisfy { UInt32($0) != nil } } ?? true
         if !numericOwner { view = try await session.mountView(state.config, layers: state.layers, name: "copy-to") }
         let owner = try copy.chown.map { word -> (UInt32, UInt32) in
-            let identity = try (view.map { UserDatabase(rootfs: $0.root) } ?? UserDatabase()).resolve(word.text)
+            let identity = try (view.map { UserDatabase(rootfs: $0.root) } ?? UserDatabase()).identity(for: word.text)
             return (identity.uid, identity.gid)
         }
         let config = state.config, layers = state.layers

@@ -72,7 +72,7 @@ struct RunStep {
             CleanupRegistry.shared.removeMount(mount)
         }
 
-        let identity = try UserDatabase(rootfs: merged).resolve(state.user)
+        let identity = try UserDatabase(rootfs: merged).identity(for: state.user)
         var binds: [RunSpec.Bind] = []
         var transient: [String] = []   // mount points created only for this run: never part of the layer
         // Existing directories that creating a mount point copies up into the upper directory, with

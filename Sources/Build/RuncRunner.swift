@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -161,13 +161,13 @@ struct Checks {
         if let uid = UInt32(wantedUser) {
             guard actual.uid == uid else { return .fail("USER \(actual.display) is UID \(actual.uid), expected UID \(uid)") }
         } else {
-            guard actual.name == wantedUser || users.users.first(where: { $0.name == wantedUser })?.uid == actual.uid else {
+            guard actual.name == wantedUser || users.uid(ofName: wantedUser) == actual.uid else {
                 return .fail("USER \(actual.display) is not the expected user '\(wantedUser)'")
             }
         }
         if expected.contains(":") {
             let wantedGroup = String(expected.split(separator: ":", maxSplits: 1)[1])
-            let gid = UInt32(wantedGroup) ?? users.groups.first(where: { $0.name == wantedGroup })?.gid
+            let gid = UInt32(wantedGroup) ?? users.gid(ofGroup: wantedGroup)
             guard actual.gid == gid else { return .fail("USER \(actual.display) has GID \(actual.gid), expected \(wantedGroup)") }
         }
         return .pass("USER \(actual.display) is UID \(actual.uid) as expected")
