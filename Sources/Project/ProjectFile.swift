@@ -11,6 +11,7 @@ import Yams
 ///       repository: ecr://vibejudge-dashboard
 ///       tags: [latest]
 ///       sam: { config: samconfig.toml, env: dev, parameter: ImageUri }
+///       scan: { fail-on: CRITICAL, timeout: 15m, report: ecr-scan.sarif }
 public struct ProjectFile: Sendable, Equatable {
     public static let fileName = "imagekit.yaml"
 
@@ -36,6 +37,24 @@ public struct ProjectFile: Sendable, Equatable {
         public var parameter: String = "ImageUri"
     }
 
+    /// `push.scan`: wait for the ECR image scan after a push and fail on findings at or above `failOn`.
+    public struct Scan: Sendable, Equatable {
+        public static let severities = ["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
+        public var failOn: String = "CRITICAL"
+        /// Seconds to wait for the scan to complete.
+        public var timeout: Int?
+        /// Where to write the findings as SARIF.
+        public var report: String?
+
+        /// A duration as seconds: "600", "90s" or "15m".
+        public static func seconds(_ text: String) -> Int? {
+            let unit = text.last.map { $0 == "s" ? 1 : $0 == "m" ? 60 : 0 } ?? 0
+            let number = unit == 0 ? Substring(text) : text.dropLast()
+            guard let value = Int(number), value >= 0 else { return nil }
+            return value * max(unit, 1)
+        }
+    }
+
     public struct Push: Sendable, Equatable {
         public var repository: String?
         public var tags: [String] = []
@@ -46,6 +65,7 @@ public struct ProjectFile: Sendable, Equatable {
         public var container: String?
         public var createRepository: Bool = false
         public var region: String?
+        public var scan: Scan?
     }
 
     /// The directory holding the file; relative paths in it are relative to this.
@@ -109,7 +129,7 @@ public struct ProjectFile: Sendable, Equatable {
             project.verify.maxCompressedSize = try m["maxCompressedSize"].map { try reader.string($0, key: "verify.maxCompressedSize") }
         }
         if let node = top["push"] {
-            let m = try reader.mapping(node, allowed: ["repository", "tags", "sam", "cfnParameters", "cfnParameter", "ecsTaskDefinition", "container", "createRepository", "region"], what: "push")
+            let m = try reader.mapping(node, allowed: ["repository", "tags", "sam", "cfnParameters", "cfnParameter", "ecsTaskDefinition", "container", "createRepository", "region", "scan"], what: "push")
             project.push.repository = try m["repository"].map { try reader.string($0, key: "push.repository") }
             project.push.tags = try m["tags"].map { try reader.stringList($0, key: "push.tags") } ?? []
             project.push.cfnParameters = try m["cfnParameters"].map { try reader.string($0, key: "push.cfnParameters") }
@@ -125,6 +145,14 @@ public struct ProjectFile: Sendable, Equatable {
                 if let v = s["env"] { sam.env = try reader.string(v, key: "push.sam.env") }
                 if let v = s["parameter"] { sam.parameter = try reader.string(v, key: "push.sam.parameter") }
                 project.push.sam = sam
+            }
+            if let scanNode = m["scan"] {
+                let s = try reader.mapping(scanNode, allowed: ["fail-on", "timeout", "report"], what: "push.scan")
+                var scan = Scan()
+                if let v = s["fail-on"] { scan.failOn = try reader.oneOf(v, key: "push.scan.fail-on", Scan.severities) }
+                if let v = s["timeout"] { scan.timeout = try reader.duration(v, key: "push.scan.timeout") }
+                if let v = s["report"] { scan.report = try reader.string(v, key: "push.scan.report") }
+                project.push.scan = scan
             }
         }
         return project
@@ -182,6 +210,14 @@ struct NodeReader {
             throw .invalid(file: file, line: line(node), message: "'\(key)' must be true or false")
         }
         return value
+    }
+
+    func duration(_ node: Node, key: String) throws(ProjectError) -> Int {
+        let text = try string(node, key: key)
+        guard let seconds = ProjectFile.Scan.seconds(text) else {
+            throw .invalid(file: file, line: line(node), message: "'\(key)' must be a duration such as 600, 90s or 15m, not '\(text)'")
+        }
+        return seconds
     }
 
     func oneOf(_ node: Node, key: String, _ values: [String]) throws(ProjectError) -> String {
