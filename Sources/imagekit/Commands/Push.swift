@@ -15,7 +15,9 @@ struct PushCommand: AsyncParsableCommand {
         pushes the last build to the project's repository and writes the digest where imagekit.yaml says. \
         Amazon ECR (ecr://NAME or ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME): imagekit gets the registry \
         password from ECR itself, signed with the AWS credential chain. Other registries: --username with \
-        --password-stdin, else Docker's config (auths, credHelpers, credsStore).
+        --password-stdin, else Docker's config (auths, credHelpers, credsStore). \
+        --scan (or push.scan in imagekit.yaml) waits for ECR's scan of the pushed digest and exits 1 on \
+        findings at or above --scan-fail-on before any deployment file is written.
         """)
 
     @OptionGroup var storeOptions: StoreOptions
