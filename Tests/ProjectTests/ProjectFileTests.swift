@@ -114,3 +114,15 @@ import Testing
         #expect(ProjectFile.Scan.seconds("-1") == nil && ProjectFile.Scan.seconds("m") == nil && ProjectFile.Scan.seconds("1h") == nil)
     }
 }
+
+@Suite struct RepositoryProjectFileTests {
+    /// The repository's own imagekit.yaml: what the three commands run with.
+    @Test func theShippedProjectFileParses() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let project = try #require(try ProjectFile.find(in: root))
+        #expect(project.push.createRepository)
+        #expect(project.push.scan == ProjectFile.Scan(failOn: "CRITICAL", timeout: nil, report: nil))
+        #expect(project.build.cache == "ecr://vibejudge-dashboard:buildcache")
+        #expect(project.push.repository == "ecr://vibejudge-dashboard")
+    }
+}
