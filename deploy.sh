@@ -11,6 +11,11 @@ readonly VERIFY_POLICY="policies/default.yaml"
 readonly LIFECYCLE_POLICY="policies/ecr-lifecycle.json"
 readonly SAM_CONFIG="samconfig.toml"
 readonly PROJECT_FILE="imagekit.yaml"
+readonly SAM_MIN_VERSION="1.100.0"
+readonly SCAN_FAIL_ON="CRITICAL"
+# The service must be stable within 15 minutes: 60 checks, 15 s apart.
+readonly WAIT_ATTEMPTS=60
+readonly WAIT_INTERVAL=15
 
 usage() {
     cat <<EOF
@@ -22,17 +27,19 @@ Deploys the dashboard to ENV (dev or prod):
   2. imagekit verify                   check it against $VERIFY_POLICY
   3. ECR repository                    create it when missing (scan on push, mutable
                                        tags) and apply $LIFECYCLE_POLICY
-  4. imagekit push                     push with tags <git short sha> and latest and
-                                       pin the pushed digest as ImageUri in $SAM_CONFIG
+  4. imagekit push --scan             push with tags ENV-<git short sha> and latest, wait
+                                       for ECR's scan and stop on $SCAN_FAIL_ON findings;
+                                       only then pin the digest as ImageUri in $SAM_CONFIG
   5. sam deploy --config-env ENV       update the CloudFormation stack
-  6. aws ecs wait services-stable      wait until the new tasks are healthy
+  6. wait for the service              until the new tasks are healthy, at most 15 minutes
   7. print the dashboard URL from the stack outputs
 
 Options:
   --dry-run   check the tools and print the plan; run nothing and call no AWS API
   -h, --help  show this help
 
-Requires: aws, sam, git, imagekit, runc and python3 (3.11+) on PATH, and AWS
+Requires: aws, sam (AWS SAM CLI $SAM_MIN_VERSION or later), git, imagekit, runc and
+python3 (3.11+) on PATH, and AWS
 credentials for the target account. See docs/DEPLOYMENT.md.
 EOF
 }
@@ -95,6 +102,28 @@ if ((${#missing[@]} > 0)); then
     fi
 fi
 
+# SAM CLI 1.100 or later (the version the template and samconfig.toml are written for).
+sam_version_ok() {
+    local version
+    version=$(sam --version 2>/dev/null | sed -n 's/.*version \([0-9][0-9.]*\).*/\1/p' | head -n 1)
+    [[ -n "$version" ]] || { echo "$PROG: cannot read the version from 'sam --version'" >&2; return 1; }
+    python3 - "$version" "$SAM_MIN_VERSION" <<'PY' || { echo "$PROG: SAM CLI $version is older than $SAM_MIN_VERSION; upgrade it (pip install --upgrade aws-sam-cli, or the installer from AWS)" >&2; return 1; }
+import sys
+have, need = (tuple(int(p) for p in v.split(".") if p) for v in sys.argv[1:3])
+sys.exit(0 if have >= need else 1)
+PY
+}
+if command -v sam >/dev/null 2>&1 && command -v python3 >/dev/null 2>&1; then
+    STEP="SAM CLI version check"
+    if ! sam_version_ok; then
+        if ((DRY_RUN)); then
+            echo "$PROG: warning: a real deploy needs SAM CLI $SAM_MIN_VERSION or later" >&2
+        else
+            die "SAM CLI $SAM_MIN_VERSION or later is required (see docs/DEPLOYMENT.md, Prerequisites)"
+        fi
+    fi
+fi
+
 STEP="configuration"
 for file in "$SAM_CONFIG" "$PROJECT_FILE" "$LIFECYCLE_POLICY"; do
     [[ -f "$file" ]] || die "$file not found in $(pwd)"
@@ -146,9 +175,11 @@ Deployment plan for '$TARGET_ENV' (stack $STACK_NAME, region $REGION):
   3. aws ecr describe-repositories --repository-names $REPOSITORY --region $REGION
      (create-repository --image-scanning-configuration scanOnPush=true --image-tag-mutability MUTABLE when missing)
      aws ecr put-lifecycle-policy --repository-name $REPOSITORY --lifecycle-policy-text file://$LIFECYCLE_POLICY --region $REGION
-  4. imagekit push --tag $GIT_SHA --tag latest --sam-config $SAM_CONFIG --config-env $TARGET_ENV
+  4. imagekit push --scan --scan-fail-on $SCAN_FAIL_ON --tag $TARGET_ENV-$GIT_SHA --tag latest --sam-config $SAM_CONFIG --config-env $TARGET_ENV
+     (waits for the ECR image scan; $SCAN_FAIL_ON findings stop the deploy here, before $SAM_CONFIG changes)
   5. sam deploy --config-env $TARGET_ENV --no-fail-on-empty-changeset
-  6. aws ecs wait services-stable --cluster <ClusterName output> --services <ServiceName output> --region $REGION
+  6. aws ecs describe-services --cluster <ClusterName output> --services <ServiceName output> --region $REGION
+     (every $WAIT_INTERVAL s until one deployment runs all tasks; at most 15 minutes)
   7. print the DashboardUrl output of stack $STACK_NAME
 EOF
 }
@@ -183,9 +214,11 @@ fi
 aws ecr put-lifecycle-policy --repository-name "$REPOSITORY" --region "$REGION" \
     --lifecycle-policy-text "file://$LIFECYCLE_POLICY" >/dev/null
 
-STEP="imagekit push"
+STEP="imagekit push (stops on $SCAN_FAIL_ON findings of the ECR scan)"
 echo "==> [4/7] $STEP"
-imagekit push --tag "$GIT_SHA" --tag latest --sam-config "$SAM_CONFIG" --config-env "$TARGET_ENV"
+# The ENV- prefix is what keeps this image from expiring (policies/ecr-lifecycle.json).
+imagekit push --scan --scan-fail-on "$SCAN_FAIL_ON" --tag "$TARGET_ENV-$GIT_SHA" --tag latest \
+    --sam-config "$SAM_CONFIG" --config-env "$TARGET_ENV"
 
 STEP="sam deploy"
 echo "==> [5/7] $STEP"
@@ -197,7 +230,23 @@ CLUSTER=$(stack_output ClusterName)
 SERVICE=$(stack_output ServiceName)
 [[ -n "$CLUSTER" && "$CLUSTER" != "None" && -n "$SERVICE" && "$SERVICE" != "None" ]] ||
     die "stack $STACK_NAME has no ClusterName/ServiceName outputs; check 'sam deploy' above"
-aws ecs wait services-stable --cluster "$CLUSTER" --services "$SERVICE" --region "$REGION"
+# `aws ecs wait services-stable` gives up after 10 minutes; the deployment gets 15.
+stable=0
+for ((attempt = 1; attempt <= WAIT_ATTEMPTS; attempt++)); do
+    read -r deployments running desired rollout < <(aws ecs describe-services --cluster "$CLUSTER" --services "$SERVICE" \
+        --region "$REGION" --output text \
+        --query 'services[0].[length(deployments), runningCount, desiredCount, deployments[0].rolloutState]') ||
+        die "cannot describe service $SERVICE in cluster $CLUSTER"
+    if [[ "$rollout" == "FAILED" ]]; then
+        die "the deployment of $SERVICE failed (the circuit breaker rolled it back); see docs/RUNBOOK.md"
+    fi
+    if [[ "$deployments" == "1" && "$running" == "$desired" && "$rollout" == "COMPLETED" ]]; then
+        stable=1
+        break
+    fi
+    ((attempt == WAIT_ATTEMPTS)) || sleep "$WAIT_INTERVAL"
+done
+((stable)) || die "service $SERVICE did not become stable within 15 minutes ($deployments deployments, $running of $desired tasks running, rollout $rollout); see docs/RUNBOOK.md"
 
 STEP="read the dashboard URL"
 echo "==> [7/7] $STEP"

@@ -19,6 +19,12 @@ public enum AWSError: Error, CustomStringConvertible, Sendable, Equatable {
     case repositoryNotFound(name: String, message: String)
     case repositoryAlreadyExists(name: String)
     case lifecyclePolicyInvalid(repository: String, message: String)
+    case imageNotFound(repository: String, digest: String, message: String)
+    /// No scan exists for the image (yet).
+    case scanNotFound(repository: String, digest: String)
+    /// The scan ended without findings (FAILED, UNSUPPORTED_IMAGE, FINDINGS_UNAVAILABLE, ...).
+    case scanFailed(repository: String, digest: String, status: String, detail: String)
+    case scanTimedOut(repository: String, digest: String, seconds: Int, lastStatus: String)
     /// Any other error answer from the service.
     case service(operation: String, status: Int, code: String, message: String)
     case transport(operation: String, endpoint: String, detail: String)
@@ -53,6 +59,14 @@ public enum AWSError: Error, CustomStringConvertible, Sendable, Equatable {
             return "ECR repository \"\(name)\" already exists"
         case let .lifecyclePolicyInvalid(repository, message):
             return "ECR refused the lifecycle policy for \"\(repository)\": \(message)"
+        case let .imageNotFound(repository, digest, message):
+            return "ECR repository \"\(repository)\" has no image \(digest) (\(message)): push it first"
+        case let .scanNotFound(repository, digest):
+            return "ECR has no scan of \(repository)@\(digest): turn on scan on push (`aws ecr put-image-scanning-configuration --repository-name \(repository) --image-scanning-configuration scanOnPush=true`) or start one with `aws ecr start-image-scan`"
+        case let .scanFailed(repository, digest, status, detail):
+            return "the ECR scan of \(repository)@\(digest) ended with \(status)\(detail.isEmpty ? "" : ": \(detail)"); no findings to check, so the image is not released. See https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-scanning-troubleshooting.html"
+        case let .scanTimedOut(repository, digest, seconds, lastStatus):
+            return "the ECR scan of \(repository)@\(digest) did not complete within \(seconds) s (last status: \(lastStatus)); nothing was deployed. Re-run the push later (it uploads nothing again) or raise --scan-timeout"
         case let .service(operation, status, code, message):
             return "AWS \(operation) failed with HTTP \(status) \(code): \(message)"
         case let .transport(operation, endpoint, detail):

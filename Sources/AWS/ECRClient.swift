@@ -227,7 +227,7 @@ public struct ECRClient: Sendable {
         transport.signedPOST(headers: Self.headers(operation: operation), body: body, date: date)
     }
 
-    private func call<Request: Encodable, Response: Decodable>(
+    func call<Request: Encodable, Response: Decodable>(
         _ operation: String, _ request: Request, mapError: (AWSServiceFailure) -> AWSError? = { _ in nil }
     ) async throws -> Response {
         let encoder = JSONEncoder()

@@ -168,66 +168,22 @@ public enum Report {
     // MARK: SARIF
 
     public static func sarif(_ report: VerificationReport) throws -> Data {
-        let ruleIDs = report.results.map(\.id)
-        var rules: [[String: Any]] = []
-        for id in ruleIDs {
+        var rules: [SARIFLog.Rule] = []
+        for id in report.results.map(\.id) {
             guard let rule = RuleCatalog.find(id), let result = report.results.first(where: { $0.id == id }) else { continue }
-            rules.append([
-                "id": rule.id,
-                "name": rule.name,
-                "shortDescription": ["text": rule.summary],
-                "fullDescription": ["text": rule.summary],
-                "help": ["text": rule.help],
-                "defaultConfiguration": ["level": result.severity.sarifLevel, "enabled": true],
-            ])
+            rules.append(SARIFLog.Rule(id: rule.id, name: rule.name, summary: rule.summary, help: rule.help, level: result.severity.sarifLevel))
         }
-        let location: [String: Any] = ["physicalLocation": ["artifactLocation": ["uri": artifactURI(report.image.reference)]]]
-        var results: [[String: Any]] = []
+        var results: [SARIFLog.Result] = []
         for (ruleIndex, r) in report.results.enumerated() where r.status == .failed || r.status == .suppressed {
             let items = r.findings.isEmpty ? [Finding(r.message)] : r.findings
             for finding in items {
-                var result: [String: Any] = [
-                    "ruleId": r.id,
-                    "ruleIndex": ruleIndex,
-                    "level": r.severity.sarifLevel,
-                    "message": ["text": finding.message],
-                ]
-                var loc = location
-                if let path = finding.path {
-                    loc["logicalLocations"] = [["fullyQualifiedName": path, "kind": "resource"]]
-                }
-                result["locations"] = [loc]
-                if r.status == .suppressed {
-                    result["suppressions"] = [["kind": "external", "status": "accepted", "justification": r.suppressionReason ?? ""]]
-                }
-                results.append(result)
+                results.append(SARIFLog.Result(ruleId: r.id, ruleIndex: ruleIndex, level: r.severity.sarifLevel, message: finding.message,
+                                               logicalLocation: finding.path,
+                                               suppression: r.status == .suppressed ? (r.suppressionReason ?? "") : nil))
             }
         }
-        var invocation: [String: Any] = ["executionSuccessful": true, "exitCode": Int(report.exitCode)]
-        if !report.passed { invocation["exitCodeDescription"] = "policy violated" }
-        var run: [String: Any] = [
-            "tool": ["driver": [
-                "name": "imagekit",
-                "version": report.toolVersion,
-                "rules": rules,
-            ]],
-            "results": results,
-            "invocations": [invocation],
-            "artifacts": [["location": ["uri": artifactURI(report.image.reference)], "roles": ["analysisTarget"]]],
-        ]
-        run["properties"] = ["policy": report.policy.name, "imageDigest": report.image.digest ?? ""]
-        let log: [String: Any] = [
-            "$schema": "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json",
-            "version": "2.1.0",
-            "runs": [run],
-        ]
-        return try JSONSerialization.data(withJSONObject: log, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) + Data("\n".utf8)
-    }
-
-    /// The image reference as a URI reference (spaces and other unsafe characters escaped).
-    static func artifactURI(_ reference: String) -> String {
-        var allowed = CharacterSet.urlPathAllowed
-        allowed.insert(charactersIn: ":@")
-        return reference.addingPercentEncoding(withAllowedCharacters: allowed) ?? reference
+        return try SARIFLog(toolVersion: report.toolVersion, image: report.image.reference, rules: rules, results: results,
+                            exitCode: Int(report.exitCode), exitCodeDescription: report.passed ? nil : "policy violated",
+                            properties: ["policy": report.policy.name, "imageDigest": report.image.digest ?? ""]).data()
     }
 }

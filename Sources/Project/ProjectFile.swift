@@ -11,6 +11,7 @@ import Yams
 ///       repository: ecr://vibejudge-dashboard
 ///       tags: [latest]
 ///       sam: { config: samconfig.toml, env: dev, parameter: ImageUri }
+///       scan: { fail-on: CRITICAL, timeout: 15m, report: ecr-scan.sarif }
 public struct ProjectFile: Sendable, Equatable {
     public static let fileName = "imagekit.yaml"
 
@@ -22,6 +23,8 @@ public struct ProjectFile: Sendable, Equatable {
         public var platform: String?
         public var format: String?
         public var tags: [String] = []
+        /// The registry build cache, e.g. ecr://vibejudge-dashboard:buildcache.
+        public var cache: String?
     }
 
     public struct Verify: Sendable, Equatable {
@@ -36,6 +39,24 @@ public struct ProjectFile: Sendable, Equatable {
         public var parameter: String = "ImageUri"
     }
 
+    /// `push.scan`: wait for the ECR image scan after a push and fail on findings at or above `failOn`.
+    public struct Scan: Sendable, Equatable {
+        public static let severities = ["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
+        public var failOn: String = "CRITICAL"
+        /// Seconds to wait for the scan to complete.
+        public var timeout: Int?
+        /// Where to write the findings as SARIF.
+        public var report: String?
+
+        /// A duration as seconds: "600", "90s" or "15m".
+        public static func seconds(_ text: String) -> Int? {
+            let unit = text.last.map { $0 == "s" ? 1 : $0 == "m" ? 60 : 0 } ?? 0
+            let number = unit == 0 ? Substring(text) : text.dropLast()
+            guard let value = Int(number), value >= 0 else { return nil }
+            return value * max(unit, 1)
+        }
+    }
+
     public struct Push: Sendable, Equatable {
         public var repository: String?
         public var tags: [String] = []
@@ -46,6 +67,7 @@ public struct ProjectFile: Sendable, Equatable {
         public var container: String?
         public var createRepository: Bool = false
         public var region: String?
+        public var scan: Scan?
     }
 
     /// The directory holding the file; relative paths in it are relative to this.
@@ -93,7 +115,7 @@ public struct ProjectFile: Sendable, Equatable {
         let top = try reader.mapping(root, allowed: ["image", "build", "verify", "push"], what: "the project file")
         project.image = try top["image"].map { try reader.string($0, key: "image") }
         if let node = top["build"] {
-            let m = try reader.mapping(node, allowed: ["dockerfile", "context", "args", "target", "platform", "format", "tags"], what: "build")
+            let m = try reader.mapping(node, allowed: ["dockerfile", "context", "args", "target", "platform", "format", "tags", "cache"], what: "build")
             project.build.dockerfile = try m["dockerfile"].map { try reader.string($0, key: "build.dockerfile") }
             project.build.context = try m["context"].map { try reader.string($0, key: "build.context") }
             project.build.args = try m["args"].map { try reader.stringMap($0, key: "build.args") } ?? [:]
@@ -101,6 +123,7 @@ public struct ProjectFile: Sendable, Equatable {
             project.build.platform = try m["platform"].map { try reader.string($0, key: "build.platform") }
             project.build.format = try m["format"].map { try reader.oneOf($0, key: "build.format", ["docker", "oci"]) }
             project.build.tags = try m["tags"].map { try reader.stringList($0, key: "build.tags") } ?? []
+            project.build.cache = try m["cache"].map { try reader.string($0, key: "build.cache") }
         }
         if let node = top["verify"] {
             let m = try reader.mapping(node, allowed: ["policy", "maxSize", "maxCompressedSize"], what: "verify")
@@ -109,7 +132,7 @@ public struct ProjectFile: Sendable, Equatable {
             project.verify.maxCompressedSize = try m["maxCompressedSize"].map { try reader.string($0, key: "verify.maxCompressedSize") }
         }
         if let node = top["push"] {
-            let m = try reader.mapping(node, allowed: ["repository", "tags", "sam", "cfnParameters", "cfnParameter", "ecsTaskDefinition", "container", "createRepository", "region"], what: "push")
+            let m = try reader.mapping(node, allowed: ["repository", "tags", "sam", "cfnParameters", "cfnParameter", "ecsTaskDefinition", "container", "createRepository", "region", "scan"], what: "push")
             project.push.repository = try m["repository"].map { try reader.string($0, key: "push.repository") }
             project.push.tags = try m["tags"].map { try reader.stringList($0, key: "push.tags") } ?? []
             project.push.cfnParameters = try m["cfnParameters"].map { try reader.string($0, key: "push.cfnParameters") }
@@ -125,6 +148,14 @@ public struct ProjectFile: Sendable, Equatable {
                 if let v = s["env"] { sam.env = try reader.string(v, key: "push.sam.env") }
                 if let v = s["parameter"] { sam.parameter = try reader.string(v, key: "push.sam.parameter") }
                 project.push.sam = sam
+            }
+            if let scanNode = m["scan"] {
+                let s = try reader.mapping(scanNode, allowed: ["fail-on", "timeout", "report"], what: "push.scan")
+                var scan = Scan()
+                if let v = s["fail-on"] { scan.failOn = try reader.oneOf(v, key: "push.scan.fail-on", Scan.severities) }
+                if let v = s["timeout"] { scan.timeout = try reader.duration(v, key: "push.scan.timeout") }
+                if let v = s["report"] { scan.report = try reader.string(v, key: "push.scan.report") }
+                project.push.scan = scan
             }
         }
         return project
@@ -182,6 +213,14 @@ struct NodeReader {
             throw .invalid(file: file, line: line(node), message: "'\(key)' must be true or false")
         }
         return value
+    }
+
+    func duration(_ node: Node, key: String) throws(ProjectError) -> Int {
+        let text = try string(node, key: key)
+        guard let seconds = ProjectFile.Scan.seconds(text) else {
+            throw .invalid(file: file, line: line(node), message: "'\(key)' must be a duration such as 600, 90s or 15m, not '\(text)'")
+        }
+        return seconds
     }
 
     func oneOf(_ node: Node, key: String, _ values: [String]) throws(ProjectError) -> String {

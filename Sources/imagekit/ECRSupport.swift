@@ -74,11 +74,14 @@ struct ECRDestination: Sendable {
 
     var reference: String { "\(host)/\(repository)" }
 
+    /// The repository without a tag.
+    var repositoryName: String { repository.split(separator: ":").first.map(String.init) ?? repository }
+
     /// A missing repository is reported before any upload (ECR may drop the connection on the
     /// upload POST instead of answering 404); with `create`, it is made with scan on push and the
     /// project's lifecycle policy.
     func ensureRepository(context: AWSContext, create: Bool, lifecyclePolicy: URL?, progress: ProgressOptions) async throws {
-        let name = repository.split(separator: ":").first.map(String.init) ?? repository
+        let name = repositoryName
         do {
             _ = try await context.ecr.describeRepositories(names: [name], registryId: accountId)
         } catch AWSError.repositoryNotFound {

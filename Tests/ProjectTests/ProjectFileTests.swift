@@ -78,3 +78,51 @@ import Testing
         #expect(throws: ProjectError.self) { try other.lastBuild() }
     }
 }
+
+@Suite struct ProjectScanTests {
+    let dir = URL(fileURLWithPath: "/work/project")
+
+    @Test func readsTheScanGate() throws {
+        let text = """
+        push:
+          repository: ecr://vibejudge-dashboard
+          scan: { fail-on: HIGH, timeout: 15m, report: out/ecr-scan.sarif }
+        """
+        let project = try ProjectFile.parse(text, file: "imagekit.yaml", directory: dir)
+        #expect(project.push.scan == ProjectFile.Scan(failOn: "HIGH", timeout: 900, report: "out/ecr-scan.sarif"))
+        let defaults = try ProjectFile.parse("push:\n  scan: {}\n", file: "imagekit.yaml", directory: dir)
+        #expect(defaults.push.scan == ProjectFile.Scan(failOn: "CRITICAL", timeout: nil, report: nil))
+        #expect(try ProjectFile.parse("push: {}\n", file: "imagekit.yaml", directory: dir).push.scan == nil)
+    }
+
+    @Test(arguments: [
+        ("push:\n  scan:\n    fail-on: SEVERE\n", "imagekit.yaml:3: 'push.scan.fail-on' must be one of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL, not 'SEVERE'"),
+        ("push:\n  scan:\n    timeout: soon\n", "imagekit.yaml:3: 'push.scan.timeout' must be a duration such as 600, 90s or 15m, not 'soon'"),
+        ("push:\n  scan:\n    failOn: HIGH\n", "imagekit.yaml:3: unknown key 'failOn' in push.scan; expected one of: fail-on, report, timeout"),
+        ("push:\n  scan: yes\n", "imagekit.yaml:2: push.scan must be a mapping of keys to values"),
+    ])
+    func badScanSettingsNameTheLine(text: String, message: String) throws {
+        #expect(throws: ProjectError.self) { try ProjectFile.parse(text, file: "imagekit.yaml", directory: dir) }
+        do { _ = try ProjectFile.parse(text, file: "imagekit.yaml", directory: dir) } catch { #expect("\(error)" == message) }
+    }
+
+    @Test func durations() {
+        #expect(ProjectFile.Scan.seconds("600") == 600)
+        #expect(ProjectFile.Scan.seconds("90s") == 90)
+        #expect(ProjectFile.Scan.seconds("15m") == 900)
+        #expect(ProjectFile.Scan.seconds("0") == 0)
+        #expect(ProjectFile.Scan.seconds("-1") == nil && ProjectFile.Scan.seconds("m") == nil && ProjectFile.Scan.seconds("1h") == nil)
+    }
+}
+
+@Suite struct RepositoryProjectFileTests {
+    /// The repository's own imagekit.yaml: what the three commands run with.
+    @Test func theShippedProjectFileParses() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let project = try #require(try ProjectFile.find(in: root))
+        #expect(project.push.createRepository)
+        #expect(project.push.scan == ProjectFile.Scan(failOn: "CRITICAL", timeout: nil, report: nil))
+        #expect(project.build.cache == "ecr://vibejudge-dashboard:buildcache")
+        #expect(project.push.repository == "ecr://vibejudge-dashboard")
+    }
+}

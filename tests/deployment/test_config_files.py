@@ -63,14 +63,22 @@ def test_imagekit_project_file(repo: Path, samconfig: dict[str, Any], template: 
     project = yaml.safe_load((repo / "imagekit.yaml").read_text())
     assert project == {
         "image": "vibejudge-dashboard",
-        "build": {"dockerfile": "Dockerfile", "context": ".", "args": {"BASE_IMAGE": "python:3.12-slim"}},
+        "build": {
+            "dockerfile": "Dockerfile", "context": ".", "args": {"BASE_IMAGE": "python:3.12-slim"},
+            "cache": "ecr://vibejudge-dashboard:buildcache",
+        },
         "verify": {"policy": "policies/default.yaml"},
         "push": {
             "repository": "ecr://vibejudge-dashboard",
+            # A fresh account: the first push creates the repository with scan on push and the lifecycle policy.
+            "createRepository": True,
             "tags": ["latest"],
             "sam": {"config": "samconfig.toml", "env": "dev", "parameter": "ImageUri"},
+            "scan": {"fail-on": "CRITICAL"},
         },
     }
+    # The build cache lives in the pushed repository, under the tag the lifecycle policy keeps.
+    assert project["build"]["cache"].startswith(project["push"]["repository"] + ":")
     assert (repo / project["build"]["dockerfile"]).is_file()
     assert project["push"]["sam"]["env"] in samconfig
     assert project["push"]["sam"]["parameter"] in template["Parameters"]
@@ -78,13 +86,85 @@ def test_imagekit_project_file(repo: Path, samconfig: dict[str, Any], template: 
     assert "ecr://" + template["Parameters"]["RepositoryName"]["Default"] == project["push"]["repository"]
 
 
-def test_lifecycle_policy_keeps_ten_images(repo: Path) -> None:
+def expire(policy: dict[str, Any], images: list[dict[str, Any]], today: int) -> set[str]:
+    """The digests ECR's lifecycle evaluation expires.
+
+    As ECR documents it: rules run by ascending rulePriority; an image a rule selects
+    (by its tags) is counted by that rule only, and no lower-priority rule can expire it;
+    `imageCountMoreThan` keeps the newest N by push time; `tagStatus: any` comes last.
+    """
+    claimed: set[str] = set()
+    expired: set[str] = set()
+    for rule in sorted(policy["rules"], key=lambda r: r["rulePriority"]):
+        selection = rule["selection"]
+
+        def selects(image: dict[str, Any]) -> bool:
+            status = selection["tagStatus"]
+            if status == "untagged":
+                return not image["tags"]
+            if status == "tagged":
+                return any(t.startswith(p) for t in image["tags"] for p in selection["tagPrefixList"])
+            return True
+
+        matched = [i for i in images if i["digest"] not in claimed and selects(i)]
+        claimed |= {i["digest"] for i in matched}
+        if selection["countType"] == "imageCountMoreThan":
+            newest_first = sorted(matched, key=lambda i: i["pushed"], reverse=True)
+            expired |= {i["digest"] for i in newest_first[selection["countNumber"]:]}
+        else:
+            assert selection["countUnit"] == "days"
+            expired |= {i["digest"] for i in matched if today - i["pushed"] > selection["countNumber"]}
+    return expired
+
+
+def test_lifecycle_policy_is_valid_for_ecr(repo: Path) -> None:
     policy = json.loads((repo / "policies" / "ecr-lifecycle.json").read_text())
-    (rule,) = policy["rules"]
-    assert rule["rulePriority"] == 1
-    assert rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": 10}
-    assert rule["action"] == {"type": "expire"}
     assert set(policy) == {"rules"}
+    priorities = [rule["rulePriority"] for rule in policy["rules"]]
+    assert priorities == sorted(set(priorities))
+    for rule in policy["rules"]:
+        assert rule["action"] == {"type": "expire"}
+        selection = rule["selection"]
+        assert (selection["tagStatus"] == "tagged") == ("tagPrefixList" in selection)
+    # ECR: at most one `any` rule, and it must have the lowest priority.
+    statuses = [rule["selection"]["tagStatus"] for rule in policy["rules"]]
+    assert statuses.count("any") == 1 and statuses[-1] == "any"
+    prefixes = {p for rule in policy["rules"] for p in rule["selection"].get("tagPrefixList", [])}
+    assert prefixes == {"buildcache", "dev-", "prod-"}
+
+
+def test_lifecycle_never_expires_what_an_environment_runs(repo: Path) -> None:
+    """A year of pushes: dev deploys daily, prod weekly (the image dev ran), every build
+    refreshes `buildcache`, developers push bare SHAs; ECR evaluates the policy daily."""
+    policy = json.loads((repo / "policies" / "ecr-lifecycle.json").read_text())
+    images: dict[str, dict[str, Any]] = {}
+    running = {"dev": None, "prod": None}
+
+    def tag(digest: str, name: str, pushed: int) -> None:
+        for image in images.values():
+            image["tags"].discard(name)  # tags are mutable: the tag moves
+        images.setdefault(digest, {"digest": digest, "tags": set(), "pushed": pushed})["tags"].add(name)
+
+    for day in range(365):
+        dev = f"sha256:app{day}"
+        tag(dev, f"dev-{day:07x}", day)
+        tag(dev, "latest", day)
+        running["dev"] = dev
+        tag(f"sha256:cache{day}", "buildcache", day)
+        tag(f"sha256:manual{day}", f"{day:07x}", day)
+        if day % 7 == 6:
+            tag(dev, f"prod-{day:07x}", day)  # reproducible build: prod gets dev's digest
+            running["prod"] = dev
+        gone = expire(policy, list(images.values()), today=day)
+        for env, digest in running.items():
+            assert digest not in gone, f"day {day}: the image {env} runs would expire"
+        assert f"sha256:cache{day}" not in gone, f"day {day}: the build cache would expire"
+        for digest in gone:
+            del images[digest]
+    # Rollback room: the last ten deployments of each environment are still there.
+    assert sum(any(t.startswith("prod-") for t in i["tags"]) for i in images.values()) == 10
+    assert sum(any(t.startswith("dev-") for t in i["tags"]) for i in images.values()) >= 10
+    assert len(images) < 80, "the repository does not grow without bound"
 
 
 def test_requirements_dev_pins_what_the_tests_import(repo: Path) -> None:

@@ -81,7 +81,7 @@ def test_dev_stack_without_certificate(aws: None, repo: Path) -> None:
         "Environment": "dev", "ImageUri": IMAGE, "ApiBaseUrl": "https://api.dev.vibejudge.example",
     })
     assert outputs["ClusterName"] == "vibejudge-cluster-dev"
-    assert outputs["ServiceName"] == "vibejudge-dashboard-dev"
+    assert outputs["ServiceName"] == "vibejudge-dashboard-service-dev"
     assert outputs["LogGroupName"] == "/ecs/vibejudge-dashboard-dev"
     assert outputs["RepositoryUri"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com/vibejudge-dashboard"
     assert outputs["DashboardUrl"] == "http://" + outputs["LoadBalancerDnsName"]
@@ -106,6 +106,7 @@ def test_dev_stack_without_certificate(aws: None, repo: Path) -> None:
     task = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
     (container,) = task["containerDefinitions"]
     assert container["image"] == IMAGE
+    assert container["name"] == "streamlit-dashboard"
     assert container["environment"] == [{"name": "API_BASE_URL", "value": "https://api.dev.vibejudge.example"}]
     assert container["healthCheck"]["command"] == ["CMD", *dockerfile_healthcheck(repo)]
     assert container["logConfiguration"]["options"]["awslogs-group"] == "/ecs/vibejudge-dashboard-dev"
@@ -143,7 +144,11 @@ def test_prod_stack_with_certificate_redirects_http(aws: None, repo: Path) -> No
         "DomainName": "dash.example.org", "AlarmEmail": "oncall@example.org",
     })
     assert outputs["DashboardUrl"] == "https://dash.example.org"
-    assert outputs["ClusterName"] == "vibejudge-cluster-prod"
+    # Production uses the specified names exactly.
+    assert outputs["ClusterName"] == "vibejudge-cluster"
+    assert outputs["ServiceName"] == "vibejudge-dashboard-service"
+    assert outputs["LogGroupName"] == "/ecs/vibejudge-dashboard"
+    assert outputs["ClusterArn"].endswith(":cluster/vibejudge-cluster")
 
     found = listeners()
     assert set(found) == {80, 443}
@@ -161,5 +166,7 @@ def test_prod_stack_with_certificate_redirects_http(aws: None, repo: Path) -> No
     ecs = boto3.client("ecs", region_name=REGION)
     (service,) = ecs.describe_services(cluster=outputs["ClusterName"], services=[outputs["ServiceName"]])["services"]
     task = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    assert task["containerDefinitions"][0]["name"] == "streamlit-dashboard"
+    assert task["containerDefinitions"][0]["logConfiguration"]["options"]["awslogs-group"] == "/ecs/vibejudge-dashboard"
     assert task["containerDefinitions"][0].get("environment", []) == []
 

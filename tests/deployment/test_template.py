@@ -41,6 +41,15 @@ def if_branches(value: Any, condition: str) -> tuple[Any, Any]:
     return when_true, when_false
 
 
+def prod_or_suffixed(name: str) -> dict[str, Any]:
+    """The specified name in prod, NAME-ENV elsewhere."""
+    return {"Fn::If": ["IsProd", name, {"Fn::Sub": name + "-${Environment}"}]}
+
+
+def test_is_prod_condition(template: dict[str, Any]) -> None:
+    assert template["Conditions"]["IsProd"] == {"Fn::Equals": [{"Ref": "Environment"}, "prod"]}
+
+
 def tag_map(properties: dict[str, Any]) -> dict[str, Any]:
     return {tag["Key"]: tag["Value"] for tag in properties.get("Tags", [])}
 
@@ -171,7 +180,7 @@ def test_security_groups(resources: dict[str, Any]) -> None:
 
 def test_cluster_capacity_providers_and_insights(resources: dict[str, Any]) -> None:
     cluster = only(resources, "AWS::ECS::Cluster")
-    assert cluster["ClusterName"] == {"Fn::Sub": "vibejudge-cluster-${Environment}"}
+    assert cluster["ClusterName"] == prod_or_suffixed("vibejudge-cluster")
     assert set(cluster["CapacityProviders"]) == {"FARGATE", "FARGATE_SPOT"}
     strategy = {s["CapacityProvider"]: s for s in cluster["DefaultCapacityProviderStrategy"]}
     assert strategy["FARGATE"]["Base"] == 2
@@ -186,6 +195,7 @@ def test_task_definition(resources: dict[str, Any], repo: Path) -> None:
     assert task["ExecutionRoleArn"] == {"Fn::GetAtt": ["ExecutionRole", "Arn"]}
     assert task["TaskRoleArn"] == {"Fn::GetAtt": ["TaskRole", "Arn"]}
     (container,) = task["ContainerDefinitions"]
+    assert container["Name"] == "streamlit-dashboard"
     assert container["Image"] == {"Ref": "ImageUri"}
     assert container["PortMappings"] == [{"ContainerPort": 8501, "Protocol": "tcp"}]
     with_api, without_api = if_branches(container["Environment"], "HasApiBaseUrl")
@@ -211,7 +221,7 @@ def test_task_definition(resources: dict[str, Any], repo: Path) -> None:
 def test_log_group_retention(resources: dict[str, Any]) -> None:
     group = only(resources, "AWS::Logs::LogGroup")
     assert group["RetentionInDays"] == 7
-    assert group["LogGroupName"] == {"Fn::Sub": "/ecs/vibejudge-dashboard-${Environment}"}
+    assert group["LogGroupName"] == prod_or_suffixed("/ecs/vibejudge-dashboard")
 
 
 def test_service(resources: dict[str, Any]) -> None:
@@ -226,8 +236,9 @@ def test_service(resources: dict[str, Any]) -> None:
     assert network["AssignPublicIp"] == "ENABLED"
     assert network["SecurityGroups"] == [{"Ref": "ServiceSecurityGroup"}]
     assert service["LoadBalancers"] == [
-        {"ContainerName": "dashboard", "ContainerPort": 8501, "TargetGroupArn": {"Ref": "TargetGroup"}}
+        {"ContainerName": "streamlit-dashboard", "ContainerPort": 8501, "TargetGroupArn": {"Ref": "TargetGroup"}}
     ]
+    assert service["ServiceName"] == prod_or_suffixed("vibejudge-dashboard-service")
     assert "LaunchType" not in service
     strategy = {s["CapacityProvider"]: s for s in service["CapacityProviderStrategy"]}
     assert strategy["FARGATE"]["Base"] == 2
@@ -356,11 +367,50 @@ def test_alarms(resources: dict[str, Any]) -> None:
     assert slow["MetricName"] == "TargetResponseTime"
     assert (slow["ComparisonOperator"], slow["Threshold"]) == ("GreaterThanThreshold", 5)
 
+    for name, metric in (("HighCpuAlarm", "CPUUtilization"), ("HighMemoryAlarm", "MemoryUtilization")):
+        alarm = resources[name]["Properties"]
+        assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/ECS", metric, "Average")
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 90)
+        assert alarm["Dimensions"] == [
+            {"Name": "ClusterName", "Value": {"Ref": "Cluster"}},
+            {"Name": "ServiceName", "Value": {"Fn::GetAtt": ["Service", "Name"]}},
+        ]
+        assert (alarm["Period"], alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (60, 5, 3)
+
+
+def test_5xx_alarm_is_a_rate_above_one_percent(resources: dict[str, Any]) -> None:
     errors = resources["Http5xxAlarm"]["Properties"]
-    metrics = {m["MetricStat"]["Metric"]["MetricName"] for m in errors["Metrics"] if "MetricStat" in m}
-    assert metrics == {"HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count"}
-    assert [m["Id"] for m in errors["Metrics"] if m.get("ReturnData")] == ["total"]
-    assert (errors["ComparisonOperator"], errors["Threshold"]) == ("GreaterThanThreshold", 10)
+    stats = {m["Id"]: m["MetricStat"] for m in errors["Metrics"] if "MetricStat" in m}
+    assert {k: v["Metric"]["MetricName"] for k, v in stats.items()} == {
+        "requests": "RequestCount", "elb": "HTTPCode_ELB_5XX_Count", "target": "HTTPCode_Target_5XX_Count",
+    }
+    assert {v["Stat"] for v in stats.values()} == {"Sum"}
+    assert {v["Period"] for v in stats.values()} == {300}
+    (rate,) = [m for m in errors["Metrics"] if m.get("ReturnData")]
+    assert rate["Id"] == "rate"
+    assert (errors["ComparisonOperator"], errors["Threshold"]) == ("GreaterThanThreshold", 1)
+    assert_rate_expression(rate["Expression"])
+
+
+def assert_rate_expression(expression: str) -> None:
+    """Evaluates the metric math on sample sums: the alarm compares a percentage with 1."""
+    import re as _re
+
+    python = " ".join(expression.split())
+    python = _re.sub(r"FILL\((\w+), 0\)", r"\1", python)
+    match = _re.fullmatch(r"IF\((.*) > 0, (.*), 0\)", python)
+    assert match, expression
+    condition, value = match.groups()
+
+    def rate(requests: float, elb: float, target: float) -> float:
+        scope = {"requests": requests, "elb": elb, "target": target}
+        return eval(value, {}, scope) if eval(condition, {}, scope) > 0 else 0  # noqa: S307 - test-only arithmetic
+
+    assert rate(0, 0, 0) == 0
+    assert rate(1000, 0, 10) == 1.0  # exactly 1 %: not above the threshold
+    assert rate(1000, 0, 11) > 1
+    assert rate(990, 10, 0) == 1.0  # ALB-generated 5XX count in the denominator too
+    assert rate(10, 0, 0) == 0
 
 
 # ------------------------------------------------------------------- tags

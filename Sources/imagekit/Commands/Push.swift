@@ -15,7 +15,9 @@ struct PushCommand: AsyncParsableCommand {
         pushes the last build to the project's repository and writes the digest where imagekit.yaml says. \
         Amazon ECR (ecr://NAME or ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME): imagekit gets the registry \
         password from ECR itself, signed with the AWS credential chain. Other registries: --username with \
-        --password-stdin, else Docker's config (auths, credHelpers, credsStore).
+        --password-stdin, else Docker's config (auths, credHelpers, credsStore). \
+        --scan (or push.scan in imagekit.yaml) waits for ECR's scan of the pushed digest and exits 1 on \
+        findings at or above --scan-fail-on before any deployment file is written.
         """)
 
     @OptionGroup var storeOptions: StoreOptions
@@ -45,6 +47,12 @@ struct PushCommand: AsyncParsableCommand {
     @Option(help: "The AWS region (default: AWS_REGION, AWS_DEFAULT_REGION, else the profile's).") var region: String?
     @Option(help: "The AWS profile (default: AWS_PROFILE, else default).") var profile: String?
     @Option(name: .customLong("registry-host"), help: ArgumentHelp("The registry host for ecr:// repositories (default: ACCOUNT.dkr.ecr.REGION.amazonaws.com), e.g. a VPC endpoint.", valueName: "host")) var registryHost: String?
+
+    // The ECR scan gate.
+    @Flag(help: "Wait for ECR's scan of the pushed image and exit 1 on findings at or above --scan-fail-on, before any deployment file is written (ECR only).") var scan = false
+    @Option(name: .customLong("scan-fail-on"), help: ArgumentHelp("The lowest severity that fails the push: INFORMATIONAL, LOW, MEDIUM, HIGH or CRITICAL (default: CRITICAL).", valueName: "severity")) var scanFailOn: String?
+    @Option(name: .customLong("scan-timeout"), help: ArgumentHelp("How long to wait for the scan: 600, 90s, 15m (default: 600 s).", valueName: "duration")) var scanTimeout: String?
+    @Option(name: .customLong("scan-report"), help: ArgumentHelp("Write the scan findings to this file as SARIF 2.1.0 (for GitHub code scanning).", valueName: "file")) var scanReport: String?
 
     /// Everything a push needs, resolved from the flags.
     struct PushRequest {
@@ -76,10 +84,17 @@ struct PushCommand: AsyncParsableCommand {
         let password = try readPassword()
         let progress = ProgressRenderer(options: progressOptions, verb: "pushing")
         let repositoryText = repository ?? project?.push.repository
+        let isECR = repositoryText.map(ECRDestination.isECR) ?? false
+        // The project's push settings describe the project's repository: a --repository override drops them.
+        let gate = try ScanGate(scan: scan, failOn: scanFailOn, timeout: scanTimeout, report: scanReport, project: project?.push.scan,
+                                fromProject: repository == nil && isECR, cwd: cwd, projectDirectory: project?.directory)
+        if gate != nil, !isECR {
+            throw CommandFailure.usage("--scan reads Amazon ECR's image scan, and \(repositoryText ?? imageName) is not an ECR repository (ecr://NAME or ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME); push there, or drop --scan and scan with the registry's own tools")
+        }
 
         let result: PushResult
-        if let repositoryText, ECRDestination.isECR(repositoryText) {
-            let create = createRepository || (project?.push.createRepository ?? false)
+        if let repositoryText, isECR {
+            let create = createRepository || (repository == nil && (project?.push.createRepository ?? false))
             let lifecycle = (project?.directory ?? cwd).appendingPathComponent("policies/ecr-lifecycle.json")
             result = try await AWSContext.with(profile: profile, region: region ?? project?.push.region, endpointURL: endpointURL) { context in
                 let target = try await ECRDestination.resolve(repositoryText, context: context, registryHost: registryHost)
@@ -87,8 +102,13 @@ struct PushCommand: AsyncParsableCommand {
                 let destination = try ImageReference(parsing: target.reference, defaultTag: nil)
                 let credentials = CredentialChain([ECRCredentialSource(host: target.host, accountId: target.accountId, ecr: context.ecr),
                                                    baseCredentials(host: destination.registry, password: password)])
-                return try await push(stored, store: store, to: destination, tags: allTags.isEmpty ? ["latest"] : allTags,
-                                      credentials: credentials, clientOptions: try registryOptions.clientOptions(preemptiveBasic: true), progress: progress)
+                let pushed = try await push(stored, store: store, to: destination, tags: allTags.isEmpty ? ["latest"] : allTags,
+                                            credentials: credentials, clientOptions: try registryOptions.clientOptions(preemptiveBasic: true), progress: progress)
+                if let gate {
+                    try await gate.check(reference: pushed.reference, repository: target.repositoryName, digest: pushed.digest.description,
+                                         registryId: target.accountId, context: context, progress: progressOptions)
+                }
+                return pushed
             }
         } else {
             let destination = try plainDestination(repositoryText, stored: stored, imageName: imageName)
@@ -98,7 +118,6 @@ struct PushCommand: AsyncParsableCommand {
                                     credentials: baseCredentials(host: destination.registry, password: password),
                                     clientOptions: try registryOptions.clientOptions(), progress: progress)
         }
-        progress.finish()
 
         if let digestFile {
             try FileOps.atomicWrite(Data((result.reference + "\n").utf8), to: URL(fileURLWithPath: digestFile, relativeTo: cwd))
@@ -121,9 +140,11 @@ struct PushCommand: AsyncParsableCommand {
 
     private func push(_ image: StoredImage, store: ImageStore, to destination: ImageReference, tags: [String],
                       credentials: any RegistryCredentialSource, clientOptions: RegistryClientOptions, progress: ProgressRenderer) async throws -> PushResult {
-        try await RegistryOptions.withClient(credentials: credentials, options: clientOptions) { client in
+        let result = try await RegistryOptions.withClient(credentials: credentials, options: clientOptions) { client in
             try await client.push(image, from: store, to: destination, tags: tags, options: PushOptions(jobs: jobs, mountFrom: mountFrom), progress: progress)
         }
+        progress.finish()
+        return result
     }
 
     /// The project's last build, else its image name.
