@@ -1,11 +1,5 @@
 import ArgumentParser
 import Foundation
-import OCI
-import Store
-import Archive
-import Build
-import Dockerfile
-import Project
 
 /// Errors a command raises itself; `code` follows the documented exit codes.
 struct CommandFailure: Error, CustomStringConvertible {
@@ -13,13 +7,10 @@ struct CommandFailure: Error, CustomStringConvertible {
     let code: Int32
     var description: String { message }
 
-    static func usage(_ message: String) -> CommandFailure { CommandFailure(message: message, code: 2) }
-    static func check(_ message: String) -> CommandFailure { CommandFailure(message: message, code: 1) }
-    static func remote(_ message: String) -> CommandFailure { CommandFailure(message: message, code: 3) }
+    static func usage(_ message: String) -> CommandFailure { CommandFailure(message: message, code: ExitStatus.usage) }
+    static func check(_ message: String) -> CommandFailure { CommandFailure(message: message, code: ExitStatus.checkFailed) }
+    static func remote(_ message: String) -> CommandFailure { CommandFailure(message: message, code: ExitStatus.remote) }
 }
-
-/// Errors that know their exit code (module errors conform in the executable, not in their modules).
-protocol ExitCoded { var exitCode: Int32 { get } }
 
 enum ErrorReporter {
     /// Prints one clear line (the error's own message) to stderr and returns the exit code.
@@ -38,27 +29,16 @@ enum ErrorReporter {
             FileHandle.standardOutput.write(Data((command.fullMessage(for: error) + "\n").utf8))
             return 0
         }
-        if code == .validationFailure || "\(type(of: error))".contains("CommandError") || "\(type(of: error))".contains("ValidationError") {
+        // Argument Parser's own errors (unknown flag, failed validation) come with the usage text.
+        if code == .validationFailure {
             FileHandle.standardError.write(Data((command.fullMessage(for: error) + "\n").utf8))
-            return 2
+            return ExitStatus.usage
         }
         printError("\(error)")
-        return 2
+        return ExitStatus.usage
     }
 
     static func printError(_ message: String) {
         FileHandle.standardError.write(Data("error: \(message)\n".utf8))
     }
 }
-
-extension StoreError: ExitCoded { var exitCode: Int32 { 2 } }
-extension ArchiveError: ExitCoded { var exitCode: Int32 { 2 } }
-extension DockerfileError: ExitCoded { var exitCode: Int32 { 2 } }
-extension ProjectError: ExitCoded { var exitCode: Int32 { 2 } }
-extension BuildError: ExitCoded {
-    var exitCode: Int32 {
-        if case .stepFailed = self { return 1 }
-        return 2
-    }
-}
-extension OCIError: ExitCoded { var exitCode: Int32 { 2 } }

@@ -120,4 +120,3 @@ struct VerifyCommand: AsyncParsableCommand {
 
 extension Severity: ExpressibleByArgument {}
 extension ReportFormat: ExpressibleByArgument {}
-extension PolicyError: ExitCoded { var exitCode: Int32 { 2 } }
