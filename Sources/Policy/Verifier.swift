@@ -4,7 +4,7 @@ import OCI
 /// Checks one image against one policy. Reads the config, then streams the layers once
 /// into a `FileIndex` for the filesystem rules and the size breakdown.
 public enum Verifier {
-    public static let toolVersion = "0.1.0"
+    public static let toolVersion = ToolVersion.version
 
     public static func verify(_ image: ImageSubject, policy: PolicyDocument) throws(PolicyError) -> VerificationReport {
         let index = try LayerScanner.scan(image)

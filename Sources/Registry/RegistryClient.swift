@@ -21,9 +21,12 @@ public struct RegistryClientOptions: Sendable {
     public var userAgent: String
     /// Longest wait for a response with no data flowing, in seconds.
     public var idleTimeout: Int64
+    /// What "now" is for token lifetimes; tests pass a clock they move by hand.
+    public var clock: @Sendable () -> Date
 
     public init(insecureRegistries: Set<String> = [], dockerHubMirror: RegistryMirror? = nil, preemptiveBasic: Bool = false,
-                retry: RetryPolicy = .default, pullConcurrency: Int = 3, userAgent: String = "imagekit/0.1", idleTimeout: Int64 = 120) {
+                retry: RetryPolicy = .default, pullConcurrency: Int = 3, userAgent: String = ToolVersion.userAgent, idleTimeout: Int64 = 120,
+                clock: @escaping @Sendable () -> Date = { Date() }) {
         self.insecureRegistries = insecureRegistries
         self.dockerHubMirror = dockerHubMirror
         self.preemptiveBasic = preemptiveBasic
@@ -31,6 +34,7 @@ public struct RegistryClientOptions: Sendable {
         self.pullConcurrency = max(1, pullConcurrency)
         self.userAgent = userAgent
         self.idleTimeout = idleTimeout
+        self.clock = clock
     }
 }
 
@@ -53,7 +57,7 @@ public final class RegistryClient: Sendable {
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 16
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        auth = AuthState()
+        auth = AuthState(clock: options.clock)
     }
 
     public func shutdown() async throws { try await http.shutdown() }
@@ -357,6 +361,9 @@ actor AuthState {
     private var inFlight: [String: Task<(String, Double), Error>] = [:]
     private var credentialCache: [String: RegistryCredentials?] = [:]
     private(set) var tokenRequests = 0
+    private let clock: @Sendable () -> Date
+
+    init(clock: @escaping @Sendable () -> Date) { self.clock = clock }
 
     func countTokenRequest() { tokenRequests += 1 }
 
@@ -380,7 +387,7 @@ actor AuthState {
     /// A cached token while it is valid; otherwise one fetch shared by every concurrent caller.
     func token(host: String, scopes: [String], fetch: @escaping @Sendable () async throws -> (String, Double)) async throws -> String {
         let k = key(host, scopes)
-        if let cached = tokens[k], cached.expires > Date() { return cached.token }
+        if let cached = tokens[k], cached.expires > clock() { return cached.token }
         let task: Task<(String, Double), Error>
         if let running = inFlight[k] {
             task = running
@@ -391,7 +398,7 @@ actor AuthState {
         defer { inFlight[k] = nil }
         let (token, lifetime) = try await task.value
         // Renew a little early so a token does not expire between check and use.
-        tokens[k] = (token, Date().addingTimeInterval(max(1, lifetime - min(10, lifetime / 4))))
+        tokens[k] = (token, clock().addingTimeInterval(max(1, lifetime - min(10, lifetime / 4))))
         return token
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OCI
 
 /// The executable: parses arguments, runs one command, maps errors to exit codes. Nothing else.
 @main
@@ -21,7 +22,7 @@ struct Imagekit: AsyncParsableCommand {
                upload failed after retries
           130  interrupted (Ctrl-C)
         """,
-        version: "0.1.0",
+        version: ToolVersion.version,
         subcommands: CommandRegistry.all
     )
 

@@ -123,9 +123,21 @@ final class FaultProxy: @unchecked Sendable {
 }
 
 /// A client for tests: quick retries so fault tests stay short.
-func testClient(credentials: any RegistryCredentialSource = NoCredentials(), attempts: Int = 5, preemptiveBasic: Bool = false) -> RegistryClient {
+/// Tokens live by `clock`: a clock the test moves by hand (frozen unless moved), so how long a
+/// push takes on a busy machine never decides how many tokens it needs.
+func testClient(credentials: any RegistryCredentialSource = NoCredentials(), attempts: Int = 5, preemptiveBasic: Bool = false,
+                clock: ManualClock = ManualClock()) -> RegistryClient {
     RegistryClient(credentials: credentials, options: RegistryClientOptions(
-        preemptiveBasic: preemptiveBasic, retry: RetryPolicy(maxAttempts: attempts, baseDelay: 0.05, maxDelay: 0.2, maxRetryAfter: 5)))
+        preemptiveBasic: preemptiveBasic, retry: RetryPolicy(maxAttempts: attempts, baseDelay: 0.05, maxDelay: 0.2, maxRetryAfter: 5),
+        clock: { clock.now }))
+}
+
+/// A clock that stands still until the test advances it.
+final class ManualClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current = Date(timeIntervalSince1970: 1_700_000_000)
+    var now: Date { lock.withLock { current } }
+    func advance(by seconds: TimeInterval) { lock.withLock { current.addTimeInterval(seconds) } }
 }
 
 /// Runs `body` with a client and shuts the client down afterwards, also on failure.

@@ -9,6 +9,8 @@ It forwards every request to the upstream registry and, on command, misbehaves:
 * "kill_after_blob_puts": N resets every request once N blob uploads have completed;
 * --bearer puts a token-auth front on the registry: 401 with a Bearer challenge, a token
   endpoint at /token (optionally demanding Basic credentials), tokens checked per scope.
+  --token-ttl is the lifetime clients are told; the proxy itself never expires a token, so a
+  slow machine cannot turn a test's token count into a race (clients' clocks are the tests').
 
 GET /__control/log returns every request seen (method, path, status, fault); GET
 /__control/tokens every token request (scopes, whether Basic credentials came with it).
@@ -46,7 +48,7 @@ class State:
         self.used_sessions = set()
         self.log = []
         self.token_log = []
-        self.tokens = {}  # token -> (set of scopes, expiry)
+        self.tokens = {}  # token -> (set of scopes, None); see --token-ttl
 
 
 STATE = None
@@ -169,7 +171,7 @@ class Handler(BaseHTTPRequestHandler):
                 return
         token = secrets.token_hex(16)
         with STATE.lock:
-            STATE.tokens[token] = (set(scopes), time.time() + STATE.token_ttl)
+            STATE.tokens[token] = (set(scopes), None)
         self.record(200, "token")
         self.respond(200, json.dumps({"token": token, "expires_in": STATE.token_ttl}).encode(),
                      {"Content-Type": "application/json"})
@@ -182,7 +184,7 @@ class Handler(BaseHTTPRequestHandler):
         if auth.startswith("Bearer "):
             with STATE.lock:
                 granted = STATE.tokens.get(auth[len("Bearer "):])
-            if granted and granted[1] > time.time():
+            if granted:
                 if repository is None or needed in scope_actions(granted[0], repository):
                     return True
         actions = "pull" if needed == "pull" else "pull,push"
