@@ -162,6 +162,26 @@ public struct ProjectFile: Sendable, Equatable {
     }
 
     /// A path from the file, resolved against the project directory.
+    /// Whether a build of `context` is a build of this project: its configured context, or the
+    /// project's own directory. Any other context is built as `docker build` would, without the
+    /// project's defaults (its build args could name a base the other Dockerfile never meant).
+    public func isOwnContext(_ context: URL) -> Bool {
+        let wanted = context.resolvingSymlinksInPath().standardizedFileURL.path
+        return [resolve(build.context ?? "."), directory].contains { $0.resolvingSymlinksInPath().standardizedFileURL.path == wanted }
+    }
+
+    /// The build defaults this file sets, for saying which were applied ("build args BASE_IMAGE, tag app").
+    public var buildDefaultsSummary: [String] {
+        var parts: [String] = []
+        if let dockerfile = build.dockerfile { parts.append("dockerfile \(dockerfile)") }
+        if !build.args.isEmpty { parts.append("build args \(build.args.keys.sorted().joined(separator: ", "))") }
+        if let image { parts.append("tag \(([image] + build.tags).joined(separator: ", "))") }
+        if let target = build.target { parts.append("target \(target)") }
+        if let platform = build.platform { parts.append("platform \(platform)") }
+        if let format = build.format { parts.append("format \(format)") }
+        return parts
+    }
+
     public func resolve(_ path: String) -> URL {
         path.hasPrefix("/") ? URL(fileURLWithPath: path) : directory.appendingPathComponent(path).standardizedFileURL
     }

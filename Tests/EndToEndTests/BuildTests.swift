@@ -150,6 +150,21 @@ import Testing
         #expect(level9.status == 0 && level9.stdout != first, "\(level9.stderr)")
         #expect(try Imagekit.run(["build", "--progress", "quiet"], store: store, directory: project).stdout == first)
 
+        // It says which defaults it applied.
+        #expect(built.stderr.contains("using imagekit.yaml: dockerfile docker/app.Dockerfile; build args VERSION; tag vibejudge-dashboard"), "\(built.stderr)")
+
+        // Another context built from inside the project is built as `docker build` would: none of
+        // the project's args or tags, and a note saying so.
+        let other = scratch.url.appendingPathComponent("project/elsewhere")
+        try Self.write(Self.metadataContext, in: other)
+        let unrelated = try Imagekit.run(["build", "-t", "unrelated:1", "elsewhere"], store: store, directory: project)
+        #expect(unrelated.status == 0, "\(unrelated.stderr)")
+        #expect(unrelated.stderr.contains("note: imagekit.yaml not applied: elsewhere is not this project's build context"), "\(unrelated.stderr)")
+        #expect((try Self.config(store, "unrelated:1", scratch: scratch)["Labels"] as? [String: String])?["org.opencontainers.image.version"] != "9.9.9")
+        // The project's own directory as the context is still the project.
+        let own = try Imagekit.run(["build", "--progress", "plain", "."], store: store, directory: project)
+        #expect(own.status == 0 && own.stderr.contains("using imagekit.yaml"), "\(own.stderr)")
+
         try Data("image: x\nbuild:\n  contxt: .\n".utf8).write(to: project.appendingPathComponent("imagekit.yaml"))
         let broken = try Imagekit.run(["build"], store: store, directory: project)
         #expect(broken.status == 2)

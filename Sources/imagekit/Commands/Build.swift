@@ -34,7 +34,7 @@ struct BuildCommand: AsyncParsableCommand {
 
     func run() async throws {
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        let project = try ProjectFile.find(in: cwd)
+        let project = try projectBeingBuilt(cwd: cwd)
         let contextURL: URL
         if let context {
             contextURL = URL(fileURLWithPath: context, relativeTo: cwd).standardizedFileURL
@@ -50,7 +50,7 @@ struct BuildCommand: AsyncParsableCommand {
         let dockerfileURL: URL
         if let file {
             dockerfileURL = URL(fileURLWithPath: file, relativeTo: cwd).standardizedFileURL
-        } else if context == nil, let project, let configured = project.build.dockerfile {
+        } else if let project, let configured = project.build.dockerfile {
             dockerfileURL = project.resolve(configured)
         } else {
             dockerfileURL = contextURL.appendingPathComponent("Dockerfile")
@@ -92,7 +92,7 @@ struct BuildCommand: AsyncParsableCommand {
         let request = BuildRequest(
             contextDirectory: contextURL, dockerfile: dockerfileURL,
             dockerfileDisplayName: Self.displayName(dockerfileURL, context: contextURL, cwd: cwd), buildArgs: args,
-            target: target ?? (context == nil ? project?.build.target : nil), platform: platformValue, noCache: noCache, tags: tags,
+            target: target ?? project?.build.target, platform: platformValue, noCache: noCache, tags: tags,
             format: formatValue, layerOptions: layerOptions, secrets: secrets, labels: labels)
 
         let store = try storeOptions.open()
@@ -113,6 +113,19 @@ struct BuildCommand: AsyncParsableCommand {
                 .recordBuild(LastBuild(image: name, digest: result.image.digest.description, builtAt: ISO8601DateFormatter().string(from: Date())))
         }
         Output.line(result.image.digest.description)
+    }
+
+    /// The project file, when this build is the project's own (no context argument, or the project's
+    /// context); says which of its defaults apply, or that it is ignored for another context.
+    private func projectBeingBuilt(cwd: URL) throws -> ProjectFile? {
+        guard let project = try ProjectFile.find(in: cwd) else { return nil }
+        if let context, !project.isOwnContext(URL(fileURLWithPath: context, relativeTo: cwd)) {
+            progressOptions.say("note: \(ProjectFile.fileName) not applied: \(context) is not this project's build context")
+            return nil
+        }
+        let applied = project.buildDefaultsSummary
+        if !applied.isEmpty { progressOptions.say("using \(ProjectFile.fileName): \(applied.joined(separator: "; "))") }
+        return project
     }
 
     /// How errors name the Dockerfile: relative to the context (`Dockerfile:12:5`, as Docker prints it),
