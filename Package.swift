@@ -36,7 +36,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .target(name: "AWS", dependencies: [
-            "CCrypto",
+            "OCI",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "OCI"]),
         .testTarget(name: "DockerfileTests", dependencies: ["Dockerfile"], resources: [.copy("Corpus")]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "Store", "OCI", "CZlib", "TestSupport"]),
-        .testTarget(name: "AWSTests", dependencies: ["AWS"], resources: [.copy("Vectors")]),
+        .testTarget(name: "AWSTests", dependencies: ["AWS", "OCI"], resources: [.copy("Vectors")]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "Archive", "Store", "OCI"], resources: [.copy("Resources")]),
         .testTarget(name: "DeployTests", dependencies: ["Deploy"]),
         .testTarget(name: "ProjectTests", dependencies: ["Project"]),

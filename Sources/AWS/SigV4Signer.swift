@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 
 /// AWS Signature Version 4 for one request, following the published algorithm
 /// (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html).
@@ -68,7 +69,7 @@ public struct SigV4Signer: Sendable {
     /// Signs a request given a body in memory.
     public func sign(method: String, url: URL, headers: [(name: String, value: String)],
                      body: Data, date: Date) -> SignedRequest {
-        sign(method: method, url: url, headers: headers, payloadHash: Hashing.sha256Hex(body), date: date)
+        sign(method: method, url: url, headers: headers, payloadHash: SHA256Hasher.hash(body).encoded, date: date)
     }
 
     /// Signs a request given its path and query exactly as they go on the wire; `headers` must hold `Host`.
@@ -109,9 +110,9 @@ public struct SigV4Signer: Sendable {
         ].joined(separator: "\n")
 
         let scope = "\(day)/\(region)/\(service)/aws4_request"
-        let stringToSign = [Self.algorithm, amzDate, scope, Hashing.sha256Hex(canonicalRequest)].joined(separator: "\n")
+        let stringToSign = [Self.algorithm, amzDate, scope, SHA256Hasher.hex(of: canonicalRequest)].joined(separator: "\n")
         let key = Self.signingKey(secretAccessKey: credentials.secretAccessKey, day: day, region: region, service: service)
-        let signature = Hashing.hex(Hashing.hmacSHA256(key: key, message: stringToSign))
+        let signature = SHA256Hasher.hex(SHA256Hasher.hmac(key: key, message: stringToSign))
         let authorization = "\(Self.algorithm) Credential=\(credentials.accessKeyId)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
 
         if let unsignedToken { headers.append(unsignedToken) }
@@ -123,10 +124,10 @@ public struct SigV4Signer: Sendable {
 
     /// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, day), region), service), "aws4_request").
     public static func signingKey(secretAccessKey: String, day: String, region: String, service: String) -> [UInt8] {
-        let kDate = Hashing.hmacSHA256(key: Array("AWS4\(secretAccessKey)".utf8), message: day)
-        let kRegion = Hashing.hmacSHA256(key: kDate, message: region)
-        let kService = Hashing.hmacSHA256(key: kRegion, message: service)
-        return Hashing.hmacSHA256(key: kService, message: "aws4_request")
+        let kDate = SHA256Hasher.hmac(key: Array("AWS4\(secretAccessKey)".utf8), message: day)
+        let kRegion = SHA256Hasher.hmac(key: kDate, message: region)
+        let kService = SHA256Hasher.hmac(key: kRegion, message: service)
+        return SHA256Hasher.hmac(key: kService, message: "aws4_request")
     }
 
     /// `YYYYMMDDTHHMMSSZ` in UTC.

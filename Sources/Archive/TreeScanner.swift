@@ -122,12 +122,7 @@ public struct TreeScanner {
         return Found(entry: entry, device: 0, inode: 0, linkable: false)
     }
 
-    private static func isOpaque(_ path: String) -> Bool {
-        for name in ["trusted.overlay.opaque", "user.overlay.opaque"] {
-            if let value = readXattr(path: path, name: name), value == [UInt8(ascii: "y")] { return true }
-        }
-        return false
-    }
+    private static func isOpaque(_ path: String) -> Bool { OverlayOpaque.isOpaque(path) == true }
 
     private static func describe(path: String, relative: String, st: stat, options: Options) throws(ArchiveError) -> LayerEntry {
         let kind: EntryKind

@@ -65,3 +65,20 @@ func withUTF8Locale<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
     defer { uselocale(previous) }
     return try body()
 }
+
+/// overlayfs's marker of an opaque directory (`trusted.` as root, `user.` with userxattr): the
+/// one place that reads it, for the layer writer and the build's path lookups.
+public enum OverlayOpaque {
+    public static let names = ["trusted.overlay.opaque", "user.overlay.opaque"]
+
+    /// True or false, or nil when the attributes cannot be read at all.
+    public static func isOpaque(_ path: String) -> Bool? {
+        for name in names {
+            var value: UInt8 = 0
+            let n = XattrCall.lgetxattr(path, name, &value, 1)
+            if n == 1 && value == UInt8(ascii: "y") { return true }
+            if n < 0 && errno != ENODATA && errno != ERANGE { return nil }
+        }
+        return false
+    }
+}

@@ -107,25 +107,6 @@ final class ProducedLayers: @unchecked Sendable {
 
 enum PathKind { case missing, directory, other }
 
-/// Reads overlayfs's opaque marker. <sys/xattr.h> is not in Swift's Glibc module, so lgetxattr is
-/// looked up by name once; nil when it cannot be read (then the caller mounts and looks).
-enum OverlayXattr {
-    private typealias Get = @convention(c) (UnsafePointer<CChar>, UnsafePointer<CChar>, UnsafeMutableRawPointer?, Int) -> Int
-    nonisolated(unsafe) private static let lgetxattr: Get? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "lgetxattr")
-        .map { unsafeBitCast($0, to: Get.self) }
-
-    static func isOpaque(_ path: String) -> Bool? {
-        guard let lgetxattr else { return nil }
-        for name in ["trusted.overlay.opaque", "user.overlay.opaque"] {
-            var value: UInt8 = 0
-            let n = lgetxattr(path, name, &value, 1)
-            if n == 1 && value == UInt8(ascii: "y") { return true }
-            if n < 0 && errno != ENODATA { return nil }
-        }
-        return false
-    }
-}
-
 /// One build's shared parts and the per-instruction logic.
 struct BuildSession: Sendable {
     let request: BuildRequest
@@ -175,7 +156,7 @@ struct BuildSession: Sendable {
         switch stage.base {
         case .scratch:
             config = ImageConfig(architecture: request.platform.architecture, os: request.platform.os, created: created)
-            config.config.env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+            config.config.env = ["PATH=\(ImageDefaults.path)"]
             layerDescriptors = []
             key = CacheKey(parent: nil, kind: "FROM scratch").digest
         case .stage(let index):
@@ -195,8 +176,8 @@ struct BuildSession: Sendable {
             shell = image.config.config.shell ?? shell
             var labels = config.config.labels ?? [:]
             let reference = try? ImageReference(parsing: name)
-            labels["org.opencontainers.image.base.name"] = reference?.familiar ?? name
-            labels["org.opencontainers.image.base.digest"] = image.digest.description
+            labels[ImageDefaults.baseNameLabel] = reference?.familiar ?? name
+            labels[ImageDefaults.baseDigestLabel] = image.digest.description
             config.config.labels = labels
             if let triggers = config.config.onBuild, !triggers.isEmpty {
                 counters.warn("\(location): the base image has ONBUILD triggers, which imagekit does not run: \(triggers.joined(separator: "; "))")
@@ -342,7 +323,7 @@ struct BuildSession: Sendable {
             }
             // A parent here that is opaque hides the layers below.
             if index > 0, !parent.isEmpty, lstat(directory.appendingPathComponent(parent).path, &st) == 0 {
-                guard let opaque = OverlayXattr.isOpaque(directory.appendingPathComponent(parent).path) else { return nil }
+                guard let opaque = OverlayOpaque.isOpaque(directory.appendingPathComponent(parent).path) else { return nil }
                 if opaque { return .missing }
             }
         }

@@ -17,7 +17,7 @@ struct RunStep {
         let epoch = session.request.layerOptions.sourceDateEpoch
         var environment = state.scope.runEnvironment
         if !environment.contains(where: { $0.hasPrefix("PATH=") }) {
-            environment.insert("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", at: 0)
+            environment.insert("PATH=\(ImageDefaults.path)", at: 0)
         }
         // Python then writes hash-based .pyc files, valid whatever the clamped mtimes are.
         environment.append("SOURCE_DATE_EPOCH=\(epoch)")

@@ -1,7 +1,8 @@
 import CCrypto
 import Foundation
 
-/// Incremental SHA-256 over OpenSSL's EVP interface (uses SHA-NI where the CPU has it).
+/// SHA-256 (incremental, over OpenSSL's EVP interface, which uses SHA-NI where the CPU has it)
+/// and HMAC-SHA256: the project's one wrapper of libcrypto's hashing, used for digests and SigV4.
 /// A class because the EVP context is a resource; not shared between tasks.
 public final class SHA256Hasher {
     private let context: OpaquePointer
@@ -55,4 +56,25 @@ public final class SHA256Hasher {
         }
         return String(decoding: chars, as: UTF8.self)
     }
+
+    /// SHA-256 of a string's UTF-8 bytes, as lowercase hex.
+    public static func hex(of text: String) -> String { hash(Data(text.utf8)).encoded }
+
+    /// HMAC-SHA256 (RFC 2104) of `message` under `key`.
+    public static func hmac(key: [UInt8], message: [UInt8]) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        let result = key.withUnsafeBytes { keyBuffer in
+            message.withUnsafeBytes { messageBuffer in
+                HMAC(EVP_sha256(),
+                     keyBuffer.baseAddress, Int32(keyBuffer.count),
+                     messageBuffer.baseAddress?.assumingMemoryBound(to: UInt8.self), messageBuffer.count,
+                     &out, &length)
+            }
+        }
+        precondition(result != nil, "OpenSSL HMAC(sha256) failed")
+        return Array(out.prefix(Int(length)))
+    }
+
+    public static func hmac(key: [UInt8], message: String) -> [UInt8] { hmac(key: key, message: Array(message.utf8)) }
 }

@@ -71,7 +71,6 @@ struct Checks {
     /// Computed once: both the size rule and the report show them.
     let largestDirectories: [PathSize]
 
-    static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
     init(image: ImageSubject, index: FileIndex, policy: PolicyDocument) {
         self.image = image
@@ -278,7 +277,7 @@ struct Checks {
         if program.contains("/") {
             candidates = [program.hasPrefix("/") ? program : ((config.workingDir ?? "/") as NSString).appendingPathComponent(program)]
         } else {
-            let path = env["PATH"] ?? Self.defaultPath
+            let path = env["PATH"] ?? ImageDefaults.path
             candidates = path.split(separator: ":").map { ($0.hasSuffix("/") ? String($0) : $0 + "/") + program }
         }
         for candidate in candidates {
@@ -290,7 +289,7 @@ struct Checks {
             }
             return .success("\(via) is executable by UID \(user.uid)")
         }
-        let searched = program.contains("/") ? candidates[0] : "PATH \(env["PATH"] ?? Self.defaultPath)"
+        let searched = program.contains("/") ? candidates[0] : "PATH \(env["PATH"] ?? ImageDefaults.path)"
         return .failure(Finding("`\(program)`, which the HEALTHCHECK runs, is not in the image (searched \(searched)); install it in the final stage or use a program the image has", path: program.hasPrefix("/") ? program : nil))
     }
 
@@ -461,14 +460,12 @@ struct Checks {
 
     // MARK: Provenance and metadata
 
-    static let baseNameLabel = "org.opencontainers.image.base.name"
-    static let baseDigestLabel = "org.opencontainers.image.base.digest"
 
     private func baseImage(_ policy: BaseImagePolicy) -> Outcome {
         let labels = config.labels ?? [:]
-        if let name = labels[Self.baseNameLabel], !name.isEmpty {
-            let digest = labels[Self.baseDigestLabel].map { " @ \($0)" } ?? ""
-            return .pass("base \(name)\(digest) (label \(Self.baseNameLabel))")
+        if let name = labels[ImageDefaults.baseNameLabel], !name.isEmpty {
+            let digest = labels[ImageDefaults.baseDigestLabel].map { " @ \($0)" } ?? ""
+            return .pass("base \(name)\(digest) (label \(ImageDefaults.baseNameLabel))")
         }
         if policy.acceptHistory {
             for entry in image.config.history {
@@ -480,7 +477,7 @@ struct Checks {
                 }
             }
         }
-        return .fail("the base image is not recorded: no label \(Self.baseNameLabel)\(policy.acceptHistory ? " and no FROM in history" : "")")
+        return .fail("the base image is not recorded: no label \(ImageDefaults.baseNameLabel)\(policy.acceptHistory ? " and no FROM in history" : "")")
     }
 
     private func metadata(_ m: MetadataTest) -> Outcome {

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import OCI
 import NIOCore
 import Testing
 @testable import AWS
@@ -52,7 +53,7 @@ struct MotoECR {
     /// An image in moto's ECR with a real digest; returns the digest.
     func putImage(repository: String, tag: String) async throws -> String {
         let manifest = #"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":2,"digest":"sha256:\#(String(repeating: "1", count: 64))"},"layers":[],"tag":"\#(tag)"}"#
-        let digest = "sha256:" + Hashing.sha256Hex(Data(manifest.utf8))
+        let digest = "sha256:" + SHA256Hasher.hash(Data(manifest.utf8)).encoded
         try await post("/", target: "PutImage", ["repositoryName": repository, "imageManifest": manifest, "imageTag": tag, "imageDigest": digest])
         return digest
     }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import OCI
 import Testing
 @testable import AWS
 
@@ -10,16 +11,16 @@ struct SigV4SignerTests {
     @Test("signing key derivation matches the AWS documentation example")
     func signingKey() {
         let key = SigV4Signer.signingKey(secretAccessKey: SuiteConstants.secret, day: "20120215", region: "us-east-1", service: "iam")
-        #expect(Hashing.hex(key) == "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d")
+        #expect(SHA256Hasher.hex(key) == "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d")
     }
 
     @Test("SHA-256 and HMAC-SHA256 known answers")
     func primitives() {
-        #expect(Hashing.sha256Hex("") == Hashing.emptyPayloadHash)
-        #expect(Hashing.sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256Hasher.hex(of: "") == emptyPayloadHash)
+        #expect(SHA256Hasher.hex(of: "abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         // RFC 4231 test case 2.
-        let mac = Hashing.hmacSHA256(key: Array("Jefe".utf8), message: "what do ya want for nothing?")
-        #expect(Hashing.hex(mac) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        let mac = SHA256Hasher.hmac(key: Array("Jefe".utf8), message: "what do ya want for nothing?")
+        #expect(SHA256Hasher.hex(mac) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
     }
 
     @Test("amz date is UTC and zero padded")
@@ -66,7 +67,7 @@ struct SigV4SignerTests {
         let signer = SigV4Signer(credentials: session, region: "eu-west-1", service: "ecr", addsContentSHA256Header: true)
         let signed = signer.sign(method: "GET", url: URL(string: "https://h.example:8443/v2/")!, headers: [],
                                  body: Data(), date: SuiteConstants.date)
-        #expect(signed.header("x-amz-content-sha256") == Hashing.emptyPayloadHash)
+        #expect(signed.header("x-amz-content-sha256") == emptyPayloadHash)
         #expect(signed.header("X-Amz-Security-Token") == "token")
         #expect(signed.header("Host") == "h.example:8443")
         #expect(signed.signedHeaders == "host;x-amz-content-sha256;x-amz-date;x-amz-security-token")
@@ -149,3 +150,6 @@ print(json.dumps({"authorization": request.headers["Authorization"], "date": req
         #expect(request.headers.contains { $0.name == "X-Amz-Target" && $0.value == "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken" })
     }
 }
+
+/// SHA-256 of the empty input (FIPS 180-2), the payload hash of bodiless signed requests.
+private let emptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 import Testing
 @testable import AWS
 
@@ -101,7 +102,7 @@ struct SigV4SuiteTests {
         let signer = SigV4Signer(credentials: credentials, region: "us-east-1", service: "service",
                                  signsSecurityToken: suiteCase.name != "post-sts-header-after")
         let signed = signer.sign(method: suiteCase.method, path: suiteCase.path, query: suiteCase.query,
-                                 headers: suiteCase.headers, payloadHash: Hashing.sha256Hex(suiteCase.body),
+                                 headers: suiteCase.headers, payloadHash: SHA256Hasher.hex(of: suiteCase.body),
                                  date: SuiteConstants.date)
         #expect(signed.canonicalRequest == suiteCase.canonicalRequest)
         #expect(signed.stringToSign == suiteCase.stringToSign)
