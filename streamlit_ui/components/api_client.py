@@ -570,6 +570,10 @@ class VibeJudgeClient:
         return self.iter_pages(f"/hackathons/{hack_id}/submissions", "submissions",
                                page_size=page_size)
 
+    def all_submissions(self, hack_id: str) -> list[dict]:
+        """Every submission of a hackathon, 100 per request."""
+        return list(self.iter_submissions(hack_id, page_size=100))
+
     def get_submission(self, sub_id: str) -> dict:
         return self._get(f"/submissions/{sub_id}")
 
