@@ -33,7 +33,7 @@ ENV_ERROR = "vj_env_sign_in_error"
 
 
 API_PREFIX = "/api/v1"
-EXAMPLE_BASE_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/dev"
+EXAMPLE_BASE_URL = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/dev"
 
 
 def default_base_url() -> str:

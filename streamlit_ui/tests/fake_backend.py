@@ -848,11 +848,15 @@ class FakeBackend:
                 "scores": dims,
                 "evidence": [{"finding": f"{a} finding for {sub['team_name']}",
                               "file": "src/main.py", "line": 10 + seed % 90,
-                              "severity": "medium"}],
+                              "severity": "medium"},
+                             # Findings about a whole file have no line.
+                             {"finding": "No tests for the API layer", "file": "src/api/",
+                              "line": None, "severity": "low"}],
                 "observations": {"notes": "Consistent commit history"},
             })
         return dict(
-            base, overall_score=sub["overall_score"], rank=sub["rank"],
+            # The real scorecard leaves rank empty; the leaderboard has it.
+            base, overall_score=sub["overall_score"], rank=None,
             recommendation=sub["recommendation"], weighted_scores=weighted,
             agent_scores=agent_scores,
             repo_meta={"commit_count": 20 + seed % 80, "branch_count": 1 + seed % 4,
