@@ -213,7 +213,7 @@ class QuotaExceededError(RateLimitError):
     @property
     def friendly(self) -> str:
         limit = self.quota.limit if self.quota and self.quota.limit else None
-        size = f" of {limit} requests" if limit else ""
+        size = f" of {limit:,} requests" if limit else ""
         return f"The API key's daily quota{size} is used up. {self.hint}"
 
 

@@ -114,8 +114,8 @@ def guard() -> Iterator[None]:
 def quota_text(quota: Quota | None) -> str | None:
     if quota is None or quota.remaining is None:
         return None
-    of = f" of {quota.limit}" if quota.limit else ""
-    return (f"Daily quota: {quota.remaining}{of} requests left "
+    of = f" of {quota.limit:,}" if quota.limit else ""
+    return (f"Daily quota: {quota.remaining:,}{of} requests left "
             f"(resets {format_reset(quota.reset)})")
 
 

@@ -197,22 +197,28 @@ def submissions_panel(client) -> None:
         st.error("Fix these lines:\n\n" + "\n".join(f"- {e}" for e in errors))
     if subs:
         st.caption(f"{len(subs)} valid submission(s) ready.")
-    if st.button(f"Add {len(subs)} submission(s) to {hack['name']}",
-                 disabled=not subs or bool(errors), key="add_submissions"):
-        try:
-            result = client.create_submissions(hack["hack_id"], subs)
-        except APIError as exc:
-            ui.show_error(exc, "add the submissions")
-        else:
-            st.session_state["vj_added"] = (result.get("created", 0),
-                                            result.get("hackathon_submission_count", 0),
-                                            hack["name"])
-            st.session_state.pop("bulk_submissions", None)
-            ui.after_write()
-            st.rerun()
+    st.button(f"Add {len(subs)} submission(s) to {hack['name']}",
+              disabled=not subs or bool(errors), key="add_submissions",
+              on_click=_add_submissions, args=(client, hack, subs))
+    failure = st.session_state.pop("vj_add_error", None)
+    if failure:
+        ui.show_error(failure, "add the submissions")
     added = st.session_state.pop("vj_added", None)
     if added:
         st.success(f"Added {added[0]} submission(s) to {added[2]}; it now has {added[1]}.")
+
+
+def _add_submissions(client, hack: dict, subs: list[dict]) -> None:
+    """The button's action, run before the page so the emptied text area shows empty."""
+    try:
+        result = client.create_submissions(hack["hack_id"], subs)
+    except APIError as exc:
+        st.session_state["vj_add_error"] = exc
+        return
+    st.session_state["vj_added"] = (result.get("created", 0),
+                                    result.get("hackathon_submission_count", 0), hack["name"])
+    st.session_state["bulk_submissions"] = ""
+    ui.after_write()
 
 
 def main() -> None:

@@ -127,9 +127,13 @@ def estimate_panel(client, hack_id: str) -> dict | None:
     c = st.columns(3)
     c[0].metric("Submissions to analyze", est.get("submission_count", 0))
     c[1].metric("Expected cost", format_usd(detail.get("total_cost_usd", {}).get("expected")))
-    c[2].metric("Duration", format_minutes_range(detail.get("estimated_duration_minutes")))
+    minutes = detail.get("estimated_duration_minutes") or {}
+    # The metric keeps to a short value (a metric cuts long ones); the ranges follow.
+    c[2].metric("Duration", f"about {float(minutes.get('expected', 0)):.0f} min"
+                if minutes else "—")
     st.write(f"Total: {format_cost_range(detail.get('total_cost_usd'))} · per submission: "
-             f"{format_cost_range(detail.get('per_submission_cost_usd'))}")
+             f"{format_cost_range(detail.get('per_submission_cost_usd'))} · duration "
+             f"{format_minutes_range(minutes)}")
     by_agent = detail.get("cost_by_agent") or {}
     if by_agent:
         left, right = st.columns([3, 2])

@@ -225,7 +225,6 @@ def scorecard_view(entry: dict) -> None:
 
     agents = card.get("agent_scores") or []
     if agents:
-        st.markdown("**Agent scores**")
         st.plotly_chart(agent_scores_chart(agents), width="stretch")
         for a in agents:
             with st.expander(f"{agent_label(a.get('agent_name'))}: "

@@ -30,6 +30,12 @@ PAGES = {
 
 
 @pytest.fixture
+def page_files() -> dict[str, str]:
+    """Page name -> its file, relative to app.py (for AppTest.switch_page)."""
+    return dict(PAGES)
+
+
+@pytest.fixture
 def backend():
     """A fake backend with limits high enough not to get in a test's way."""
     with FakeBackend(rate_limit_per_second=10_000, daily_quota=1_000_000) as fake:

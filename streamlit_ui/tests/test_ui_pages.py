@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 import tomllib
 from datetime import date, datetime, time, timezone
+from pathlib import Path
 
 import pytest
 
 from components import auth
 from components.api_client import format_reset
-from conftest import PAGES, UI_DIR
 from fake_backend import seed_demo
+
+UI_DIR = Path(__file__).resolve().parent.parent
 
 
 def texts(elements) -> list[str]:
@@ -352,7 +354,7 @@ def test_add_submissions_api_rejection_is_shown(open_page, seeded):
     assert any("submissions.0.repo_url: Repository is private" in e for e in texts(at.error))
 
 
-def test_submissions_go_to_the_hackathon_just_created(open_page, seeded):
+def test_submissions_go_to_the_hackathon_just_created(open_page, seeded, page_files):
     backend, key, spring = seeded
     at = open_page("create", key=key)
     assert at.selectbox(key="hack_picker_create").value == spring
@@ -379,7 +381,7 @@ def test_submissions_go_to_the_hackathon_just_created(open_page, seeded):
     at.button(key="add_submissions").click().run()
     eta = next(s for s in backend.submissions.values() if s["team_name"] == "Eta Team")
     assert eta["hack_id"] == spring
-    at.switch_page(PAGES["live"]).run()
+    at.switch_page(page_files["live"]).run()
     assert at.selectbox(key="hack_picker_live").value == spring
 
 
@@ -718,12 +720,12 @@ def test_daily_quota_used_up_says_when_it_resets_and_is_not_retried(open_page, s
     at.button(key="refresh_results").click().run()
     no_exception(at)
     warnings = texts(at.warning)
-    assert any("daily quota of 1000000 requests is used up. It resets at 2026-12-01 00:00 UTC"
+    assert any("daily quota of 1,000,000 requests is used up. It resets at 2026-12-01 00:00 UTC"
                in w for w in warnings), warnings
     assert format_reset(backend.quota_reset()) == "2026-12-01 00:00 UTC"
     assert not any("wait a little" in w or "try again" in w.lower() for w in warnings)
     assert len(backend.requests_log) - before == 1  # asked once, not retried
-    assert any("Daily quota: 0 of 1000000 requests left (resets 2026-12-01 00:00 UTC)" in c
+    assert any("Daily quota: 0 of 1,000,000 requests left (resets 2026-12-01 00:00 UTC)" in c
                for c in texts(at.sidebar.caption))
 
 
@@ -733,11 +735,11 @@ def test_remaining_quota_is_shown_when_the_api_reports_it(open_page, seeded):
     at = open_page("intel", key=key)
     no_exception(at)
     left = backend.daily_quota - backend.keys[key].day_count
-    assert any(c.startswith(f"⏳ Daily quota: {left} of {backend.daily_quota} requests left")
+    assert any(c.startswith(f"⏳ Daily quota: {left:,} of {backend.daily_quota:,} requests left")
                for c in texts(at.sidebar.caption)), texts(at.sidebar.caption)
 
 
-def test_an_organizer_session_stays_within_the_request_budget(open_page, seeded):
+def test_an_organizer_session_stays_within_the_request_budget(open_page, seeded, page_files):
     """Sign in, open every page, then 10 interactions on Results: under 40 requests."""
     backend, key, hack_id = seeded
     board = backend._leaderboard(backend.hackathons[hack_id])["leaderboard"]
@@ -745,7 +747,7 @@ def test_an_organizer_session_stays_within_the_request_budget(open_page, seeded)
     at.text_input(key="sign_in_key").input(key).run()
     at.button(key="sign_in_button").click().run()
     for name in ("create", "live", "results", "intel", "results"):
-        at.switch_page(PAGES[name]).run()
+        at.switch_page(page_files[name]).run()
         no_exception(at)
     interactions = [
         lambda: at.text_input(key="lb_search").input("a"),
