@@ -98,9 +98,23 @@ TIMEOUT_MS = 180_000  # generous: the machine may be busy; every wait is on a co
 VIEWPORT = {"width": 1440, "height": 900}
 
 
+# The app has settled: no run in progress (the status widget shows none) and no element
+# left over from an earlier run (Streamlit marks those data-stale until the run ends).
+SETTLED = """() => {
+    const busy = document.querySelector('[data-testid="stStatusWidget"]');
+    const running = busy && busy.getBoundingClientRect().height > 0;
+    return !running && !document.querySelector('[data-stale="true"]');
+}"""
+# Every data grid (a canvas) and every Plotly chart on the page has been laid out.
+PAINTED = """() => [...document.querySelectorAll(
+        '[data-testid="stDataFrame"] canvas, [data-testid="stPlotlyChart"] .main-svg')]
+    .every(e => e.getBoundingClientRect().height > 0)"""
+
+
 def idle(page) -> None:
-    """Wait until the script run that the last action started has finished."""
-    page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=TIMEOUT_MS)
+    """Wait until the app has settled after the last action (callers first wait for
+    what that action shows, so the run it started has begun)."""
+    page.wait_for_function(SETTLED, timeout=TIMEOUT_MS)
 
 
 def go(page, label: str, heading: str) -> None:
@@ -130,12 +144,8 @@ def shot(page, name: str) -> Path:
 
 
 def _painted(page) -> None:
-    # Data grids paint on a canvas, charts in SVG: wait for every one to be visible.
-    for canvas in page.locator('[data-testid="stDataFrame"] canvas').all():
-        canvas.wait_for(state="visible", timeout=TIMEOUT_MS)
-    for chart in page.locator(".js-plotly-plot .main-svg").all():
-        chart.wait_for(state="visible", timeout=TIMEOUT_MS)
     idle(page)
+    page.wait_for_function(PAINTED, timeout=TIMEOUT_MS)
 
 
 def search(page, text: str, expect_caption: str) -> None:
