@@ -174,10 +174,12 @@ def feedback_view(items: list) -> None:
                 left, right = st.columns(2)
                 with left:
                     st.caption("Before")
-                    st.code(example.get("vulnerable_code") or "", language=None)
+                    st.code(example.get("vulnerable_code") or "", language=None,
+                            wrap_lines=True)
                 with right:
                     st.caption("After")
-                    st.code(example.get("fixed_code") or "", language=None)
+                    st.code(example.get("fixed_code") or "", language=None,
+                            wrap_lines=True)
                 if example.get("explanation"):
                     st.caption(example["explanation"])
             for label, field in (("Why the fix works", "why_fixed"),
