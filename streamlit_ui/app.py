@@ -1,4 +1,9 @@
-"""VibeJudge organizer dashboard: sign in and home page."""
+"""VibeJudge organizer dashboard: the entry point (`streamlit run streamlit_ui/app.py`).
+
+Registers the pages with ``st.navigation`` (Home first), signs in with the
+operator's key when one is configured, then runs the page (each page draws the
+sidebar: what the entry point draws is not kept across reruns by Streamlit's AppTest).
+"""
 
 import sys
 from pathlib import Path
@@ -8,85 +13,8 @@ _UI_DIR = str(Path(__file__).resolve().parent)
 if _UI_DIR not in sys.path:
     sys.path.insert(0, _UI_DIR)
 
-import streamlit as st  # noqa: E402
-
 from components import auth, ui  # noqa: E402
-from components.api_client import APIError  # noqa: E402
-from components.formatters import AGENT_INFO  # noqa: E402
 
-ui.setup_page("Home", "⚖️")
-
-
-def sign_in_form() -> None:
-    st.subheader("Sign in")
-    st.write("Paste the API key you received when you registered as an organizer.")
-    env_error = st.session_state.get(auth.ENV_ERROR)
-    if env_error:
-        st.warning(env_error)
-    api_key = st.text_input("API key", type="password", key="sign_in_key",
-                            placeholder="vj_live_...")
-    with st.expander("Advanced"):
-        base_url = st.text_input(
-            "API base URL", value=auth.default_base_url(), key="sign_in_base_url",
-            help="The VibeJudge API, ending in /api/v1. Defaults to the API_BASE_URL setting.",
-        )
-    if st.button("Sign in", type="primary", key="sign_in_button"):
-        try:
-            with st.spinner("Checking your key…"):
-                org = auth.sign_in(api_key, base_url)
-        except ValueError as exc:
-            st.error(str(exc))
-        except APIError as exc:
-            ui.show_error(exc, "sign in")
-        else:
-            st.success(f"Signed in as {org.get('name', 'organizer')}.")
-            st.rerun()
-    st.caption("Lost your key? Sign in to the VibeJudge API with your email to get a new one; "
-               "that replaces every key you had before.")
-
-
-def home() -> None:
-    org = auth.organizer()
-    st.success(f"Welcome, {org.get('name', 'organizer')}"
-               + (f" ({org['organization']})" if org.get("organization") else "")
-               + f" · {org.get('hackathon_count', 0)} hackathon(s) · tier {org.get('tier', 'free')}")
-    st.subheader("What the dashboard does")
-    cols = st.columns(2)
-    pages = list(ui.PAGES)[1:]
-    blurbs = [
-        "Set up a hackathon: rubric, agents, AI policy, budget; then add team repositories.",
-        "Estimate the cost, start the analysis and watch it progress live.",
-        "Leaderboard, statistics and every team's scorecard with evidence.",
-        "Top performers, hiring signals, technology trends and recommendations.",
-    ]
-    for i, (page, blurb) in enumerate(zip(pages, blurbs)):
-        with cols[i % 2]:
-            ui.nav_link(page)
-            st.caption(blurb)
-    st.subheader("The four judging agents")
-    st.write("Each submission's repository is reviewed by up to four AI agents. The rubric "
-             "maps every scoring dimension to one of them.")
-    agent_cols = st.columns(4)
-    for col, (name, info) in zip(agent_cols, AGENT_INFO.items()):
-        with col:
-            st.markdown(f"#### {info['icon']} {info['label']}")
-            st.caption(f"`{name}`")
-            st.write(info["summary"])
-    if st.button("Sign out", key="home_sign_out"):
-        auth.sign_out()
-        st.rerun()
-
-
-def main() -> None:
-    st.title("⚖️ VibeJudge organizer dashboard")
-    st.caption("AI judging for hackathons")
-    auth.try_env_sign_in()
-    ui.sidebar()
-    if auth.is_signed_in():
-        home()
-    else:
-        sign_in_form()
-
-
-with ui.guard():
-    main()
+page = ui.navigation()
+auth.try_env_sign_in()
+page.run()

@@ -32,20 +32,43 @@ SIGNED_OUT = "vj_signed_out"
 ENV_ERROR = "vj_env_sign_in_error"
 
 
+API_PREFIX = "/api/v1"
+EXAMPLE_BASE_URL = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/dev"
+
+
 def default_base_url() -> str:
     return (os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL).strip().rstrip("/")
 
 
 def normalize_base_url(url: str) -> str:
-    """Check and tidy a base URL; raise ValueError with what to fix."""
+    """Check and tidy a base URL; raise ValueError with what to fix.
+
+    The API Gateway stage URL (``https://ID.execute-api.REGION.amazonaws.com/dev``)
+    and the API's own base (the same with ``/api/v1``) are both accepted: the
+    routes live under ``/api/v1``, which is appended when missing.
+    """
     url = (url or "").strip().rstrip("/")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("The API URL must start with http:// or https:// and name a host, "
-                         "e.g. https://example.execute-api.us-east-1.amazonaws.com/dev/api/v1")
-    if not parts.path.endswith("/api/v1"):
-        raise ValueError("The API URL must end with /api/v1")
+                         f"e.g. {EXAMPLE_BASE_URL} (the API Gateway stage URL)")
+    if parts.query or parts.fragment:
+        raise ValueError("The API URL takes no ?query or #fragment: give the stage URL, "
+                         f"e.g. {EXAMPLE_BASE_URL}")
+    if not parts.path.endswith(API_PREFIX):
+        url += API_PREFIX
     return url
+
+
+def base_url_note(url: str) -> str | None:
+    """What normalize_base_url changes about a URL, said in one sentence (or None)."""
+    try:
+        normalized = normalize_base_url(url)
+    except ValueError:
+        return None
+    if normalized != (url or "").strip().rstrip("/"):
+        return f"The API's routes live under {API_PREFIX}: the dashboard uses {normalized}."
+    return None
 
 
 def normalize_api_key(key: str) -> str:

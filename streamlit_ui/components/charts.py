@@ -85,8 +85,10 @@ def technology_trends_chart(most_used: list[list[Any]]) -> go.Figure:
 def cost_by_agent_chart(cost_by_agent: dict[str, float]) -> go.Figure:
     labels = [agent_label(a) for a in cost_by_agent]
     values = [float(v or 0) for v in cost_by_agent.values()]
+    # Labels inside the slices: small slices' outside labels would run into the title.
     fig = go.Figure(go.Pie(labels=labels, values=values, hole=0.45,
-                           marker=dict(colors=PALETTE)))
+                           marker=dict(colors=PALETTE), textposition="inside",
+                           textinfo="percent"))
     fig = _layout(fig, "Cost by agent", height=300)
     fig.update_layout(showlegend=True)
     return fig

@@ -13,7 +13,7 @@ AI_POLICY_MODES = ("full_vibe", "ai_assisted", "traditional", "custom")
 TEAM_NAME_RE = re.compile(r"^[a-zA-Z0-9 _-]+$")
 REPO_URL_RE = re.compile(r"^https://github\.com/[\w\-\.]+/[\w\-\.]+/?$")
 
-WEIGHT_TOLERANCE = 0.01
+WEIGHT_TOLERANCE = 0.001  # the API's own tolerance
 BUDGET_MIN = 0.01
 BUDGET_MAX = 10000.0
 MAX_NAME = 200
@@ -87,7 +87,8 @@ def validate_hackathon(
     if dimensions:
         total = weights_total(dimensions)
         if abs(total - 1.0) > WEIGHT_TOLERANCE:
-            errors.append(f"Rubric: weights add up to {total:.2f}; they must sum to 1.00.")
+            errors.append(f"Rubric: weights add up to {total:.3f}; they must sum to 1.000 "
+                          f"(within {WEIGHT_TOLERANCE}).")
     return errors
 
 

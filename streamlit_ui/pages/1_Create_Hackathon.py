@@ -25,12 +25,11 @@ from components.validators import (  # noqa: E402
     AGENT_NAMES,
     AI_POLICY_MODES,
     MAX_DIMENSIONS,
+    WEIGHT_TOLERANCE,
     parse_submission_lines,
     validate_hackathon,
     weights_total,
 )
-
-ui.setup_page("Create hackathon", "🛠️")
 
 CREATED = "vj_created_hackathon"
 DEFAULT_DIMENSIONS = [
@@ -60,16 +59,17 @@ def rubric_editor(agents: list[str]) -> list[dict]:
         with c3:
             dweight = st.number_input(f"Dimension {i + 1} weight", min_value=0.0,
                                       max_value=1.0, value=float(weight), step=0.05,
-                                      format="%.2f", key=f"dim_weight_{i}")
+                                      format="%.3f", key=f"dim_weight_{i}")
         ddesc = st.text_input(f"Dimension {i + 1} description (optional)", value=desc,
                               key=f"dim_desc_{i}")
         dims.append({"name": dname.strip(), "agent": dagent, "weight": round(float(dweight), 4),
                      "description": ddesc.strip()})
     total = weights_total(dims)
-    if abs(total - 1.0) <= 0.01:
-        st.caption(f"✅ Weights add up to {total:.2f}")
+    if abs(total - 1.0) <= WEIGHT_TOLERANCE:
+        st.caption(f"✅ Weights add up to {total:.3f}")
     else:
-        st.caption(f"❌ Weights add up to {total:.2f} (they must sum to 1.00)")
+        st.caption(f"❌ Weights add up to {total:.3f} (they must sum to 1.000, "
+                   f"within {WEIGHT_TOLERANCE})")
     return dims
 
 
@@ -146,7 +146,8 @@ def hackathon_form(client) -> None:
         created = ui.call(client.create_hackathon, payload, doing="create the hackathon")
         if created:
             st.session_state[CREATED] = created
-            ui.forget_hackathon_list()
+            ui.after_write()
+            # The new hackathon becomes the one every form and page acts on.
             st.session_state[ui.HACK] = created["hack_id"]
             st.rerun()
 
@@ -155,11 +156,10 @@ def created_panel(client) -> None:
     hack = st.session_state[CREATED]
     st.success(f"Created **{hack['name']}** ({hack['hack_id']}) · status "
                f"{status_label(hack.get('status'))}")
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3 = st.columns(3)
     c1.metric("Status", hack.get("status", "—"))
     c2.metric("Budget", format_usd(hack.get("budget_limit_usd")))
     c3.metric("Agents", len(hack.get("agents_enabled", [])))
-    c4.metric("Submissions", hack.get("submission_count", 0))
     st.caption(f"{format_datetime(hack.get('start_date'))} → {format_datetime(hack.get('end_date'))}"
                f" · {AI_POLICY_LABELS.get(hack.get('ai_policy_mode'), hack.get('ai_policy_mode'))}")
     st.dataframe([{"Dimension": d["name"], "Agent": agent_label(d["agent"]),
@@ -173,7 +173,7 @@ def created_panel(client) -> None:
                               doing="activate the hackathon")
             if updated:
                 st.session_state[CREATED] = updated
-                ui.forget_hackathon_list()
+                ui.after_write()
                 st.rerun()
     if st.button("Create another hackathon", key="create_another"):
         del st.session_state[CREATED]
@@ -185,6 +185,8 @@ def submissions_panel(client) -> None:
     hack = ui.pick_hackathon(client, "create")
     if not hack:
         return
+    st.info(f"Submissions go to **{hack['name']}** ({status_label(hack.get('status'))}). "
+            "Pick another hackathon above to add them there.", icon="🎯")
     st.write("Paste one team per line: `team name, https://github.com/owner/repo` "
              "(a tab or `|` also separates). Team names use letters, digits, spaces, `_` and `-`.")
     text = st.text_area("Submissions", key="bulk_submissions", height=160,
@@ -195,22 +197,28 @@ def submissions_panel(client) -> None:
         st.error("Fix these lines:\n\n" + "\n".join(f"- {e}" for e in errors))
     if subs:
         st.caption(f"{len(subs)} valid submission(s) ready.")
-    if st.button(f"Add {len(subs)} submission(s)", disabled=not subs or bool(errors),
-                 key="add_submissions"):
-        try:
-            result = client.create_submissions(hack["hack_id"], subs)
-        except APIError as exc:
-            ui.show_error(exc, "add the submissions")
-        else:
-            st.session_state["vj_added"] = (result.get("created", 0),
-                                            result.get("hackathon_submission_count", 0),
-                                            hack["name"])
-            st.session_state.pop("bulk_submissions", None)
-            ui.forget_hackathon_list()
-            st.rerun()
+    st.button(f"Add {len(subs)} submission(s) to {hack['name']}",
+              disabled=not subs or bool(errors), key="add_submissions",
+              on_click=_add_submissions, args=(client, hack, subs))
+    failure = st.session_state.pop("vj_add_error", None)
+    if failure:
+        ui.show_error(failure, "add the submissions")
     added = st.session_state.pop("vj_added", None)
     if added:
         st.success(f"Added {added[0]} submission(s) to {added[2]}; it now has {added[1]}.")
+
+
+def _add_submissions(client, hack: dict, subs: list[dict]) -> None:
+    """The button's action, run before the page so the emptied text area shows empty."""
+    try:
+        result = client.create_submissions(hack["hack_id"], subs)
+    except APIError as exc:
+        st.session_state["vj_add_error"] = exc
+        return
+    st.session_state["vj_added"] = (result.get("created", 0),
+                                    result.get("hackathon_submission_count", 0), hack["name"])
+    st.session_state["bulk_submissions"] = ""
+    ui.after_write()
 
 
 def main() -> None:

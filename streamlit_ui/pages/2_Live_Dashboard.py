@@ -1,4 +1,4 @@
-"""Stats, submissions, cost estimate, starting an analysis and following its progress."""
+"""Stats, spend, submissions, cost estimate, starting an analysis and following its progress."""
 
 import sys
 from pathlib import Path
@@ -8,9 +8,8 @@ if _UI_DIR not in sys.path:
     sys.path.insert(0, _UI_DIR)
 
 import streamlit as st  # noqa: E402
-from streamlit_autorefresh import st_autorefresh  # noqa: E402
 
-from components import ui  # noqa: E402
+from components import data, ui  # noqa: E402
 from components.api_client import (  # noqa: E402
     APIError,
     BadRequestError,
@@ -32,70 +31,85 @@ from components.formatters import (  # noqa: E402
     status_label,
 )
 
-ui.setup_page("Live dashboard", "📡")
-
-# Every refresh costs one API request (a free key allows 100 a day), so poll
-# gently and leave the other panels cached while a job runs.
-REFRESH_MS = 5000
-SUB_PAGE = 25
+# Every poll costs one API request (a free key allows 100 a day), so poll gently;
+# only the progress panel reruns (a fragment), everything else stays as it is.
+REFRESH_SECONDS = 5
 ACTIVE = ("queued", "running")
 
 
-def stats_panel(client, hack_id: str) -> None:
-    key = f"vj_stats_{hack_id}"
-    stats = st.session_state.get(key)
-    if stats is None or not st.session_state.get(f"vj_job_active_{hack_id}"):
-        stats = ui.call(client.get_stats, hack_id, doing="load the statistics")
-        if not stats:
-            return
-        st.session_state[key] = stats
+def _status_key(hack_id: str) -> str:
+    return f"vj_status_{hack_id}"
+
+
+def _active_key(hack_id: str) -> str:
+    return f"vj_job_active_{hack_id}"
+
+
+def forget_estimate(hack_id: str) -> None:
+    """Drop the estimate, and the consent given for it."""
+    st.session_state.pop(f"vj_estimate_{hack_id}", None)
+    st.session_state.pop("confirm", None)
+
+
+def stats_panel(hack_id: str, subs: list[dict] | None) -> None:
+    stats = ui.call(data.read, "get_stats", hack_id, doing="load the statistics")
+    if not stats:
+        return
     c = st.columns(5)
     c[0].metric("Submissions", stats.get("submission_count", 0))
-    c[1].metric("Analyzed", stats.get("verified_count", 0))
+    # The API's verified_count counts a status the pipeline never sets: count the
+    # analysed (completed) submissions from the list instead.
+    analysed = (sum(1 for s in subs if s.get("status") == "completed")
+                if subs is not None else "—")
+    c[1].metric("Analyzed", analysed)
     c[2].metric("Pending", stats.get("pending_count", 0))
     c[3].metric("Participants", stats.get("participant_count", 0))
     c[4].metric("Status", humanize(stats.get("hackathon_status")))
 
 
-def submissions_panel(client, hack_id: str) -> None:
-    key = f"vj_subs_{hack_id}"
-    state = st.session_state.get(key)
-    if state is None or st.session_state.pop("vj_reload_subs", False):
-        page = ui.call(client.list_submissions, hack_id, limit=SUB_PAGE,
-                       doing="load the submissions")
-        if page is None:
-            return
-        state = {"items": page.get("submissions", []), "cursor": page.get("next_cursor"),
-                 "has_more": page.get("has_more", False)}
-        st.session_state[key] = state
-    with st.expander(f"Submissions ({len(state['items'])}"
-                     f"{'+' if state['has_more'] else ''})", expanded=False):
-        if not state["items"]:
+def spend_panel(hack_id: str) -> None:
+    costs = ui.call(data.read, "get_hackathon_costs", hack_id, doing="load the spend")
+    if costs is None:
+        return
+    spent = costs.get("total_cost_usd")
+    analysed = costs.get("submissions_analyzed", 0)
+    each = (f", {format_usd(costs.get('avg_cost_per_submission'))} each on average"
+            if analysed else "")
+    budget = costs.get("budget") or {}
+    if budget.get("limit_usd"):
+        used = float(budget.get("utilization_pct") or 0.0)
+        st.progress(min(1.0, max(0.0, used / 100)),
+                    text=f"Spent {format_usd(spent)} of the {format_usd(budget['limit_usd'])} "
+                         f"budget ({format_pct(used)}), {format_usd(budget.get('remaining_usd'))}"
+                         f" left · {analysed} submission(s) analyzed{each}")
+    else:
+        st.caption(f"Spent {format_usd(spent)} · no budget limit · {analysed} submission(s) "
+                   f"analyzed{each}")
+
+
+def submissions_panel(hack_id: str, subs: list[dict] | None) -> None:
+    if subs is None:
+        return
+    with st.expander(f"Submissions ({len(subs)})", expanded=False):
+        if not subs:
             st.info("No submissions yet: add them on the Create hackathon page.")
             ui.nav_link("pages/1_Create_Hackathon.py", "Add submissions")
-        else:
-            st.dataframe([{
-                "Team": s["team_name"], "Repository": s["repo_url"],
-                "Status": status_label(s.get("status")),
-                "Score": format_score(s.get("overall_score")),
-                "Rank": str(s["rank"]) if s.get("rank") else "—",
-                "Cost": format_usd(s.get("total_cost_usd")),
-                "Problem": s.get("error_message") or s.get("disqualification_reason") or "",
-            } for s in state["items"]], hide_index=True, width="stretch")
-        if state["has_more"] and st.button("Load more submissions", key="more_subs"):
-            page = ui.call(client.list_submissions, hack_id, limit=SUB_PAGE,
-                           cursor=state["cursor"], doing="load more submissions")
-            if page is not None:
-                state["items"].extend(page.get("submissions", []))
-                state["cursor"] = page.get("next_cursor")
-                state["has_more"] = page.get("has_more", False)
-                st.rerun()
+            return
+        st.dataframe([{
+            "Team": s["team_name"], "Repository": s["repo_url"],
+            "Status": status_label(s.get("status")),
+            "Score": format_score(s.get("overall_score")),
+            "Rank": str(s["rank"]) if s.get("rank") else "—",
+            "Cost": format_usd(s.get("total_cost_usd")),
+            "Problem": s.get("error_message") or s.get("disqualification_reason") or "",
+        } for s in subs], hide_index=True, width="stretch")
 
 
 def estimate_panel(client, hack_id: str) -> dict | None:
     st.subheader("Cost estimate")
     key = f"vj_estimate_{hack_id}"
     if st.button("Estimate cost", key="estimate"):
+        forget_estimate(hack_id)
         try:
             st.session_state[key] = client.estimate_analysis(hack_id)
         except BadRequestError as exc:
@@ -113,17 +127,20 @@ def estimate_panel(client, hack_id: str) -> dict | None:
     c = st.columns(3)
     c[0].metric("Submissions to analyze", est.get("submission_count", 0))
     c[1].metric("Expected cost", format_usd(detail.get("total_cost_usd", {}).get("expected")))
-    c[2].metric("Duration", format_minutes_range(detail.get("estimated_duration_minutes")))
+    minutes = detail.get("estimated_duration_minutes") or {}
+    # The metric keeps to a short value (a metric cuts long ones); the ranges follow.
+    c[2].metric("Duration", f"about {float(minutes.get('expected', 0)):.0f} min"
+                if minutes else "—")
     st.write(f"Total: {format_cost_range(detail.get('total_cost_usd'))} · per submission: "
-             f"{format_cost_range(detail.get('per_submission_cost_usd'))}")
+             f"{format_cost_range(detail.get('per_submission_cost_usd'))} · duration "
+             f"{format_minutes_range(minutes)}")
     by_agent = detail.get("cost_by_agent") or {}
     if by_agent:
-        left, right = st.columns(2)
+        left, right = st.columns([3, 2])
         with left:
             st.dataframe([{"Agent": agent_label(a), "Model": v.get("model"),
                            "Estimated": format_usd(v.get("estimated_usd"))}
-                          for a, v in by_agent.items()], hide_index=True,
-                         width="stretch")
+                          for a, v in by_agent.items()], hide_index=True, width="stretch")
         with right:
             st.plotly_chart(cost_by_agent_chart({a: v.get("estimated_usd", 0)
                                                  for a, v in by_agent.items()}),
@@ -141,14 +158,10 @@ def estimate_panel(client, hack_id: str) -> dict | None:
 
 
 def budget_panel(client, hack_id: str) -> None:
-    key = f"vj_hackathon_{hack_id}"
     with st.expander("Budget limit"):
-        hack = st.session_state.get(key)
+        hack = ui.call(data.read, "get_hackathon", hack_id, doing="load the hackathon")
         if hack is None:
-            hack = ui.call(client.get_hackathon, hack_id, doing="load the hackathon")
-            if hack is None:
-                return
-            st.session_state[key] = hack
+            return
         limit = hack.get("budget_limit_usd")
         st.write(f"Current limit: {format_usd(limit) if limit else 'none'}")
         new = float(st.number_input("New budget limit (USD)", value=float(limit or 50.0),
@@ -160,13 +173,16 @@ def budget_panel(client, hack_id: str) -> None:
             updated = ui.call(client.update_hackathon, hack_id, {"budget_limit_usd": new},
                               doing="update the budget")
             if updated:
-                st.session_state[key] = updated
-                st.session_state.pop(f"vj_estimate_{hack_id}", None)
+                ui.after_write()
+                forget_estimate(hack_id)
                 st.success(f"Budget limit is now {format_usd(updated.get('budget_limit_usd'))}.")
 
 
 def start_panel(client, hack_id: str, est: dict | None) -> None:
     st.subheader("Start analysis")
+    started = st.session_state.pop("vj_started", None)
+    if started:
+        st.success(started)
     force = st.checkbox("Re-analyze submissions that were already scored", key="force")
     expected = (est or {}).get("estimate", {}).get("total_cost_usd", {}).get("high")
     what = (f"up to {format_usd(expected)}" if expected is not None
@@ -176,12 +192,12 @@ def start_panel(client, hack_id: str, est: dict | None) -> None:
         try:
             job = client.start_analysis(hack_id, force_reanalyze=force)
         except BudgetExceededError as exc:
-            st.error(f"💸 Over budget: {exc.detail}. Raise the hackathon's budget limit, or "
-                     "analyze fewer submissions, then try again.")
+            st.error(exc.friendly, icon="💸")
         except ServerError as exc:
             if "already in progress" in exc.detail.lower():
                 st.info("An analysis is already running for this hackathon; its progress is "
                         "shown below. Wait for it to finish before starting another.")
+                st.session_state.pop(_status_key(hack_id), None)
             else:
                 ui.show_error(exc, "start the analysis")
         except BadRequestError as exc:
@@ -189,26 +205,41 @@ def start_panel(client, hack_id: str, est: dict | None) -> None:
         except APIError as exc:
             ui.show_error(exc, "start the analysis")
         else:
-            st.success(f"Analysis started (job {job.get('job_id')}) for "
-                       f"{job.get('total_submissions', 0)} submission(s).")
-            st.session_state.pop(f"vj_estimate_{hack_id}", None)
+            st.session_state["vj_started"] = (f"Analysis started (job {job.get('job_id')}) for "
+                                              f"{job.get('total_submissions', 0)} submission(s).")
+            ui.after_write()
+            forget_estimate(hack_id)
+            st.session_state.pop(_status_key(hack_id), None)
+            st.session_state[_active_key(hack_id)] = True
+            st.rerun()
 
 
-def progress_panel(client, hack_id: str) -> None:
-    st.subheader("Progress")
-    try:
-        status = client.get_analysis_status(hack_id)
-    except NotFoundError:
-        st.session_state.pop(f"vj_job_active_{hack_id}", None)
+def _progress_body(client, hack_id: str) -> None:
+    key = _status_key(hack_id)
+    status = st.session_state.get(key)
+    # A finished (or absent) job does not change: ask again only while one runs.
+    if status is None or status.get("status") in ACTIVE:
+        try:
+            status = client.get_analysis_status(hack_id)
+        except NotFoundError:
+            status = {"status": None}
+        except APIError as exc:
+            st.session_state.pop(_active_key(hack_id), None)
+            ui.show_error(exc, "load the analysis status")
+            return
+        st.session_state[key] = status
+    job_status = status.get("status")
+    was_active = st.session_state.get(_active_key(hack_id), False)
+    st.session_state[_active_key(hack_id)] = job_status in ACTIVE
+    if was_active != (job_status in ACTIVE):
+        # Started or ended: the other panels' figures changed, and the polling too.
+        data.invalidate(client)
+        st.rerun(scope="app")
+    if job_status is None:
         st.caption("No analysis has run for this hackathon yet.")
-        return
-    except APIError as exc:
-        st.session_state.pop(f"vj_job_active_{hack_id}", None)
-        ui.show_error(exc, "load the analysis status")
         return
     progress = status.get("progress", {})
     pct = float(progress.get("percent_complete") or 0.0)
-    job_status = status.get("status", "")
     st.progress(min(1.0, max(0.0, pct / 100)),
                 text=f"{status_label(job_status)} · {pct:.0f}% · "
                      f"{progress.get('completed', 0)} done, {progress.get('failed', 0)} failed, "
@@ -219,31 +250,35 @@ def progress_panel(client, hack_id: str) -> None:
                  + (f" with {agent_label(current.get('current_agent'))}"
                     if current.get("current_agent") else ""))
     cost = status.get("cost_so_far") or {}
-    c = st.columns(3)
     total_cost = cost.get("total_usd", cost.get("total_cost_usd"))
+    c = st.columns([1, 3])
     c[0].metric("Cost so far", format_usd(total_cost) if total_cost is not None else "—")
-    c[1].metric("Started", format_datetime(status.get("started_at")))
-    c[2].metric("Estimated completion", format_datetime(status.get("estimated_completion")))
+    with c[1]:
+        # Dates as text, not metrics: a metric cuts a long value off.
+        st.markdown(f"**Started** {format_datetime(status.get('started_at'))}")
+        if job_status in ACTIVE:
+            st.markdown(f"**Estimated completion** "
+                        f"{format_datetime(status.get('estimated_completion'))}")
     errors = status.get("errors") or []
     if errors:
         st.warning(f"{len(errors)} submission(s) failed:")
         st.dataframe([{"Team": e.get("team_name"), "Error": e.get("error")} for e in errors],
                      hide_index=True, width="stretch")
-    was_active = st.session_state.get(f"vj_job_active_{hack_id}", False)
-    st.session_state[f"vj_job_active_{hack_id}"] = job_status in ACTIVE
-    if was_active and job_status not in ACTIVE:
-        # The job just ended: show fresh figures everywhere.
-        st.session_state["vj_reload_subs"] = True
-        st.session_state.pop(f"vj_stats_{hack_id}", None)
-        st.rerun()
     if job_status in ACTIVE:
-        st_autorefresh(interval=REFRESH_MS, key=f"progress_refresh_{hack_id}")
-        st.caption(f"Refreshing every {REFRESH_MS // 1000} seconds while the analysis runs.")
+        st.caption(f"Refreshing every {REFRESH_SECONDS} seconds while the analysis runs "
+                   "(one API request each time).")
     elif job_status == "completed":
         st.success("Analysis complete.")
         ui.nav_link("pages/3_Results.py", "See the results")
-    elif job_status:
+    else:
         st.error(f"The analysis ended with status {humanize(job_status)}.")
+
+
+def progress_panel(client, hack_id: str) -> None:
+    st.subheader("Progress")
+    active = st.session_state.get(_active_key(hack_id), False)
+    # Only this panel reruns on the timer, and only while a job runs.
+    st.fragment(run_every=REFRESH_SECONDS if active else None)(_progress_body)(client, hack_id)
 
 
 def main() -> None:
@@ -253,16 +288,16 @@ def main() -> None:
     if not hack:
         return
     hack_id = hack["hack_id"]
-    stats_panel(client, hack_id)
-    submissions_panel(client, hack_id)
+    subs = ui.call(data.read, "all_submissions", hack_id, doing="load the submissions")
+    stats_panel(hack_id, subs)
+    spend_panel(hack_id)
+    submissions_panel(hack_id, subs)
     st.divider()
-    left, right = st.columns([1, 1])
-    with left:
-        est = estimate_panel(client, hack_id)
-        budget_panel(client, hack_id)
-        start_panel(client, hack_id, est)
-    with right:
-        progress_panel(client, hack_id)
+    est = estimate_panel(client, hack_id)
+    budget_panel(client, hack_id)
+    start_panel(client, hack_id, est)
+    st.divider()
+    progress_panel(client, hack_id)
 
 
 with ui.guard():

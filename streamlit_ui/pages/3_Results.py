@@ -11,7 +11,7 @@ import math  # noqa: E402
 
 import streamlit as st  # noqa: E402
 
-from components import ui  # noqa: E402
+from components import data, ui  # noqa: E402
 from components.api_client import APIError, BadRequestError, ServerError  # noqa: E402
 from components.charts import (  # noqa: E402
     agent_scores_chart,
@@ -34,8 +34,6 @@ from components.formatters import (  # noqa: E402
     status_label,
     yes_no,
 )
-
-ui.setup_page("Results", "🏆")
 
 SORTS = {
     "Rank": (lambda e: e.get("rank") or 0, False),
@@ -102,15 +100,26 @@ def leaderboard_table(entries: list[dict]) -> list[dict]:
     return rows
 
 
-def costs_panel(client, sub_id: str) -> None:
-    try:
-        costs = client.get_submission_costs(sub_id)
-    except ServerError:
-        st.warning("The detailed cost breakdown is unavailable right now (the server could "
-                   "not compute it). The totals above are still correct; try again later.")
-        return
-    except APIError as exc:
-        st.info(f"No cost breakdown: {exc.friendly}")
+def costs_panel(sub_id: str) -> None:
+    """The per-agent cost breakdown. Fetched only when its section is opened; a failure
+    is remembered, so reruns do not ask again (the API answers 500 for analysed
+    submissions) until the user does."""
+    failed_key = f"vj_costs_failed_{sub_id}"
+    costs = None
+    if failed_key not in st.session_state:
+        try:
+            costs = data.read("get_submission_costs", sub_id)
+        except ServerError:
+            st.session_state[failed_key] = (
+                "The detailed cost breakdown is unavailable (the server could not compute "
+                "it). The totals above are still correct.")
+        except APIError as exc:
+            st.session_state[failed_key] = f"No cost breakdown: {exc.friendly}"
+    if costs is None:
+        st.warning(st.session_state[failed_key])
+        if st.button("Try again", key=f"costs_retry_{sub_id}"):
+            del st.session_state[failed_key]
+            st.rerun()
         return
     st.write(f"Total {format_usd(costs.get('total_cost_usd'))} · "
              f"{format_int(costs.get('total_tokens'))} tokens "
@@ -124,8 +133,70 @@ def costs_panel(client, sub_id: str) -> None:
                   for r in costs.get("agents", [])], hide_index=True, width="stretch")
 
 
-def scorecard_view(client, sub_id: str) -> None:
-    card = ui.call(client.get_scorecard, sub_id, doing="load the scorecard")
+def evidence_rows(evidence: list) -> list[dict]:
+    """Evidence items as table rows: every field of any item, "—" where one has none."""
+    columns: list[str] = []
+    for item in evidence:
+        if isinstance(item, dict):
+            columns += [k for k in item if k not in columns]
+    rows = []
+    for item in evidence:
+        if not isinstance(item, dict):
+            item = {"evidence": item}
+            if "evidence" not in columns:
+                columns.append("evidence")
+        rows.append({k: "—" if item.get(k) in (None, "") else str(item[k]) for k in columns})
+    return rows
+
+
+def feedback_view(items: list) -> None:
+    """ActionableFeedback items, most urgent (priority 1) first."""
+    ordered = sorted(items, key=lambda i: (i.get("priority") or 99) if isinstance(i, dict)
+                     else 99)
+    for item in ordered:
+        with st.container(border=True):
+            if not isinstance(item, dict):
+                st.markdown(str(item))
+                continue
+            effort = item.get("effort_estimate") or {}
+            effort_text = ", ".join(x for x in (
+                f"about {effort['minutes']} min" if effort.get("minutes") else "",
+                str(effort.get("difficulty") or "")) if x)
+            head = f"**Priority {item.get('priority', '—')}** · {item.get('finding') or '—'}"
+            st.markdown(head + (f" · *{effort_text}*" if effort_text else ""))
+            for label, field in (("What works", "acknowledgment"), ("Where", "context"),
+                                 ("Why it matters", "why_vulnerable"),
+                                 ("Business impact", "business_impact")):
+                if item.get(field):
+                    st.markdown(f"*{label}:* {item[field]}")
+            example = item.get("code_example") or {}
+            if example.get("vulnerable_code") or example.get("fixed_code"):
+                left, right = st.columns(2)
+                with left:
+                    st.caption("Before")
+                    st.code(example.get("vulnerable_code") or "", language=None,
+                            wrap_lines=True)
+                with right:
+                    st.caption("After")
+                    st.code(example.get("fixed_code") or "", language=None,
+                            wrap_lines=True)
+                if example.get("explanation"):
+                    st.caption(example["explanation"])
+            for label, field in (("Why the fix works", "why_fixed"),
+                                 ("How to test it", "testing_instructions")):
+                if item.get(field):
+                    st.markdown(f"*{label}:* {item[field]}")
+            links = [r for r in item.get("learning_resources") or [] if isinstance(r, dict)]
+            if links:
+                st.markdown("*Learn more:* " + " · ".join(
+                    f"[{r.get('title') or r.get('url')}]({r.get('url')})"
+                    + (f" ({r['resource_type']})" if r.get("resource_type") else "")
+                    for r in links if r.get("url")))
+
+
+def scorecard_view(entry: dict) -> None:
+    sub_id = entry["sub_id"]
+    card = ui.call(data.read, "get_scorecard", sub_id, doing="load the scorecard")
     if not card:
         return
     st.markdown(f"### {card.get('team_name')}")
@@ -136,7 +207,8 @@ def scorecard_view(client, sub_id: str) -> None:
         st.error(f"Disqualified: {card['disqualification_reason']}")
     c = st.columns(3)
     c[0].metric("Overall score", format_score(card.get("overall_score")))
-    c[1].metric("Rank", card.get("rank") or "—")
+    # The scorecard's rank can be empty where the leaderboard has one.
+    c[1].metric("Rank", card.get("rank") or entry.get("rank") or "—")
     c[2].metric("Analysis cost", format_usd(card.get("total_cost_usd")))
     st.markdown(f"**Recommendation:** {recommendation_label(card.get('recommendation'))}")
 
@@ -155,7 +227,6 @@ def scorecard_view(client, sub_id: str) -> None:
 
     agents = card.get("agent_scores") or []
     if agents:
-        st.markdown("**Agent scores**")
         st.plotly_chart(agent_scores_chart(agents), width="stretch")
         for a in agents:
             with st.expander(f"{agent_label(a.get('agent_name'))}: "
@@ -168,9 +239,7 @@ def scorecard_view(client, sub_id: str) -> None:
                 evidence = a.get("evidence") or []
                 if evidence:
                     st.markdown("Evidence")
-                    st.dataframe([{k: str(v) for k, v in item.items()} if isinstance(item, dict)
-                                  else {"evidence": str(item)} for item in evidence],
-                                 hide_index=True, width="stretch")
+                    st.dataframe(evidence_rows(evidence), hide_index=True, width="stretch")
 
     left, right = st.columns(2)
     with left:
@@ -205,32 +274,28 @@ def scorecard_view(client, sub_id: str) -> None:
                      f"{format_pct(float(meta.get('workflow_success_rate') or 0) * 100, 0)} "
                      "successful")
 
-    with st.expander("Costs"):
+    costs = st.expander("Costs", key=f"costs_{sub_id}", on_change="rerun")
+    with costs:
         st.write(f"Tokens {format_int(card.get('total_tokens'))} · duration "
                  f"{format_duration_ms(card.get('analysis_duration_ms'))}")
-        costs_panel(client, sub_id)
+        if costs.open:
+            costs_panel(sub_id)
 
     feedback = card.get("actionable_feedback") or []
     if feedback:
-        with st.expander("Actionable feedback"):
-            for item in feedback:
-                if isinstance(item, dict):
-                    title = item.get("title") or item.get("area") or "Feedback"
-                    body = item.get("detail") or item.get("description") or ""
-                    st.markdown(f"- **{title}** {body}")
-                else:
-                    st.markdown(f"- {item}")
+        with st.expander(f"Actionable feedback ({len(feedback)})"):
+            feedback_view(feedback)
 
-    contributors_view(client, sub_id)
+    contributors_view(sub_id)
 
 
-def contributors_view(client, sub_id: str) -> None:
+def contributors_view(sub_id: str) -> None:
     st.markdown("**Contributors**")
-    data = ui.call(client.get_individual_scorecards, sub_id,
-                   doing="load the contributor scorecards")
-    if data is None:
+    answer = ui.call(data.read, "get_individual_scorecards", sub_id,
+                     doing="load the contributor scorecards")
+    if answer is None:
         return
-    cards = data.get("scorecards") or []
+    cards = answer.get("scorecards") or []
     if not cards:
         st.caption("No contributor scorecards for this submission.")
         return
@@ -264,7 +329,7 @@ def main() -> None:
     if not hack:
         return
     try:
-        board = client.get_leaderboard(hack["hack_id"])
+        board = data.read("get_leaderboard", hack["hack_id"])
     except BadRequestError as exc:
         st.info(f"No scored submissions yet ({exc.detail}). Start an analysis on the Live "
                 "dashboard; results appear here as soon as submissions are scored.")
@@ -281,10 +346,11 @@ def main() -> None:
     choices = rows or entries
     if not choices:
         return
-    labels = {e["sub_id"]: f"#{e.get('rank')} {e.get('team_name')}" for e in choices}
-    sub_id = st.selectbox("Team", list(labels), format_func=lambda s: labels[s],
+    by_id = {e["sub_id"]: e for e in choices}
+    sub_id = st.selectbox("Team", list(by_id),
+                          format_func=lambda s: f"#{by_id[s].get('rank')} {by_id[s].get('team_name')}",
                           key="scorecard_team")
-    scorecard_view(client, sub_id)
+    scorecard_view(by_id[sub_id])
 
 
 with ui.guard():

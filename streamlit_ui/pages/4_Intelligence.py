@@ -9,11 +9,9 @@ if _UI_DIR not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from components import ui  # noqa: E402
+from components import data, ui  # noqa: E402
 from components.charts import technology_trends_chart  # noqa: E402
 from components.formatters import format_pct, format_score, humanize  # noqa: E402
-
-ui.setup_page("Intelligence", "🧠")
 
 HIRING_GROUPS = [
     ("must_interview", "⭐ Must interview"),
@@ -52,7 +50,8 @@ def main() -> None:
     hack = ui.pick_hackathon(client, "intel")
     if not hack:
         return
-    intel = ui.call(client.get_intelligence, hack["hack_id"], doing="load the intelligence report")
+    intel = ui.call(data.read, "get_intelligence", hack["hack_id"],
+                    doing="load the intelligence report")
     if intel is None:
         return
     st.caption(f"{intel.get('hackathon_name')} · {intel.get('total_submissions', 0)} submissions")

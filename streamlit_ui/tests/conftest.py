@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
+
+# Cached reads must not expire in the middle of a test that counts requests, however
+# slow the machine: a day. Set before the dashboard's modules are imported.
+os.environ["VIBEJUDGE_CACHE_TTL"] = "86400"
 
 TESTS_DIR = Path(__file__).resolve().parent
 UI_DIR = TESTS_DIR.parent
@@ -16,12 +21,18 @@ for path in (str(UI_DIR), str(TESTS_DIR)):
 from fake_backend import FakeBackend, seed_demo  # noqa: E402
 
 PAGES = {
-    "home": "app.py",
+    "home": "pages/0_Home.py",
     "create": "pages/1_Create_Hackathon.py",
     "live": "pages/2_Live_Dashboard.py",
     "results": "pages/3_Results.py",
     "intel": "pages/4_Intelligence.py",
 }
+
+
+@pytest.fixture
+def page_files() -> dict[str, str]:
+    """Page name -> its file, relative to app.py (for AppTest.switch_page)."""
+    return dict(PAGES)
 
 
 @pytest.fixture
@@ -48,7 +59,8 @@ def app_env(monkeypatch, backend):
 
 @pytest.fixture
 def open_page(monkeypatch, app_env):
-    """open_page(name, key=None) -> an AppTest that has run once.
+    """open_page(name, key=None) -> an AppTest of the whole app (``app.py`` and its
+    navigation) showing that page, after one run.
 
     With a key, the session signs in through the documented VIBEJUDGE_API_KEY.
     """
@@ -59,9 +71,12 @@ def open_page(monkeypatch, app_env):
             monkeypatch.setenv("VIBEJUDGE_API_KEY", key)
         else:
             monkeypatch.delenv("VIBEJUDGE_API_KEY", raising=False)
-        at = AppTest.from_file(str(UI_DIR / PAGES[name]), default_timeout=60)
+        at = AppTest.from_file(str(UI_DIR / "app.py"), default_timeout=60)
         for k, v in (query or {}).items():
             at.query_params[k] = v
-        return at.run()
+        at.run()
+        if name != "home":
+            at.switch_page(PAGES[name]).run()
+        return at
 
     return _open

@@ -4,9 +4,19 @@ A real HTTP server (``ThreadingHTTPServer`` in a thread) on 127.0.0.1 with a fre
 port. Routes live under ``/api/v1``; ``/health`` sits at the root. Analysis jobs
 advance by one submission on every status poll, so tests can follow progress.
 
+It answers the way the running backend does (``streamlit_ui/API.md``): route errors
+as ``{"detail": ...}``, the middleware's 401/429 as ``{"error": ...}`` with the
+rate-limit or quota headers (no ``Retry-After`` for the daily quota), the 500 of
+``GET /submissions/{id}/costs`` for analysed submissions, ``verified_count`` stuck
+at 0, list counts that stay 0, the 500 for an analysis over budget, and actionable
+feedback items in their real shape.
+
 Knobs for tests: ``rate_limit_per_second`` and ``daily_quota`` per free key,
-``inject_fault()`` to answer a route with a chosen status a number of times, and
-``fail_submission_costs`` to make ``GET /submissions/{id}/costs`` answer 500.
+``clock`` (epoch seconds) for the quota day, ``inject_fault()`` to answer a route
+with a chosen status a number of times, ``fail_submission_costs`` (True, as the
+real backend; False to get the documented answer), ``report_quota`` to send the
+``X-Quota-*`` headers on every authenticated answer, and ``redirect()`` to answer
+a path with a redirect.
 """
 
 from __future__ import annotations
@@ -37,11 +47,21 @@ AGENT_COST = {"bug_hunter": 0.002, "performance": 0.002, "innovation": 0.06, "ai
 
 
 class HTTPError(Exception):
-    def __init__(self, status: int, detail: Any, headers: dict[str, str] | None = None):
+    """A route error: ``{"detail": ...}``, or ``body`` as given (the middleware's shape)."""
+
+    def __init__(self, status: int, detail: Any, headers: dict[str, str] | None = None,
+                 *, body: Any = None):
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.headers = headers or {}
+        self.body = {"detail": detail} if body is None else body
+
+
+def middleware_error(status: int, message: str, headers: dict[str, str] | None = None,
+                     **extra: Any) -> HTTPError:
+    """An error from the middleware in front of the routes: ``{"error": ...}``, no detail."""
+    return HTTPError(status, message, headers, body=dict({"error": message}, **extra))
 
 
 def _now() -> str:
@@ -86,10 +106,14 @@ class _Ids:
 class FakeBackend:
     """The in-memory state and HTTP server. Use as a context manager."""
 
-    def __init__(self, *, rate_limit_per_second: int = 10, daily_quota: int = 100):
+    def __init__(self, *, rate_limit_per_second: int = 10, daily_quota: int = 100,
+                 clock: Any = time.time):
         self.rate_limit_per_second = rate_limit_per_second
         self.daily_quota = daily_quota
-        self.fail_submission_costs = False
+        self.clock = clock
+        self.fail_submission_costs = True
+        self.report_quota = False
+        self.redirects: dict[str, tuple[int, str]] = {}
         self.lock = threading.RLock()
         self.ids = _Ids()
         self.keys: dict[str, KeyRecord] = {}
@@ -162,6 +186,27 @@ class FakeBackend:
             return self._create_organizer({"email": email, "name": name,
                                            "organization": organization})
 
+    def redirect(self, path: str, status: int, location: str) -> None:
+        """Answer every request for ``path`` with ``status`` and ``Location: location``."""
+        with self.lock:
+            self.redirects[path] = (status, location)
+
+    def exhaust_quota(self, key: str) -> None:
+        """Use up the rest of ``key``'s daily quota."""
+        with self.lock:
+            rec = self.keys[key]
+            rec.day, rec.day_count = self._today(), self.daily_quota
+
+    def quota_reset(self) -> int:
+        """The next midnight UTC after the clock's now, in epoch seconds."""
+        today = datetime.fromtimestamp(self.clock(), tz=timezone.utc).date()
+        midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(),
+                                    tzinfo=timezone.utc)
+        return int(midnight.timestamp())
+
+    def _today(self) -> str:
+        return datetime.fromtimestamp(self.clock(), tz=timezone.utc).date().isoformat()
+
     def count_requests(self, method: str, path_regex: str) -> int:
         pattern = re.compile(path_regex)
         return sum(1 for m, p, _ in self.requests_log if m == method and pattern.search(p))
@@ -175,6 +220,9 @@ class FakeBackend:
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         with self.lock:
             self.requests_log.append((method, path, dict(headers)))
+            if path in self.redirects:
+                status, location = self.redirects[path]
+                return status, None, {"Location": location}
             for fault in self.faults:
                 if fault.times > 0 and fault.method == method and fault.pattern.search(path):
                     fault.times -= 1
@@ -193,9 +241,10 @@ class FakeBackend:
                     raise HTTPError(422, [{"loc": ["body"], "msg": "Invalid JSON",
                                            "type": "json_invalid"}])
             with self.lock:
-                return self._dispatch(method, route, query, headers, payload)
+                status, answer, extra = self._dispatch(method, route, query, headers, payload)
+            return status, answer, dict(self._quota_headers(headers), **extra)
         except HTTPError as err:
-            return err.status, {"detail": err.detail}, err.headers
+            return err.status, err.body, dict(self._quota_headers(headers), **err.headers)
 
     def _dispatch(self, method: str, route: str, query: dict[str, str],
                   headers: dict[str, str], payload: Any) -> tuple[int, Any, dict[str, str]]:
@@ -226,8 +275,9 @@ class FakeBackend:
             if method == "GET":
                 mine = [h for h in self.hackathons.values()
                         if h["org_id"] == org_id and h["status"] != "archived"]
+                # The real list never refreshes this count: it stays 0.
                 items = [{"hack_id": h["hack_id"], "name": h["name"], "status": h["status"],
-                          "submission_count": self._count(h["hack_id"])} for h in mine]
+                          "submission_count": 0} for h in mine]
                 page, cursor, more = self._page(items, query)
                 return 200, {"hackathons": page, "next_cursor": cursor, "has_more": more}, {}
         m = re.fullmatch(r"/hackathons/([^/]+)(/.*)?", route)
@@ -246,30 +296,45 @@ class FakeBackend:
     # ---- auth and rate limits
 
     def _authenticate(self, headers: dict[str, str]) -> str:
+        """The middleware: key, per-second limit, daily quota; its errors say "error"."""
         key = headers.get("x-api-key")
         if not key:
-            raise HTTPError(401, "Missing API key")
+            raise middleware_error(401, "Missing X-API-Key header")
         rec = self.keys.get(key)
         if not rec:
-            raise HTTPError(401, "Invalid API key")
+            raise middleware_error(401, "Invalid API key")
         if not rec.active:
-            raise HTTPError(401, "API key is inactive")
+            raise middleware_error(401, "API key inactive")
         now = time.monotonic()
         rec.calls = [t for t in rec.calls if now - t < 1.0]
         if len(rec.calls) >= self.rate_limit_per_second:
-            raise HTTPError(429, "Rate limit exceeded: 10 requests per second",
-                            {"Retry-After": "1"})
-        today = datetime.now(timezone.utc).date().isoformat()
+            limit = self.rate_limit_per_second
+            raise middleware_error(
+                429, f"Rate limit exceeded: {limit} req/sec",
+                {"Retry-After": "1", "X-RateLimit-Limit": str(limit),
+                 "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(self.clock()) + 1)},
+                retry_after=1)
+        today = self._today()
         if rec.day != today:
             rec.day, rec.day_count = today, 0
         if rec.day_count >= self.daily_quota:
-            tomorrow = datetime.combine(datetime.now(timezone.utc).date() + timedelta(days=1),
-                                        datetime.min.time(), tzinfo=timezone.utc)
-            wait = int((tomorrow - datetime.now(timezone.utc)).total_seconds()) + 1
-            raise HTTPError(429, "Daily quota exceeded", {"Retry-After": str(wait)})
+            reset = self.quota_reset()
+            raise middleware_error(
+                429, "Daily quota exceeded. Resets at midnight UTC",
+                {"X-Quota-Limit": str(self.daily_quota), "X-Quota-Remaining": "0",
+                 "X-Quota-Reset": str(reset)},
+                quota_reset=reset)
         rec.calls.append(now)
         rec.day_count += 1
         return rec.org_id
+
+    def _quota_headers(self, headers: dict[str, str]) -> dict[str, str]:
+        rec = self.keys.get(headers.get("x-api-key") or "")
+        if not self.report_quota or rec is None:
+            return {}
+        return {"X-Quota-Limit": str(self.daily_quota),
+                "X-Quota-Remaining": str(max(0, self.daily_quota - rec.day_count)),
+                "X-Quota-Reset": str(self.quota_reset())}
 
     def _new_key(self, org_id: str) -> str:
         key = "vj_live_" + secrets.token_hex(16)
@@ -308,9 +373,7 @@ class FakeBackend:
                 "name": org["name"]}
 
     def _org_view(self, org: dict) -> dict:
-        count = sum(1 for h in self.hackathons.values()
-                    if h["org_id"] == org["org_id"] and h["status"] != "archived")
-        return dict(org, hackathon_count=count)
+        return dict(org, hackathon_count=0)  # never updated by the real backend
 
     def _health(self) -> dict:
         return {"status": "healthy", "version": "1.0.0", "timestamp": _now(),
@@ -388,9 +451,9 @@ class FakeBackend:
         dims = (rubric or {}).get("dimensions") if isinstance(rubric, dict) else None
         if dims:
             total = sum(float(d["weight"]) for d in dims)
-            if abs(total - 1.0) > 0.01:
+            if abs(total - 1.0) > 0.001:
                 raise HTTPError(422, [_err(["body", "rubric"],
-                                           f"Value error, Rubric weights must sum to 1.0, got {total:.2f}",
+                                           f"Value error, Rubric weights must sum to 1.0, got {total:.4f}",
                                            "value_error")])
             if agents is not None:
                 missing = sorted({d["agent"] for d in dims} - set(agents))
@@ -478,7 +541,8 @@ class FakeBackend:
             subs = self._subs(hack_id)
             return 200, {
                 "submission_count": len(subs),
-                "verified_count": sum(1 for s in subs if s["status"] == "completed"),
+                # Counts status "verified", which the pipeline never sets.
+                "verified_count": sum(1 for s in subs if s["status"] == "verified"),
                 "pending_count": sum(1 for s in subs if s["status"] == "pending"),
                 "participant_count": sum(s["contributors"] for s in subs),
                 "hackathon_status": hack["status"],
@@ -568,10 +632,11 @@ class FakeBackend:
                          "team_name": sub["team_name"], "scorecards": cards,
                          "total_count": len(cards)}, {}
         if rest == "/costs" and method == "GET":
-            if self.fail_submission_costs:
-                raise HTTPError(500, "Internal server error")
             if sub["status"] != "completed":
                 raise HTTPError(404, "No cost records for this submission")
+            if self.fail_submission_costs:
+                raise HTTPError(500, "Failed to get submission costs: unsupported operand "
+                                     "type(s) for +: 'float' and 'decimal.Decimal'")
             return 200, self._sub_costs(sub, hack), {}
         raise HTTPError(404, "Not Found")
 
@@ -622,8 +687,9 @@ class FakeBackend:
         limit = hack.get("budget_limit_usd")
         high = est["estimate"]["total_cost_usd"]["high"]
         if limit and high > limit:
-            raise HTTPError(402, f"Estimated cost ${high:.2f} exceeds the budget limit "
-                                 f"${limit:.2f}")
+            # A business rule, answered as a 500 by the real backend.
+            raise HTTPError(500, f"Failed to trigger analysis: Estimated cost ${high:.2f} "
+                                 f"exceeds budget limit ${limit:.2f}")
         job = {"job_id": self.ids.new("job"), "hack_id": hack["hack_id"], "status": "queued",
                "queue": [s["sub_id"] for s in targets], "done": [], "failed": [],
                "errors": [], "cost": 0.0, "started_at": _now(), "completed_at": None,
@@ -782,11 +848,15 @@ class FakeBackend:
                 "scores": dims,
                 "evidence": [{"finding": f"{a} finding for {sub['team_name']}",
                               "file": "src/main.py", "line": 10 + seed % 90,
-                              "severity": "medium"}],
+                              "severity": "medium"},
+                             # Findings about a whole file have no line.
+                             {"finding": "No tests for the API layer", "file": "src/api/",
+                              "line": None, "severity": "low"}],
                 "observations": {"notes": "Consistent commit history"},
             })
         return dict(
-            base, overall_score=sub["overall_score"], rank=sub["rank"],
+            # The real scorecard leaves rank empty; the leaderboard has it.
+            base, overall_score=sub["overall_score"], rank=None,
             recommendation=sub["recommendation"], weighted_scores=weighted,
             agent_scores=agent_scores,
             repo_meta={"commit_count": 20 + seed % 80, "branch_count": 1 + seed % 4,
@@ -804,7 +874,7 @@ class FakeBackend:
             analysis_duration_ms=42000 + seed % 10000, analyzed_at=sub.get("analyzed_at"),
             disqualification_reason=None, team_dynamics={"collaboration": "balanced"},
             strategy_analysis=None,
-            actionable_feedback=[{"title": "Add tests", "detail": "Cover the API layer"}],
+            actionable_feedback=[_feedback_item(sub["team_name"], seed)],
         )
 
     def _contributors(self, sub: dict) -> list[dict]:
@@ -910,6 +980,29 @@ class FakeBackend:
         if not isinstance(payload, dict):
             raise HTTPError(422, [_err(["body"], "Input should be a valid dictionary")])
         return payload
+
+
+def _feedback_item(team: str, seed: int) -> dict:
+    """One ActionableFeedback item, in the shape the real pipeline writes."""
+    return {
+        "priority": 1 + seed % 5,
+        "finding": f"SQL built by string formatting in {team}'s search endpoint",
+        "acknowledgment": "The endpoint validates its input length and logs every query.",
+        "context": f"src/api/search.py, line {10 + seed % 90}",
+        "code_example": {
+            "vulnerable_code": "cursor.execute(f\"SELECT * FROM items WHERE name = '{q}'\")",
+            "fixed_code": 'cursor.execute("SELECT * FROM items WHERE name = %s", (q,))',
+            "explanation": "Parameters are sent apart from the SQL text.",
+        },
+        "why_vulnerable": "A quote in the search text changes the query.",
+        "why_fixed": "The driver escapes parameters, so input stays data.",
+        "testing_instructions": "Search for: x' OR 1=1 -- and expect no results.",
+        "learning_resources": [{"title": "OWASP SQL Injection Prevention",
+                                "url": "https://cheatsheetseries.owasp.org/",
+                                "resource_type": "guide"}],
+        "effort_estimate": {"minutes": 30, "difficulty": "Easy"},
+        "business_impact": "Prevents reading every row of the database.",
+    }
 
 
 def _err(loc: list, msg: str, typ: str = "value_error") -> dict:

@@ -42,7 +42,9 @@ def test_a_valid_hackathon_has_no_errors():
 
 def test_weight_tolerance():
     assert valid(dimensions=dims(0.333, 0.333, 0.334)) == []
-    assert valid(dimensions=dims(0.335, 0.335, 0.335)) == []  # 1.005, within 0.01
+    assert valid(dimensions=dims(0.3335, 0.3335, 0.3335)) == []  # 1.0005, within 0.001
+    # 1.005: the API refuses it (tolerance 0.001), so the form does too.
+    assert any("weights add up to 1.005" in e for e in valid(dimensions=dims(0.335, 0.335, 0.335)))
     assert any("weights add up to 0.90" in e for e in valid(dimensions=dims(0.3, 0.3, 0.3)))
     assert weights_total(dims(0.1, 0.2)) == pytest.approx(0.3)
 

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+import re
+import tomllib
+from datetime import date, datetime, time, timezone
+from pathlib import Path
 
 import pytest
 
+from components import auth
+from components.api_client import format_reset
 from fake_backend import seed_demo
+
+UI_DIR = Path(__file__).resolve().parent.parent
 
 
 def texts(elements) -> list[str]:
@@ -53,8 +60,35 @@ def test_sign_in_with_a_bad_key_is_refused(open_page, seeded):
     at.text_input(key="sign_in_key").input("vj_live_wrong").run()
     at.button(key="sign_in_button").click().run()
     no_exception(at)
-    assert any("API key was not accepted" in e for e in texts(at.error))
+    errors = texts(at.error)
+    assert any("API key was not accepted (Invalid API key)" in e for e in errors), errors
+    # Nobody is signed in yet: no advice to sign out.
+    assert not any("sign out" in e.lower() for e in errors)
+    assert any("pasted the whole key" in e for e in errors)
     assert "Sign in" in texts(at.subheader)
+
+
+def test_sign_in_accepts_the_stage_url_without_api_v1(open_page, seeded):
+    backend, key, _ = seeded
+    at = open_page("home")
+    at.text_input(key="sign_in_key").input(key).run()
+    at.text_input(key="sign_in_base_url").input(backend.root_url + "/").run()
+    assert (f"The API's routes live under /api/v1: the dashboard uses {backend.base_url}."
+            in texts(at.caption))
+    at.button(key="sign_in_button").click().run()
+    no_exception(at)
+    assert any("Welcome, Ada Organizer" in s for s in texts(at.success))
+    assert at.session_state["vj_base_url"] == backend.base_url
+
+
+def test_deployment_api_base_urls_are_stage_urls_the_dashboard_accepts():
+    config = tomllib.loads((UI_DIR.parent / "samconfig.toml").read_text())
+    for env in ("dev", "prod"):
+        overrides = config[env]["deploy"]["parameters"]["parameter_overrides"]
+        url = re.search(r'ApiBaseUrl="([^"]*)"', overrides).group(1)
+        assert re.fullmatch(rf"https://[a-z0-9]{{10}}\.execute-api\.us-east-1\.amazonaws\.com/"
+                            rf"{env}(/api/v1)?", url), url
+        assert auth.normalize_base_url(url).endswith(f"/{env}/api/v1")
 
 
 def test_sign_in_checks_the_input_before_calling(open_page, seeded):
@@ -231,6 +265,25 @@ def test_create_form_rejects_each_invalid_case(open_page, seeded, breaker, messa
     assert backend.count_requests("POST", r"^/api/v1/hackathons$") == 0
 
 
+def test_weights_must_sum_to_one_within_the_apis_tolerance(open_page, seeded):
+    backend, key, _ = seeded
+    at = fill_valid_form(open_page("create", key=key))
+    at.number_input(key="dim_count").set_value(3).run()
+    for i in range(3):
+        at.number_input(key=f"dim_weight_{i}").set_value(0.335).run()
+    # 1.005 is refused by the API (tolerance 0.001): the form refuses it first.
+    assert "Rubric: weights add up to 1.005; they must sum to 1.000 (within 0.001)." in \
+        joined(at.error)
+    assert any("Weights add up to 1.005" in c for c in texts(at.caption))
+    assert at.number_input(key="dim_weight_0").format == "%.3f"
+    assert at.button(key="create").disabled is True
+    at.number_input(key="dim_weight_2").set_value(0.33).run()
+    assert any("Weights add up to 1.000" in c for c in texts(at.caption))
+    at.button(key="create").click().run()
+    no_exception(at)
+    assert any("Created **Autumn Hack**" in s for s in texts(at.success))
+
+
 def test_weights_summary_is_live(open_page, seeded):
     _, key, _ = seeded
     at = open_page("create", key=key)
@@ -280,7 +333,7 @@ def test_add_submissions_in_bulk_with_per_line_errors(open_page, seeded):
     at.text_area(key="bulk_submissions").input(
         "Zeta Team, https://github.com/zeta/app\nEta Team\thttps://github.com/eta/app/\n"
         "Theta-Team | https://github.com/theta/app.git\n").run()
-    assert at.button(key="add_submissions").label == "Add 3 submission(s)"
+    assert at.button(key="add_submissions").label == "Add 3 submission(s) to Spring Hack 2026"
     at.button(key="add_submissions").click().run()
     no_exception(at)
     assert any("Added 3 submission(s) to Spring Hack 2026; it now has 8" in s
@@ -299,6 +352,37 @@ def test_add_submissions_api_rejection_is_shown(open_page, seeded):
     at.button(key="add_submissions").click().run()
     no_exception(at)
     assert any("submissions.0.repo_url: Repository is private" in e for e in texts(at.error))
+
+
+def test_submissions_go_to_the_hackathon_just_created(open_page, seeded, page_files):
+    backend, key, spring = seeded
+    at = open_page("create", key=key)
+    assert at.selectbox(key="hack_picker_create").value == spring
+    at = fill_valid_form(at)
+    at.text_input(key="hack_name").input("Winter Hack").run()
+    at.button(key="create").click().run()
+    no_exception(at)
+    winter = next(h for h, v in backend.hackathons.items() if v["name"] == "Winter Hack")
+    # The hackathon just created is the one the form acts on, and it says so.
+    assert at.selectbox(key="hack_picker_create").value == winter
+    assert any("Submissions go to **Winter Hack**" in i for i in texts(at.info))
+    at.text_area(key="bulk_submissions").input("Zeta Team, https://github.com/zeta/app").run()
+    assert at.button(key="add_submissions").label == "Add 1 submission(s) to Winter Hack"
+    at.button(key="add_submissions").click().run()
+    no_exception(at)
+    assert any("Added 1 submission(s) to Winter Hack; it now has 1" in s
+               for s in texts(at.success))
+    zeta = next(s for s in backend.submissions.values() if s["team_name"] == "Zeta Team")
+    assert zeta["hack_id"] == winter
+
+    # Picking another one sends the next batch there, and the other pages follow it.
+    at.selectbox(key="hack_picker_create").select(spring).run()
+    at.text_area(key="bulk_submissions").input("Eta Team, https://github.com/eta/app").run()
+    at.button(key="add_submissions").click().run()
+    eta = next(s for s in backend.submissions.values() if s["team_name"] == "Eta Team")
+    assert eta["hack_id"] == spring
+    at.switch_page(page_files["live"]).run()
+    assert at.selectbox(key="hack_picker_live").value == spring
 
 
 # ---------------------------------------------------------------- live dashboard
@@ -336,7 +420,7 @@ def test_live_dashboard_estimate_start_and_follow_progress(open_page, unscored):
     for _ in range(10):
         at.run()
         no_exception(at)
-        seen.append(at.get("progress")[0].value)
+        seen.append(at.get("progress")[-1].value)  # the last bar is the job's progress
         if any("Analysis complete" in s for s in texts(at.success)):
             break
         assert any("Now analyzing **" in md for md in texts(at.markdown))
@@ -349,6 +433,32 @@ def test_live_dashboard_estimate_start_and_follow_progress(open_page, unscored):
     assert backend.count_requests("GET", r"/stats$") - stats_calls == 1
     m = metrics(at)
     assert (m["Analyzed"], m["Pending"], m["Status"]) == ("5", "0", "Completed")
+
+
+def test_live_dashboard_counts_analysed_submissions_and_shows_the_spend(open_page, seeded):
+    backend, key, hack_id = seeded
+    at = open_page("live", key=key)
+    no_exception(at)
+    # The API's verified_count stays 0; the page counts completed submissions itself.
+    assert backend._hackathon_route(backend.hackathons[hack_id], "/stats", "GET", {}, None)[1][
+        "verified_count"] == 0
+    m = metrics(at)
+    assert (m["Submissions"], m["Analyzed"], m["Pending"]) == ("5", "5", "0")
+    spend = at.get("progress")[0].proto.text
+    assert spend == ("Spent $0.3250 of the $50.00 budget (0.7%), $49.67 left · 5 submission(s) "
+                     "analyzed, $0.0650 each on average")
+    assert backend.count_requests("GET", r"/hackathons/[^/]+/costs$") == 1
+
+
+def test_consent_is_cleared_with_the_estimate(open_page, unscored):
+    _, key, _ = unscored
+    at = open_page("live", key=key)
+    at.button(key="estimate").click().run()
+    at.checkbox(key="confirm").check().run()
+    assert at.button(key="start").disabled is False
+    at.button(key="estimate").click().run()  # a new estimate needs a new consent
+    assert at.checkbox(key="confirm").value is False
+    assert at.button(key="start").disabled is True
 
 
 def test_live_dashboard_shows_errors_of_failed_submissions(open_page, unscored):
@@ -379,7 +489,7 @@ def test_start_twice_explains_analysis_already_in_progress(open_page, unscored):
     assert not at.error
 
 
-def test_start_over_budget_explains_402(open_page, unscored):
+def test_start_over_budget_is_a_business_message_with_the_numbers(open_page, unscored):
     backend, key, hack_id = unscored
     backend.hackathons[hack_id]["budget_limit_usd"] = 0.05
     at = open_page("live", key=key)
@@ -388,9 +498,14 @@ def test_start_over_budget_explains_402(open_page, unscored):
     at.checkbox(key="confirm").check().run()
     at.button(key="start").click().run()
     no_exception(at)
-    assert any("Over budget" in e and "Raise the hackathon's budget limit" in e
-               for e in texts(at.error))
+    # The real backend answers this with a 500: it is still a budget rule, not a fault.
+    errors = texts(at.error)
+    assert any("Over budget: the analysis is estimated at $0.39, above the hackathon's budget "
+               "limit of $0.05" in e and "Raise the hackathon's budget limit" in e
+               for e in errors), errors
+    assert not any("try again in a minute" in e for e in errors)
     assert hack_id not in backend.jobs
+    assert backend.count_requests("POST", r"/analyze$") == 1
 
     # Raise the limit from the page, then the analysis starts.
     at.number_input(key="new_budget").set_value(20000.0).run()
@@ -401,6 +516,10 @@ def test_start_over_budget_explains_402(open_page, unscored):
     no_exception(at)
     assert any("Budget limit is now $5.00" in s for s in texts(at.success))
     assert backend.hackathons[hack_id]["budget_limit_usd"] == 5.0
+    # The estimate is gone with the old budget, and so is the consent given for it.
+    assert at.checkbox(key="confirm").value is False
+    assert at.button(key="start").disabled is True
+    at.checkbox(key="confirm").check().run()
     at.button(key="start").click().run()
     no_exception(at)
     assert any("Analysis started" in s for s in texts(at.success))
@@ -503,9 +622,14 @@ def test_leaderboard_pagination(open_page, backend):
     assert len(at.dataframe[0].value) == 12
 
 
+def open_costs(at, sub_id):
+    """Open the scorecard's Costs section, as a click on it does."""
+    at.session_state[f"costs_{sub_id}"] = True
+    return at.run()
+
+
 def test_scorecard_with_contributors_and_costs_500(open_page, seeded):
     backend, key, hack_id = seeded
-    backend.fail_submission_costs = True
     at = open_page("results", key=key)
     no_exception(at)
     board = backend._leaderboard(backend.hackathons[hack_id])
@@ -522,6 +646,8 @@ def test_scorecard_with_contributors_and_costs_500(open_page, seeded):
     assert m["Rank"] == "2"
     assert m["Commits"]  # repository facts
     frames = [df.value for df in at.dataframe]
+    evidence = next(f for f in frames if "finding" in f.columns)
+    assert "None" not in set(evidence["line"]) and "—" in set(evidence["line"])
     weighted = next(f for f in frames if "Weighted" in f.columns)
     assert list(weighted["Dimension"]) == ["Code Quality", "Performance", "Innovation",
                                            "Authenticity"]
@@ -529,26 +655,129 @@ def test_scorecard_with_contributors_and_costs_500(open_page, seeded):
     labels = [e.label for e in at.expander]
     assert any(label.startswith("🐞 Bug Hunter:") for label in labels)
     assert any("Member 1" in label for label in labels)  # contributor scorecards
+    # The costs are asked for only when their section opens, once, and the 500 is
+    # explained, not retried, and not asked again on the next interactions.
+    assert backend.count_requests("GET", r"/submissions/[^/]+/costs$") == 0
+    open_costs(at, second["sub_id"])
+    no_exception(at)
     assert any("cost breakdown is unavailable" in w for w in texts(at.warning))
     assert not at.error
+    at.text_input(key="lb_search").input("a").run()
+    at.selectbox(key="lb_sort").select("Team name").run()
+    assert backend.count_requests("GET", r"/submissions/[^/]+/costs$") == 1
+    at.button(key=f"costs_retry_{second['sub_id']}").click().run()
+    assert backend.count_requests("GET", r"/submissions/[^/]+/costs$") == 2
 
 
 def test_scorecard_costs_when_available(open_page, seeded):
-    _, key, _ = seeded
+    backend, key, hack_id = seeded
+    backend.fail_submission_costs = False
     at = open_page("results", key=key)
+    first = backend._leaderboard(backend.hackathons[hack_id])["leaderboard"][0]
+    open_costs(at, first["sub_id"])
     frames = [df.value for df in at.dataframe]
     costs = next(f for f in frames if "Latency" in f.columns)
     assert len(costs) == 4
     assert not at.warning
 
 
+def test_actionable_feedback_shows_the_real_items(open_page, seeded):
+    backend, key, hack_id = seeded
+    at = open_page("results", key=key)
+    no_exception(at)
+    first = backend._leaderboard(backend.hackathons[hack_id])["leaderboard"][0]
+    item = backend._scorecard(backend.submissions[first["sub_id"]],
+                              backend.hackathons[hack_id])["actionable_feedback"][0]
+    md = joined(at.markdown)
+    assert (f"**Priority {item['priority']}** · SQL built by string formatting in "
+            f"{first['team_name']}'s search endpoint · *about 30 min, Easy*") in md
+    assert "*What works:* The endpoint validates its input length" in md
+    assert "*How to test it:* Search for" in md
+    assert "[OWASP SQL Injection Prevention](https://cheatsheetseries.owasp.org/) (guide)" in md
+    assert item["code_example"]["fixed_code"] in [c.value for c in at.code]
+    assert "**Feedback**" not in md
+    assert "Actionable feedback (1)" in [e.label for e in at.expander]
+    # The scorecard has no rank of its own: the leaderboard's is shown, not "—".
+    assert metrics(at)["Rank"] == "1"
+
+
 def test_rate_limited_results_page_says_when_to_retry(open_page, seeded):
     backend, key, _ = seeded
     backend.inject_fault("GET", r"/leaderboard$", 429, headers={"Retry-After": "3600"},
-                         body={"detail": "Daily quota exceeded"})
+                         body={"error": "Rate limit exceeded: 10 req/sec", "retry_after": 3600})
     at = open_page("results", key=key)
     no_exception(at)
-    assert any("Daily quota exceeded" in w and "wait about 3600 s" in w for w in texts(at.warning))
+    assert any("Rate limit exceeded" in w and "wait about 3600 s" in w for w in texts(at.warning))
+
+
+def test_daily_quota_used_up_says_when_it_resets_and_is_not_retried(open_page, seeded):
+    backend, key, _ = seeded
+    now = datetime(2026, 11, 30, 15, 0, tzinfo=timezone.utc).timestamp()
+    backend.clock = lambda: now
+    at = open_page("results", key=key)
+    backend.exhaust_quota(key)
+    before = len(backend.requests_log)
+    at.button(key="refresh_results").click().run()
+    no_exception(at)
+    warnings = texts(at.warning)
+    assert any("daily quota of 1,000,000 requests is used up. It resets at 2026-12-01 00:00 UTC"
+               in w for w in warnings), warnings
+    assert format_reset(backend.quota_reset()) == "2026-12-01 00:00 UTC"
+    assert not any("wait a little" in w or "try again" in w.lower() for w in warnings)
+    assert len(backend.requests_log) - before == 1  # asked once, not retried
+    assert any("Daily quota: 0 of 1,000,000 requests left (resets 2026-12-01 00:00 UTC)" in c
+               for c in texts(at.sidebar.caption))
+
+
+def test_remaining_quota_is_shown_when_the_api_reports_it(open_page, seeded):
+    backend, key, _ = seeded
+    backend.report_quota = True
+    at = open_page("intel", key=key)
+    no_exception(at)
+    left = backend.daily_quota - backend.keys[key].day_count
+    assert any(c.startswith(f"⏳ Daily quota: {left:,} of {backend.daily_quota:,} requests left")
+               for c in texts(at.sidebar.caption)), texts(at.sidebar.caption)
+
+
+def test_an_organizer_session_stays_within_the_request_budget(open_page, seeded, page_files):
+    """Sign in, open every page, then 10 interactions on Results: under 40 requests."""
+    backend, key, hack_id = seeded
+    board = backend._leaderboard(backend.hackathons[hack_id])["leaderboard"]
+    at = open_page("home")
+    at.text_input(key="sign_in_key").input(key).run()
+    at.button(key="sign_in_button").click().run()
+    for name in ("create", "live", "results", "intel", "results"):
+        at.switch_page(page_files[name]).run()
+        no_exception(at)
+    interactions = [
+        lambda: at.text_input(key="lb_search").input("a"),
+        lambda: at.selectbox(key="lb_sort").select("Team name"),
+        lambda: at.text_input(key="lb_search").input(""),
+        lambda: at.selectbox(key="scorecard_team").select(board[1]["sub_id"]),
+        lambda: at.session_state.__setitem__(f"costs_{board[1]['sub_id']}", True),
+        lambda: at.selectbox(key="scorecard_team").select(board[2]["sub_id"]),
+        lambda: at.multiselect(key="lb_recs").select(board[0]["recommendation"]),
+        lambda: at.multiselect(key="lb_recs").set_value([]),
+        lambda: at.selectbox(key="scorecard_team").select(board[1]["sub_id"]),
+        lambda: at.selectbox(key="lb_size").select(25),
+    ]
+    for interact in interactions:
+        interact()
+        at.run()
+        no_exception(at)
+    total = len(backend.requests_log)
+    assert total < 40, [f"{m} {p}" for m, p, _ in backend.requests_log]
+    # Each read once: the leaderboard for every interaction, and the costs (a 500 on
+    # the real backend) only when opened, never retried.
+    assert backend.count_requests("GET", r"/leaderboard$") == 1
+    assert backend.count_requests("GET", r"/submissions/[^/]+/costs$") == 1
+    assert backend.count_requests("GET", r"/submissions/[^/]+/scorecard$") == 3
+
+
+def test_the_shipped_config_hides_the_developer_toolbar():
+    config = tomllib.loads((UI_DIR / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["toolbarMode"] == "viewer"
+    assert config["client"]["showErrorDetails"] == "none"
 
 
 def test_unreachable_api_after_sign_in(open_page, seeded):
