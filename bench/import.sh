@@ -32,7 +32,7 @@ done
 [[ -x /usr/bin/time ]] || bench_die "/usr/bin/time not found; run scripts/setup.sh (package time)"
 
 cache_dir="${IMAGEKIT_FIXTURE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/imagekit/fixtures}"
-default_requirements=(streamlit requests plotly streamlit-autorefresh python-dateutil)
+default_requirements=(streamlit requests plotly python-dateutil)
 
 # ---------------------------------------------------------------------------
 # The tree: the base fixture plus the dashboard's Python dependencies in a
