@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "OCI", dependencies: ["CCrypto"]),
         .target(name: "Archive", dependencies: ["OCI", "CLibArchive", "CZlib", "CCrypto"]),
         .target(name: "Store", dependencies: ["OCI", "Archive"]),
-        .target(name: "Dockerfile"),
+        .target(name: "Dockerfile", dependencies: ["OCI"]),
         .target(name: "Build", dependencies: ["OCI", "Archive", "Store", "Dockerfile"]),
         .target(name: "Registry", dependencies: [
             "OCI", "Store", "CZlib",

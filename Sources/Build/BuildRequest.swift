@@ -11,7 +11,7 @@ public struct BuildRequest: Sendable {
     public var dockerfileDisplayName: String
     public var buildArgs: [String: String]
     public var target: String?
-    public var platform: OCI.Platform
+    public var platform: Platform
     public var noCache: Bool
     public var tags: [ImageReference]
     public var format: ImageFormat
@@ -22,7 +22,7 @@ public struct BuildRequest: Sendable {
     public var labels: [String: String]
 
     public init(contextDirectory: URL, dockerfile: URL, dockerfileDisplayName: String = "Dockerfile", buildArgs: [String: String] = [:],
-                target: String? = nil, platform: OCI.Platform = .linuxAMD64, noCache: Bool = false, tags: [ImageReference] = [],
+                target: String? = nil, platform: Platform = .linuxAMD64, noCache: Bool = false, tags: [ImageReference] = [],
                 format: ImageFormat = .docker, layerOptions: LayerOptions = LayerOptions(), secrets: [String: URL] = [:],
                 labels: [String: String] = [:]) {
         self.contextDirectory = contextDirectory
@@ -50,7 +50,7 @@ public struct BuildResult: Sendable {
 /// Where base images come from when the store does not have them (a registry pull, in the CLI).
 /// The build knows nothing about registries.
 public protocol BaseImageSource: Sendable {
-    func pull(_ reference: ImageReference, platform: OCI.Platform, into store: ImageStore) async throws -> StoredImage
+    func pull(_ reference: ImageReference, platform: Platform, into store: ImageStore) async throws -> StoredImage
 }
 
 /// Progress events; the CLI renders them on stderr.

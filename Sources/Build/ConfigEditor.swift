@@ -24,10 +24,10 @@ public enum ConfigEditor {
         case .healthcheck(let check):
             switch check {
             case .none:
-                config.config.healthcheck = OCI.Healthcheck(test: ["NONE"])
+                config.config.healthcheck = Healthcheck(test: ["NONE"])
             case .check(let c):
                 func ns(_ value: Int64) -> Int64? { value == 0 ? nil : value }
-                config.config.healthcheck = OCI.Healthcheck(
+                config.config.healthcheck = Healthcheck(
                     test: c.test, interval: ns(c.interval), timeout: ns(c.timeout), startPeriod: ns(c.startPeriod),
                     startInterval: ns(c.startInterval), retries: c.retries == 0 ? nil : c.retries)
             }

@@ -398,7 +398,7 @@ private struct Context {
 
     // MARK: HEALTHCHECK
 
-    func healthcheck(_ raw: [RawFlag], location: SourceLocation, args: Span) throws -> Healthcheck {
+    func healthcheck(_ raw: [RawFlag], location: SourceLocation, args: Span) throws -> HealthcheckInstruction {
         let f = try flags(raw, for: .healthcheck, allowed: [
             "interval": .string, "timeout": .string, "start-period": .string, "start-interval": .string, "retries": .string,
         ])

@@ -68,7 +68,7 @@ public struct HealthcheckConfig: Sendable, Equatable {
     }
 }
 
-public enum Healthcheck: Sendable, Equatable {
+public enum HealthcheckInstruction: Sendable, Equatable {
     /// `HEALTHCHECK NONE`: disable the check inherited from the base image (config test `["NONE"]`).
     case none
     case check(HealthcheckConfig)
@@ -114,7 +114,7 @@ public enum Instruction: Sendable, Equatable {
     case user(Word)
     /// Port words (`80`, `53/udp`, `8000-8010/tcp`); see `ExposedPort`.
     case expose([Word])
-    case healthcheck(Healthcheck)
+    case healthcheck(HealthcheckInstruction)
     case cmd(Command)
     case entrypoint(Command)
     /// SHELL's JSON array.

@@ -1,3 +1,5 @@
+import OCI
+
 /// What a stage starts from.
 public enum StageBase: Sendable, Equatable {
     /// `FROM scratch`: an empty filesystem.

@@ -1,21 +1,4 @@
-/// The platform a build targets and runs on; fills the automatic TARGET* and BUILD* args.
-public struct Platform: Sendable, Hashable, CustomStringConvertible {
-    public var os: String
-    public var architecture: String
-    public var variant: String?
-
-    public init(os: String, architecture: String, variant: String? = nil) {
-        self.os = os
-        self.architecture = architecture
-        self.variant = variant
-    }
-
-    public static let linuxAMD64 = Platform(os: "linux", architecture: "amd64")
-
-    public var description: String {
-        "\(os)/\(architecture)" + (variant.map { "/" + $0 } ?? "")
-    }
-}
+import OCI
 
 /// Names Docker treats specially among build args.
 public enum PredefinedArgs {

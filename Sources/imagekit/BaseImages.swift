@@ -10,7 +10,7 @@ struct BaseImages: BaseImageSource {
     let clientOptions: RegistryClientOptions
     let progress: ProgressOptions
 
-    func pull(_ reference: ImageReference, platform: OCI.Platform, into store: ImageStore) async throws -> StoredImage {
+    func pull(_ reference: ImageReference, platform: Platform, into store: ImageStore) async throws -> StoredImage {
         let renderer = ProgressRenderer(options: progress, verb: "pulling")
         let image = try await RegistryOptions.withClient(credentials: DockerConfigCredentials(), options: clientOptions) { client in
             try await client.pull(reference, platform: platform, into: store, progress: renderer)

@@ -68,7 +68,7 @@ struct BuildCommand: AsyncParsableCommand {
         var tagTexts = tag
         if tagTexts.isEmpty, let project, let image = project.image { tagTexts = [image] + project.build.tags }
         let tags = try tagTexts.map { try ImageReference(parsing: $0) }
-        let platformValue = try OCI.Platform(parsing: platform ?? project?.build.platform ?? "linux/amd64")
+        let platformValue = try Platform(parsing: platform ?? project?.build.platform ?? "linux/amd64")
         var layerOptions = try LayerOptions.fromEnvironment()
         try LayerSettings.applyCompressionLevel(compressionLevel, to: &layerOptions)
         var secrets: [String: URL] = [:]
