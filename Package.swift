@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "DockerfileTests", dependencies: ["Dockerfile"], resources: [.copy("Corpus")]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "Store", "OCI", "CZlib", "TestSupport"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "OCI"], resources: [.copy("Vectors")]),
-        .testTarget(name: "PolicyTests", dependencies: ["Policy", "Archive", "Store", "OCI"], resources: [.copy("Resources")]),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "Archive", "Store", "OCI", "imagekit"], resources: [.copy("Resources")]),
         .testTarget(name: "DeployTests", dependencies: ["Deploy"]),
         .testTarget(name: "ProjectTests", dependencies: ["Project"]),
         .testTarget(name: "EndToEndTests", dependencies: ["imagekit", "TestSupport"]),
