@@ -103,7 +103,8 @@ public final class LayerWriter {
             guard let source else {
                 throw .invalidEntry(entry.path, reason: "a regular file of \(size) bytes needs a source file")
             }
-            let file = open(source.path, O_RDONLY | O_CLOEXEC)
+            // Sources are resolved paths: a symlink in their place now was swapped in since.
+            let file = open(source.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
             if file < 0 {
                 let code = errno
                 if code == ENOENT { throw .missingPath(source.path, what: "source file") }

@@ -14,9 +14,10 @@ public struct Builder: Sendable {
     /// Scratch space for mounts and upper directories; removed when the build ends.
     public let workRoot: URL
     public let runcStateRoot: URL
+    public static let defaultRuncStateRoot = URL(fileURLWithPath: "/run/imagekit/runc")
 
     public init(store: ImageStore, baseImages: BaseImageSource, progress: BuildProgress,
-                workRoot: URL? = nil, runcStateRoot: URL = URL(fileURLWithPath: "/run/imagekit/runc")) {
+                workRoot: URL? = nil, runcStateRoot: URL = Builder.defaultRuncStateRoot) {
         self.store = store
         self.baseImages = baseImages
         self.progress = progress
@@ -38,6 +39,10 @@ public struct Builder: Sendable {
             warnings.append("build args were not consumed by any stage: \(unused.sorted().joined(separator: ", "))")
         }
 
+        // Leftovers of builds killed with SIGKILL are reaped; this build's claim marks it alive.
+        _ = CleanupRegistry.reapStale(in: workRoot.deletingLastPathComponent(), runcStateRoot: runcStateRoot)
+        let claim = try CleanupRegistry.claim(workRoot)
+        defer { claim.release() }
         try FileManager.default.createDirectory(at: workRoot, withIntermediateDirectories: true)
         CleanupRegistry.shared.addDirectory(workRoot)
         defer {

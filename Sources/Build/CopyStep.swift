@@ -37,7 +37,7 @@ struct CopyStep {
 
         switch origin {
         case .context(let root):
-            let items = try collect(copy, root: root, destination: destination, ignore: session.ignore)
+            let items = try collect(copy, root: root, isContext: true, destination: destination, ignore: session.ignore)
             key.add("content", try contentHash(items).description)
             let digest = key.digest
             if try await reuse(digest, state: &state) { return }
@@ -49,7 +49,7 @@ struct CopyStep {
             if try await reuse(digest, state: &state) { return }
             let view = try await session.mountView(config, layers: layers, name: "copy-from")
             defer { view.release() }
-            let items = try collect(copy, root: view.root, destination: destination, ignore: nil)
+            let items = try collect(copy, root: view.root, isContext: false, destination: destination, ignore: nil)
             let produced = try await makeLayer(items, copy: copy, destination: destination, state: state, stage: stage.index)
             try await session.adopt(produced, key: digest, state: &state)
         }
@@ -89,68 +89,87 @@ struct CopyStep {
 
     // MARK: Sources
 
-    private func collect(_ copy: CopyInstruction, root: URL, destination: String, ignore: DockerIgnore?) throws -> [Item] {
+    /// Sources are resolved inside their root: the context rejects a symlink that leads out of it
+    /// (it names a host path); an image's filesystem reads it as the image would (from its own root).
+    private func collect(_ copy: CopyInstruction, root: URL, isContext: Bool, destination: String, ignore: DockerIgnore?) throws -> [Item] {
+        let escapes: RootedPath.Escapes = isContext ? .reject : .clamp
+        let rootName = isContext ? "the build context" : "the source stage's filesystem"
         var matches: [(word: Word, path: String)] = []
         for source in copy.sources {
             if isAdd, source.text.contains("://") || source.text.hasPrefix("git@") {
                 throw BuildError.instruction(location: source.location.description,
                     message: "ADD from a URL (\(source.text)) is not supported: download it in a RUN step, or put the file in the build context and ADD or COPY it")
             }
-            if Self.escapesRoot(source.text) {
+            if RootedPath.climbsOutOfRoot(source.text.hasPrefix("/") ? String(source.text.dropFirst()) : source.text) {
                 throw BuildError.instruction(location: source.location.description,
-                    message: "\(source.text) is outside the build context; COPY can only read files below the context directory (\(root.path))")
+                    message: "\(source.text) is outside \(rootName); COPY can only read files below it")
             }
-            for path in try CopySources.expand(source, in: root, ignore: ignore) { matches.append((source, path)) }
+            let lookup = SourceLookup(isDirectory: { path in
+                try Self.resolve(path, in: root, escapes: escapes, source: source, rootName: rootName)?.isDirectory
+            }, names: { path in
+                guard let dir = try Self.resolve(path, in: root, escapes: escapes, source: source, rootName: rootName), dir.isDirectory else { return [] }
+                return RootedPath.names(in: dir.relative, under: root) ?? []
+            })
+            for path in try CopySources.expand(source, in: root, ignore: ignore, lookup: lookup) { matches.append((source, path)) }
         }
         try CopySources.checkDestination(copy.destination, matchedSourceCount: matches.count, keyword: isAdd ? .add : .copy)
         let destIsDirectory = CopySources.destinationIsDirectory(copy.destination.text) || matches.count > 1
         let destRelative = String(destination.drop(while: { $0 == "/" })).trimmingSuffix("/")
         var items: [Item] = []
-        for (_, path) in matches {
-            let url = path == "." ? root : root.appendingPathComponent(path)
-            var st = stat()
-            // A source named directly is followed if it is a symlink, as Docker does.
-            guard stat(url.path, &st) == 0 else {
-                throw BuildError.context(path: url.path, message: "cannot read: \(String(cString: strerror(errno)))")
+        for (word, path) in matches {
+            // A source named directly is followed if it is a symlink, as Docker does, but only inside its root.
+            guard let resolved = try Self.resolve(path == "." ? "" : path, in: root, escapes: escapes, source: word, rootName: rootName) else {
+                throw BuildError.instruction(location: word.location.description, message: "\(path) does not exist in \(rootName)")
             }
-            if (st.st_mode & S_IFMT) == S_IFDIR {
-                try walk(url, relative: path == "." ? "" : path, into: destRelative, ignore: ignore, items: &items)
+            if resolved.isDirectory {
+                try walk(root, relative: resolved.relative, ignorePath: path == "." ? "" : path, into: destRelative, ignore: ignore, items: &items)
             } else {
-                let name = url.lastPathComponent
+                let name = path == "." ? resolved.url.lastPathComponent : URL(fileURLWithPath: path).lastPathComponent
                 let target = destIsDirectory ? Self.join(destRelative, name) : destRelative
-                let extract = isAdd && Self.isArchive(url)
-                items.append(Item(source: url, destination: extract ? destRelative : target, status: st, extractArchive: extract))
+                let extract = isAdd && Self.isArchive(resolved)
+                items.append(Item(source: resolved.url, destination: extract ? destRelative : target, status: resolved.status, extractArchive: extract))
             }
         }
         return items
     }
 
-    /// Adds a directory's contents (not the directory itself) below `destination`.
-    private func walk(_ directory: URL, relative: String, into destination: String, ignore: DockerIgnore?, items: inout [Item]) throws {
-        let fm = FileManager.default
-        let names: [String]
-        do { names = try fm.contentsOfDirectory(atPath: directory.path).sorted() } catch {
-            throw BuildError.context(path: directory.path, message: "cannot list: \(error.localizedDescription)")
+    /// A source path resolved inside `root`; nil when it does not exist; an error naming the
+    /// Dockerfile line when it leads out of the root.
+    private static func resolve(_ path: String, in root: URL, escapes: RootedPath.Escapes, source: Word, rootName: String) throws -> RootedPath? {
+        do {
+            return try RootedPath.resolve(path, in: root, escapes: escapes)
+        } catch .missing, .notDirectory {
+            return nil
+        } catch {
+            throw BuildError.instruction(location: source.location.description,
+                message: "COPY source \(source.text) resolves outside \(rootName) (\(error)); copy the file into the context instead of linking to it")
+        }
+    }
+
+    /// Adds a directory's contents (not the directory itself) below `destination`. Nothing below is
+    /// followed: symlinks are copied as symlinks and only real directories are entered.
+    private func walk(_ root: URL, relative: String, ignorePath: String, into destination: String, ignore: DockerIgnore?, items: inout [Item]) throws {
+        guard let names = RootedPath.names(in: relative, under: root)?.sorted() else {
+            throw BuildError.context(path: root.appendingPathComponent(relative).path, message: "cannot list it")
         }
         for name in names {
-            let url = directory.appendingPathComponent(name)
-            let contextPath = relative.isEmpty ? name : relative + "/" + name
-            var st = stat()
-            guard lstat(url.path, &st) == 0 else {
-                throw BuildError.context(path: url.path, message: "cannot read: \(String(cString: strerror(errno)))")
+            let path = relative.isEmpty ? name : relative + "/" + name
+            let contextPath = ignorePath.isEmpty ? name : ignorePath + "/" + name
+            guard let st = RootedPath.status(of: path, in: root) else {
+                throw BuildError.context(path: root.appendingPathComponent(path).path, message: "cannot read it (was it changed during the build?)")
             }
             let isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
             if let ignore, ignore.isExcluded(contextPath) {
                 if isDirectory && ignore.mayContainIncluded(contextPath) {
-                    try walk(url, relative: contextPath, into: Self.join(destination, name), ignore: ignore, items: &items)
+                    try walk(root, relative: path, ignorePath: contextPath, into: Self.join(destination, name), ignore: ignore, items: &items)
                 }
                 continue
             }
             let kind = st.st_mode & S_IFMT
             guard kind == S_IFDIR || kind == S_IFREG || kind == S_IFLNK else { continue }  // sockets and fifos are not copied
-            items.append(Item(source: url, destination: Self.join(destination, name), status: st, extractArchive: false))
+            items.append(Item(source: root.appendingPathComponent(path), destination: Self.join(destination, name), status: st, extractArchive: false))
             if isDirectory {
-                try walk(url, relative: contextPath, into: Self.join(destination, name), ignore: ignore, items: &items)
+                try walk(root, relative: path, ignorePath: contextPath, into: Self.join(destination, name), ignore: ignore, items: &items)
             }
         }
     }
@@ -283,20 +302,11 @@ struct CopyStep {
         return false
     }
 
-    /// True when `..` components climb above the root (`../x`, `a/../../x`).
-    static func escapesRoot(_ path: String) -> Bool {
-        var depth = 0
-        for component in path.split(separator: "/") {
-            if component == ".." { depth -= 1; if depth < 0 { return true } }
-            else if component != "." { depth += 1 }
-        }
-        return false
-    }
-
     /// gzip, bzip2, xz or plain tar, recognised by content as Docker does.
-    static func isArchive(_ url: URL) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: url.path) else { return false }
-        defer { try? handle.close() }
+    static func isArchive(_ file: RootedPath) -> Bool {
+        let fd = file.openForReading()
+        guard fd >= 0 else { return false }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         let head = (try? handle.read(upToCount: 512)) ?? Data()
         let bytes = [UInt8](head)
         if bytes.starts(with: [0x1f, 0x8b]) || bytes.starts(with: [0x42, 0x5a, 0x68]) || bytes.starts(with: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) {

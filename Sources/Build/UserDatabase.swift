@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 
 /// Resolves `USER name[:group]` through the image's /etc/passwd and /etc/group, as Docker does.
@@ -13,10 +14,11 @@ public struct UserDatabase: Sendable {
         self.groups = groups
     }
 
-    /// Reads the files under a root filesystem; missing files mean an empty database.
+    /// Reads the files under a root filesystem, resolved inside it (an image's /etc/passwd may be a
+    /// symlink to a host path); missing files mean an empty database.
     public init(rootfs: URL) {
-        let passwd = (try? String(contentsOf: rootfs.appendingPathComponent("etc/passwd"), encoding: .utf8)) ?? ""
-        let group = (try? String(contentsOf: rootfs.appendingPathComponent("etc/group"), encoding: .utf8)) ?? ""
+        let passwd = RootedPath.contents(of: "etc/passwd", in: rootfs).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let group = RootedPath.contents(of: "etc/group", in: rootfs).map { String(decoding: $0, as: UTF8.self) } ?? ""
         self.init(passwd: passwd, group: group)
     }
 
