@@ -13,6 +13,7 @@ public final class CleanupRegistry: @unchecked Sendable {
     private var containers: [String: RuncRunner] = [:]
     private var mounts: [String: OverlayMount] = [:]
     private var directories: [String] = []
+    private var claims: [String] = []
     private var interrupting = false
 
     public func addContainer(id: String, runner: RuncRunner) { lock.withLock { containers[id] = runner } }
@@ -35,13 +36,14 @@ public final class CleanupRegistry: @unchecked Sendable {
 
     /// Kills containers, unmounts, removes directories; safe to call more than once.
     public func drain() {
-        let (c, m, d) = lock.withLock { () -> ([String: RuncRunner], [OverlayMount], [String]) in
-            defer { containers = [:]; mounts = [:]; directories = [] }
-            return (containers, Array(mounts.values), directories)
+        let (c, m, d, o) = lock.withLock { () -> ([String: RuncRunner], [OverlayMount], [String], [String]) in
+            defer { containers = [:]; mounts = [:]; directories = []; claims = [] }
+            return (containers, Array(mounts.values), directories, claims)
         }
         for (id, runner) in c { runner.forceDelete(id: id) }
         for mount in m { try? mount.unmount() }
         for dir in d.reversed() { try? FileManager.default.removeItem(atPath: dir) }
+        for path in o { unlink(path) }  // after the directories: a claim outlives its directory
     }
 
     /// A build step that fails because the interrupt handler killed its container or unmounted its
@@ -87,6 +89,7 @@ public final class CleanupRegistry: @unchecked Sendable {
         public func release() {
             unlink(path)
             lock.unlock()
+            CleanupRegistry.shared.lock.withLock { CleanupRegistry.shared.claims.removeAll { $0 == path } }
         }
     }
 
@@ -99,6 +102,7 @@ public final class CleanupRegistry: @unchecked Sendable {
         try FileManager.default.createDirectory(at: workRoot.deletingLastPathComponent(), withIntermediateDirectories: true)
         let lock = try FileLock(path: path)
         guard lock.tryLock(exclusive: true) else { throw BuildError.internalState("\(path) is held by another process") }
+        shared.lock.withLock { shared.claims.append(path) }
         return Claim(lock: lock, path: path)
     }
 
