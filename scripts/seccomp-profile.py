@@ -17,7 +17,7 @@ action, errnoRet and args. imagekit never reads the file at run time; to regener
 import json
 import sys
 
-# Docker's default capabilities without CAP_NET_RAW; must equal RuncRunner.capabilities (a test checks).
+# Docker's default capabilities without CAP_NET_RAW: RuncRunner grants exactly these (SeccompProfile.capabilities).
 CAPABILITIES = [
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_SETGID", "CAP_SETUID",
     "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
@@ -81,7 +81,8 @@ def main():
 
 /// The seccomp filter of RUN steps: what Docker applies to a container by default.
 enum SeccompProfile {{
-    /// The capability set the rules were selected for (rules depend on CAP_SYS_ADMIN and others).
+    /// The capabilities RUN steps get (Docker's default set without CAP_NET_RAW); the rules were
+    /// selected for them (some depend on CAP_SYS_ADMIN and others).
     static let capabilities = [{caps}]
 
     static let json = #"""''')

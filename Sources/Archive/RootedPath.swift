@@ -144,33 +144,56 @@ public final class RootedPath: @unchecked Sendable {
     public static func status(of relative: String, in root: URL) -> stat? {
         let parts = components(relative)
         guard !parts.contains("..") else { return nil }
-        var fd = open(root.path, O_PATH | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var st = stat()
-        guard let last = parts.last else { return fstat(fd, &st) == 0 ? st : nil }
-        for name in parts.dropLast() {
-            let next = openat(fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            guard next >= 0 else { return nil }
-            close(fd)
-            fd = next
+        guard let last = parts.last else {
+            var st = stat()
+            return stat(root.path, &st) == 0 ? st : nil
         }
-        return fstatat(fd, last, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st : nil
+        return Directory(parts.dropLast().joined(separator: "/"), under: root)?.status(last)
     }
 
     /// The names in a directory given as a relative path of real directories (no symlink followed).
     public static func names(in relative: String, under root: URL) -> [String]? {
-        let parts = components(relative)
-        guard !parts.contains("..") else { return nil }
-        var fd = open(root.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        for name in parts {
-            let next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            close(fd)
-            guard next >= 0 else { return nil }
-            fd = next
+        Directory(relative, under: root)?.names()
+    }
+
+    /// An open directory whose entries are looked at and entered without following any symlink:
+    /// a walk through it stays below where it started, whatever is renamed meanwhile.
+    public final class Directory: @unchecked Sendable {
+        private let fd: Int32
+
+        private init(fd: Int32) { self.fd = fd }
+        deinit { close(fd) }
+
+        /// The directory at `relative` below `root`, every component a real directory.
+        public convenience init?(_ relative: String, under root: URL) {
+            var fd = open(root.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard fd >= 0 else { return nil }
+            for name in RootedPath.components(relative) {
+                let next = name == ".." ? -1 : openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                close(fd)
+                guard next >= 0 else { return nil }
+                fd = next
+            }
+            self.init(fd: fd)
         }
-        return try? listDirectory(fd: fd)
+
+        public func names() -> [String]? {
+            let fresh = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard fresh >= 0 else { return nil }
+            return try? listDirectory(fd: fresh)
+        }
+
+        /// `lstat` of an entry.
+        public func status(_ name: String) -> stat? {
+            var st = stat()
+            return fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st : nil
+        }
+
+        /// An entry that is a real directory (nil for a symlink to one).
+        public func child(_ name: String) -> Directory? {
+            let next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            return next >= 0 ? Directory(fd: next) : nil
+        }
     }
 
     /// True when `..` components climb above the start of a relative path (`../x`, `a/../../x`).
@@ -182,7 +205,7 @@ public final class RootedPath: @unchecked Sendable {
         return false
     }
 
-    private static func components(_ path: String) -> [String] {
+    fileprivate static func components(_ path: String) -> [String] {
         path.split(separator: "/").map(String.init).filter { $0 != "." }
     }
 

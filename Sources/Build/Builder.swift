@@ -305,8 +305,8 @@ struct BuildSession: Sendable {
             var kind = view == nil ? lookUp(current, config: state.config, layers: state.layers) : nil
             if kind == nil {
                 if view == nil { view = try await mountView(state.config, layers: state.layers, name: "workdir") }
-                var st = stat()
-                kind = lstat(view!.root.appendingPathComponent(current).path, &st) != 0 ? .missing : (st.st_mode & S_IFMT) == S_IFDIR ? .directory : .other
+                let st = RootedPath.status(of: current, in: view!.root)  // never through a symlink in the image
+                kind = st == nil ? .missing : (st!.st_mode & S_IFMT) == S_IFDIR ? .directory : .other
             }
             if kind == .directory { continue }
             if kind == .other {
@@ -340,13 +340,13 @@ struct BuildSession: Sendable {
             // Unpacked once, a layer answers every later lookup and build; a listing of the blob
             // would cost a decompression each time.
             guard let directory = try? layers.unpacked(blob: descriptors[index].digest, diffID: diffID) else { return nil }
-            var st = stat()
-            if lstat(directory.appendingPathComponent(path).path, &st) == 0 {
+            // Looked up without following a symlink of the layer's (it may point at the host).
+            if let st = RootedPath.status(of: path, in: directory) {
                 if (st.st_mode & S_IFMT) == S_IFCHR && st.st_rdev == 0 { return .missing }  // whiteout
                 return (st.st_mode & S_IFMT) == S_IFDIR ? .directory : .other
             }
             // A parent here that is opaque hides the layers below.
-            if index > 0, !parent.isEmpty, lstat(directory.appendingPathComponent(parent).path, &st) == 0 {
+            if index > 0, !parent.isEmpty, RootedPath.status(of: parent, in: directory) != nil {
                 guard let opaque = OverlayXattr.isOpaque(directory.appendingPathComponent(parent).path) else { return nil }
                 if opaque { return .missing }
             }

@@ -149,28 +149,38 @@ struct CopyStep {
     /// Adds a directory's contents (not the directory itself) below `destination`. Nothing below is
     /// followed: symlinks are copied as symlinks and only real directories are entered.
     private func walk(_ root: URL, relative: String, ignorePath: String, into destination: String, ignore: DockerIgnore?, items: inout [Item]) throws {
-        guard let names = RootedPath.names(in: relative, under: root)?.sorted() else {
+        guard let directory = RootedPath.Directory(relative, under: root) else {
+            throw BuildError.context(path: root.appendingPathComponent(relative).path, message: "cannot open it as a directory (was it changed during the build?)")
+        }
+        try walk(directory, root: root, relative: relative, ignorePath: ignorePath, into: destination, ignore: ignore, items: &items)
+    }
+
+    private func walk(_ directory: RootedPath.Directory, root: URL, relative: String, ignorePath: String, into destination: String,
+                      ignore: DockerIgnore?, items: inout [Item]) throws {
+        guard let names = directory.names()?.sorted() else {
             throw BuildError.context(path: root.appendingPathComponent(relative).path, message: "cannot list it")
         }
         for name in names {
             let path = relative.isEmpty ? name : relative + "/" + name
             let contextPath = ignorePath.isEmpty ? name : ignorePath + "/" + name
-            guard let st = RootedPath.status(of: path, in: root) else {
+            guard let st = directory.status(name) else {
                 throw BuildError.context(path: root.appendingPathComponent(path).path, message: "cannot read it (was it changed during the build?)")
             }
             let isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
-            if let ignore, ignore.isExcluded(contextPath) {
-                if isDirectory && ignore.mayContainIncluded(contextPath) {
-                    try walk(root, relative: path, ignorePath: contextPath, into: Self.join(destination, name), ignore: ignore, items: &items)
+            func descend() throws {
+                guard let child = directory.child(name) else {
+                    throw BuildError.context(path: root.appendingPathComponent(path).path, message: "cannot open it as a directory (was it changed during the build?)")
                 }
+                try walk(child, root: root, relative: path, ignorePath: contextPath, into: Self.join(destination, name), ignore: ignore, items: &items)
+            }
+            if let ignore, ignore.isExcluded(contextPath) {
+                if isDirectory && ignore.mayContainIncluded(contextPath) { try descend() }
                 continue
             }
             let kind = st.st_mode & S_IFMT
             guard kind == S_IFDIR || kind == S_IFREG || kind == S_IFLNK else { continue }  // sockets and fifos are not copied
             items.append(Item(source: root.appendingPathComponent(path), destination: Self.join(destination, name), status: st, extractArchive: false))
-            if isDirectory {
-                try walk(root, relative: path, ignorePath: contextPath, into: Self.join(destination, name), ignore: ignore, items: &items)
-            }
+            if isDirectory { try descend() }
         }
     }
 
@@ -216,8 +226,7 @@ struct CopyStep {
             var kind = view == nil ? session.lookUp(path, config: config, layers: layers) : nil
             if kind == nil {
                 if view == nil { view = try await session.mountView(config, layers: layers, name: "copy-to") }
-                var st = stat()
-                kind = lstat(view!.root.appendingPathComponent(path).path, &st) == 0 ? .directory : .missing
+                kind = RootedPath.status(of: path, in: view!.root) != nil ? .directory : .missing
             }
             known[path] = kind != .missing
             return kind != .missing

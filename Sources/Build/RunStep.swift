@@ -87,22 +87,26 @@ struct RunStep {
         // `/root/.cache -> /etc` leads to the rootfs's /etc, never the host's); returns that path,
         // which is where runc then mounts.
         func mountPoint(_ path: String, directory: Bool) throws -> String {
-            let resolved: RootedPath
-            do {
-                resolved = try RootedPath.resolve(path, in: merged, escapes: .clamp, create: directory ? .directories : .file)
-            } catch {
-                throw BuildError.instruction(location: location, message: "cannot make the mount point \(path) in the image: \(error)")
+            func fail(_ error: RootedPathError) -> BuildError {
+                BuildError.instruction(location: location, message: "cannot make the mount point \(path) in the image: \(error)")
             }
-            if let first = resolved.created.first {
-                transient.append(contentsOf: resolved.created)
+            do {
+                return "/" + (try RootedPath.resolve(path, in: merged, escapes: .clamp)).relative
+            } catch .missing(_, let missing) {
+                // Its existing parents are copied up by what is created below them: note them first.
                 var current = ""
-                for component in first.split(separator: "/").dropLast() {
+                for component in missing.split(separator: "/").dropLast() {
                     current += (current.isEmpty ? "" : "/") + component
                     if copiedUp[current] == nil, RootedPath.status(of: current, in: upper) == nil, let st = RootedPath.status(of: current, in: merged) {
                         copiedUp[current] = st
                     }
                 }
+            } catch {
+                throw fail(error)
             }
+            let resolved: RootedPath
+            do { resolved = try RootedPath.resolve(path, in: merged, escapes: .clamp, create: directory ? .directories : .file) } catch { throw fail(error) }
+            transient.append(contentsOf: resolved.created)
             return "/" + resolved.relative
         }
         for path in RunSpec.systemMountPoints { _ = try mountPoint("/" + path, directory: !path.hasPrefix("etc/")) }

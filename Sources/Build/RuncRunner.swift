@@ -70,11 +70,9 @@ public struct RuncRunner: Sendable {
     }
 
     /// Docker's default capability set without CAP_NET_RAW: a RUN step in the host's network
-    /// namespace must not open raw sockets on the host's interfaces.
-    static let capabilities = [
-        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_SETGID", "CAP_SETUID",
-        "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-    ]
+    /// namespace must not open raw sockets on the host's interfaces. The list lives with the
+    /// seccomp profile (scripts/seccomp-profile.py), whose rules depend on it.
+    static let capabilities = SeccompProfile.capabilities
 
     /// Docker's default seccomp filter, parsed once (generated from Docker's profile, never read from the host).
     nonisolated(unsafe) static let seccomp: Any = (try? JSONSerialization.jsonObject(with: Data(SeccompProfile.json.utf8))) ?? [:]
