@@ -151,6 +151,18 @@ public final class RootedPath: @unchecked Sendable {
         return Directory(parts.dropLast().joined(separator: "/"), under: root)?.status(last)
     }
 
+    /// Opens `relative` below `root` for reading without following a symlink anywhere on the way:
+    /// a directory swapped for a symlink meanwhile makes it fail instead of leading out (-1, errno set).
+    public static func openFile(_ relative: String, under root: URL) -> Int32 {
+        let parts = components(relative)
+        guard let last = parts.last, !parts.contains("..") else { errno = EINVAL; return -1 }
+        guard let directory = Directory(parts.dropLast().joined(separator: "/"), under: root) else {
+            if errno == 0 { errno = ENOENT }
+            return -1
+        }
+        return directory.openFile(last)
+    }
+
     /// The names in a directory given as a relative path of real directories (no symlink followed).
     public static func names(in relative: String, under root: URL) -> [String]? {
         Directory(relative, under: root)?.names()
@@ -187,6 +199,11 @@ public final class RootedPath: @unchecked Sendable {
         public func status(_ name: String) -> stat? {
             var st = stat()
             return fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st : nil
+        }
+
+        /// Opens an entry for reading, refusing a symlink (-1 with errno set, like open).
+        public func openFile(_ name: String) -> Int32 {
+            openat(fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         }
 
         /// An entry that is a real directory (nil for a symlink to one).

@@ -361,7 +361,8 @@ struct BuildSession: Sendable {
     var intermediateCompressionLevel: Int32 { min(request.layerOptions.compressionLevel, 1) }
 
     /// Writes entries as a layer of `stage` in the store; nil when there is nothing to write.
-    func writeLayer(entries: [LayerEntry], createdBy: String, stage: Int) async throws -> CacheEntry {
+    /// Regular files below `sourceRoot` (a build context) are opened through it (LayerWriter.sourceRoot).
+    func writeLayer(entries: [LayerEntry], createdBy: String, stage: Int, sourceRoot: URL? = nil) async throws -> CacheEntry {
         guard !entries.isEmpty else { return CacheEntry(layer: nil, diffID: nil, uncompressedSize: nil, createdBy: createdBy) }
         var options = request.layerOptions
         if !shippedStages.contains(stage) { options.compressionLevel = intermediateCompressionLevel }
@@ -369,6 +370,7 @@ struct BuildSession: Sendable {
         let written: WrittenLayer
         do {
             let writer = try LayerWriter(output: output, options: options)
+            writer.sourceRoot = sourceRoot
             for entry in entries { try writer.add(entry) }
             written = try writer.finish()
         } catch {

@@ -38,10 +38,10 @@ struct CopyStep {
         switch origin {
         case .context(let root):
             let items = try collect(copy, root: root, isContext: true, destination: destination, ignore: session.ignore)
-            key.add("content", try contentHash(items).description)
+            key.add("content", try contentHash(items, root: root).description)
             let digest = key.digest
             if try await reuse(digest, state: &state) { return }
-            let produced = try await makeLayer(items, copy: copy, destination: destination, state: state, stage: stage.index)
+            let produced = try await makeLayer(items, copy: copy, destination: destination, state: state, stage: stage.index, contextRoot: root)
             try await session.adopt(produced, key: digest, state: &state)
         case .filesystem(let config, let layers, let sourceKey):
             key.add("from", sourceKey.description)
@@ -185,7 +185,7 @@ struct CopyStep {
     }
 
     /// Paths, types, modes and contents (not mtimes) of what will be copied.
-    private func contentHash(_ items: [Item]) throws -> Digest {
+    private func contentHash(_ items: [Item], root: URL) throws -> Digest {
         let hasher = SHA256Hasher()
         for item in items.sorted(by: { $0.destination < $1.destination }) {
             let kind = item.status.st_mode & S_IFMT
@@ -194,7 +194,9 @@ struct CopyStep {
                 hasher.update(Data(((try? FileManager.default.destinationOfSymbolicLink(atPath: item.source.path)) ?? "").utf8))
             } else if kind == S_IFREG {
                 let file: (digest: Digest, size: Int64)
-                do { file = try ImageStore.hashFile(item.source) } catch {
+                let fd = try Self.openSource(item.source, root: root)
+                defer { close(fd) }
+                do { file = try ImageStore.hashFile(URL(fileURLWithPath: "/proc/self/fd/\(fd)")) } catch {
                     throw BuildError.context(path: item.source.path, message: "cannot read: \(error)")
                 }
                 hasher.update(Data("\(file.size)\0\(file.digest)".utf8))
@@ -204,9 +206,25 @@ struct CopyStep {
         return hasher.finalizeDigest()
     }
 
+    /// Opens a source file for reading: below `root` without following a symlink anywhere.
+    static func openSource(_ source: URL, root: URL?) throws -> Int32 {
+        let fd: Int32
+        if let root, source.path.hasPrefix(root.path + "/") {
+            fd = RootedPath.openFile(String(source.path.dropFirst(root.path.count + 1)), under: root)
+        } else {
+            fd = open(source.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        }
+        guard fd >= 0 else {
+            throw BuildError.context(path: source.path, message: "cannot read: \(String(cString: strerror(errno))) (was it changed during the build?)")
+        }
+        return fd
+    }
+
     // MARK: Layer
 
-    private func makeLayer(_ items: [Item], copy: CopyInstruction, destination: String, state: StageState, stage: Int) async throws -> CacheEntry {
+    /// Files of the build context (`contextRoot`) are opened without following symlinks below it.
+    private func makeLayer(_ items: [Item], copy: CopyInstruction, destination: String, state: StageState, stage: Int,
+                           contextRoot: URL? = nil) async throws -> CacheEntry {
         let epoch = session.request.layerOptions.sourceDateEpoch
         // The destination's filesystem is mounted only when a name must be read from /etc/passwd
         // or a parent directory cannot be looked up in the layers' entries.
@@ -269,21 +287,24 @@ struct CopyStep {
             entries.append(LayerEntry(path: item.destination, kind: kind, mode: mode, uid: uid, gid: gid, mtime: min(Int64(st.st_mtim.tv_sec), epoch)))
         }
         if archives.isEmpty {
-            return try await session.writeLayer(entries: entries, createdBy: text, stage: stage)
+            return try await session.writeLayer(entries: entries, createdBy: text, stage: stage, sourceRoot: contextRoot)
         }
-        return try await writeWithArchives(entries: entries, archives: archives, owner: owner)
+        return try await writeWithArchives(entries: entries, archives: archives, owner: owner, contextRoot: contextRoot)
     }
 
     /// ADD of local archives: entries are re-packed under the destination, streamed from the archive.
-    private func writeWithArchives(entries: [LayerEntry], archives: [(URL, String)], owner: (UInt32, UInt32)?) async throws -> CacheEntry {
+    private func writeWithArchives(entries: [LayerEntry], archives: [(URL, String)], owner: (UInt32, UInt32)?, contextRoot: URL?) async throws -> CacheEntry {
         let store = session.store
         let output = store.newIngestURL()
         let written: WrittenLayer
         do {
             let writer = try LayerWriter(output: output, options: session.request.layerOptions)
+            writer.sourceRoot = contextRoot
             for entry in entries { try writer.add(entry) }
             for (archive, destination) in archives {
-                let reader = try LayerReader(path: archive)
+                let file = try Self.openSource(archive, root: contextRoot)
+                defer { close(file) }
+                let reader = try LayerReader(path: URL(fileURLWithPath: "/proc/self/fd/\(file)"))
                 while var entry = try reader.next() {
                     entry.path = Self.join(destination, entry.path)
                     if case .hardlink(let target) = entry.kind { entry.kind = .hardlink(target: Self.join(destination, target)) }

@@ -73,4 +73,27 @@ import Testing
         #expect(RootedPath.names(in: "host", under: root) == nil)
         #expect(RootedPath.climbsOutOfRoot("a/../../x") && !RootedPath.climbsOutOfRoot("a/../x"))
     }
+
+    /// What a race would leave: a directory on the way swapped for a symlink after resolution.
+    @Test func filesBelowASourceRootAreOpenedWithoutFollowingSymlinks() throws {
+        let (temp, root, outside) = try Self.tree()
+        defer { temp.cleanup() }
+        let inside = RootedPath.openFile("usr/lib/f", under: root)
+        #expect(inside >= 0)
+        close(inside)
+        #expect(RootedPath.openFile("lib/f", under: root) == -1 && errno == ENOTDIR)
+        #expect(RootedPath.openFile("host/secret", under: root) == -1)
+
+        let entry = LayerEntry(path: "secret", kind: .regular(source: root.appendingPathComponent("host/secret"), size: 6), mode: 0o644)
+        let writer = try LayerWriter(output: temp.path("layer.tar.gz"), options: LayerOptions())
+        writer.sourceRoot = root
+        #expect(throws: ArchiveError.self) { try writer.add(entry) }
+        // Without a source root only the last component is held to O_NOFOLLOW.
+        let plain = try LayerWriter(output: temp.path("plain.tar.gz"), options: LayerOptions())
+        try plain.add(LayerEntry(path: "f", kind: .regular(source: root.appendingPathComponent("lib/f"), size: 6), mode: 0o644))
+        #expect(throws: ArchiveError.self) {
+            try plain.add(LayerEntry(path: "g", kind: .regular(source: root.appendingPathComponent("lib"), size: 6), mode: 0o644))
+        }
+        _ = outside
+    }
 }
