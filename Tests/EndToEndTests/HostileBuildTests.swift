@@ -86,7 +86,7 @@ import Testing
         try FileManager.default.createSymbolicLink(atPath: context.appendingPathComponent("inner").path, withDestinationPath: "sub")
 
         try Self.expectRefused("FROM debian-python:bookworm\nRUN --mount=type=bind,source=../host,target=/x cat /x/secret.txt\n",
-                               context: context, store: store, line: 2, mentions: "is outside the build context")
+                               context: context, store: store, line: 2, mentions: "leaves the build context")
         try Self.expectRefused("FROM debian-python:bookworm\n\nRUN --mount=type=bind,source=abs,target=/x,rw touch /x/pwned\n",
                                context: context, store: store, line: 3, mentions: "resolves outside the build context")
         try Self.expectRefused("FROM debian-python:bookworm\nRUN --mount=type=bind,source=up/secret.txt,target=/x cat /x\n",
