@@ -40,7 +40,7 @@ public struct Builder: Sendable {
         }
 
         // Leftovers of builds killed with SIGKILL are reaped; this build's claim marks it alive.
-        _ = CleanupRegistry.reapStale(in: workRoot.deletingLastPathComponent(), runcStateRoot: runcStateRoot)
+        _ = CleanupRegistry.reapStale(in: store.root.appendingPathComponent("tmp"), runcStateRoot: runcStateRoot)
         let claim = try CleanupRegistry.claim(workRoot)
         defer { claim.release() }
         try FileManager.default.createDirectory(at: workRoot, withIntermediateDirectories: true)
