@@ -246,9 +246,7 @@ import Testing
     }
 }
 
-/// Killed builds run long RUN steps; in RunTests' serialized suite they do not overlap its
-/// interrupt test, which counts the containers it sees.
-extension RunTests {
+extension HostileBuildTests {
     // MARK: 9. Builds killed with SIGKILL
 
     /// Starts `imagekit build` in the background and returns once its RUN step prints `marker`.
@@ -277,23 +275,13 @@ extension RunTests {
         ((try? FileManager.default.contentsOfDirectory(atPath: store + "/tmp")) ?? []).filter { $0.hasPrefix("build-") && !$0.hasSuffix(".owner") }.sorted()
     }
 
-    /// runc containers whose bundle is in `store` (other suites run containers at the same time).
-    static func containers(of store: String) -> Set<String> {
-        let listed = try? run(tool("runc"), ["--root", "/run/imagekit/runc", "list", "--format", "json"])
-        let list = (try? JSONSerialization.jsonObject(with: Data((listed?.stdout ?? "").utf8))) as? [[String: Any]] ?? []
-        return Set(list.compactMap { container in
-            guard let bundle = container["bundle"] as? String, bundle.hasPrefix(store + "/") else { return nil }
-            return container["id"] as? String
-        })
-    }
-
     @Test func leftoversOfKilledBuildsAreReapedButRunningBuildsAreNot() throws {
         let scratch = Scratch("hostile-sigkill")
-        let (store, _) = try HostileBuildTests.warmStore(scratch)
+        let (store, _) = try Self.warmStore(scratch)
         var started: [Process] = []
         defer {
             for process in started where process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            for id in Self.containers(of: store) { _ = try? run(tool("runc"), ["--root", "/run/imagekit/runc", "delete", "--force", id]) }
+            for id in RunTests.runcContainers(of: store) { _ = try? run(tool("runc"), ["--root", "/run/imagekit/runc", "delete", "--force", id]) }
         }
         func sleeper(_ name: String) throws -> URL {
             let context = scratch.url.appendingPathComponent(name)
@@ -301,7 +289,7 @@ extension RunTests {
             return context
         }
         func leftovers() -> (containers: Set<String>, directories: [String], mounts: [String]) {
-            (Self.containers(of: store), Self.workDirectories(store), Self.mounts(under: store).sorted())
+            (RunTests.runcContainers(of: store), Self.workDirectories(store), RunTests.mounts(under: store).sorted())
         }
 
         // SIGKILL cannot be handled: the container, its mounts and the work directory stay behind.
