@@ -249,7 +249,8 @@ public enum RootedPathError: Error, CustomStringConvertible, Sendable, Equatable
     public var description: String {
         switch self {
         case .escapes(let path, let link?, let target?):
-            return "\(path) leads outside its root: \(link) is a symlink to \(target)"
+            let what = "\(link) is a symlink to \(target), outside its root"
+            return path == link || path == "/" + link ? what : "\(path) leads outside its root: \(link) is a symlink to \(target)"
         case .escapes(let path, _, _):
             return "\(path) leads outside its root with '..'"
         case .missing(let path, let component):
