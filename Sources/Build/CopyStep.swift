@@ -304,12 +304,19 @@ struct CopyStep {
             for (archive, destination) in archives {
                 let file = try Self.openSource(archive, root: contextRoot)
                 defer { close(file) }
-                let reader = try LayerReader(path: URL(fileURLWithPath: "/proc/self/fd/\(file)"))
-                while var entry = try reader.next() {
-                    entry.path = Self.join(destination, entry.path)
-                    if case .hardlink(let target) = entry.kind { entry.kind = .hardlink(target: Self.join(destination, target)) }
-                    if let owner { entry.uid = owner.0; entry.gid = owner.1 }
-                    try writer.add(entry, reader: reader)
+                // Read through the descriptor opened inside the context; errors name the archive and the line.
+                let opened = "/proc/self/fd/\(file)"
+                do {
+                    let reader = try LayerReader(path: URL(fileURLWithPath: opened))
+                    while var entry = try reader.next() {
+                        entry.path = Self.join(destination, entry.path)
+                        if case .hardlink(let target) = entry.kind { entry.kind = .hardlink(target: Self.join(destination, target)) }
+                        if let owner { entry.uid = owner.0; entry.gid = owner.1 }
+                        try writer.add(entry, reader: reader)
+                    }
+                } catch let error as ArchiveError {
+                    throw BuildError.instruction(location: location,
+                        message: "ADD \(archive.lastPathComponent): " + "\(error)".replacingOccurrences(of: opened, with: archive.lastPathComponent))
                 }
             }
             written = try writer.finish()

@@ -133,6 +133,16 @@ import Testing
                                mentions: "resolves outside the build context")
         try Self.expectRefused("FROM debian-python:bookworm\nCOPY ../host/secret.txt /x\n", context: context, store: store, line: 2,
                                mentions: "outside the build context")
+        // An archive whose entries climb out of the destination is refused, not extracted or re-packed.
+        let tar = try run("/usr/bin/python3", ["-c", """
+            import io, sys, tarfile
+            with tarfile.open(sys.argv[1], "w") as t:
+                entry = tarfile.TarInfo("../../../../../../../../\(sentinel.path.dropFirst())/pwned"); entry.size = 1
+                t.addfile(entry, io.BytesIO(b"x"))
+            """, context.appendingPathComponent("evil.tar").path])
+        try #require(tar.status == 0, "\(tar.stderr)")
+        try Self.expectRefused("FROM debian-python:bookworm\nADD evil.tar /x/\n", context: context, store: store, line: 2,
+                               mentions: "ADD evil.tar: refusing")
 
         // Copied as a directory, the links are links, as Docker copies them: no host content.
         let whole = try Self.build("FROM debian-python:bookworm\nCOPY . /ctx/\n", context: context, store: store, tag: "whole:1")
