@@ -24,6 +24,10 @@ public final class LayerWriter {
 
     private enum State { case open, finished, failed }
 
+    /// Sources below this directory (a build context) are opened without following a symlink
+    /// anywhere below it, so a directory swapped for a link during the build cannot lead out.
+    public var sourceRoot: URL?
+
     /// Creates `output` exclusively (it must not exist).
     public init(output: URL, options: LayerOptions) throws(ArchiveError) {
         self.output = output
@@ -103,7 +107,13 @@ public final class LayerWriter {
             guard let source else {
                 throw .invalidEntry(entry.path, reason: "a regular file of \(size) bytes needs a source file")
             }
-            let file = open(source.path, O_RDONLY | O_CLOEXEC)
+            // Sources are resolved paths: a symlink in their place now was swapped in since.
+            let file: Int32
+            if let root = sourceRoot, source.path.hasPrefix(root.path + "/") {
+                file = RootedPath.openFile(String(source.path.dropFirst(root.path.count + 1)), under: root)
+            } else {
+                file = open(source.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+            }
             if file < 0 {
                 let code = errno
                 if code == ENOENT { throw .missingPath(source.path, what: "source file") }

@@ -1,4 +1,5 @@
 import Archive
+import Dockerfile
 import Foundation
 import OCI
 import Store
@@ -20,11 +21,13 @@ public struct BuildRequest: Sendable {
     public var secrets: [String: URL]
     /// `--label K=V`: added to the final image.
     public var labels: [String: String]
+    /// `--network`: the network of RUN steps; `none` also wins over a step's own `--network`.
+    public var network: RunNetwork?
 
     public init(contextDirectory: URL, dockerfile: URL, dockerfileDisplayName: String = "Dockerfile", buildArgs: [String: String] = [:],
                 target: String? = nil, platform: Platform = .linuxAMD64, noCache: Bool = false, tags: [ImageReference] = [],
                 format: ImageFormat = .docker, layerOptions: LayerOptions = LayerOptions(), secrets: [String: URL] = [:],
-                labels: [String: String] = [:]) {
+                labels: [String: String] = [:], network: RunNetwork? = nil) {
         self.contextDirectory = contextDirectory
         self.dockerfile = dockerfile
         self.dockerfileDisplayName = dockerfileDisplayName
@@ -37,6 +40,7 @@ public struct BuildRequest: Sendable {
         self.layerOptions = layerOptions
         self.secrets = secrets
         self.labels = labels
+        self.network = network
     }
 }
 

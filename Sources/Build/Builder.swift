@@ -14,9 +14,10 @@ public struct Builder: Sendable {
     /// Scratch space for mounts and upper directories; removed when the build ends.
     public let workRoot: URL
     public let runcStateRoot: URL
+    public static let defaultRuncStateRoot = URL(fileURLWithPath: "/run/imagekit/runc")
 
     public init(store: ImageStore, baseImages: BaseImageSource, progress: BuildProgress,
-                workRoot: URL? = nil, runcStateRoot: URL = URL(fileURLWithPath: "/run/imagekit/runc")) {
+                workRoot: URL? = nil, runcStateRoot: URL = Builder.defaultRuncStateRoot) {
         self.store = store
         self.baseImages = baseImages
         self.progress = progress
@@ -38,6 +39,10 @@ public struct Builder: Sendable {
             warnings.append("build args were not consumed by any stage: \(unused.sorted().joined(separator: ", "))")
         }
 
+        // Leftovers of builds killed with SIGKILL are reaped; this build's claim marks it alive.
+        _ = CleanupRegistry.reapStale(in: store.root.appendingPathComponent("tmp"), runcStateRoot: runcStateRoot)
+        let claim = try CleanupRegistry.claim(workRoot)
+        defer { claim.release() }
         try FileManager.default.createDirectory(at: workRoot, withIntermediateDirectories: true)
         CleanupRegistry.shared.addDirectory(workRoot)
         defer {
@@ -281,8 +286,8 @@ struct BuildSession: Sendable {
             var kind = view == nil ? lookUp(current, config: state.config, layers: state.layers) : nil
             if kind == nil {
                 if view == nil { view = try await mountView(state.config, layers: state.layers, name: "workdir") }
-                var st = stat()
-                kind = lstat(view!.root.appendingPathComponent(current).path, &st) != 0 ? .missing : (st.st_mode & S_IFMT) == S_IFDIR ? .directory : .other
+                let st = RootedPath.status(of: current, in: view!.root)  // never through a symlink in the image
+                kind = st == nil ? .missing : (st!.st_mode & S_IFMT) == S_IFDIR ? .directory : .other
             }
             if kind == .directory { continue }
             if kind == .other {
@@ -316,13 +321,13 @@ struct BuildSession: Sendable {
             // Unpacked once, a layer answers every later lookup and build; a listing of the blob
             // would cost a decompression each time.
             guard let directory = try? layers.unpacked(blob: descriptors[index].digest, diffID: diffID) else { return nil }
-            var st = stat()
-            if lstat(directory.appendingPathComponent(path).path, &st) == 0 {
+            // Looked up without following a symlink of the layer's (it may point at the host).
+            if let st = RootedPath.status(of: path, in: directory) {
                 if (st.st_mode & S_IFMT) == S_IFCHR && st.st_rdev == 0 { return .missing }  // whiteout
                 return (st.st_mode & S_IFMT) == S_IFDIR ? .directory : .other
             }
             // A parent here that is opaque hides the layers below.
-            if index > 0, !parent.isEmpty, lstat(directory.appendingPathComponent(parent).path, &st) == 0 {
+            if index > 0, !parent.isEmpty, RootedPath.status(of: parent, in: directory) != nil {
                 guard let opaque = OverlayOpaque.isOpaque(directory.appendingPathComponent(parent).path) else { return nil }
                 if opaque { return .missing }
             }
@@ -337,7 +342,8 @@ struct BuildSession: Sendable {
     var intermediateCompressionLevel: Int32 { min(request.layerOptions.compressionLevel, 1) }
 
     /// Writes entries as a layer of `stage` in the store; nil when there is nothing to write.
-    func writeLayer(entries: [LayerEntry], createdBy: String, stage: Int) async throws -> CacheEntry {
+    /// Regular files below `sourceRoot` (a build context) are opened through it (LayerWriter.sourceRoot).
+    func writeLayer(entries: [LayerEntry], createdBy: String, stage: Int, sourceRoot: URL? = nil) async throws -> CacheEntry {
         guard !entries.isEmpty else { return CacheEntry(layer: nil, diffID: nil, uncompressedSize: nil, createdBy: createdBy) }
         var options = request.layerOptions
         if !shippedStages.contains(stage) { options.compressionLevel = intermediateCompressionLevel }
@@ -345,6 +351,7 @@ struct BuildSession: Sendable {
         let written: WrittenLayer
         do {
             let writer = try LayerWriter(output: output, options: options)
+            writer.sourceRoot = sourceRoot
             for entry in entries { try writer.add(entry) }
             written = try writer.finish()
         } catch {

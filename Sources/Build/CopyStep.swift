@@ -37,11 +37,11 @@ struct CopyStep {
 
         switch origin {
         case .context(let root):
-            let items = try collect(copy, root: root, destination: destination, ignore: session.ignore)
-            key.add("content", try contentHash(items).description)
+            let items = try collect(copy, root: root, isContext: true, destination: destination, ignore: session.ignore)
+            key.add("content", try contentHash(items, root: root).description)
             let digest = key.digest
             if try await reuse(digest, state: &state) { return }
-            let produced = try await makeLayer(items, copy: copy, destination: destination, state: state, stage: stage.index)
+            let produced = try await makeLayer(items, copy: copy, destination: destination, state: state, stage: stage.index, contextRoot: root)
             try await session.adopt(produced, key: digest, state: &state)
         case .filesystem(let config, let layers, let sourceKey):
             key.add("from", sourceKey.description)
@@ -49,7 +49,7 @@ struct CopyStep {
             if try await reuse(digest, state: &state) { return }
             let view = try await session.mountView(config, layers: layers, name: "copy-from")
             defer { view.release() }
-            let items = try collect(copy, root: view.root, destination: destination, ignore: nil)
+            let items = try collect(copy, root: view.root, isContext: false, destination: destination, ignore: nil)
             let produced = try await makeLayer(items, copy: copy, destination: destination, state: state, stage: stage.index)
             try await session.adopt(produced, key: digest, state: &state)
         }
@@ -89,74 +89,103 @@ struct CopyStep {
 
     // MARK: Sources
 
-    private func collect(_ copy: CopyInstruction, root: URL, destination: String, ignore: DockerIgnore?) throws -> [Item] {
+    /// Sources are resolved inside their root: the context rejects a symlink that leads out of it
+    /// (it names a host path); an image's filesystem reads it as the image would (from its own root).
+    private func collect(_ copy: CopyInstruction, root: URL, isContext: Bool, destination: String, ignore: DockerIgnore?) throws -> [Item] {
+        let escapes: RootedPath.Escapes = isContext ? .reject : .clamp
+        let rootName = isContext ? "the build context" : "the source stage's filesystem"
         var matches: [(word: Word, path: String)] = []
         for source in copy.sources {
             if isAdd, source.text.contains("://") || source.text.hasPrefix("git@") {
                 throw BuildError.instruction(location: source.location.description,
                     message: "ADD from a URL (\(source.text)) is not supported: download it in a RUN step, or put the file in the build context and ADD or COPY it")
             }
-            if Self.escapesRoot(source.text) {
+            if RootedPath.climbsOutOfRoot(source.text.hasPrefix("/") ? String(source.text.dropFirst()) : source.text) {
                 throw BuildError.instruction(location: source.location.description,
-                    message: "\(source.text) is outside the build context; COPY can only read files below the context directory (\(root.path))")
+                    message: "\(source.text) is outside \(rootName); COPY can only read files below it")
             }
-            for path in try CopySources.expand(source, in: root, ignore: ignore) { matches.append((source, path)) }
+            let lookup = SourceLookup(isDirectory: { path in
+                try Self.resolve(path, in: root, escapes: escapes, source: source, rootName: rootName)?.isDirectory
+            }, names: { path in
+                guard let dir = try Self.resolve(path, in: root, escapes: escapes, source: source, rootName: rootName), dir.isDirectory else { return [] }
+                return RootedPath.names(in: dir.relative, under: root) ?? []
+            })
+            for path in try CopySources.expand(source, in: root, ignore: ignore, lookup: lookup) { matches.append((source, path)) }
         }
         try CopySources.checkDestination(copy.destination, matchedSourceCount: matches.count, keyword: isAdd ? .add : .copy)
         let destIsDirectory = CopySources.destinationIsDirectory(copy.destination.text) || matches.count > 1
         let destRelative = String(destination.drop(while: { $0 == "/" })).trimmingSuffix("/")
         var items: [Item] = []
-        for (_, path) in matches {
-            let url = path == "." ? root : root.appendingPathComponent(path)
-            var st = stat()
-            // A source named directly is followed if it is a symlink, as Docker does.
-            guard stat(url.path, &st) == 0 else {
-                throw BuildError.context(path: url.path, message: "cannot read: \(String(cString: strerror(errno)))")
+        for (word, path) in matches {
+            // A source named directly is followed if it is a symlink, as Docker does, but only inside its root.
+            guard let resolved = try Self.resolve(path == "." ? "" : path, in: root, escapes: escapes, source: word, rootName: rootName) else {
+                throw BuildError.instruction(location: word.location.description, message: "\(path) does not exist in \(rootName)")
             }
-            if (st.st_mode & S_IFMT) == S_IFDIR {
-                try walk(url, relative: path == "." ? "" : path, into: destRelative, ignore: ignore, items: &items)
+            if resolved.isDirectory {
+                try walk(root, relative: resolved.relative, ignorePath: path == "." ? "" : path, into: destRelative, ignore: ignore, items: &items)
             } else {
-                let name = url.lastPathComponent
+                let name = path == "." ? resolved.url.lastPathComponent : URL(fileURLWithPath: path).lastPathComponent
                 let target = destIsDirectory ? Self.join(destRelative, name) : destRelative
-                let extract = isAdd && Self.isArchive(url)
-                items.append(Item(source: url, destination: extract ? destRelative : target, status: st, extractArchive: extract))
+                let extract = isAdd && Self.isArchive(resolved)
+                items.append(Item(source: resolved.url, destination: extract ? destRelative : target, status: resolved.status, extractArchive: extract))
             }
         }
         return items
     }
 
-    /// Adds a directory's contents (not the directory itself) below `destination`.
-    private func walk(_ directory: URL, relative: String, into destination: String, ignore: DockerIgnore?, items: inout [Item]) throws {
-        let fm = FileManager.default
-        let names: [String]
-        do { names = try fm.contentsOfDirectory(atPath: directory.path).sorted() } catch {
-            throw BuildError.context(path: directory.path, message: "cannot list: \(error.localizedDescription)")
+    /// A source path resolved inside `root`; nil when it does not exist; an error naming the
+    /// Dockerfile line when it leads out of the root.
+    private static func resolve(_ path: String, in root: URL, escapes: RootedPath.Escapes, source: Word, rootName: String) throws -> RootedPath? {
+        do {
+            return try RootedPath.resolve(path, in: root, escapes: escapes)
+        } catch .missing, .notDirectory {
+            return nil
+        } catch {
+            throw BuildError.instruction(location: source.location.description,
+                message: "COPY source \(source.text) resolves outside \(rootName) (\(error)); copy the file into the context instead of linking to it")
+        }
+    }
+
+    /// Adds a directory's contents (not the directory itself) below `destination`. Nothing below is
+    /// followed: symlinks are copied as symlinks and only real directories are entered.
+    private func walk(_ root: URL, relative: String, ignorePath: String, into destination: String, ignore: DockerIgnore?, items: inout [Item]) throws {
+        guard let directory = RootedPath.Directory(relative, under: root) else {
+            throw BuildError.context(path: root.appendingPathComponent(relative).path, message: "cannot open it as a directory (was it changed during the build?)")
+        }
+        try walk(directory, root: root, relative: relative, ignorePath: ignorePath, into: destination, ignore: ignore, items: &items)
+    }
+
+    private func walk(_ directory: RootedPath.Directory, root: URL, relative: String, ignorePath: String, into destination: String,
+                      ignore: DockerIgnore?, items: inout [Item]) throws {
+        guard let names = directory.names()?.sorted() else {
+            throw BuildError.context(path: root.appendingPathComponent(relative).path, message: "cannot list it")
         }
         for name in names {
-            let url = directory.appendingPathComponent(name)
-            let contextPath = relative.isEmpty ? name : relative + "/" + name
-            var st = stat()
-            guard lstat(url.path, &st) == 0 else {
-                throw BuildError.context(path: url.path, message: "cannot read: \(String(cString: strerror(errno)))")
+            let path = relative.isEmpty ? name : relative + "/" + name
+            let contextPath = ignorePath.isEmpty ? name : ignorePath + "/" + name
+            guard let st = directory.status(name) else {
+                throw BuildError.context(path: root.appendingPathComponent(path).path, message: "cannot read it (was it changed during the build?)")
             }
             let isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
-            if let ignore, ignore.isExcluded(contextPath) {
-                if isDirectory && ignore.mayContainIncluded(contextPath) {
-                    try walk(url, relative: contextPath, into: Self.join(destination, name), ignore: ignore, items: &items)
+            func descend() throws {
+                guard let child = directory.child(name) else {
+                    throw BuildError.context(path: root.appendingPathComponent(path).path, message: "cannot open it as a directory (was it changed during the build?)")
                 }
+                try walk(child, root: root, relative: path, ignorePath: contextPath, into: Self.join(destination, name), ignore: ignore, items: &items)
+            }
+            if let ignore, ignore.isExcluded(contextPath) {
+                if isDirectory && ignore.mayContainIncluded(contextPath) { try descend() }
                 continue
             }
             let kind = st.st_mode & S_IFMT
             guard kind == S_IFDIR || kind == S_IFREG || kind == S_IFLNK else { continue }  // sockets and fifos are not copied
-            items.append(Item(source: url, destination: Self.join(destination, name), status: st, extractArchive: false))
-            if isDirectory {
-                try walk(url, relative: contextPath, into: Self.join(destination, name), ignore: ignore, items: &items)
-            }
+            items.append(Item(source: root.appendingPathComponent(path), destination: Self.join(destination, name), status: st, extractArchive: false))
+            if isDirectory { try descend() }
         }
     }
 
     /// Paths, types, modes and contents (not mtimes) of what will be copied.
-    private func contentHash(_ items: [Item]) throws -> Digest {
+    private func contentHash(_ items: [Item], root: URL) throws -> Digest {
         let hasher = SHA256Hasher()
         for item in items.sorted(by: { $0.destination < $1.destination }) {
             let kind = item.status.st_mode & S_IFMT
@@ -165,7 +194,9 @@ struct CopyStep {
                 hasher.update(Data(((try? FileManager.default.destinationOfSymbolicLink(atPath: item.source.path)) ?? "").utf8))
             } else if kind == S_IFREG {
                 let file: (digest: Digest, size: Int64)
-                do { file = try ImageStore.hashFile(item.source) } catch {
+                let fd = try Self.openSource(item.source, root: root)
+                defer { close(fd) }
+                do { file = try ImageStore.hashFile(URL(fileURLWithPath: "/proc/self/fd/\(fd)")) } catch {
                     throw BuildError.context(path: item.source.path, message: "cannot read: \(error)")
                 }
                 hasher.update(Data("\(file.size)\0\(file.digest)".utf8))
@@ -175,9 +206,25 @@ struct CopyStep {
         return hasher.finalizeDigest()
     }
 
+    /// Opens a source file for reading: below `root` without following a symlink anywhere.
+    static func openSource(_ source: URL, root: URL?) throws -> Int32 {
+        let fd: Int32
+        if let root, source.path.hasPrefix(root.path + "/") {
+            fd = RootedPath.openFile(String(source.path.dropFirst(root.path.count + 1)), under: root)
+        } else {
+            fd = open(source.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        }
+        guard fd >= 0 else {
+            throw BuildError.context(path: source.path, message: "cannot read: \(String(cString: strerror(errno))) (was it changed during the build?)")
+        }
+        return fd
+    }
+
     // MARK: Layer
 
-    private func makeLayer(_ items: [Item], copy: CopyInstruction, destination: String, state: StageState, stage: Int) async throws -> CacheEntry {
+    /// Files of the build context (`contextRoot`) are opened without following symlinks below it.
+    private func makeLayer(_ items: [Item], copy: CopyInstruction, destination: String, state: StageState, stage: Int,
+                           contextRoot: URL? = nil) async throws -> CacheEntry {
         let epoch = session.request.layerOptions.sourceDateEpoch
         // The destination's filesystem is mounted only when a name must be read from /etc/passwd
         // or a parent directory cannot be looked up in the layers' entries.
@@ -197,8 +244,7 @@ struct CopyStep {
             var kind = view == nil ? session.lookUp(path, config: config, layers: layers) : nil
             if kind == nil {
                 if view == nil { view = try await session.mountView(config, layers: layers, name: "copy-to") }
-                var st = stat()
-                kind = lstat(view!.root.appendingPathComponent(path).path, &st) == 0 ? .directory : .missing
+                kind = RootedPath.status(of: path, in: view!.root) != nil ? .directory : .missing
             }
             known[path] = kind != .missing
             return kind != .missing
@@ -241,26 +287,36 @@ struct CopyStep {
             entries.append(LayerEntry(path: item.destination, kind: kind, mode: mode, uid: uid, gid: gid, mtime: min(Int64(st.st_mtim.tv_sec), epoch)))
         }
         if archives.isEmpty {
-            return try await session.writeLayer(entries: entries, createdBy: text, stage: stage)
+            return try await session.writeLayer(entries: entries, createdBy: text, stage: stage, sourceRoot: contextRoot)
         }
-        return try await writeWithArchives(entries: entries, archives: archives, owner: owner)
+        return try await writeWithArchives(entries: entries, archives: archives, owner: owner, contextRoot: contextRoot)
     }
 
     /// ADD of local archives: entries are re-packed under the destination, streamed from the archive.
-    private func writeWithArchives(entries: [LayerEntry], archives: [(URL, String)], owner: (UInt32, UInt32)?) async throws -> CacheEntry {
+    private func writeWithArchives(entries: [LayerEntry], archives: [(URL, String)], owner: (UInt32, UInt32)?, contextRoot: URL?) async throws -> CacheEntry {
         let store = session.store
         let output = store.newIngestURL()
         let written: WrittenLayer
         do {
             let writer = try LayerWriter(output: output, options: session.request.layerOptions)
+            writer.sourceRoot = contextRoot
             for entry in entries { try writer.add(entry) }
             for (archive, destination) in archives {
-                let reader = try LayerReader(path: archive)
-                while var entry = try reader.next() {
-                    entry.path = Self.join(destination, entry.path)
-                    if case .hardlink(let target) = entry.kind { entry.kind = .hardlink(target: Self.join(destination, target)) }
-                    if let owner { entry.uid = owner.0; entry.gid = owner.1 }
-                    try writer.add(entry, reader: reader)
+                let file = try Self.openSource(archive, root: contextRoot)
+                defer { close(file) }
+                // Read through the descriptor opened inside the context; errors name the archive and the line.
+                let opened = "/proc/self/fd/\(file)"
+                do {
+                    let reader = try LayerReader(path: URL(fileURLWithPath: opened))
+                    while var entry = try reader.next() {
+                        entry.path = Self.join(destination, entry.path)
+                        if case .hardlink(let target) = entry.kind { entry.kind = .hardlink(target: Self.join(destination, target)) }
+                        if let owner { entry.uid = owner.0; entry.gid = owner.1 }
+                        try writer.add(entry, reader: reader)
+                    }
+                } catch let error as ArchiveError {
+                    throw BuildError.instruction(location: location,
+                        message: "ADD \(archive.lastPathComponent): " + "\(error)".replacingOccurrences(of: opened, with: archive.lastPathComponent))
                 }
             }
             written = try writer.finish()
@@ -283,20 +339,11 @@ struct CopyStep {
         return false
     }
 
-    /// True when `..` components climb above the root (`../x`, `a/../../x`).
-    static func escapesRoot(_ path: String) -> Bool {
-        var depth = 0
-        for component in path.split(separator: "/") {
-            if component == ".." { depth -= 1; if depth < 0 { return true } }
-            else if component != "." { depth += 1 }
-        }
-        return false
-    }
-
     /// gzip, bzip2, xz or plain tar, recognised by content as Docker does.
-    static func isArchive(_ url: URL) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: url.path) else { return false }
-        defer { try? handle.close() }
+    static func isArchive(_ file: RootedPath) -> Bool {
+        let fd = file.openForReading()
+        guard fd >= 0 else { return false }
+        let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         let head = (try? handle.read(upToCount: 512)) ?? Data()
         let bytes = [UInt8](head)
         if bytes.starts(with: [0x1f, 0x8b]) || bytes.starts(with: [0x42, 0x5a, 0x68]) || bytes.starts(with: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) {

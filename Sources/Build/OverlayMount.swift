@@ -5,6 +5,7 @@ import Glibc
 
 /// An overlayfs mount: read-only lower layers, one writable upper directory.
 /// After a RUN the upper directory holds exactly what changed: that is the new layer.
+/// Also the handle of the bind mounts a RUN makes of its bind-mount sources (no lowers then).
 public struct OverlayMount: Sendable {
     public let lowerDirectories: [URL]   // topmost first, as overlayfs wants them
     public let upperDirectory: URL?
@@ -36,6 +37,21 @@ public struct OverlayMount: Sendable {
         return OverlayMount(lowerDirectories: lowers, upperDirectory: upper, workDirectory: work, target: target)
     }
 
+    /// A bind mount of `source` (a path or a /proc/self/fd/N of a resolved file) at `target`; it is
+    /// made read-only when asked, so that nothing can write through it into the source.
+    public static func bind(_ source: String, at target: URL, readOnly: Bool) throws(BuildError) -> OverlayMount {
+        guard Glibc.mount(source, target.path, nil, UInt(MS_BIND), nil) == 0 else {
+            throw .mountFailed(target: target.path, reason: "cannot bind \(source): \(String(cString: strerror(errno)))")
+        }
+        let mount = OverlayMount(lowerDirectories: [], upperDirectory: nil, workDirectory: nil, target: target)
+        if readOnly, Glibc.mount("none", target.path, nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV), nil) != 0 {
+            let code = errno
+            try? mount.unmount()
+            throw .mountFailed(target: target.path, reason: "cannot make it read-only: \(String(cString: strerror(code)))")
+        }
+        return mount
+    }
+
     /// Detaches the mount; retried because a process that just exited may still hold it for a moment.
     public func unmount() throws(BuildError) {
         for attempt in 0..<50 {
@@ -56,10 +72,18 @@ public struct OverlayMount: Sendable {
 
     /// True when `path` is a mount point listed in /proc/self/mounts (used by tests and cleanup).
     public static func isMounted(_ path: String) -> Bool {
-        guard let text = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) else { return false }
-        return text.split(separator: "\n").contains { line in
+        mountedTargets().contains(path)
+    }
+
+    /// Every mount point in /proc/self/mounts, unescaped (it writes space, tab, newline and
+    /// backslash in octal).
+    static func mountedTargets() -> [String] {
+        guard let text = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ")
-            return fields.count > 1 && fields[1] == Substring(path)
+            guard fields.count > 1 else { return nil }
+            return String(fields[1]).replacingOccurrences(of: "\\040", with: " ").replacingOccurrences(of: "\\011", with: "\t")
+                .replacingOccurrences(of: "\\012", with: "\n").replacingOccurrences(of: "\\134", with: "\\")
         }
     }
 }

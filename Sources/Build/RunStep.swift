@@ -27,7 +27,8 @@ struct RunStep {
         key.add("env", environment)
         key.add("user", state.user)
         key.add("workdir", state.workdir)
-        key.add("network", run.network.rawValue)
+        let network = Self.network(step: run.network, build: session.request.network)
+        key.add("network", network.rawValue)
         var bindSources: [Int: StageResult] = [:]
         for (index, mount) in run.mounts.enumerated() {
             key.add("mount\(index)", mount.spec.text)
@@ -50,11 +51,11 @@ struct RunStep {
             try await session.adopt(hit, key: digest, state: &state)
             return
         }
-        let produced = try await execute(args: args, environment: environment, run: run, bindSources: bindSources, state: state, stage: stage)
+        let produced = try await execute(args: args, environment: environment, run: run, network: network, bindSources: bindSources, state: state, stage: stage)
         try await session.adopt(produced, key: digest, state: &state)
     }
 
-    private func execute(args: [String], environment: [String], run: RunInstruction, bindSources: [Int: StageResult], state: StageState,
+    private func execute(args: [String], environment: [String], run: RunInstruction, network: RunNetwork, bindSources: [Int: StageResult], state: StageState,
                          stage: Stage) async throws -> CacheEntry {
         let runner = try RuncRunner(stateRoot: session.runcStateRoot)
         let lowers = try session.unpackedLayers(state.config, layers: state.layers)
@@ -66,7 +67,10 @@ struct RunStep {
         let mount = try OverlayMount.mount(lowers: lowers.reversed(), upper: upper, work: work, at: merged, scratch: session.workRoot)
         CleanupRegistry.shared.addMount(mount)
         var views: [MountedView] = []
+        var pins: [OverlayMount] = []
         defer {
+            // Bind sources first: the removal of the scratch directory must never reach through them.
+            for pin in pins.reversed() { try? pin.unmount(); CleanupRegistry.shared.removeMount(pin) }
             views.forEach { $0.release() }
             try? mount.unmount()
             CleanupRegistry.shared.removeMount(mount)
@@ -75,36 +79,39 @@ struct RunStep {
         let identity = try UserDatabase(rootfs: merged).identity(for: state.user)
         var binds: [RunSpec.Bind] = []
         var transient: [String] = []   // mount points created only for this run: never part of the layer
+        var targets = Set<String>()    // where cache, secret and bind mounts land, symlinks resolved
         // Existing directories that creating a mount point copies up into the upper directory, with
         // their owner and mode: unless the run changes them, they stay out of the layer too.
         var copiedUp: [String: stat] = [:]
-        func mountPoint(_ path: String, directory: Bool) {
-            let relative = String(path.drop(while: { $0 == "/" }))
-            let url = merged.appendingPathComponent(relative)
-            let missing = !FileManager.default.fileExists(atPath: url.path)
-            var current = ""
-            for component in relative.split(separator: "/") {
-                current += (current.isEmpty ? "" : "/") + component
-                var st = stat(), inUpper = stat()
-                if lstat(merged.appendingPathComponent(current).path, &st) != 0 {
-                    transient.append(current)
-                } else if missing, (st.st_mode & S_IFMT) == S_IFDIR, copiedUp[current] == nil,
-                          lstat(upper.appendingPathComponent(current).path, &inUpper) != 0 {
-                    copiedUp[current] = st
-                }
+        // Made inside the rootfs, symlinks resolved as the container sees them (an image's
+        // `/root/.cache -> /etc` leads to the rootfs's /etc, never the host's); returns that path,
+        // which is where runc then mounts.
+        func mountPoint(_ path: String, directory: Bool) throws -> String {
+            func fail(_ error: RootedPathError) -> BuildError {
+                BuildError.instruction(location: location, message: "cannot make the mount point \(path) in the image: \(error)")
             }
-            if missing {
-                if directory {
-                    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-                } else {
-                    try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                    _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+            do {
+                return "/" + (try RootedPath.resolve(path, in: merged, escapes: .clamp)).relative
+            } catch .missing(_, let missing) {
+                // Its existing parents are copied up by what is created below them: note them first.
+                var current = ""
+                for component in missing.split(separator: "/").dropLast() {
+                    current += (current.isEmpty ? "" : "/") + component
+                    if copiedUp[current] == nil, RootedPath.status(of: current, in: upper) == nil, let st = RootedPath.status(of: current, in: merged) {
+                        copiedUp[current] = st
+                    }
                 }
+            } catch {
+                throw fail(error)
             }
+            let resolved: RootedPath
+            do { resolved = try RootedPath.resolve(path, in: merged, escapes: .clamp, create: directory ? .directories : .file) } catch { throw fail(error) }
+            transient.append(contentsOf: resolved.created)
+            return "/" + resolved.relative
         }
-        for path in RunSpec.systemMountPoints { mountPoint("/" + path, directory: !path.hasPrefix("etc/")) }
-        mountPoint(state.workdir, directory: true)
-        transient.removeAll { $0 == String(state.workdir.drop(while: { $0 == "/" })) }  // WORKDIR itself is real
+        for path in RunSpec.systemMountPoints { _ = try mountPoint("/" + path, directory: !path.hasPrefix("etc/")) }
+        let workdir = try mountPoint(state.workdir, directory: true)
+        transient.removeAll { "/" + $0 == workdir }  // WORKDIR itself is real
 
         for (index, spec) in run.mounts.enumerated() {
             switch spec.type {
@@ -115,16 +122,15 @@ struct RunStep {
                 try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
                 if let uid = spec.uid { chown(dir.path, uid_t(uid), gid_t(spec.gid ?? 0)) } else if identity.uid != 0 { chown(dir.path, identity.uid, identity.gid) }
                 if let mode = spec.mode { chmod(dir.path, mode_t(mode)) }
-                mountPoint(target, directory: true)
-                binds.append(RunSpec.Bind(source: dir.path, destination: target, readOnly: false))
-                transient.append(String(target.drop(while: { $0 == "/" })))
+                let destination = try mountPoint(target, directory: true)
+                binds.append(RunSpec.Bind(source: dir.path, destination: destination, readOnly: false))
+                targets.insert(String(destination.dropFirst()))
             case .secret:
                 guard let id = spec.id ?? spec.target.map({ URL(fileURLWithPath: $0).lastPathComponent }) else { continue }
                 guard let file = session.request.secrets[id] else { continue }
-                let target = spec.target ?? "/run/secrets/\(id)"
-                mountPoint(target, directory: false)
-                binds.append(RunSpec.Bind(source: file.path, destination: target, readOnly: true))
-                transient.append(String(target.drop(while: { $0 == "/" })))
+                let destination = try mountPoint(spec.target ?? "/run/secrets/\(id)", directory: false)
+                binds.append(RunSpec.Bind(source: file.path, destination: destination, readOnly: true))
+                targets.insert(String(destination.dropFirst()))
             case .bind:
                 guard let target = spec.effectiveTarget else { continue }
                 let sourceRoot: URL
@@ -135,24 +141,25 @@ struct RunStep {
                 } else {
                     sourceRoot = session.request.contextDirectory
                 }
-                let source = sourceRoot.appendingPathComponent(String((spec.source ?? "/").drop(while: { $0 == "/" })))
-                var isDir: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: source.path, isDirectory: &isDir) else {
-                    throw BuildError.instruction(location: location, message: "RUN --mount source \(spec.source ?? "/") does not exist")
-                }
-                mountPoint(target, directory: isDir.boolValue)
-                binds.append(RunSpec.Bind(source: source.path, destination: target, readOnly: spec.readOnly))
-                transient.append(String(target.drop(while: { $0 == "/" })))
+                let source = try bindSource(spec, in: sourceRoot, fromContext: bindSources[index] == nil)
+                let pinned = try pin(source, as: scratch.appendingPathComponent("bind-\(index)"))
+                pins.append(pinned)
+                let destination = try mountPoint(target, directory: source.isDirectory)
+                let (path, overlay) = try writable(pinned, isDirectory: source.isDirectory, spec: spec, scratch: scratch, index: index)
+                if let overlay { pins.append(overlay) }
+                binds.append(RunSpec.Bind(source: path, destination: destination, readOnly: spec.readOnly))
+                targets.insert(String(destination.dropFirst()))
             case .tmpfs, .ssh:
                 throw BuildError.instruction(location: location, message: "RUN --mount=type=\(spec.type.rawValue) is not supported; use type=cache, secret or bind")
             }
         }
+        transient.append(contentsOf: targets)
 
         // Docker sets HOME from the user's passwd entry when the image does not.
         var processEnvironment = environment
         if !processEnvironment.contains(where: { $0.hasPrefix("HOME=") }) { processEnvironment.append("HOME=\(identity.home)") }
         let spec = RunSpec(id: "imagekit-\(UUID().uuidString.lowercased().prefix(16))", rootfs: merged, args: args, env: processEnvironment,
-                           cwd: state.workdir, user: identity, binds: binds, network: run.network == .none ? .none : .host)
+                           cwd: state.workdir, user: identity, binds: binds, network: network == .none ? .none : .host)
         let progress = session.progress
         let outcome = try runner.run(spec, bundle: scratch.appendingPathComponent("bundle"), output: { progress.output($0) })
         guard outcome.exitCode == 0 else {
@@ -166,16 +173,19 @@ struct RunStep {
         // but other dropped mount points. Deepest first, so children are decided before parents.
         var excluded = Set<String>()
         for path in Set(transient).sorted(by: { $0.split(separator: "/").count > $1.split(separator: "/").count }) {
-            let url = upper.appendingPathComponent(path)
-            var st = stat()
+            // Looked at without following symlinks: the run may have replaced a parent with one.
             let drop: Bool
-            if isMountTarget(path, run: run) || lstat(url.path, &st) != 0 {
+            if targets.contains(path) {
                 drop = true
-            } else if (st.st_mode & S_IFMT) == S_IFDIR {
-                let children = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
-                drop = children.allSatisfy { excluded.contains(path + "/" + $0) }
+            } else if let st = RootedPath.status(of: path, in: upper) {
+                if (st.st_mode & S_IFMT) == S_IFDIR {
+                    let children = RootedPath.names(in: path, under: upper) ?? []
+                    drop = children.allSatisfy { excluded.contains(path + "/" + $0) }
+                } else {
+                    drop = st.st_size == 0 && (st.st_mode & S_IFMT) == S_IFREG
+                }
             } else {
-                drop = st.st_size == 0
+                drop = true
             }
             if drop { excluded.insert(path) }
         }
@@ -236,11 +246,63 @@ struct RunStep {
         _ = rename(upper.path, final.path)
     }
 
-    /// Cache, secret and bind targets never belong to the layer, whatever is in them.
-    private func isMountTarget(_ path: String, run: RunInstruction) -> Bool {
-        run.mounts.contains { mount in
-            let target = mount.effectiveTarget ?? (mount.type == .secret ? "/run/secrets/\(mount.id ?? "")" : "")
-            return String(target.drop(while: { $0 == "/" })) == path
+    /// The source of a bind mount, resolved inside the build context (a symlink out of it is an
+    /// error) or inside the stage's filesystem (symlinks read as the stage reads them).
+    private func bindSource(_ spec: RunMount, in root: URL, fromContext: Bool) throws -> RootedPath {
+        let written = spec.source ?? "/"
+        let rootName = fromContext ? "the build context" : "the stage \(spec.from ?? "")"
+        let at = spec.spec.location.description
+        if RootedPath.climbsOutOfRoot(String(written.drop(while: { $0 == "/" }))) {
+            throw BuildError.instruction(location: at, message: "RUN --mount source \(written) is outside \(rootName); bind only paths below it")
         }
+        do {
+            return try RootedPath.resolve(written, in: root, escapes: fromContext ? .reject : .clamp)
+        } catch .missing {
+            throw BuildError.instruction(location: at, message: "RUN --mount source \(written) does not exist in \(rootName)")
+        } catch {
+            throw BuildError.instruction(location: at, message: "RUN --mount source \(written) resolves outside \(rootName) (\(error)); bind a real file or directory below it")
+        }
+    }
+
+    /// Binds exactly the resolved file (through its descriptor) read-only onto a private path, so
+    /// nothing renamed or relinked after resolving changes what the container gets.
+    private func pin(_ source: RootedPath, as pinned: URL) throws -> OverlayMount {
+        do {
+            if source.isDirectory {
+                try FileManager.default.createDirectory(at: pinned, withIntermediateDirectories: true)
+            } else if !FileManager.default.createFile(atPath: pinned.path, contents: nil) {
+                throw BuildError.runFailed(reason: "cannot create \(pinned.path)")
+            }
+        } catch let error as BuildError { throw error } catch {
+            throw BuildError.runFailed(reason: "cannot create \(pinned.path): \(error.localizedDescription)")
+        }
+        let mount = try OverlayMount.bind(source.descriptorPath, at: pinned, readOnly: true)
+        CleanupRegistry.shared.addMount(mount)
+        return mount
+    }
+
+    /// `rw` bind mounts are writable but, as in BuildKit, what the run writes there is discarded:
+    /// an overlay with a scratch upper directory over a directory, a scratch copy of a file.
+    private func writable(_ pinned: OverlayMount, isDirectory: Bool, spec: RunMount, scratch: URL, index: Int) throws -> (String, OverlayMount?) {
+        guard !spec.readOnly else { return (pinned.target.path, nil) }
+        let base = scratch.appendingPathComponent("bind-\(index)-rw")
+        if !isDirectory {
+            do { try FileManager.default.copyItem(at: pinned.target, to: base) } catch {
+                throw BuildError.runFailed(reason: "cannot copy the bind mount source \(spec.source ?? "/"): \(error.localizedDescription)")
+            }
+            return (base.path, nil)
+        }
+        let upper = base.appendingPathComponent("upper"), work = base.appendingPathComponent("work"), merged = base.appendingPathComponent("merged")
+        for dir in [upper, work, merged] { try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
+        let overlay = try OverlayMount.mount(lowers: [pinned.target], upper: upper, work: work, at: merged, scratch: scratch)
+        CleanupRegistry.shared.addMount(overlay)
+        return (merged.path, overlay)
+    }
+
+    /// The step's network: its own `--network`, or the build's; `none` from either wins. `default`
+    /// is the host's network namespace here (there is no bridge, and pip must reach PyPI).
+    static func network(step: RunNetwork, build: RunNetwork?) -> RunNetwork {
+        if step == .none || build == RunNetwork.none { return .none }
+        return step == .default ? build ?? .default : step
     }
 }

@@ -53,7 +53,10 @@ public struct RunOutcome: Sendable {
 }
 
 /// Runs a process in a root filesystem with `runc` (Debian's package), writing the OCI runtime
-/// config itself. Host network (pip needs PyPI), /etc/resolv.conf and /etc/hosts bound read-only.
+/// config itself, with Docker's default sandbox: seccomp profile, capabilities (without NET_RAW),
+/// no_new_privs, masked /proc paths. The default network is the host's (pip needs PyPI and there
+/// is no bridge); `none` gets its own namespace with only loopback. /etc/resolv.conf and /etc/hosts
+/// are bound read-only.
 public struct RuncRunner: Sendable {
     public let runcPath: String
     public let stateRoot: URL
@@ -67,11 +70,18 @@ public struct RuncRunner: Sendable {
         self.stateRoot = stateRoot
     }
 
-    /// Docker's default capability set for build containers.
-    static let capabilities = [
-        "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID",
-        "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-    ]
+    /// Docker's default capability set without CAP_NET_RAW: a RUN step in the host's network
+    /// namespace must not open raw sockets on the host's interfaces. The list lives with the
+    /// seccomp profile (scripts/seccomp-profile.py), whose rules depend on it.
+    static let capabilities = SeccompProfile.capabilities
+
+    /// Docker's default seccomp filter, parsed once (generated from Docker's profile, never read from the host).
+    nonisolated(unsafe) static let seccomp: Any = (try? JSONSerialization.jsonObject(with: Data(SeccompProfile.json.utf8))) ?? [:]
+
+    /// /proc and /sys paths Docker hides (masked) or makes read-only in every container.
+    static let maskedPaths = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+                              "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"]
+    static let readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 
     public func runtimeConfig(_ spec: RunSpec) -> [String: Any] {
         var mounts: [[String: Any]] = [
@@ -107,9 +117,9 @@ public struct RuncRunner: Sendable {
             "mounts": mounts,
             "linux": [
                 "namespaces": namespaces,
-                "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-                                "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
-                "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+                "maskedPaths": Self.maskedPaths,
+                "readonlyPaths": Self.readonlyPaths,
+                "seccomp": Self.seccomp,
             ] as [String: Any],
         ]
     }
@@ -162,6 +172,25 @@ public struct RuncRunner: Sendable {
         process.standardError = FileHandle.nullDevice
         try? process.run()
         process.waitUntilExit()
+    }
+
+    /// Container ids runc knows about under our state root, with their bundle directories.
+    public func listContainerBundles() -> [String: String] {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: runcPath)
+        process.arguments = ["--root", stateRoot.path, "list", "--format", "json"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return [:] }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let list = (try? JSONSerialization.jsonObject(with: data)) as? [[String: Any]] ?? []
+        var bundles: [String: String] = [:]
+        for container in list {
+            if let id = container["id"] as? String, let bundle = container["bundle"] as? String { bundles[id] = bundle }
+        }
+        return bundles
     }
 
     /// Container ids runc still knows about under our state root (tests check this is empty).

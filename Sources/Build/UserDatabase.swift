@@ -1,21 +1,15 @@
+import Archive
 import Foundation
 import OCI
 
 extension UserDatabase {
-    /// Reads /etc/passwd and /etc/group under a root filesystem. Either file (or /etc) being a
-    /// symlink counts as missing: an image must not make the build read a file of the host.
+    /// Reads /etc/passwd and /etc/group under a root filesystem, resolved inside it (an image's
+    /// /etc/passwd may be a symlink to a host path); a missing file is a missing database.
     init(rootfs: URL) {
-        func read(_ name: String) -> String? {
-            let etc = rootfs.appendingPathComponent("etc")
-            var st = stat()
-            guard lstat(etc.path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else { return nil }
-            let fd = open(etc.appendingPathComponent(name).path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-            guard fd >= 0 else { return nil }
-            let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-            guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, let data = try? handle.readToEnd() ?? Data() else { return nil }
-            return String(decoding: data, as: UTF8.self)
+        func read(_ path: String) -> String? {
+            RootedPath.contents(of: path, in: rootfs).map { String(decoding: $0, as: UTF8.self) }
         }
-        self.init(passwd: read("passwd"), group: read("group"))
+        self.init(passwd: read("etc/passwd"), group: read("etc/group"))
     }
 
     /// `USER` for a build step; an unresolvable one is a build error naming the file to fix.

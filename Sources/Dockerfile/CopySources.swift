@@ -1,5 +1,30 @@
 import Foundation
 
+/// How source patterns look at a tree of files. The executor passes one that resolves every name
+/// inside its root (never through a symlink out of it) and may throw when a name leads out.
+public struct SourceLookup {
+    /// nil when the relative path does not exist; else whether it is a directory.
+    public var isDirectory: (String) throws -> Bool?
+    /// The names in a relative directory; empty when it cannot be listed.
+    public var names: (String) throws -> [String]
+
+    public init(isDirectory: @escaping (String) throws -> Bool?, names: @escaping (String) throws -> [String]) {
+        self.isDirectory = isDirectory
+        self.names = names
+    }
+
+    /// Plain file-system calls below `root` (symlinks followed as the kernel follows them).
+    public static func fileSystem(_ root: URL) -> SourceLookup {
+        SourceLookup(isDirectory: { path in
+            var isDir: ObjCBool = false
+            let url = path.isEmpty ? root : root.appendingPathComponent(path)
+            return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) ? isDir.boolValue : nil
+        }, names: { path in
+            (try? FileManager.default.contentsOfDirectory(atPath: (path.isEmpty ? root : root.appendingPathComponent(path)).path)) ?? []
+        })
+    }
+}
+
 /// COPY/ADD source and destination rules, for the executor that copies from a context or a stage.
 public enum CopySources {
     /// Whether the destination names a directory: it ends with `/` (or is `.`/ends with `/.`).
@@ -26,7 +51,8 @@ public enum CopySources {
     /// (the build context or a stage's filesystem) and returns the matched paths relative to it,
     /// sorted. Paths excluded by `ignore` are left out; a source that matches nothing, or only
     /// excluded paths, is an error naming the .dockerignore line.
-    public static func expand(_ source: Word, in root: URL, ignore: DockerIgnore? = nil) throws -> [String] {
+    public static func expand(_ source: Word, in root: URL, ignore: DockerIgnore? = nil, lookup: SourceLookup? = nil) throws -> [String] {
+        let lookup = lookup ?? .fileSystem(root)
         let relative = PathClean.contextRelative(source.text)
         if relative == "." { return ["."] }
         let components = relative.split(separator: "/").map(String.init)
@@ -39,21 +65,16 @@ public enum CopySources {
             }
             var next: [String] = []
             for base in candidates {
-                let dirURL = base.isEmpty ? root : root.appendingPathComponent(base)
                 if glob.hasWildcard {
                     usedWildcard = true
-                    let names = (try? FileManager.default.contentsOfDirectory(atPath: dirURL.path)) ?? []
-                    for name in names.sorted() where glob.matches(name) {
+                    for name in try lookup.names(base).sorted() where glob.matches(name) {
                         next.append(base.isEmpty ? name : base + "/" + name)
                     }
                 } else {
                     // A literal component may still hold escapes (`\*`); match it as a pattern of one name.
                     let literal = glob.literalText ?? component
                     let path = base.isEmpty ? literal : base + "/" + literal
-                    var isDir: ObjCBool = false
-                    if FileManager.default.fileExists(atPath: root.appendingPathComponent(path).path, isDirectory: &isDir) {
-                        next.append(path)
-                    }
+                    if try lookup.isDirectory(path) != nil { next.append(path) }
                 }
             }
             candidates = next
@@ -69,9 +90,7 @@ public enum CopySources {
         var firstExcluded: (String, String)? = nil
         for path in candidates {
             if let why = ignore.explainExclusion(path) {
-                var isDir: ObjCBool = false
-                _ = FileManager.default.fileExists(atPath: root.appendingPathComponent(path).path, isDirectory: &isDir)
-                if isDir.boolValue && ignore.mayContainIncluded(path) { kept.append(path); continue }
+                if try lookup.isDirectory(path) == true && ignore.mayContainIncluded(path) { kept.append(path); continue }
                 if firstExcluded == nil { firstExcluded = (path, why) }
                 continue
             }

@@ -86,6 +86,10 @@ public struct RunMount: Sendable, Equatable {
                 mount.target = value
             case "source", "src":
                 guard let value else { throw fail("`\(key)` needs a path") }
+                // A bind source is read inside the context or the `from` stage; `..` cannot leave it.
+                if type == .bind, !hasVariable(value), PathClean.clean(String(value.drop(while: { $0 == "/" }))).hasPrefix("..") {
+                    throw fail("`\(key)=\(value)` leaves the build context (or the `from` stage); bind a path below it")
+                }
                 mount.source = value
             case "from":
                 try allowed(key, [.bind, .cache])

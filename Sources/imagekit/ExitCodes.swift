@@ -28,6 +28,7 @@ protocol ExitCoded { var exitCode: Int32 { get } }
 
 extension StoreError: ExitCoded { var exitCode: Int32 { ExitStatus.usage } }
 extension ArchiveError: ExitCoded { var exitCode: Int32 { ExitStatus.usage } }
+extension RootedPathError: ExitCoded { var exitCode: Int32 { ExitStatus.usage } }
 extension DockerfileError: ExitCoded { var exitCode: Int32 { ExitStatus.usage } }
 extension ProjectError: ExitCoded { var exitCode: Int32 { ExitStatus.usage } }
 extension OCIError: ExitCoded { var exitCode: Int32 { ExitStatus.usage } }

@@ -36,6 +36,23 @@ import Testing
         #expect(second.mounts[1].readOnly && second.mounts[1].effectiveCacheID == "shared")
     }
 
+    @Test(arguments: ["../x", "/../x", "a/../../x", "./..", "src=.."])
+    func bindSourcesCannotLeaveTheirRoot(_ source: String) {
+        let field = source.hasPrefix("src=") ? source : "source=\(source)"
+        do {
+            _ = try DockerfileParser().parse("FROM alpine\nRUN --mount=type=bind,\(field),target=/x true\n")
+            Issue.record("\(source) was accepted")
+        } catch {
+            #expect("\(error)".contains("Dockerfile:2:") && "\(error)".contains("leaves the build context"), "\(error)")
+        }
+    }
+
+    @Test func bindSourcesMayClimbInsideTheirRoot() throws {
+        let parsed = try DockerfileParser().parse("FROM alpine\nRUN --mount=type=bind,source=a/../b,target=/x --mount=type=cache,target=/c,id=../x true\n")
+        guard case .run(let run) = parsed.instructions[1].instruction else { Issue.record("not a RUN"); return }
+        #expect(run.mounts[0].source == "a/../b" && run.mounts[1].id == "../x")
+    }
+
     @Test func mountValuesExpandWhenResolved() throws {
         let parsed = try DockerfileParser().parse("FROM alpine\nARG DIR=/cache UID=1000\nRUN --mount=type=cache,target=$DIR,uid=$UID true\n")
         var scope = try StageGraph(parsed).scope()

@@ -342,8 +342,14 @@ import Testing
         }
     }
 
-    static func runcContainers() -> Set<String> {
-        Set((try? run(tool("runc"), ["--root", "/run/imagekit/runc", "list", "--quiet"]).lines) ?? [])
+    /// runc containers whose bundle is in `store`: other suites run containers at the same time.
+    static func runcContainers(of store: String) -> Set<String> {
+        let listed = try? run(tool("runc"), ["--root", "/run/imagekit/runc", "list", "--format", "json"])
+        let list = (try? JSONSerialization.jsonObject(with: Data((listed?.stdout ?? "").utf8))) as? [[String: Any]] ?? []
+        return Set(list.compactMap { container in
+            guard let bundle = container["bundle"] as? String, bundle.hasPrefix(store + "/") else { return nil }
+            return container["id"] as? String
+        })
     }
 
     @Test func failingRunLeavesNothingBehind() throws {
@@ -363,7 +369,7 @@ import Testing
             RUN echo never
             """], in: context)
         let before = BadInputTests.snapshot(store).filter { !$0.key.hasPrefix("tmp") }
-        let containersBefore = Self.runcContainers()
+        let containersBefore = Self.runcContainers(of: store)
         let result = try Imagekit.run(["build", "-t", "fails:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
         #expect(result.status == 1, "\(result.stderr)")
         let error = result.stderr.components(separatedBy: "error: ").last ?? ""
@@ -377,7 +383,7 @@ import Testing
         let after = BadInputTests.snapshot(store).filter { !$0.key.hasPrefix("tmp") }
         #expect(after == before, "added: \(Set(after.keys).subtracting(before.keys).sorted().prefix(20)), removed: \(Set(before.keys).subtracting(after.keys).sorted().prefix(20))")
         #expect(Self.mounts(under: store).isEmpty, "\(Self.mounts(under: store))")
-        #expect(Self.runcContainers().subtracting(containersBefore).isEmpty)
+        #expect(Self.runcContainers(of: store).subtracting(containersBefore).isEmpty)
         #expect(try Imagekit.run(["inspect", "fails:1"], store: store).status != 0)
     }
 
@@ -387,7 +393,7 @@ import Testing
         _ = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
         try BuildTests.write(["Dockerfile": "FROM debian-python:bookworm\nRUN echo sleeping && sleep 30 && touch /done\n"], in: context)
-        let containersBefore = Self.runcContainers()
+        let containersBefore = Self.runcContainers(of: store)
 
         let stderrURL = URL(fileURLWithPath: scratch.path("stderr"))
         FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
@@ -409,14 +415,14 @@ import Testing
             usleep(100_000)
         }
         try #require(running, "the RUN did not start: \((try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "")")
-        let containersDuring = Self.runcContainers().subtracting(containersBefore)
+        let containersDuring = Self.runcContainers(of: store).subtracting(containersBefore)
         #expect(containersDuring.count == 1, "the RUN's container is listed while it runs")
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
         let stderr = (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? ""
         #expect(process.terminationReason == .exit && process.terminationStatus == 130, "\(process.terminationReason) \(process.terminationStatus): \(stderr)")
         #expect(Self.mounts(under: store).isEmpty, "\(Self.mounts(under: store))")
-        #expect(Self.runcContainers().subtracting(containersBefore).isEmpty)
+        #expect(Self.runcContainers(of: store).subtracting(containersBefore).isEmpty)
         let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: store + "/tmp")) ?? []
         #expect(leftovers.filter { $0.hasPrefix("build-") }.isEmpty, "\(leftovers)")
         #expect(try Imagekit.run(["inspect", "slow:1"], store: store).status != 0)

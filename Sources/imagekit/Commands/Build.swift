@@ -1,6 +1,7 @@
 import Archive
 import ArgumentParser
 import Build
+import Dockerfile
 import Foundation
 import OCI
 import Project
@@ -30,6 +31,8 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A secret for RUN --mount=type=secret: id=ID,src=FILE (repeatable).") var secret: [String] = []
     @Option(name: .long, help: "Add a label K=V to the image (repeatable).") var label: [String] = []
     @Option(name: .long, help: "gzip level for new layers, 1 (fast) to 9 (small); default 3.") var compressionLevel: Int32?
+    @Option(name: .long, help: ArgumentHelp("Network of RUN steps: default (the host's, no raw sockets), none (loopback only; wins over RUN --network) or host.",
+                                             valueName: "default|none|host")) var network: RunNetwork?
     @Argument(help: "The build context directory.") var context: String?
 
     func run() async throws {
@@ -93,7 +96,7 @@ struct BuildCommand: AsyncParsableCommand {
             contextDirectory: contextURL, dockerfile: dockerfileURL,
             dockerfileDisplayName: Self.displayName(dockerfileURL, context: contextURL, cwd: cwd), buildArgs: args,
             target: target ?? project?.build.target, platform: platformValue, noCache: noCache, tags: tags,
-            format: formatValue, layerOptions: layerOptions, secrets: secrets, labels: labels)
+            format: formatValue, layerOptions: layerOptions, secrets: secrets, labels: labels, network: network)
 
         let store = try storeOptions.open()
         CleanupRegistry.shared.installSignalHandlers()
@@ -138,6 +141,8 @@ struct BuildCommand: AsyncParsableCommand {
         return path
     }
 }
+
+extension RunNetwork: ExpressibleByArgument {}
 
 extension Optional {
     func unwrap(_ what: String) throws -> Wrapped {
