@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Dockerfile"),
         .target(name: "Build", dependencies: ["OCI", "Archive", "Store", "Dockerfile"]),
         .target(name: "Registry", dependencies: [
-            "OCI", "Store", "CZlib",
+            "OCI", "Archive", "Store",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
