@@ -70,7 +70,7 @@ final class FaultProxy: @unchecked Sendable {
     let port: Int
     var host: String { "127.0.0.1:\(port)" }
 
-    struct LogEntry: Decodable { var method: String; var path: String; var status: Int?; var fault: String? }
+    struct LogEntry: Decodable { var method: String; var path: String; var status: Int?; var fault: String?; var auth: String? }
     struct TokenEntry: Decodable { var scopes: [String]; var service: String?; var basic: Bool }
 
     private init(process: Process, port: Int) {
@@ -123,9 +123,10 @@ final class FaultProxy: @unchecked Sendable {
 }
 
 /// A client for tests: quick retries so fault tests stay short.
-func testClient(credentials: any RegistryCredentialSource = NoCredentials(), attempts: Int = 5, preemptiveBasic: Bool = false) -> RegistryClient {
+func testClient(credentials: any RegistryCredentialSource = NoCredentials(), attempts: Int = 5, preemptiveBasic: Bool = false,
+                insecure: Set<String> = []) -> RegistryClient {
     RegistryClient(credentials: credentials, options: RegistryClientOptions(
-        preemptiveBasic: preemptiveBasic, retry: RetryPolicy(maxAttempts: attempts, baseDelay: 0.05, maxDelay: 0.2, maxRetryAfter: 5)))
+        insecureRegistries: insecure, preemptiveBasic: preemptiveBasic, retry: RetryPolicy(maxAttempts: attempts, baseDelay: 0.05, maxDelay: 0.2, maxRetryAfter: 5)))
 }
 
 /// Runs `body` with a client and shuts the client down afterwards, also on failure.
