@@ -118,7 +118,7 @@ extension RegistryClient {
         }
         // Present or fetched, the config must be what the manifest says, size included.
         guard Int64(configData.count) == manifest.config.size else {
-            throw RegistryError.invalidImage("the config of \(reference.familiar) has \(configData.count) bytes but its manifest says \(manifest.config.size)")
+            throw RegistryError.invalidResponse(host: reference.registry, reason: "the config of \(reference.familiar) has \(configData.count) bytes but its manifest says \(manifest.config.size)")
         }
         let config: ImageConfig
         do { config = try ImageConfig.decode(configData) } catch {
@@ -172,7 +172,7 @@ extension RegistryClient {
             // or a forged manifest could pin a false diffID on a known blob.
             let info: LayerInfo
             do { info = try await store.verifiedLayerInfo(layer) } catch .sizeMismatch(_, let expected, let actual) {
-                throw RegistryError.invalidImage("layer \(layer.digest) of \(endpoint) is listed with \(expected) bytes but has \(actual)")
+                throw RegistryError.invalidResponse(host: endpoint.host, reason: "layer \(layer.digest) of \(endpoint) is listed with \(expected) bytes but has \(actual)")
             }
             guard info.diffID == expectedDiffID else {
                 throw RegistryError.diffIDMismatch(layer: layer.digest, expected: expectedDiffID, actual: info.diffID)
