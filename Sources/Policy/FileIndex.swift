@@ -89,8 +89,11 @@ public struct FileIndex: Sendable {
     private var currentLayer: Int32 = -1
     /// Direct children of each directory path ("" is the root), so whiteouts visit only the
     /// subtree they remove: a whole-index scan per whiteout made crafted layers quadratic.
+    /// Built at the first whiteout and kept up to date from then on: images without whiteouts
+    /// (most layers) pay nothing for it.
     private var children: [String: [String]] = [:]
     private var linked: Set<String> = []
+    private var childrenBuilt = false
     /// Directories an opaque marker already emptied in the current layer (markers can repeat).
     private var opaqued: Set<String> = []
     /// Nodes whiteouts visited; tests check it stays proportional to the entries.
@@ -157,6 +160,10 @@ public struct FileIndex: Sendable {
 
     /// Visits every path below `directory` (not the directory itself), depth first.
     private mutating func forEachDescendant(of directory: String, _ body: (inout FileIndex, String, FileNode) -> Void) {
+        if !childrenBuilt {
+            childrenBuilt = true
+            for key in nodes.keys { link(key) }
+        }
         var pending = children[directory] ?? []
         while let key = pending.popLast() {
             whiteoutVisits += 1
@@ -180,7 +187,7 @@ public struct FileIndex: Sendable {
             node.deleted = false
             nodes[path] = node
         } else {
-            link(path)
+            if childrenBuilt { link(path) }
             nodes[path] = FileNode(kind: record.kind, mode: record.mode, uid: record.uid, gid: record.gid, size: record.size,
                                    linkTarget: record.linkTarget, layer: currentLayer, deleted: false, occurrences: 1, cumulative: record.size)
         }
