@@ -101,7 +101,8 @@ public actor ImageStore {
         try FileOps.makeDirectory(root)
         // New, made by an older version or by hand: the store is its owner's only.
         var st = stat()
-        if stat(root.path, &st) == 0, st.st_mode & 0o077 != 0, chmod(root.path, st.st_mode & 0o700) != 0 {
+        // Only the owner can tighten it; a store shared on purpose by another owner stays as it is.
+        if stat(root.path, &st) == 0, st.st_mode & 0o077 != 0, st.st_uid == geteuid(), chmod(root.path, st.st_mode & 0o700) != 0 {
             throw .io(path: root.path, operation: "restricting permissions of", errno: errno)
         }
         for dir in ["blobs/sha256", "ingest", "meta/layers", "cache", "unpacked", "tmp"] {
