@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "Dockerfile", dependencies: ["OCI"]),
         .target(name: "Build", dependencies: ["OCI", "Archive", "Store", "Dockerfile"]),
         .target(name: "Registry", dependencies: [
-            "OCI", "Store", "CZlib",
+            "OCI", "Archive", "Store",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -53,8 +53,8 @@ let package = Package(
         // Shared test helpers (a local docker-registry, temporary directories); used only by test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
-        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "OCI"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "OCI"]),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "OCI", "TestSupport"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Archive", "OCI", "TestSupport"]),
         .testTarget(name: "DockerfileTests", dependencies: ["Dockerfile"], resources: [.copy("Corpus")]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "Store", "OCI", "CZlib", "TestSupport"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "OCI"], resources: [.copy("Vectors")]),

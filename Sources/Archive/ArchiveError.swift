@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 
 /// Errors from writing, reading and extracting layer tarballs. Each message names the file
 /// or entry involved and says what to do about it.
@@ -31,6 +32,12 @@ public enum ArchiveError: Error, CustomStringConvertible, Sendable, Equatable {
     case extractFailed(String, layer: String, reason: String)
     /// Walking a directory tree failed.
     case scanFailed(String, reason: String)
+    /// A layer's bytes or tar stream do not hash to what its image says (`what`: "digest" or "diffID").
+    case digestMismatch(layer: String, what: String, expected: Digest, actual: Digest)
+    /// The files of a layer add up to more than extraction allows.
+    case extractLimit(layer: String, declared: Int64, limit: Int64, compressedSize: Int64)
+    /// `IMAGEKIT_EXTRACT_RATIO` is not a positive whole number.
+    case invalidExtractRatio(String)
     /// zlib reported an internal failure.
     case compressionFailed(String)
     /// The API was used out of order (e.g. `add` after `finish`).
@@ -66,6 +73,12 @@ public enum ArchiveError: Error, CustomStringConvertible, Sendable, Equatable {
             return "cannot extract '\(entry)' from layer '\(layer)': \(reason)"
         case .scanFailed(let path, let reason):
             return "cannot scan '\(path)': \(reason)"
+        case .digestMismatch(let layer, let what, let expected, let actual):
+            return "layer '\(layer)' does not match its \(what): expected \(expected), got \(actual); the image is damaged or forged, pull or build it again from a trusted source"
+        case .extractLimit(let layer, let declared, let limit, let compressedSize):
+            return "layer '\(layer)' (\(compressedSize) bytes) declares at least \(declared) bytes of files, more than the extraction limit of \(limit) bytes; if the layer is genuine, raise \(ExtractOptions.ratioVariable) (now \(ExtractOptions.ratio()) times the layer's size, at least \(ExtractOptions.minimumLimit) bytes)"
+        case .invalidExtractRatio(let value):
+            return "\(ExtractOptions.ratioVariable)='\(value)' is not valid: set it to a whole number of times a layer's compressed size that extraction may write (default \(ExtractOptions.defaultRatio)), or unset it"
         case .compressionFailed(let reason):
             return "gzip compression failed: \(reason)"
         case .misuse(let reason):

@@ -49,6 +49,10 @@ public enum EntryKind: Sendable, Equatable {
 
 /// One file system entry of a layer.
 public struct LayerEntry: Sendable, Equatable {
+    /// The largest regular file a layer may declare (16 TiB): far above any real image, low
+    /// enough that sums over many entries cannot overflow.
+    public static let maxFileSize: Int64 = 1 << 44
+
     /// Relative, without a leading "/" or "./" and without a trailing "/" ("." is the root itself).
     public var path: String
     public var kind: EntryKind

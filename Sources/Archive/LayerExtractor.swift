@@ -1,26 +1,62 @@
 import Foundation
+import OCI
 
 public struct ExtractOptions: Sendable {
     /// Set owners from the layer (lchown); needs root.
     public var preserveOwnership: Bool = (geteuid() == 0)
     /// Restore `security.capability` and `user.*` xattrs recorded in the layer.
     public var xattrs: Bool = true
+    /// Most bytes of files (declared sizes, sparse holes included) one layer may create;
+    /// nil: `ratio()` times the layer's compressed size, at least `minimumLimit`.
+    public var byteLimit: Int64?
+    /// What the blob and its tar stream must hash to; nothing is kept when they do not.
+    public var expected: (digest: Digest, diffID: Digest)?
 
-    public init(preserveOwnership: Bool = (geteuid() == 0), xattrs: Bool = true) {
+    /// Deflate cannot expand data more than about 1032 times, so only sparse entries (or a
+    /// forged layer) reach this multiple of the compressed size.
+    public static let defaultRatio: Int64 = 1024
+    public static let minimumLimit: Int64 = 256 << 20
+    public static let ratioVariable = "IMAGEKIT_EXTRACT_RATIO"
+
+    public init(preserveOwnership: Bool = (geteuid() == 0), xattrs: Bool = true, byteLimit: Int64? = nil,
+                expected: (digest: Digest, diffID: Digest)? = nil) {
         self.preserveOwnership = preserveOwnership
         self.xattrs = xattrs
+        self.byteLimit = byteLimit
+        self.expected = expected
+    }
+
+    /// The multiple of a layer's compressed size that extraction may write: `IMAGEKIT_EXTRACT_RATIO` or 1024.
+    public static func ratio(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Int64 {
+        (try? parseRatio(environment)) ?? defaultRatio
+    }
+
+    static func parseRatio(_ environment: [String: String]) throws(ArchiveError) -> Int64 {
+        guard let raw = environment[ratioVariable], !raw.isEmpty else { return defaultRatio }
+        guard raw.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let value = Int64(raw), value > 0 else { throw .invalidExtractRatio(raw) }
+        return value
+    }
+
+    /// The limit for a layer of `compressedSize` bytes.
+    public func limit(compressedSize: Int64, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ArchiveError) -> Int64 {
+        if let byteLimit { return byteLimit }
+        let (product, overflow) = max(0, compressedSize).multipliedReportingOverflow(by: try Self.parseRatio(environment))
+        return overflow ? Int64.max : max(product, Self.minimumLimit)
     }
 }
 
 public struct ExtractStats: Sendable, Equatable {
     /// Entries read from the layer (whiteouts included).
     public var entries: Int
-    /// Bytes of file contents written.
+    /// Bytes of file contents written (holes of sparse files not counted).
     public var bytes: Int64
+    /// What the blob hashed to while it was read.
+    public var digests: LayerDigests?
 
-    public init(entries: Int = 0, bytes: Int64 = 0) {
+    public init(entries: Int = 0, bytes: Int64 = 0, digests: LayerDigests? = nil) {
         self.entries = entries
         self.bytes = bytes
+        self.digests = digests
     }
 }
 
@@ -56,6 +92,10 @@ private final class Extraction {
     let options: ExtractOptions
     let rootFD: Int32
     var stats = ExtractStats()
+    /// Declared bytes of the files so far, against `limit`.
+    var declared: Int64 = 0
+    let limit: Int64
+    let compressedSize: Int64
     /// Paths created by this layer, which an opaque marker must not remove.
     var created: Set<String> = []
     /// Directories whose mode, owner and times are set at the end (after their contents).
@@ -66,6 +106,9 @@ private final class Extraction {
         self.root = root
         self.overlay = overlay
         self.options = options
+        var st = stat()
+        compressedSize = stat(layer.path, &st) == 0 ? Int64(st.st_size) : 0
+        limit = try options.limit(compressedSize: compressedSize)
         let fd = open(root.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if fd < 0 {
             let code = errno
@@ -78,10 +121,20 @@ private final class Extraction {
     deinit { close(rootFD) }
 
     func run() throws(ArchiveError) -> ExtractStats {
-        let reader = try LayerReader(path: layer)
+        let reader = try LayerReader(verifying: layer)
         while let entry = try reader.next() {
             stats.entries += 1
             try extract(entry, reader: reader)
+        }
+        let digests = try reader.finishVerification()
+        stats.digests = digests
+        if let expected = options.expected {
+            guard digests.digest == expected.digest else {
+                throw .digestMismatch(layer: layer.path, what: "digest", expected: expected.digest, actual: digests.digest)
+            }
+            guard digests.diffID == expected.diffID else {
+                throw .digestMismatch(layer: layer.path, what: "diffID", expected: expected.diffID, actual: digests.diffID)
+            }
         }
         // Deepest first, so setting a parent's times is not undone by its children.
         for (components, entry) in directories.reversed() {
@@ -149,26 +202,39 @@ private final class Extraction {
             }
             directories.append((components, entry))
         case .regular(_, let size):
+            // Declared sizes count before any byte is written: a small layer claiming huge
+            // (sparse) files stops here.
+            let (total, overflow) = declared.addingReportingOverflow(size)
+            guard !overflow, total <= limit else {
+                throw .extractLimit(layer: layer.path, declared: overflow ? Int64.max : total, limit: limit, compressedSize: compressedSize)
+            }
+            declared = total
             try clearSlot(parent, name, keepDirectory: false, entry: entry)
             let fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw fail(entry, "create: \(errnoText())") }
             defer { close(fd) }
             var written: Int64 = 0
+            var end: Int64 = 0
             var writeError: ArchiveError?
             do {
-                try reader.readData { chunk in
+                try reader.readDataBlocks { offset, chunk in
                     do throws(ArchiveError) {
-                        try writeAll(fd, chunk, path: self.root.path + "/" + entry.path)
+                        guard offset <= size - Int64(chunk.count) else {
+                            throw ArchiveError.unsafeEntry(entry.path, layer: self.layer.path, reason: "it holds data beyond its declared size of \(size) bytes")
+                        }
+                        try writeAll(fd, chunk, at: offset, path: self.root.path + "/" + entry.path)
                     } catch {
                         writeError = error
                         throw error
                     }
                     written += Int64(chunk.count)
+                    end = max(end, offset + Int64(chunk.count))
                 }
             } catch {
                 throw writeError ?? (error as? ArchiveError) ?? fail(entry, "\(error)")
             }
-            if written != size { throw .truncatedLayer(layer.path, detail: "'\(entry.path)' has \(written) of \(size) bytes") }
+            // A sparse file's trailing hole: the size without writing zeros.
+            if end < size, ftruncate(fd, off_t(size)) != 0 { throw fail(entry, "cannot set the size: \(errnoText())") }
             stats.bytes += written
             try setAttributes(fd: fd, entry)
         case .symlink(let target):

@@ -321,10 +321,23 @@ public final class LayerWriter {
 }
 
 /// Writes a whole buffer to a file descriptor, retrying short writes.
-func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, path: String) throws(ArchiveError) {
+public func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, path: String) throws(ArchiveError) {
     var offset = 0
     while offset < buffer.count {
         let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw .writeFailed(path, reason: errnoText())
+        }
+        offset += n
+    }
+}
+
+/// `pwrite` of the whole buffer at `position` (extraction writes sparse files block by block).
+func writeAll(_ fd: Int32, _ buffer: UnsafeRawBufferPointer, at position: Int64, path: String) throws(ArchiveError) {
+    var offset = 0
+    while offset < buffer.count {
+        let n = pwrite(fd, buffer.baseAddress! + offset, buffer.count - offset, off_t(position) + off_t(offset))
         if n < 0 {
             if errno == EINTR { continue }
             throw .writeFailed(path, reason: errnoText())

@@ -1,4 +1,5 @@
 import Foundation
+import OCI
 
 /// What an image path is, in the final filesystem.
 public enum NodeKind: UInt8, Sendable, Codable {
@@ -86,13 +87,27 @@ public struct FileIndex: Sendable {
     /// Contents of small files rules need (etc/passwd, etc/group), as the final layer left them.
     public internal(set) var captured: [String: [UInt8]] = [:]
     private var currentLayer: Int32 = -1
+    /// Direct children of each directory path ("" is the root), so whiteouts visit only the
+    /// subtree they remove: a whole-index scan per whiteout made crafted layers quadratic.
+    /// Built at the first whiteout and kept up to date from then on: images without whiteouts
+    /// (most layers) pay nothing for it.
+    private var children: [String: [String]] = [:]
+    private var linked: Set<String> = []
+    private var childrenBuilt = false
+    /// Directories an opaque marker already emptied in the current layer (markers can repeat).
+    private var opaqued: Set<String> = []
+    /// Nodes whiteouts visited; tests check it stays proportional to the entries.
+    private(set) var whiteoutVisits = 0
 
     /// Paths whose contents are kept while streaming.
     public static let capturedPaths: Set<String> = ["etc/passwd", "etc/group"]
 
     public init() {}
 
-    mutating func beginLayer() { currentLayer += 1 }
+    mutating func beginLayer() {
+        currentLayer += 1
+        opaqued.removeAll(keepingCapacity: true)
+    }
 
     /// Room for `count` more paths, so a large layer does not rehash the table as it grows.
     mutating func reserve(_ count: Int) { nodes.reserveCapacity(nodes.count + count) }
@@ -109,9 +124,9 @@ public struct FileIndex: Sendable {
 
     private mutating func applyWhiteout(name: Substring, parent: String) {
         if name == ".wh..wh..opq" {
-            let prefix = parent.isEmpty ? "" : parent + "/"
-            for (key, node) in nodes where !node.deleted && node.layer < currentLayer && key.hasPrefix(prefix) && key != parent {
-                markDeleted(key, addedBytes: 0)
+            guard opaqued.insert(parent).inserted else { return }
+            forEachDescendant(of: parent) { index, key, node in
+                if !node.deleted && node.layer < index.currentLayer { index.markDeleted(key, addedBytes: 0) }
             }
             return
         }
@@ -120,22 +135,48 @@ public struct FileIndex: Sendable {
         var bytes: Int64 = 0
         if existing.kind == .directory {
             // A deleted directory takes what it held with it; dive counts those bytes on the directory.
-            let prefix = target + "/"
-            for (key, node) in nodes where !node.deleted && key.hasPrefix(prefix) {
-                bytes += node.size
-                nodes[key]?.deleted = true
-                nodes[key]?.layer = currentLayer
+            forEachDescendant(of: target) { index, key, node in
+                guard !node.deleted else { return }
+                bytes = bytes.addingSaturating(node.size)
+                index.nodes[key]?.deleted = true
+                index.nodes[key]?.layer = index.currentLayer
             }
         }
         markDeleted(target, addedBytes: bytes)
         captured.removeValue(forKey: target)
     }
 
+    /// Records `path` under its parent, and the parent under its own, up to the first one
+    /// already recorded (a layer may list "a/b" without ever listing "a").
+    private mutating func link(_ path: String) {
+        var child = path
+        while linked.insert(child).inserted {
+            let parent = child.lastIndex(of: "/").map { String(child[..<$0]) } ?? ""
+            children[parent, default: []].append(child)
+            if parent.isEmpty { return }
+            child = parent
+        }
+    }
+
+    /// Visits every path below `directory` (not the directory itself), depth first.
+    private mutating func forEachDescendant(of directory: String, _ body: (inout FileIndex, String, FileNode) -> Void) {
+        if !childrenBuilt {
+            childrenBuilt = true
+            for key in nodes.keys { link(key) }
+        }
+        var pending = children[directory] ?? []
+        while let key = pending.popLast() {
+            whiteoutVisits += 1
+            if let node = nodes[key] { body(&self, key, node) }
+            if let below = children[key] { pending.append(contentsOf: below) }
+        }
+    }
+
     private mutating func add(_ record: EntryRecord) {
         let path = record.path
         if var node = nodes[path] {
             node.occurrences += 1
-            node.cumulative += record.size
+            node.cumulative = node.cumulative.addingSaturating(record.size)
             node.kind = record.kind
             node.mode = record.mode
             node.uid = record.uid
@@ -146,6 +187,7 @@ public struct FileIndex: Sendable {
             node.deleted = false
             nodes[path] = node
         } else {
+            if childrenBuilt { link(path) }
             nodes[path] = FileNode(kind: record.kind, mode: record.mode, uid: record.uid, gid: record.gid, size: record.size,
                                    linkTarget: record.linkTarget, layer: currentLayer, deleted: false, occurrences: 1, cumulative: record.size)
         }
@@ -155,7 +197,7 @@ public struct FileIndex: Sendable {
         guard var node = nodes[key] else { return }
         node.deleted = true
         node.occurrences += 1
-        node.cumulative += addedBytes
+        node.cumulative = node.cumulative.addingSaturating(addedBytes)
         node.layer = currentLayer
         nodes[key] = node
     }
@@ -213,7 +255,7 @@ public struct FileIndex: Sendable {
     /// Bytes in layers that never reach the final filesystem, as `dive` counts them: for every
     /// path listed by more than one layer (overwritten or deleted later), the sizes of all its versions.
     public var wastedBytes: Int64 {
-        nodes.values.reduce(0) { $0 + ($1.occurrences > 1 ? $1.cumulative : 0) }
+        nodes.values.reduce(0) { $0.addingSaturating($1.occurrences > 1 ? $1.cumulative : 0) }
     }
 
     public func largestWaste(_ count: Int) -> [PathSize] {
@@ -230,7 +272,7 @@ public struct FileIndex: Sendable {
         for (key, node) in nodes where !node.deleted && node.kind == .regular && node.size > 0 {
             var index = key.endIndex
             while let slash = key[..<index].lastIndex(of: "/") {
-                totals[key[..<slash], default: 0] += node.size
+                totals[key[..<slash], default: 0] = totals[key[..<slash], default: 0].addingSaturating(node.size)
                 index = slash
             }
         }

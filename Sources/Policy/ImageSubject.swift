@@ -234,6 +234,9 @@ enum TarMembers {
         defer { close(fd) }
         var members: [String: Member] = [:]
         var offset: Int64 = 0
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw .invalidImage(url.path, reason: String(cString: strerror(errno))) }
+        let fileSize = Int64(st.st_size)
         var header = [UInt8](repeating: 0, count: 512)
         var longName: String?
         while true {
@@ -243,11 +246,18 @@ enum TarMembers {
                 throw .invalidImage(url.path, reason: "not a tar file, or truncated at byte \(offset)")
             }
             if header.allSatisfy({ $0 == 0 }) { break }
-            guard let size = number(header[124..<136]) else { throw .invalidImage(url.path, reason: "bad tar header at byte \(offset)") }
-            let type = header[156]
             let dataOffset = offset + 512
+            // Every member must fit in the file: negative or impossible sizes (a crafted
+            // base-256 field) would send the walk backwards or past the end.
+            guard let size = number(header[124..<136]), size >= 0, size <= fileSize - dataOffset else {
+                throw .invalidImage(url.path, reason: "the tar header at byte \(offset) declares an impossible size; the archive is damaged or crafted")
+            }
+            let type = header[156]
             let padded = (size + 511) / 512 * 512
             if type == UInt8(ascii: "L") || type == UInt8(ascii: "x") {
+                guard size <= 1 << 20 else {
+                    throw .invalidImage(url.path, reason: "the extended header at byte \(offset) is larger than 1 MiB; the archive is damaged or crafted")
+                }
                 var data = [UInt8](repeating: 0, count: Int(size))
                 _ = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress, Int(size), off_t(dataOffset)) }
                 if type == UInt8(ascii: "L") {
@@ -285,10 +295,15 @@ enum TarMembers {
         String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
     }
 
+    /// An octal or base-256 field; nil for negative values (0xff lead byte) or any that overflow.
     private static func number(_ field: ArraySlice<UInt8>) -> Int64? {
         if let first = field.first, first & 0x80 != 0 {  // base-256 for large sizes
-            var value: Int64 = Int64(first & 0x7f)
-            for byte in field.dropFirst() { value = value << 8 | Int64(byte) }
+            guard first & 0x40 == 0 else { return nil }  // the sign bit: a negative size
+            var value = Int64(first & 0x3f)
+            for byte in field.dropFirst() {
+                guard value <= (Int64.max - Int64(byte)) >> 8 else { return nil }
+                value = value << 8 | Int64(byte)
+            }
             return value
         }
         let text = string(field).trimmingCharacters(in: .whitespaces)

@@ -22,7 +22,7 @@ public enum LayerScanner {
                 if layer.uncompressedSize == nil { figures.uncompressedSize = cache.uncompressedSize }
                 cache.forEach { record in
                     figures.entries += 1
-                    if record.kind == .regular { figures.fileBytes += record.size }
+                    if record.kind == .regular { figures.fileBytes = figures.fileBytes.addingSaturating(record.size) }
                     index.apply(record)
                 } captured: { path, bytes in
                     index.capture(path, bytes)
@@ -56,7 +56,7 @@ public enum LayerScanner {
             while let entry = try reader.next() {
                 let record = Self.record(entry)
                 figures.entries += 1
-                if record.kind == .regular { figures.fileBytes += record.size }
+                if record.kind == .regular { figures.fileBytes = figures.fileBytes.addingSaturating(record.size) }
                 index.apply(record)
                 cache?.append(record)
                 if record.kind == .regular, FileIndex.capturedPaths.contains(record.path), record.size <= 1 << 20 {
@@ -92,7 +92,7 @@ public enum LayerScanner {
     /// The tar stream's size when nothing recorded it: a plain tar blob is its own size; for
     /// gzip, the trailer's ISIZE (the size modulo 4 GiB), checked against the entries' sizes.
     static func estimateTarSize(_ layer: LayerBlob, figures: LayerFigures) -> Int64 {
-        let fromEntries = figures.fileBytes + Int64(figures.entries) * 512 + 1024
+        let fromEntries = figures.fileBytes.addingSaturating(Int64(figures.entries) * 512 + 1024)
         let fd = open(layer.file.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return fromEntries }
         defer { close(fd) }
@@ -100,7 +100,7 @@ public enum LayerScanner {
         guard magic.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, 2, off_t(layer.offset)) }) == 2 else { return fromEntries }
         if magic != [0x1f, 0x8b] { return layer.length }
         var trailer = [UInt8](repeating: 0, count: 4)
-        guard layer.length >= 4, trailer.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, 4, off_t(layer.offset + layer.length - 4)) }) == 4 else {
+        guard layer.length >= 4, layer.offset <= Int64.max - layer.length, trailer.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, 4, off_t(layer.offset + layer.length - 4)) }) == 4 else {
             return fromEntries
         }
         let isize = Int64(trailer[0]) | Int64(trailer[1]) << 8 | Int64(trailer[2]) << 16 | Int64(trailer[3]) << 24
@@ -206,6 +206,8 @@ enum FileListCache {
                 guard offset + 25 <= raw.count else { return nil }
                 let kind = raw[offset]
                 guard kind == capturedKind || NodeKind(rawValue: kind) != nil else { return nil }
+                let size = Int64(bitPattern: raw.loadUnaligned(fromByteOffset: offset + 13, as: UInt64.self).littleEndian)
+                guard size >= 0, size <= LayerEntry.maxFileSize else { return nil }
                 if kind != capturedKind { count += 1 }
                 let pathLength = Int(raw.loadUnaligned(fromByteOffset: offset + 21, as: UInt32.self).littleEndian)
                 offset += 25 + pathLength

@@ -78,8 +78,8 @@ struct Checks {
         self.policy = policy
         config = image.config.config
         users = UserDatabase(index: index)
-        uncompressed = index.layers.reduce(0) { $0 + $1.uncompressedSize }
-        compressed = index.layers.reduce(0) { $0 + $1.compressedSize }
+        uncompressed = index.layers.reduce(0) { $0.addingSaturating($1.uncompressedSize) }
+        compressed = index.layers.reduce(0) { $0.addingSaturating($1.compressedSize) }
         largestDirectories = index.largestDirectories(10)
     }
 

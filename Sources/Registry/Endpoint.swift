@@ -1,3 +1,4 @@
+import Foundation
 import OCI
 
 /// Where a repository actually lives: scheme, host[:port] and the repository path on that host.
@@ -11,6 +12,40 @@ public struct RepositoryEndpoint: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(host)/\(repository)" }
     /// The host credentials are looked up for (Docker's config calls Docker Hub "docker.io").
     public var credentialHost: String { host == "registry-1.docker.io" ? "docker.io" : host }
+    /// The only origin the registry's credentials are sent to (besides its token realm).
+    public var origin: Origin { Origin(scheme: scheme, hostAndPort: host) }
+}
+
+/// scheme + host + port, as browsers compare origins: credentials for one never go to another.
+public struct Origin: Sendable, Hashable, CustomStringConvertible {
+    public var scheme: String
+    public var host: String
+    public var port: Int
+
+    public init(scheme: String, host: String, port: Int?) {
+        self.scheme = scheme.lowercased()
+        self.host = host.lowercased()
+        self.port = port ?? (self.scheme == "http" ? 80 : 443)
+    }
+
+    /// From `host` or `host:port` (`[v6]:port` too).
+    init(scheme: String, hostAndPort: String) {
+        let bare = RegistryClientOptions.hostWithoutPort(hostAndPort)
+        let port = bare.count < hostAndPort.count ? Int(hostAndPort.dropFirst(bare.count + 1)) : nil
+        self.init(scheme: scheme, host: bare.hasPrefix("[") ? String(bare.dropFirst().dropLast()) : bare, port: port)
+    }
+
+    public init?(_ url: URL) {
+        guard let scheme = url.scheme, let host = url.host, !host.isEmpty else { return nil }
+        self.init(scheme: scheme, host: host, port: url.port)
+    }
+
+    public init?(_ text: String) {
+        guard let url = URL(string: text) else { return nil }
+        self.init(url)
+    }
+
+    public var description: String { "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
 }
 
 /// A Docker Hub mirror such as `public.ecr.aws/docker/library` or `https://mirror.gcr.io`.
@@ -54,6 +89,13 @@ extension RegistryClientOptions {
     func isInsecure(_ host: String) -> Bool {
         let bare = Self.hostWithoutPort(host)
         return ["127.0.0.1", "localhost", "::1", "[::1]"].contains(bare) || insecureRegistries.contains(host) || insecureRegistries.contains(bare)
+    }
+
+    /// Plain http only to hosts the user named insecure (and loopback): never a downgrade
+    /// because a registry or a redirect asked for one.
+    func allowsPlainHTTP(_ origin: Origin) -> Bool {
+        let host = origin.host.contains(":") ? "[\(origin.host)]" : origin.host
+        return isInsecure(host) || isInsecure("\(host):\(origin.port)")
     }
 
     static func hostWithoutPort(_ host: String) -> String {

@@ -116,6 +116,10 @@ extension RegistryClient {
         } else {
             configData = try await fetchSmallBlob(manifest.config, endpoint: endpoint, progress: progress)
         }
+        // Present or fetched, the config must be what the manifest says, size included.
+        guard Int64(configData.count) == manifest.config.size else {
+            throw RegistryError.invalidResponse(host: reference.registry, reason: "the config of \(reference.familiar) has \(configData.count) bytes but its manifest says \(manifest.config.size)")
+        }
         let config: ImageConfig
         do { config = try ImageConfig.decode(configData) } catch {
             throw RegistryError.invalidImage("the config of \(reference.familiar) is invalid: \(error.description)")
@@ -164,8 +168,14 @@ extension RegistryClient {
     private func fetchLayer(_ layer: Descriptor, diffID expectedDiffID: Digest, endpoint: RepositoryEndpoint,
                             store: ImageStore, progress: some ProgressSink) async throws {
         if store.hasBlob(layer.digest) {
-            if await store.layerInfo(layer.digest) == nil, layer.mediaType == MediaType.ociLayerTar {
-                try await store.recordLayerInfo(LayerInfo(diffID: layer.digest, uncompressedSize: layer.size), for: layer.digest)
+            // Already stored (by another image): still checked against this manifest and config,
+            // or a forged manifest could pin a false diffID on a known blob.
+            let info: LayerInfo
+            do { info = try await store.verifiedLayerInfo(layer) } catch .sizeMismatch(_, let expected, let actual) {
+                throw RegistryError.invalidResponse(host: endpoint.host, reason: "layer \(layer.digest) of \(endpoint) is listed with \(expected) bytes but has \(actual)")
+            }
+            guard info.diffID == expectedDiffID else {
+                throw RegistryError.diffIDMismatch(layer: layer.digest, expected: expectedDiffID, actual: info.diffID)
             }
             progress.report(.blobSkipped(digest: layer.digest, reason: .present))
             return
@@ -217,7 +227,7 @@ extension RegistryClient {
             }
             try await store.commitIngested(temp, digest: result.digest, size: writer.size)
             committed = true
-            try await store.recordLayerInfo(LayerInfo(diffID: diffID, uncompressedSize: result.uncompressedSize ?? writer.size), for: layer.digest)
+            try await store.recordVerifiedLayerInfo(diffID: diffID, uncompressedSize: result.uncompressedSize ?? writer.size, for: layer.digest)
         }
         progress.report(.blobDone(digest: layer.digest))
     }

@@ -86,13 +86,24 @@ public final class RegistryClient: Sendable {
     /// Sends a request with auth and redirects; returns any final status except an unanswerable 401.
     /// Throws `TransientFailure` for dropped connections, `RegistryError` otherwise.
     func send(_ request: Request, to endpoint: RepositoryEndpoint) async throws -> HTTPClientResponse {
+        // A URL the registry handed out (an upload Location) may name another origin: it gets
+        // the request, never the credentials.
+        guard Origin(request.url) == endpoint.origin else {
+            let response = try await executeFollowingRedirects(request, endpoint: endpoint)
+            if response.status == .unauthorized {
+                await drain(response)
+                throw RegistryError.unauthorized(host: Origin(request.url)?.description ?? request.url,
+                    hint: "\(endpoint.host) sent this request to another origin, and imagekit sends credentials only to the registry's own scheme, host and port")
+            }
+            return response
+        }
         let credentials = try await auth.credentials(for: endpoint.credentialHost, source: credentialSource)
         var answeredChallenge = false
         while true {
             var attempt = request
             let sent = try await authorization(endpoint: endpoint, scopes: request.scopes, credentials: credentials)
             if let sent { attempt.headers.replaceOrAdd(name: "Authorization", value: sent) }
-            let response = try await executeFollowingRedirects(attempt, registryHost: endpoint.host)
+            let response = try await executeFollowingRedirects(attempt, endpoint: endpoint)
             guard response.status == .unauthorized else { return response }
             let challenges = AuthChallenge.parse(response.headers["WWW-Authenticate"].joined(separator: ", "))
             await drain(response)
@@ -154,8 +165,13 @@ public final class RegistryClient: Sendable {
 
     private func fetchToken(realm: String, service: String?, scopes: [String], endpoint: RepositoryEndpoint,
                             credentials: RegistryCredentials?) async throws -> (String, Double) {
-        guard var components = URLComponents(string: realm), let realmHost = components.host else {
+        guard var components = URLComponents(string: realm), let realmHost = components.host, let realmOrigin = Origin(realm),
+              ["http", "https"].contains(realmOrigin.scheme) else {
             throw RegistryError.invalidResponse(host: endpoint.host, reason: "the Bearer challenge names an invalid realm '\(realm)'")
+        }
+        // The realm gets the credentials: never over plain http unless the user said so.
+        guard realmOrigin.scheme == "https" || options.allowsPlainHTTP(realmOrigin) else {
+            throw RegistryError.invalidResponse(host: endpoint.host, reason: "its token realm \(realmOrigin) is plain http, which would expose the credentials; if that host really serves only http, pass --insecure-registry \(realmHost)")
         }
         var request: HTTPClientRequest
         if let refresh = credentials?.identityToken {
@@ -202,19 +218,25 @@ public final class RegistryClient: Sendable {
         }
     }
 
-    private func executeFollowingRedirects(_ request: Request, registryHost: String) async throws -> HTTPClientResponse {
+    /// Follows redirects by hand. Every hop must be https unless its host was named insecure;
+    /// `Authorization` goes only to the registry's own origin and is dropped for good at the
+    /// first hop that leaves it (blob stores such as S3 also reject a second auth mechanism).
+    private func executeFollowingRedirects(_ request: Request, endpoint: RepositoryEndpoint) async throws -> HTTPClientResponse {
         var current = request
         for _ in 0..<10 {
+            guard let origin = Origin(current.url), ["http", "https"].contains(origin.scheme) else {
+                throw RegistryError.invalidResponse(host: endpoint.host, reason: "a request to the invalid URL '\(current.url)'")
+            }
+            guard origin.scheme == "https" || options.allowsPlainHTTP(origin) else {
+                throw RegistryError.invalidResponse(host: endpoint.host, reason: "it sent imagekit to plain http (\(origin)); refused, as it would expose the request; if that host really serves only http, pass --insecure-registry \(origin.host)")
+            }
+            if !Self.carriesCredentials(registry: endpoint.origin, to: origin) { current.headers.remove(name: "Authorization") }
             let response = try await execute(current)
             guard [301, 302, 303, 307, 308].contains(response.status.code),
                   let location = response.headers.first(name: "Location") else { return response }
             await drain(response)
             guard let next = URL(string: location, relativeTo: URL(string: current.url))?.absoluteURL else {
-                throw RegistryError.invalidResponse(host: registryHost, reason: "redirect to an invalid location")
-            }
-            if Self.hostAndPort(of: next) != registryHost {
-                // Blob stores (S3 and the like) reject a second authentication mechanism.
-                current.headers.remove(name: "Authorization")
+                throw RegistryError.invalidResponse(host: endpoint.host, reason: "redirect to an invalid location")
             }
             if response.status.code == 303 || ([301, 302].contains(response.status.code) && current.method == .POST) {
                 current.method = .GET
@@ -222,7 +244,13 @@ public final class RegistryClient: Sendable {
             }
             current.url = next.absoluteString
         }
-        throw RegistryError.invalidResponse(host: registryHost, reason: "more than 10 redirects")
+        throw RegistryError.invalidResponse(host: endpoint.host, reason: "more than 10 redirects")
+    }
+
+    /// Whether a request to `destination` may carry the registry's credentials: only to the
+    /// registry's exact scheme, host and port (a redirect to http on the same host does not).
+    static func carriesCredentials(registry: Origin, to destination: Origin) -> Bool {
+        registry == destination
     }
 
     static func hostAndPort(of url: URL) -> String {

@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 import OCI
 #if canImport(Glibc)
@@ -9,10 +10,30 @@ import Glibc
 public struct LayerInfo: Sendable, Codable, Hashable {
     public var diffID: Digest
     public var uncompressedSize: Int64
+    /// The blob file as it was when its digest and diffID were computed from its bytes; nil
+    /// when the diffID was only taken from a config (then it is checked again before it is trusted).
+    public var verified: FileStamp?
 
-    public init(diffID: Digest, uncompressedSize: Int64) {
+    public init(diffID: Digest, uncompressedSize: Int64, verified: FileStamp? = nil) {
         self.diffID = diffID
         self.uncompressedSize = uncompressedSize
+        self.verified = verified
+    }
+}
+
+/// Identifies one version of a file cheaply (inode, size, mtime): a blob whose stamp is
+/// unchanged since it was hashed is not hashed again.
+public struct FileStamp: Sendable, Codable, Hashable {
+    public var inode: UInt64
+    public var size: Int64
+    public var mtimeNanoseconds: Int64
+
+    public init?(_ url: URL) {
+        var st = stat()
+        guard stat(url.path, &st) == 0 else { return nil }
+        inode = UInt64(st.st_ino)
+        size = Int64(st.st_size)
+        mtimeNanoseconds = Int64(st.st_mtim.tv_sec) &* 1_000_000_000 &+ Int64(st.st_mtim.tv_nsec)
     }
 }
 
@@ -56,7 +77,9 @@ public struct PruneReport: Sendable, Codable {
 ///     blobs/sha256/<hex>              content, written once, never modified
 ///     ingest/                         partial writes; moved into blobs/ only when complete and verified
 ///     meta/layers/<hex>.json          LayerInfo per layer blob
+///     unpacked/<diffID hex>           layers extracted for overlay mounts, checked against their diffID
 ///
+/// The root is 0700 (extracted layers hold setuid files and device nodes) and blobs are 0444.
 /// Several imagekit processes may share a store: index.json changes happen under an
 /// exclusive lock, and every process holds a shared "gc" lock that `prune` must take exclusively,
 /// so a prune never removes a blob that a running build or pull has written but not yet tagged.
@@ -75,7 +98,14 @@ public actor ImageStore {
         if fm.fileExists(atPath: root.path, isDirectory: &isDir), !isDir.boolValue {
             throw .notALayout(path: root.path, reason: "it is a file")
         }
-        for dir in ["blobs/sha256", "ingest", "meta/layers", "cache", "layers", "tmp"] {
+        try FileOps.makeDirectory(root)
+        // New, made by an older version or by hand: the store is its owner's only.
+        var st = stat()
+        // Only the owner can tighten it; a store shared on purpose by another owner stays as it is.
+        if stat(root.path, &st) == 0, st.st_mode & 0o077 != 0, st.st_uid == geteuid(), chmod(root.path, st.st_mode & 0o700) != 0 {
+            throw .io(path: root.path, operation: "restricting permissions of", errno: errno)
+        }
+        for dir in ["blobs/sha256", "ingest", "meta/layers", "cache", "unpacked", "tmp"] {
             try FileOps.makeDirectory(root.appendingPathComponent(dir))
         }
         let layoutFile = root.appendingPathComponent("oci-layout")
@@ -137,6 +167,8 @@ public actor ImageStore {
         if hasBlob(digest) {
             unlink(temp.path)
         } else {
+            // Read-only: nothing, an export included, may change a blob in place.
+            guard chmod(temp.path, 0o444) == 0 else { throw .io(path: temp.path, operation: "making read-only", errno: errno) }
             try FileOps.moveIntoPlace(temp, destination)
         }
         return Descriptor(mediaType: "application/octet-stream", digest: digest, size: size)
@@ -208,6 +240,30 @@ public actor ImageStore {
         return try? JSONDecoder().decode(LayerInfo.self, from: data)
     }
 
+    /// Records facts just computed from a blob's bytes, stamped so later checks can trust them.
+    public func recordVerifiedLayerInfo(diffID: Digest, uncompressedSize: Int64, for digest: Digest) throws(StoreError) {
+        try recordLayerInfo(LayerInfo(diffID: diffID, uncompressedSize: uncompressedSize, verified: FileStamp(blobURL(digest))), for: digest)
+    }
+
+    /// A stored layer blob checked against a descriptor that names it: its size now, and its
+    /// digest and diffID as hashed from its bytes. The hashing is skipped when the blob's file
+    /// is unchanged (inode, size, mtime) since the last time; otherwise it is read once and the
+    /// result recorded. A forged descriptor or a damaged blob is an error, never trusted.
+    public func verifiedLayerInfo(_ layer: Descriptor) throws(StoreError) -> LayerInfo {
+        let url = blobURL(layer.digest)
+        guard let stamp = FileStamp(url) else { throw .blobMissing(layer.digest) }
+        guard stamp.size == layer.size else { throw .sizeMismatch(digest: layer.digest, expected: layer.size, actual: stamp.size) }
+        if let info = layerInfo(layer.digest), info.verified == stamp { return info }
+        let digests: LayerDigests
+        do { digests = try LayerReader.hash(layer: url) } catch {
+            throw .corrupt(path: url.path, reason: error.description)
+        }
+        guard digests.digest == layer.digest else { throw .corrupt(path: url.path, reason: "its content hashes to \(digests.digest)") }
+        let info = LayerInfo(diffID: digests.diffID, uncompressedSize: digests.uncompressedSize, verified: stamp)
+        try recordLayerInfo(info, for: layer.digest)
+        return info
+    }
+
     // MARK: Images
 
     /// Writes config and manifest, then tags. The layers must already be in the store.
@@ -235,8 +291,12 @@ public actor ImageStore {
         do { manifest = try Manifest.decode(manifestData) } catch {
             throw .corrupt(path: "manifest", reason: error.description)
         }
-        guard hasBlob(manifest.config.digest) else { throw .blobMissing(manifest.config.digest) }
-        for layer in manifest.layers where !hasBlob(layer.digest) { throw .blobMissing(layer.digest) }
+        // Content addressing checked the digests when the blobs came in; a size that lies would
+        // mislead every total and limit computed from the manifest.
+        for blob in [manifest.config] + manifest.layers {
+            guard let size = blobSize(blob.digest) else { throw .blobMissing(blob.digest) }
+            guard size == blob.size else { throw .sizeMismatch(digest: blob.digest, expected: blob.size, actual: size) }
+        }
         let digest = try putBlob(manifestData)
         let descriptor = Descriptor(mediaType: manifest.mediaType ?? MediaType.ociManifest, digest: digest, size: Int64(manifestData.count))
         try updateIndex { entries in
@@ -303,7 +363,7 @@ public actor ImageStore {
         for entry in try readIndex() {
             guard let image = try? load(descriptor: entry, names: []) else { continue }
             let uncompressed = image.manifest.layers.reduce(Int64(0)) { sum, layer in
-                sum + (layerInfo(layer.digest)?.uncompressedSize ?? layer.size)
+                sum.addingSaturating(layerInfo(layer.digest)?.uncompressedSize ?? layer.size)
             }
             let name = Self.names(of: entry).first
             rows.append(ImageSummary(name: name.map { $0.familiarName }, tag: name?.tag, digest: entry.digest, id: image.id,
@@ -364,12 +424,22 @@ public actor ImageStore {
             if let info = layerInfo(digest) { liveDiffIDs.insert(info.diffID) }
         }
         report.removedUnpackedLayers = try LayerCache(store: self).prune(keeping: liveDiffIDs)
+        // Layers unpacked by versions that did not check diffIDs: never trusted, removed here
+        // (no build runs during a prune).
+        let legacy = root.appendingPathComponent("layers")
+        if let names = try? FileManager.default.contentsOfDirectory(atPath: legacy.path) {
+            report.removedUnpackedLayers += names.count
+            try? FileManager.default.removeItem(at: legacy)
+        }
         let fm = FileManager.default
         let blobDir = root.appendingPathComponent("blobs/sha256")
         for name in (try? fm.contentsOfDirectory(atPath: blobDir.path)) ?? [] {
             let digest = Digest(algorithm: "sha256", encoded: name)
-            guard !live.contains(digest) else { continue }
             let url = blobDir.appendingPathComponent(name)
+            guard !live.contains(digest) else {
+                chmod(url.path, 0o444)  // blobs of stores made before blobs were read-only
+                continue
+            }
             report.reclaimedBytes += FileOps.fileSize(url) ?? 0
             if unlink(url.path) == 0 { report.removedBlobs += 1 }
             unlink(root.appendingPathComponent("meta/layers/\(name).json").path)

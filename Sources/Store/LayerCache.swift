@@ -7,20 +7,24 @@ import Glibc
 
 /// Unpacked layers, one directory per diffID in overlayfs form (whiteouts as 0/0 devices,
 /// opaque dirs as xattrs), ready to stack as overlay lowerdirs. A warm build never re-extracts.
+/// A directory is named by the diffID its tar stream was hashed to while it was extracted,
+/// never by what a config claims, so a forged config cannot plant files under another
+/// layer's name.
 public struct LayerCache: Sendable {
     public let directory: URL
     private let store: ImageStore
 
     public init(store: ImageStore) throws(StoreError) {
         self.store = store
-        directory = store.root.appendingPathComponent("layers")
+        directory = store.root.appendingPathComponent("unpacked")
         try FileOps.makeDirectory(directory)
     }
 
     public func path(for diffID: Digest) -> URL { directory.appendingPathComponent(diffID.encoded) }
 
     /// The unpacked directory of a layer blob, extracting it on first use. Extraction goes to a
-    /// temporary directory that is renamed into place, so a crash never leaves half a layer.
+    /// temporary directory that is renamed into place only when the blob's bytes hashed to
+    /// `blob` and its tar stream to `diffID`, so a crash or a forgery never leaves a layer here.
     public func unpacked(blob: Digest, diffID: Digest) throws -> URL {
         let final = path(for: diffID)
         if FileManager.default.fileExists(atPath: final.path) { return final }
@@ -28,7 +32,7 @@ public struct LayerCache: Sendable {
         let temp = directory.appendingPathComponent(".tmp-\(UUID().uuidString.lowercased())")
         try FileOps.makeDirectory(temp)
         do {
-            _ = try LayerExtractor.unpackForOverlay(layer: store.blobURL(blob), to: temp)
+            _ = try LayerExtractor.unpackForOverlay(layer: store.blobURL(blob), to: temp, options: ExtractOptions(expected: (blob, diffID)))
         } catch {
             try? FileManager.default.removeItem(at: temp)
             throw error

@@ -70,7 +70,7 @@ final class FaultProxy: @unchecked Sendable {
     let port: Int
     var host: String { "127.0.0.1:\(port)" }
 
-    struct LogEntry: Decodable { var method: String; var path: String; var status: Int?; var fault: String? }
+    struct LogEntry: Decodable { var method: String; var path: String; var status: Int?; var fault: String?; var auth: String? }
     struct TokenEntry: Decodable { var scopes: [String]; var service: String?; var basic: Bool }
 
     private init(process: Process, port: Int) {
@@ -126,9 +126,10 @@ final class FaultProxy: @unchecked Sendable {
 /// Tokens live by `clock`: a clock the test moves by hand (frozen unless moved), so how long a
 /// push takes on a busy machine never decides how many tokens it needs.
 func testClient(credentials: any RegistryCredentialSource = NoCredentials(), attempts: Int = 5, preemptiveBasic: Bool = false,
-                clock: ManualClock = ManualClock()) -> RegistryClient {
+                insecure: Set<String> = [], clock: ManualClock = ManualClock()) -> RegistryClient {
     RegistryClient(credentials: credentials, options: RegistryClientOptions(
-        preemptiveBasic: preemptiveBasic, retry: RetryPolicy(maxAttempts: attempts, baseDelay: 0.05, maxDelay: 0.2, maxRetryAfter: 5),
+        insecureRegistries: insecure, preemptiveBasic: preemptiveBasic,
+        retry: RetryPolicy(maxAttempts: attempts, baseDelay: 0.05, maxDelay: 0.2, maxRetryAfter: 5),
         clock: { clock.now }))
 }
 

@@ -48,7 +48,7 @@ struct ImportCommand: AsyncParsableCommand {
             throw error
         }
         try await store.commitIngested(output, digest: written.digest, size: written.size)
-        try await store.recordLayerInfo(LayerInfo(diffID: written.diffID, uncompressedSize: written.uncompressedSize), for: written.digest)
+        try await store.recordVerifiedLayerInfo(diffID: written.diffID, uncompressedSize: written.uncompressedSize, for: written.digest)
         // The source path is left out of history: the same tree gives the same digest from anywhere.
         config.appendLayer(diffID: written.diffID, createdBy: "imagekit import", created: config.created, comment: message)
         let layer = Descriptor(mediaType: format.layerMediaType, digest: written.digest, size: written.size)

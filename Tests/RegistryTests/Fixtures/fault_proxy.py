@@ -4,7 +4,10 @@
 It forwards every request to the upstream registry and, on command, misbehaves:
 
 * rules (POST /__control/faults, a JSON list) make matching requests fail: answer a status
-  (with Retry-After), or reset the connection half way through the request body;
+  (with Retry-After), or reset the connection half way through the request body; or act
+  hostile: "redirect" answers a redirect to "location" ("{path}" is the request's path and
+  query), "relocate" forwards the request and points the answer's Location at "origin",
+  "serve" answers 200 with "body" (text) and "content_type";
 * a blob upload session URL PUT a second time answers 416 BLOB_UPLOAD_INVALID, as ECR does;
 * "kill_after_blob_puts": N resets every request once N blob uploads have completed;
 * --bearer puts a token-auth front on the registry: 401 with a Bearer challenge, a token
@@ -12,7 +15,8 @@ It forwards every request to the upstream registry and, on command, misbehaves:
   --token-ttl is the lifetime clients are told; the proxy itself never expires a token, so a
   slow machine cannot turn a test's token count into a race (clients' clocks are the tests').
 
-GET /__control/log returns every request seen (method, path, status, fault); GET
+GET /__control/log returns every request seen (method, path, status, fault, and auth: the
+scheme of its Authorization header or null); GET
 /__control/tokens every token request (scopes, whether Basic credentials came with it).
 """
 
@@ -119,7 +123,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def record(self, status, fault=None):
         with STATE.lock:
-            STATE.log.append({"method": self.command, "path": self.path, "status": status, "fault": fault})
+            auth = (self.headers.get("Authorization") or "").split(" ")[0] or None
+            STATE.log.append({"method": self.command, "path": self.path, "status": status, "fault": fault, "auth": auth})
 
     def registry_error(self, status, code, message, headers=None):
         body = json.dumps({"errors": [{"code": code, "message": message}]}).encode()
@@ -236,8 +241,20 @@ class Handler(BaseHTTPRequestHandler):
                 return self.registry_error(416, "BLOB_UPLOAD_INVALID", "upload session already used")
 
         rule = self.matching_rule()
+        relocate = None
+        if rule and rule.get("action") == "relocate":
+            relocate, rule = rule["origin"], None
         if rule:
             action = rule.get("action", "status")
+            if action == "redirect":
+                self.read_body()
+                self.record(int(rule.get("status", 307)), "redirect")
+                location = rule["location"].replace("{path}", self.path)
+                return self.respond(int(rule.get("status", 307)), b"", {"Location": location})
+            if action == "serve":
+                self.read_body()
+                self.record(200, "serve")
+                return self.respond(200, rule["body"].encode(), {"Content-Type": rule.get("content_type", "application/octet-stream")})
             if action == "reset":
                 length = int(self.headers.get("Content-Length") or 0)
                 self.read_body(limit=length // 2)
@@ -271,10 +288,13 @@ class Handler(BaseHTTPRequestHandler):
         if is_session_put and response.status == 201:
             with STATE.lock:
                 STATE.blob_puts_done += 1
-        self.record(response.status)
+        self.record(response.status, "relocate" if relocate else None)
         self.send_response(response.status)
         for name, value in response.getheaders():
             if name.lower() not in HOP_BY_HOP and name.lower() != "content-length":
+                if relocate and name.lower() == "location":
+                    parts = urllib.parse.urlsplit(value)
+                    value = relocate + urllib.parse.urlunsplit(("", "", parts.path, parts.query, ""))
                 self.send_header(name, value)
         if self.command == "HEAD":
             self.send_header("Content-Length", response.getheader("Content-Length") or "0")
