@@ -16,6 +16,14 @@ public struct LayerInfo: Sendable, Codable, Hashable {
     }
 }
 
+/// Where a layer blob that is not in the store lives.
+public struct RemoteLayer: Sendable, Codable, Hashable {
+    /// `REGISTRY/REPO`
+    public var repository: String
+
+    public init(repository: String) { self.repository = repository }
+}
+
 /// An image as stored: the manifest's exact bytes and the decoded parts.
 public struct StoredImage: Sendable {
     public let names: [ImageReference]
@@ -56,6 +64,7 @@ public struct PruneReport: Sendable, Codable {
 ///     blobs/sha256/<hex>              content, written once, never modified
 ///     ingest/                         partial writes; moved into blobs/ only when complete and verified
 ///     meta/layers/<hex>.json          LayerInfo per layer blob
+///     meta/remote/<hex>.json          where a layer blob the store does not hold can be fetched (a registry build cache)
 ///
 /// Several imagekit processes may share a store: index.json changes happen under an
 /// exclusive lock, and every process holds a shared "gc" lock that `prune` must take exclusively,
@@ -75,7 +84,7 @@ public actor ImageStore {
         if fm.fileExists(atPath: root.path, isDirectory: &isDir), !isDir.boolValue {
             throw .notALayout(path: root.path, reason: "it is a file")
         }
-        for dir in ["blobs/sha256", "ingest", "meta/layers", "cache", "layers", "tmp"] {
+        for dir in ["blobs/sha256", "ingest", "meta/layers", "meta/remote", "cache", "layers", "tmp"] {
             try FileOps.makeDirectory(root.appendingPathComponent(dir))
         }
         let layoutFile = root.appendingPathComponent("oci-layout")
@@ -208,13 +217,32 @@ public actor ImageStore {
         return try? JSONDecoder().decode(LayerInfo.self, from: data)
     }
 
+    // MARK: Remote layers
+
+    /// Records that a layer blob the store does not hold is served by `repository`
+    /// (`REGISTRY/REPO`): a build from a registry cache references it without downloading it.
+    public func recordRemoteLayer(_ digest: Digest, repository: String) throws(StoreError) {
+        let url = root.appendingPathComponent("meta/remote/\(digest.encoded).json")
+        try FileOps.atomicWrite(try Self.encode(RemoteLayer(repository: repository), path: url.path), to: url)
+    }
+
+    /// The repository serving a blob that is not in the store, if one was recorded.
+    public nonisolated func remoteLayer(_ digest: Digest) -> RemoteLayer? {
+        let url = root.appendingPathComponent("meta/remote/\(digest.encoded).json")
+        guard let data = try? FileOps.read(url) else { return nil }
+        return try? JSONDecoder().decode(RemoteLayer.self, from: data)
+    }
+
+    /// Held locally, or known to be in a registry.
+    public nonisolated func isAvailable(_ digest: Digest) -> Bool { hasBlob(digest) || remoteLayer(digest) != nil }
+
     // MARK: Images
 
-    /// Writes config and manifest, then tags. The layers must already be in the store.
+    /// Writes config and manifest, then tags. The layers must be in the store, or recorded as remote.
     @discardableResult
     public func commitImage(config: ImageConfig, layers: [Descriptor], format: ImageFormat,
                             annotations: [String: String]? = nil, tags: [ImageReference]) throws(StoreError) -> StoredImage {
-        for layer in layers where !hasBlob(layer.digest) { throw .blobMissing(layer.digest) }
+        for layer in layers where !isAvailable(layer.digest) { throw .blobMissing(layer.digest) }
         let configData: Data
         do { configData = try CanonicalJSON.encode(config) } catch {
             throw .corrupt(path: "image config", reason: "\(error)")
@@ -236,7 +264,7 @@ public actor ImageStore {
             throw .corrupt(path: "manifest", reason: error.description)
         }
         guard hasBlob(manifest.config.digest) else { throw .blobMissing(manifest.config.digest) }
-        for layer in manifest.layers where !hasBlob(layer.digest) { throw .blobMissing(layer.digest) }
+        for layer in manifest.layers where !isAvailable(layer.digest) { throw .blobMissing(layer.digest) }
         let digest = try putBlob(manifestData)
         let descriptor = Descriptor(mediaType: manifest.mediaType ?? MediaType.ociManifest, digest: digest, size: Int64(manifestData.count))
         try updateIndex { entries in
@@ -373,6 +401,7 @@ public actor ImageStore {
             report.reclaimedBytes += FileOps.fileSize(url) ?? 0
             if unlink(url.path) == 0 { report.removedBlobs += 1 }
             unlink(root.appendingPathComponent("meta/layers/\(name).json").path)
+            unlink(root.appendingPathComponent("meta/remote/\(name).json").path)
             unlink(root.appendingPathComponent("meta/files/\(name).idx").path)  // verify's cached file index
         }
         let ingest = root.appendingPathComponent("ingest")
