@@ -144,7 +144,7 @@ extension RegistryClient {
         return try await store.commitManifest(manifestData: fetched.data, tags: tags)
     }
 
-    private func fetchSmallBlob(_ descriptor: Descriptor, endpoint: RepositoryEndpoint, progress: some ProgressSink) async throws -> Data {
+    func fetchSmallBlob(_ descriptor: Descriptor, endpoint: RepositoryEndpoint, progress: some ProgressSink) async throws -> Data {
         try await retrying("fetching blob \(descriptor.digest.short)", progress: progress) { _ in
             let response = try await send(Request(method: .GET, url: url(endpoint, "blobs/\(descriptor.digest)"), scopes: ["pull"]), to: endpoint)
             try await checkCommon(response, endpoint: endpoint, operation: "GET blob")
@@ -161,7 +161,7 @@ extension RegistryClient {
         }
     }
 
-    private func fetchLayer(_ layer: Descriptor, diffID expectedDiffID: Digest, endpoint: RepositoryEndpoint,
+    func fetchLayer(_ layer: Descriptor, diffID expectedDiffID: Digest, endpoint: RepositoryEndpoint,
                             store: ImageStore, progress: some ProgressSink) async throws {
         if store.hasBlob(layer.digest) {
             if await store.layerInfo(layer.digest) == nil, layer.mediaType == MediaType.ociLayerTar {
