@@ -22,6 +22,8 @@ public struct ProjectFile: Sendable, Equatable {
         public var platform: String?
         public var format: String?
         public var tags: [String] = []
+        /// The registry build cache (`--cache-from` and `--cache-to`), e.g. ecr://app:buildcache.
+        public var cache: String?
     }
 
     public struct Verify: Sendable, Equatable {
@@ -93,7 +95,7 @@ public struct ProjectFile: Sendable, Equatable {
         let top = try reader.mapping(root, allowed: ["image", "build", "verify", "push"], what: "the project file")
         project.image = try top["image"].map { try reader.string($0, key: "image") }
         if let node = top["build"] {
-            let m = try reader.mapping(node, allowed: ["dockerfile", "context", "args", "target", "platform", "format", "tags"], what: "build")
+            let m = try reader.mapping(node, allowed: ["dockerfile", "context", "args", "target", "platform", "format", "tags", "cache"], what: "build")
             project.build.dockerfile = try m["dockerfile"].map { try reader.string($0, key: "build.dockerfile") }
             project.build.context = try m["context"].map { try reader.string($0, key: "build.context") }
             project.build.args = try m["args"].map { try reader.stringMap($0, key: "build.args") } ?? [:]
@@ -101,6 +103,7 @@ public struct ProjectFile: Sendable, Equatable {
             project.build.platform = try m["platform"].map { try reader.string($0, key: "build.platform") }
             project.build.format = try m["format"].map { try reader.oneOf($0, key: "build.format", ["docker", "oci"]) }
             project.build.tags = try m["tags"].map { try reader.stringList($0, key: "build.tags") } ?? []
+            project.build.cache = try m["cache"].map { try reader.string($0, key: "build.cache") }
         }
         if let node = top["verify"] {
             let m = try reader.mapping(node, allowed: ["policy", "maxSize", "maxCompressedSize"], what: "verify")

@@ -4,6 +4,7 @@ import Build
 import Foundation
 import OCI
 import Project
+import Registry
 import Store
 
 struct BuildCommand: AsyncParsableCommand {
@@ -14,6 +15,12 @@ struct BuildCommand: AsyncParsableCommand {
         In a directory with an imagekit.yaml, plain `imagekit build` builds the project's Dockerfile and \
         context with its build args and tags the result with the project's image name; flags override the file. \
         The image digest goes to stdout, progress to stderr. RUN steps need root (runc and overlayfs).
+
+        Registry build cache (for CI runners that start empty): --cache-to REF exports every step's result \
+        (every stage's) to REF; --cache-from REF (repeatable) reuses them, downloading a cached layer only when \
+        a later step must see its files. REF is REGISTRY/REPO:TAG or ecr://NAME:TAG; imagekit.yaml's \
+        `build: { cache: REF }` is both. An unreadable cache is a warning; a failed export is an error after the build. \
+        --no-cache reads no cache (results are still exported).
         """)
 
     @OptionGroup var storeOptions: StoreOptions
@@ -30,6 +37,9 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(name: .long, help: "A secret for RUN --mount=type=secret: id=ID,src=FILE (repeatable).") var secret: [String] = []
     @Option(name: .long, help: "Add a label K=V to the image (repeatable).") var label: [String] = []
     @Option(name: .long, help: "gzip level for new layers, 1 (fast) to 9 (small); default 3.") var compressionLevel: Int32?
+    @Option(name: .customLong("cache-from"), help: ArgumentHelp("Reuse step results from this registry build cache (repeatable).", valueName: "ref")) var cacheFrom: [String] = []
+    @Option(name: .customLong("cache-to"), help: ArgumentHelp("Export every step result to this registry build cache.", valueName: "ref")) var cacheTo: String?
+    @Option(name: .customLong("cache-registry-host"), help: ArgumentHelp("The registry host for ecr:// cache refs (default: ACCOUNT.dkr.ecr.REGION.amazonaws.com).", valueName: "host")) var cacheRegistryHost: String?
     @Argument(help: "The build context directory.") var context: String?
 
     func run() async throws {
@@ -99,11 +109,36 @@ struct BuildCommand: AsyncParsableCommand {
         CleanupRegistry.shared.installSignalHandlers()
         let renderer = BuildRenderer(options: progressOptions)
         let baseImages = BaseImages(clientOptions: try registryOptions.clientOptions(), progress: progressOptions)
-        let builder = Builder(store: store, baseImages: baseImages, progress: renderer)
         let started = Date()
-        let result = try await builder.build(request)
+        // The project's cache goes with the project's build (no context argument), as its target does.
+        let projectCache = context == nil ? project?.build.cache : nil
+        let caches = CacheRefs(from: noCache ? [] : (cacheFrom.isEmpty ? projectCache.map { [$0] } ?? [] : cacheFrom),
+                               to: cacheTo ?? projectCache)
+        let (result, exportFailure) = try await caches.withResolved(registryOptions: registryOptions, registryHost: cacheRegistryHost) { client, from, to in
+            var remote: RegistryBuildCache?
+            if let client, !from.isEmpty {
+                let cache = RegistryBuildCache(client: client, store: store)
+                for warning in await cache.load(from) { progressOptions.say("warning: \(warning)") }
+                remote = cache
+            }
+            let builder = Builder(store: store, baseImages: baseImages, remoteCache: remote, progress: renderer)
+            let result = try await builder.build(request)
+            await remote?.fetchFileLists(for: result.image)
+            guard let client, let to else { return (result, String?.none) }
+            // The image is built and tagged whatever happens to the export; a failure is reported at the end.
+            do {
+                let document = try await RegistryCacheExport.document(for: result, store: store, imported: remote)
+                let digest = try await client.pushBuildCache(document, from: store, to: to)
+                progressOptions.say("exported the build cache to \(to.familiar) (\(document.records.count) records, \(digest.short))")
+                return (result, String?.none)
+            } catch {
+                return (result, "cannot export the build cache to \(to.familiar): \(error)")
+            }
+        }
         for warning in result.warnings { progressOptions.say("warning: \(warning)") }
-        progressOptions.say(String(format: "built %@ in %.2fs (%d steps, %d cached)", result.image.digest.short, Date().timeIntervalSince(started), result.steps, result.cachedSteps))
+        let remoteNote = result.remoteCachedSteps > 0 ? ", \(result.remoteCachedSteps) from the registry cache" : ""
+        progressOptions.say(String(format: "built %@ in %.2fs (%d steps, %d cached%@)", result.image.digest.short, Date().timeIntervalSince(started),
+                                   result.steps, result.cachedSteps, remoteNote))
         if let iidfile {
             try FileOps.atomicWrite(Data(result.image.digest.description.utf8), to: URL(fileURLWithPath: iidfile, relativeTo: cwd))
         }
@@ -113,6 +148,7 @@ struct BuildCommand: AsyncParsableCommand {
                 .recordBuild(LastBuild(image: name, digest: result.image.digest.description, builtAt: ISO8601DateFormatter().string(from: Date())))
         }
         Output.line(result.image.digest.description)
+        if let exportFailure { throw CommandFailure.remote(exportFailure) }
     }
 
     /// How errors name the Dockerfile: relative to the context (`Dockerfile:12:5`, as Docker prints it),
@@ -139,6 +175,7 @@ struct BuildRenderer: BuildProgress {
 
     func step(_ label: String, _ text: String) { options.say("\(label) \(text)") }
     func cached(_ label: String) { options.say("\(label) CACHED") }
+    func cached(_ label: String, from source: String) { options.say("\(label) CACHED (registry cache \(source))") }
     func output(_ line: String) { options.say("  | \(line)") }
     func note(_ text: String) { options.say("=> \(text)") }
 }
