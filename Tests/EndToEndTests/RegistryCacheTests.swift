@@ -143,6 +143,13 @@ import TestSupport
         #expect(pushedB.stdout.contains(Self.digest(warm)))
         #expect(Set(try setup.blobGets()).isDisjoint(with: cachedLayers))
 
+        // To a repository without those layers, the push mounts them from the cache's repository.
+        let mounted = try Imagekit.run(["push", "app:2", "--repository", "\(setup.proxy.host)/team/fresh", "--tag", "v2", "--json"], store: setup.scratch.path("b"))
+        #expect(mounted.status == 0, "\(mounted.stderr)")
+        let pushReport = (try JSONSerialization.jsonObject(with: Data(mounted.stdout.utf8)) as? [String: Any]) ?? [:]
+        #expect(pushReport["blobsMounted"] as? Int == 2, "\(mounted.stdout)")
+        #expect(Set(try setup.blobGets()).isDisjoint(with: cachedLayers))
+
         // A requirements change reruns the dependency step, which needs the venv layer's files.
         try setup.edit("requirements.txt", "streamlit==1.41.0\n")
         try setup.proxy.clear()
@@ -224,6 +231,37 @@ import TestSupport
         #expect(reader.status == 0, "\(reader.stderr)")
         #expect(reader.stderr.contains("(7 steps, 7 cached, 7 from the registry cache)"), "\(reader.stderr)")
         #expect(Self.digest(reader) == Self.digest(results[0]))
+    }
+
+    @Test func ecrCacheRefsResolveAndAuthenticateAsPushDoes() async throws {
+        let setup = try await Setup.start("regcache-ecr")
+        defer { setup.stop() }
+        let moto = try MotoServer()
+        defer { moto.stop() }
+        // The registry plays ECR: Basic auth with the password moto's GetAuthorizationToken hands out.
+        let ecr = try await LocalRegistry.start(htpasswd: ("AWS", PushTests.motoPassword))
+        defer { ecr.stop() }
+        let flags = ["--cache-registry-host", ecr.host]
+        let first = try Imagekit.run(["build", "-t", "app:1", "--build-arg", "BASE=\(setup.base)", "--progress", "plain",
+                                      "--cache-to", "ecr://vibejudge-dashboard"] + flags + [setup.context.path],
+                                     store: setup.scratch.path("a"), environment: moto.environment, directory: setup.scratch.url)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stderr.contains("exported the build cache to \(ecr.host)/vibejudge-dashboard:buildcache"), "\(first.stderr)")
+        let fresh = try Imagekit.run(["build", "-t", "app:1", "--build-arg", "BASE=\(setup.base)", "--progress", "plain",
+                                      "--cache-from", "ecr://vibejudge-dashboard:buildcache"] + flags + [setup.context.path],
+                                     store: setup.scratch.path("b"), environment: moto.environment, directory: setup.scratch.url)
+        #expect(fresh.status == 0, "\(fresh.stderr)")
+        #expect(fresh.stderr.contains("(7 steps, 7 cached, 7 from the registry cache)"), "\(fresh.stderr)")
+        #expect(Self.digest(fresh) == Self.digest(first))
+        for output in [first.stderr, fresh.stderr] { #expect(!output.contains(PushTests.motoPassword)) }
+
+        // Without ECR's password the export fails at the end, naming the ref; the image is built.
+        let denied = try Imagekit.run(["build", "-t", "app:1", "--build-arg", "BASE=\(setup.base)", "--progress", "plain",
+                                       "--cache-to", "\(ecr.host)/vibejudge-dashboard:other", setup.context.path],
+                                      store: setup.scratch.path("c"), directory: setup.scratch.url)
+        #expect(denied.status == 3, "\(denied.stderr)")
+        #expect(denied.stderr.contains("cannot export the build cache to \(ecr.host)/vibejudge-dashboard:other"), "\(denied.stderr)")
+        #expect(Self.digest(denied) == Self.digest(first))
     }
 
     /// A monolithic upload (POST, then PUT with the digest) straight to the registry.
