@@ -167,15 +167,41 @@ struct CacheRefs {
     var from: [String]
     var to: String?
 
+    /// The refs as resolved, or why they could not be (then the build goes on without them).
+    struct Resolved: Sendable {
+        var client: RegistryClient?
+        var from: [ImageReference] = []
+        var to: ImageReference?
+        var failure: String?
+    }
+
+    /// Errors of `body` pass through untouched; only resolving the refs is caught.
+    private struct BodyError: Error { let error: any Error }
+
     func withResolved<T: Sendable>(registryOptions: RegistryOptions, registryHost: String?,
-                                   _ body: @escaping @Sendable (RegistryClient?, [ImageReference], ImageReference?) async throws -> T) async throws -> T {
+                                   _ body: @escaping @Sendable (Resolved) async throws -> T) async throws -> T {
+        do {
+            return try await resolve(registryOptions: registryOptions, registryHost: registryHost) { resolved in
+                do { return try await body(resolved) } catch { throw BodyError(error: error) }
+            }
+        } catch let wrapped as BodyError {
+            throw wrapped.error
+        } catch let failure as CommandFailure where failure.code == 2 {
+            throw failure
+        } catch {
+            return try await body(Resolved(failure: "\(error)"))
+        }
+    }
+
+    private func resolve<T: Sendable>(registryOptions: RegistryOptions, registryHost: String?,
+                                      _ body: @escaping @Sendable (Resolved) async throws -> T) async throws -> T {
         let from = self.from, to = self.to
-        guard !from.isEmpty || to != nil else { return try await body(nil, [], nil) }
+        guard !from.isEmpty || to != nil else { return try await body(Resolved()) }
         guard (from + [to].compactMap { $0 }).contains(where: ECRDestination.isECR) else {
             let sources = try from.map { try Self.parse($0, flag: "--cache-from") }
             let destination = try to.map { try Self.parse($0, flag: "--cache-to") }
             return try await RegistryOptions.withClient(credentials: DockerConfigCredentials(), options: try registryOptions.clientOptions()) { client in
-                try await body(client, sources, destination)
+                try await body(Resolved(client: client, from: sources, to: destination))
             }
         }
         let options = try registryOptions.clientOptions(preemptiveBasic: true)
@@ -195,7 +221,7 @@ struct CacheRefs {
             if let to { destination = try await resolve(to, flag: "--cache-to") }
             let target = destination
             return try await RegistryOptions.withClient(credentials: CredentialChain(credentials + [DockerConfigCredentials()]), options: options) { client in
-                try await body(client, sources, target)
+                try await body(Resolved(client: client, from: sources, to: target))
             }
         }
     }

@@ -215,6 +215,18 @@ import TestSupport
         #expect(failed.stderr.contains("cannot export the build cache to 127.0.0.1:\(port)/cache/app:buildcache"), "\(failed.stderr)")
         #expect(Self.digest(failed).hasPrefix("sha256:"))
         #expect(try Imagekit.run(["inspect", "app:exported"], store: setup.scratch.path("c")).status == 0)
+
+        // The project file's cache out of reach (no AWS credentials here): warnings, and the build succeeds.
+        let project = setup.scratch.url.appendingPathComponent("project")
+        try BuildTests.write(["Dockerfile": "FROM scratch\nCOPY a.txt /a.txt\n", "a.txt": "a\n",
+                              "imagekit.yaml": "image: proj\nbuild:\n  cache: ecr://proj:buildcache\n"], in: project)
+        let noAWS = ["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent"]
+        let offline = try Imagekit.run(["build", "--progress", "plain"], store: setup.scratch.path("d"), environment: noAWS, directory: project)
+        #expect(offline.status == 0, "\(offline.stderr)")
+        #expect(offline.stderr.contains("warning: the build cache ecr://proj:buildcache is not usable, building without it"), "\(offline.stderr)")
+        #expect(offline.stderr.contains("warning: cannot export the build cache to ecr://proj:buildcache"), "\(offline.stderr)")
+        let explicit = try Imagekit.run(["build", "--cache-to", "ecr://proj:buildcache"], store: setup.scratch.path("d"), environment: noAWS, directory: project)
+        #expect(explicit.status == 3 && explicit.stderr.contains("cannot export the build cache to ecr://proj:buildcache"), "\(explicit.stderr)")
     }
 
     @Test func concurrentExportsLeaveAReadableCache() async throws {

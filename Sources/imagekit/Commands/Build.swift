@@ -110,27 +110,33 @@ struct BuildCommand: AsyncParsableCommand {
         let renderer = BuildRenderer(options: progressOptions)
         let baseImages = BaseImages(clientOptions: try registryOptions.clientOptions(), progress: progressOptions)
         let started = Date()
-        // The project's cache goes with the project's build (no context argument), as its target does.
-        let projectCache = context == nil ? project?.build.cache : nil
+        // The project's cache goes with the project's build (no context argument), as its target does;
+        // --no-cache ignores it. Its export failing is a warning (a laptop without access to it still
+        // builds); an explicit --cache-to failing is an error, after the image is built.
+        let projectCache = context == nil && !noCache ? project?.build.cache : nil
         let caches = CacheRefs(from: noCache ? [] : (cacheFrom.isEmpty ? projectCache.map { [$0] } ?? [] : cacheFrom),
                                to: cacheTo ?? projectCache)
-        let (result, exportFailure) = try await caches.withResolved(registryOptions: registryOptions, registryHost: cacheRegistryHost) { client, from, to in
+        let (result, exportFailure) = try await caches.withResolved(registryOptions: registryOptions, registryHost: cacheRegistryHost) { (resolved: CacheRefs.Resolved) async throws -> (BuildResult, String?) in
+            if let failure = resolved.failure, !caches.from.isEmpty {
+                progressOptions.say("warning: the build cache \(caches.from.joined(separator: ", ")) is not usable, building without it: \(failure)")
+            }
             var remote: RegistryBuildCache?
-            if let client, !from.isEmpty {
+            if let client = resolved.client, !resolved.from.isEmpty {
                 let cache = RegistryBuildCache(client: client, store: store)
-                for warning in await cache.load(from) { progressOptions.say("warning: \(warning)") }
+                for warning in await cache.load(resolved.from) { progressOptions.say("warning: \(warning)") }
                 remote = cache
             }
             let builder = Builder(store: store, baseImages: baseImages, remoteCache: remote, progress: renderer)
             let result = try await builder.build(request)
             await remote?.fetchFileLists(for: result.image)
-            guard let client, let to else { return (result, String?.none) }
+            if let failure = resolved.failure, let to = caches.to { return (result, "cannot export the build cache to \(to): \(failure)") }
+            guard let client = resolved.client, let to = resolved.to else { return (result, nil) }
             // The image is built and tagged whatever happens to the export; a failure is reported at the end.
             do {
                 let document = try await RegistryCacheExport.document(for: result, store: store, imported: remote)
                 let digest = try await client.pushBuildCache(document, from: store, to: to)
                 progressOptions.say("exported the build cache to \(to.familiar) (\(document.records.count) records, \(digest.short))")
-                return (result, String?.none)
+                return (result, nil)
             } catch {
                 return (result, "cannot export the build cache to \(to.familiar): \(error)")
             }
@@ -148,7 +154,10 @@ struct BuildCommand: AsyncParsableCommand {
                 .recordBuild(LastBuild(image: name, digest: result.image.digest.description, builtAt: ISO8601DateFormatter().string(from: Date())))
         }
         Output.line(result.image.digest.description)
-        if let exportFailure { throw CommandFailure.remote(exportFailure) }
+        if let exportFailure {
+            if cacheTo != nil { throw CommandFailure.remote(exportFailure) }
+            progressOptions.say("warning: \(exportFailure)")
+        }
     }
 
     /// How errors name the Dockerfile: relative to the context (`Dockerfile:12:5`, as Docker prints it),
