@@ -63,7 +63,12 @@ def test_imagekit_project_file(repo: Path, samconfig: dict[str, Any], template: 
     project = yaml.safe_load((repo / "imagekit.yaml").read_text())
     assert project == {
         "image": "vibejudge-dashboard",
-        "build": {"dockerfile": "Dockerfile", "context": ".", "args": {"BASE_IMAGE": "python:3.12-slim"}},
+        "build": {
+            "dockerfile": "Dockerfile",
+            "context": ".",
+            "args": {"BASE_IMAGE": "python:3.12-slim"},
+            "cache": "ecr://vibejudge-dashboard:buildcache",
+        },
         "verify": {"policy": "policies/default.yaml"},
         "push": {
             "repository": "ecr://vibejudge-dashboard",
@@ -76,6 +81,8 @@ def test_imagekit_project_file(repo: Path, samconfig: dict[str, Any], template: 
     assert project["push"]["sam"]["parameter"] in template["Parameters"]
     # The stack's IAM scope and outputs name the repository imagekit pushes to.
     assert "ecr://" + template["Parameters"]["RepositoryName"]["Default"] == project["push"]["repository"]
+    # The build cache lives in the same repository (its own tag), so the stack's IAM scope covers it.
+    assert project["build"]["cache"].startswith(project["push"]["repository"] + ":")
 
 
 def test_lifecycle_policy_keeps_ten_images(repo: Path) -> None:
