@@ -113,10 +113,11 @@ actor RegistryBuildCache: RemoteCacheSource {
         return data
     }
 
-    /// Ensures every layer of an image the store does not hold has its file list in the store,
-    /// so `imagekit verify` needs no layer blob.
+    /// Puts the cache's file list of every layer of an image into the store, so `imagekit verify`
+    /// needs no layer blob (and decompresses none of the base layers the cache lists).
     func fetchFileLists(for image: StoredImage) async {
-        for (layer, diffID) in zip(image.manifest.layers, image.config.rootfs.diffIDs) where !store.hasBlob(layer.digest) {
+        for (layer, diffID) in zip(image.manifest.layers, image.config.rootfs.diffIDs)
+        where !store.hasBlob(layer.digest) || layers[diffID]?.layer.blob.digest == layer.digest {
             _ = await fileList(diffID)
         }
     }
@@ -128,12 +129,15 @@ enum RegistryCacheExport {
     static func document(for result: BuildResult, store: ImageStore, imported: RegistryBuildCache?) async throws -> RegistryCacheDocument {
         var layers: [RegistryCacheDocument.Layer] = []
         var listed = Set<Digest>()
+        // A list the store has, else the imported cache's (a small download), else one made from the blob.
         func fileList(_ blob: Descriptor, diffID: Digest, uncompressedSize: Int64?) async throws -> Descriptor? {
             let data: Data
-            if store.hasBlob(blob.digest) {
-                data = try LayerFileList.ensure(blob: blob, diffID: diffID, uncompressedSize: uncompressedSize, storeRoot: store.root)
+            if let local = try? FileOps.read(LayerFileList.url(storeRoot: store.root, blob: blob.digest)), LayerFileList.isValid(local) {
+                data = local
             } else if let imported, let fetched = await imported.fileList(diffID) {
                 data = fetched
+            } else if store.hasBlob(blob.digest) {
+                data = try LayerFileList.ensure(blob: blob, diffID: diffID, uncompressedSize: uncompressedSize, storeRoot: store.root)
             } else {
                 return nil
             }
