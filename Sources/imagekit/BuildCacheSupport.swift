@@ -95,10 +95,25 @@ actor RegistryBuildCache: RemoteCacheSource {
     }
 
     func fetch(_ layer: Descriptor, diffID: Digest, into store: ImageStore) async throws {
-        guard let known = layers[diffID], known.layer.cached, known.layer.blob.digest == layer.digest else {
+        if let known = layers[diffID], known.layer.cached, known.layer.blob.digest == layer.digest {
+            return try await client.fetchLayer(layer, diffID: diffID, from: known.source, into: store)
+        }
+        // A base layer left in its own registry.
+        guard let remote = store.remoteLayer(layer.digest), let source = try? ImageReference(parsing: remote.repository, defaultTag: nil) else {
             throw StoreError.blobMissing(layer.digest)
         }
-        try await client.fetchLayer(layer, diffID: diffID, from: known.source, into: store)
+        try await client.fetchLayer(layer, diffID: diffID, from: source, into: store)
+    }
+
+    /// Whether a base image's layer can stay in its registry: the cache lists its files and its
+    /// size, which the store records (what verify and `images` report without the blob).
+    func leaveInRegistry(_ layer: Descriptor, diffID: Digest) async -> Bool {
+        guard let known = layers[diffID], known.layer.fileList != nil, known.layer.blob.digest == layer.digest,
+              let size = known.layer.uncompressedSize else { return false }
+        do {
+            try await store.recordLayerInfo(LayerInfo(diffID: diffID, uncompressedSize: size), for: layer.digest)
+        } catch { return false }
+        return true
     }
 
     /// A layer's file list from the cache, kept in the store beside the (absent) blob, where

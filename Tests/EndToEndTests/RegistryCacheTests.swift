@@ -121,6 +121,8 @@ import TestSupport
         #expect(Self.digest(fresh) == Self.digest(warm), "\(fresh.stderr)")
         #expect(fresh.stderr.contains("(7 steps, 6 cached, 6 from the registry cache)"), "\(fresh.stderr)")
         #expect(fresh.stderr.contains("CACHED (registry cache \(setup.proxy.host)/cache/app:buildcache)"), "\(fresh.stderr)")
+        // The base image's layers stay in their registry too: the cache lists their files.
+        #expect(fresh.stderr.contains("left in the registry"), "\(fresh.stderr)")
         let gets = try setup.blobGets()
         #expect(!gets.isEmpty, "the cache's records are a blob")
         #expect(Set(gets).isDisjoint(with: cachedLayers), "runner B downloaded cached layers: \(gets)")

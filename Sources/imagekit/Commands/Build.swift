@@ -126,7 +126,9 @@ struct BuildCommand: AsyncParsableCommand {
                 for warning in await cache.load(resolved.from) { progressOptions.say("warning: \(warning)") }
                 remote = cache
             }
-            let builder = Builder(store: store, baseImages: baseImages, remoteCache: remote, progress: renderer)
+            var bases = baseImages
+            if let client = resolved.client, let remote { bases.registryCache = (client, remote) }
+            let builder = Builder(store: store, baseImages: bases, remoteCache: remote, progress: renderer)
             let result = try await builder.build(request)
             await remote?.fetchFileLists(for: result.image)
             if let failure = resolved.failure, let to = caches.to { return (result, "cannot export the build cache to \(to): \(failure)") }
