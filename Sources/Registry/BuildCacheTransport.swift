@@ -82,7 +82,7 @@ extension RegistryClient {
         }
         let configDigest = try await store.putBlob(configData)
         let config = Descriptor(mediaType: RegistryCacheDocument.configMediaType, digest: configDigest, size: Int64(configData.count))
-        let manifestData = document.manifest(config: config)
+        let manifestData = try document.manifest(config: config)
         let manifest: Manifest
         do { manifest = try Manifest.decode(manifestData) } catch {
             throw RegistryError.local("the build cache manifest does not parse: \(error.description)")

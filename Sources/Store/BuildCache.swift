@@ -137,13 +137,15 @@ public struct RegistryCacheDocument: Sendable, Codable, Equatable {
     }
 
     /// The manifest pushed for this document: cached layer blobs, then file lists, each once.
-    public func manifest(config: Descriptor) -> Data {
+    public func manifest(config: Descriptor) throws(StoreError) -> Data {
         var seen = Set<Digest>()
         var blobs: [Descriptor] = []
         for layer in layers where layer.cached && seen.insert(layer.blob.digest).inserted { blobs.append(layer.blob) }
         for layer in layers { if let list = layer.fileList, seen.insert(list.digest).inserted { blobs.append(list) } }
         var manifest = Manifest(mediaType: MediaType.ociManifest, config: config, layers: blobs)
         manifest.artifactType = Self.artifactType
-        return (try? CanonicalJSON.encode(manifest)) ?? Data()
+        do { return try CanonicalJSON.encode(manifest) } catch {
+            throw .corrupt(path: "build cache manifest", reason: "cannot encode: \(error)")
+        }
     }
 }
