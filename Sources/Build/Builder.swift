@@ -76,7 +76,7 @@ public struct Builder: Sendable {
         let image = try await store.commitImage(config: final.config, layers: final.layers, format: request.format, tags: request.tags)
         var layers: [BuiltLayer] = []
         var seen = Set<Digest>()
-        for result in results.values.sorted(by: { $0.layers.count < $1.layers.count }) {
+        for (_, result) in results.sorted(by: { $0.key < $1.key }) {
             for (descriptor, diffID) in zip(result.layers, result.config.rootfs.diffIDs) where seen.insert(diffID).inserted {
                 layers.append(BuiltLayer(descriptor: descriptor, diffID: diffID))
             }
