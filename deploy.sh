@@ -24,6 +24,8 @@ Usage: ./$PROG [--dry-run] ENV
 
 Deploys the dashboard to ENV (dev or prod):
   1. imagekit build                    build the image from Dockerfile (imagekit.yaml)
+                                       reusing and refreshing the registry build cache
+                                       (imagekit.yaml build.cache; no cache: a cold build)
   2. imagekit verify                   check it against $VERIFY_POLICY
   3. ECR repository                    create it when missing (scan on push, mutable
                                        tags) and apply $LIFECYCLE_POLICY
@@ -170,7 +172,7 @@ fi
 print_plan() {
     cat <<EOF
 Deployment plan for '$TARGET_ENV' (stack $STACK_NAME, region $REGION):
-  1. imagekit build
+  1. imagekit build   (--cache-from/--cache-to: imagekit.yaml build.cache)
   2. imagekit verify --policy $VERIFY_POLICY
   3. aws ecr describe-repositories --repository-names $REPOSITORY --region $REGION
      (create-repository --image-scanning-configuration scanOnPush=true --image-tag-mutability MUTABLE when missing)

@@ -48,7 +48,13 @@ public struct BuildResult: Sendable {
     public let image: StoredImage
     public let steps: Int
     public let cachedSteps: Int
+    /// Of the cached steps, those the registry cache answered.
+    public let remoteCachedSteps: Int
     public let warnings: [String]
+    /// Every step result of every stage (the builder stages' too), for `--cache-to`.
+    public let cacheRecords: [CacheRecord]
+    /// Every layer of every stage's filesystem, base layers included, bottom first per stage.
+    public let layers: [BuiltLayer]
 }
 
 /// Where base images come from when the store does not have them (a registry pull, in the CLI).
@@ -63,4 +69,10 @@ public protocol BuildProgress: Sendable {
     func cached(_ label: String)
     func output(_ line: String)
     func note(_ text: String)
+    /// A step answered by a registry build cache (`source` names it).
+    func cached(_ label: String, from source: String)
+}
+
+extension BuildProgress {
+    public func cached(_ label: String, from source: String) { cached(label) }
 }

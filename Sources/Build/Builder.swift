@@ -10,16 +10,19 @@ import Store
 public struct Builder: Sendable {
     public let store: ImageStore
     public let baseImages: BaseImageSource
+    /// A registry build cache (`--cache-from`), consulted after the store's own.
+    public let remoteCache: RemoteCacheSource?
     public let progress: BuildProgress
     /// Scratch space for mounts and upper directories; removed when the build ends.
     public let workRoot: URL
     public let runcStateRoot: URL
     public static let defaultRuncStateRoot = URL(fileURLWithPath: "/run/imagekit/runc")
 
-    public init(store: ImageStore, baseImages: BaseImageSource, progress: BuildProgress,
+    public init(store: ImageStore, baseImages: BaseImageSource, remoteCache: RemoteCacheSource? = nil, progress: BuildProgress,
                 workRoot: URL? = nil, runcStateRoot: URL = Builder.defaultRuncStateRoot) {
         self.store = store
         self.baseImages = baseImages
+        self.remoteCache = remoteCache
         self.progress = progress
         self.workRoot = workRoot ?? store.root.appendingPathComponent("tmp/build-\(UUID().uuidString.lowercased().prefix(12))")
         self.runcStateRoot = runcStateRoot
@@ -61,7 +64,7 @@ public struct Builder: Sendable {
         }
         let session = BuildSession(request: request, shippedStages: shipped, store: store, cache: try BuildCache(store: store),
                                    layers: try LayerCache(store: store), ignore: ignore, graph: graph,
-                                   baseImages: baseImages, progress: progress, workRoot: workRoot, runcStateRoot: runcStateRoot)
+                                   baseImages: baseImages, remoteCache: remoteCache, progress: progress, workRoot: workRoot, runcStateRoot: runcStateRoot)
         var results: [Int: StageResult] = [:]
         do {
             for stage in stages {
@@ -76,21 +79,38 @@ public struct Builder: Sendable {
         }
         for (key, value) in request.labels { final.config.config.labels = (final.config.config.labels ?? [:]).merging([key: value]) { $1 } }
         let image = try await store.commitImage(config: final.config, layers: final.layers, format: request.format, tags: request.tags)
-        return BuildResult(image: image, steps: session.counters.steps, cachedSteps: session.counters.cached, warnings: warnings + session.counters.warnings)
+        var layers: [BuiltLayer] = []
+        var seen = Set<Digest>()
+        for (_, result) in results.sorted(by: { $0.key < $1.key }) {
+            for (descriptor, diffID) in zip(result.layers, result.config.rootfs.diffIDs) where seen.insert(diffID).inserted {
+                layers.append(BuiltLayer(descriptor: descriptor, diffID: diffID))
+            }
+        }
+        return BuildResult(image: image, steps: session.counters.steps, cachedSteps: session.counters.cached,
+                           remoteCachedSteps: session.counters.remoteHits, warnings: warnings + session.counters.warnings,
+                           cacheRecords: session.counters.records, layers: layers)
     }
 }
 
 /// Mutable counters shared by the steps of one build.
 final class BuildCounters: @unchecked Sendable {
     private let lock = NSLock()
-    private var _steps = 0, _cached = 0
+    private var _steps = 0, _cached = 0, _remoteHits = 0
     private var _warnings: [String] = []
+    private var _records: [CacheRecord] = []
+    private var _recorded = Set<Digest>()
     var steps: Int { lock.withLock { _steps } }
     var cached: Int { lock.withLock { _cached } }
+    var remoteHits: Int { lock.withLock { _remoteHits } }
     var warnings: [String] { lock.withLock { _warnings } }
+    /// Every step result of every stage, in build order: what `--cache-to` exports.
+    var records: [CacheRecord] { lock.withLock { _records } }
     func step() { lock.withLock { _steps += 1 } }
-    func hit() { lock.withLock { _cached += 1 } }
+    func hit(remote: Bool = false) { lock.withLock { _cached += 1; if remote { _remoteHits += 1 } } }
     func warn(_ text: String) { lock.withLock { _warnings.append(text) } }
+    func record(_ key: Digest, _ entry: CacheEntry) {
+        lock.withLock { if _recorded.insert(key).inserted { _records.append(CacheRecord(key: key, entry: entry)) } }
+    }
 }
 
 /// The paths (and whether each is a directory) of the layers this build wrote, so that WORKDIR and
@@ -122,6 +142,7 @@ struct BuildSession: Sendable {
     let ignore: DockerIgnore
     let graph: StageGraph
     let baseImages: BaseImageSource
+    let remoteCache: RemoteCacheSource?
     let progress: BuildProgress
     let workRoot: URL
     let runcStateRoot: URL
@@ -271,9 +292,7 @@ struct BuildSession: Sendable {
         var key = CacheKey(parent: state.cacheKey, kind: "WORKDIR")
         key.add("path", path)
         let digest = key.digest
-        if !request.noCache, let hit = cache.lookup(digest) {
-            progress.cached(label)
-            counters.hit()
+        if let hit = await cachedResult(digest, label: label) {
             try await adopt(hit, key: digest, state: &state)
             return
         }
@@ -283,7 +302,7 @@ struct BuildSession: Sendable {
         var current = ""
         for component in path.split(separator: "/") {
             current += (current.isEmpty ? "" : "/") + component
-            var kind = view == nil ? lookUp(current, config: state.config, layers: state.layers) : nil
+            var kind = view == nil ? await lookUp(current, config: state.config, layers: state.layers) : nil
             if kind == nil {
                 if view == nil { view = try await mountView(state.config, layers: state.layers, name: "workdir") }
                 let st = RootedPath.status(of: current, in: view!.root)  // never through a symlink in the image
@@ -304,7 +323,7 @@ struct BuildSession: Sendable {
     /// layers this build wrote and from unpacked layers (unpacking one only when it must be looked
     /// at), top layer first; nil when that cannot be told without mounting. Parents are looked up first by the callers, so a
     /// whiteout or opaque marker on a grandparent has already answered "missing".
-    func lookUp(_ path: String, config: ImageConfig, layers descriptors: [Descriptor]) -> PathKind? {
+    func lookUp(_ path: String, config: ImageConfig, layers descriptors: [Descriptor]) async -> PathKind? {
         let slash = path.lastIndex(of: "/")
         let parent = slash.map { String(path[..<$0]) } ?? ""
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -312,7 +331,14 @@ struct BuildSession: Sendable {
         let diffIDs = config.rootfs.diffIDs
         guard descriptors.count == diffIDs.count else { return nil }
         for (index, diffID) in diffIDs.enumerated().reversed() {
-            if let known = produced.paths(of: diffID) {
+            // A layer whose blob is not here (a registry cache hit) answers from the cache's file list.
+            var listed = produced.paths(of: diffID)
+            if listed == nil, let remoteCache, !store.hasBlob(descriptors[index].digest),
+               !FileManager.default.fileExists(atPath: layers.path(for: diffID).path) {
+                listed = await remoteCache.paths(of: diffID)
+                if listed == nil { return nil }
+            }
+            if let known = listed {
                 if known[prefix + ".wh." + name] != nil { return .missing }
                 if let isDirectory = known[path] { return isDirectory ? .directory : .other }
                 if known[prefix + ".wh..wh..opq"] != nil { return .missing }
@@ -365,9 +391,24 @@ struct BuildSession: Sendable {
         return CacheEntry(layer: descriptor, diffID: written.diffID, uncompressedSize: written.uncompressedSize, createdBy: createdBy)
     }
 
+    /// A step's result from the store's cache, else from the registry cache; reported as a hit.
+    func cachedResult(_ key: Digest, label: String) async -> CacheEntry? {
+        guard !request.noCache else { return nil }
+        if let hit = cache.lookup(key) {
+            progress.cached(label)
+            counters.hit()
+            return hit
+        }
+        guard let remoteCache, let hit = await remoteCache.lookup(key, store: store) else { return nil }
+        progress.cached(label, from: hit.source)
+        counters.hit(remote: true)
+        return hit.entry
+    }
+
     /// Records a step's result in the cache and applies it to the stage.
     func adopt(_ entry: CacheEntry, key: Digest, state: inout StageState) async throws {
-        if cache.lookup(key) == nil { try cache.record(key, entry) }
+        counters.record(key, entry)
+        if cache.lookup(key) == nil, entry.layer.map({ store.hasBlob($0.digest) }) ?? true { try cache.record(key, entry) }
         state.cacheKey = key
         if let layer = entry.layer, let diffID = entry.diffID {
             var descriptor = layer
@@ -382,17 +423,27 @@ struct BuildSession: Sendable {
         }
     }
 
-    /// The unpacked directories of an image's layers, bottom first.
-    func unpackedLayers(_ config: ImageConfig, layers descriptors: [Descriptor]) throws -> [URL] {
+    /// The unpacked directories of an image's layers, bottom first. Layers known only to the
+    /// registry cache are downloaded here, the first time a step must see their files.
+    func unpackedLayers(_ config: ImageConfig, layers descriptors: [Descriptor]) async throws -> [URL] {
         guard descriptors.count == config.rootfs.diffIDs.count else {
             throw BuildError.internalState("the image has \(descriptors.count) layers but \(config.rootfs.diffIDs.count) diffIDs in its config")
         }
-        return try zip(descriptors, config.rootfs.diffIDs).map { try layers.unpacked(blob: $0.digest, diffID: $1) }
+        var directories: [URL] = []
+        for (descriptor, diffID) in zip(descriptors, config.rootfs.diffIDs) {
+            if !store.hasBlob(descriptor.digest), !FileManager.default.fileExists(atPath: layers.path(for: diffID).path),
+               let remoteCache, store.remoteLayer(descriptor.digest) != nil {
+                progress.note("fetching cached layer \(descriptor.digest.short) (\(descriptor.size) bytes)")
+                try await remoteCache.fetch(descriptor, diffID: diffID, into: store)
+            }
+            directories.append(try layers.unpacked(blob: descriptor.digest, diffID: diffID))
+        }
+        return directories
     }
 
     /// A read-only view of a filesystem state, mounted under the work root.
     func mountView(_ config: ImageConfig, layers descriptors: [Descriptor], name: String) async throws -> MountedView {
-        let lowers = try unpackedLayers(config, layers: descriptors)
+        let lowers = try await unpackedLayers(config, layers: descriptors)
         let dir = workRoot.appendingPathComponent("view-\(name)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let mount = try OverlayMount.mount(lowers: lowers.reversed(), upper: nil, work: nil, at: dir, scratch: workRoot)

@@ -56,9 +56,7 @@ struct CopyStep {
     }
 
     private func reuse(_ key: Digest, state: inout StageState) async throws -> Bool {
-        guard !session.request.noCache, let hit = session.cache.lookup(key) else { return false }
-        session.progress.cached(label)
-        session.counters.hit()
+        guard let hit = await session.cachedResult(key, label: label) else { return false }
         try await session.adopt(hit, key: key, state: &state)
         return true
     }
@@ -241,7 +239,7 @@ struct CopyStep {
         var known: [String: Bool] = [:]
         func exists(_ path: String) async throws -> Bool {
             if let answer = known[path] { return answer }
-            var kind = view == nil ? session.lookUp(path, config: config, layers: layers) : nil
+            var kind = view == nil ? await session.lookUp(path, config: config, layers: layers) : nil
             if kind == nil {
                 if view == nil { view = try await session.mountView(config, layers: layers, name: "copy-to") }
                 kind = RootedPath.status(of: path, in: view!.root) != nil ? .directory : .missing

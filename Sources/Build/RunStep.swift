@@ -45,9 +45,7 @@ struct RunStep {
             }
         }
         let digest = key.digest
-        if !session.request.noCache, let hit = session.cache.lookup(digest) {
-            session.progress.cached(label)
-            session.counters.hit()
+        if let hit = await session.cachedResult(digest, label: label) {
             try await session.adopt(hit, key: digest, state: &state)
             return
         }
@@ -58,7 +56,7 @@ struct RunStep {
     private func execute(args: [String], environment: [String], run: RunInstruction, network: RunNetwork, bindSources: [Int: StageResult], state: StageState,
                          stage: Stage) async throws -> CacheEntry {
         let runner = try RuncRunner(stateRoot: session.runcStateRoot)
-        let lowers = try session.unpackedLayers(state.config, layers: state.layers)
+        let lowers = try await session.unpackedLayers(state.config, layers: state.layers)
         let scratch = session.workRoot.appendingPathComponent("run-\(UUID().uuidString.lowercased().prefix(12))")
         let upper = scratch.appendingPathComponent("upper"), work = scratch.appendingPathComponent("work"), merged = scratch.appendingPathComponent("merged")
         for dir in [upper, work, merged] { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }

@@ -190,8 +190,13 @@ enum FileListCache {
 
     /// The cached list, or nil when absent or not exactly well-formed.
     static func read(_ url: URL) -> Contents? {
-        guard let data = try? Data(contentsOf: url), data.count >= 16, data.prefix(8).elementsEqual(magic),
-              let count = validate(data) else { return nil }
+        guard let data = try? Data(contentsOf: url) else { return nil }
+        return parse(data)
+    }
+
+    /// A list's bytes, or nil when they are not exactly well-formed.
+    static func parse(_ data: Data) -> Contents? {
+        guard data.count >= 16, data.prefix(8).elementsEqual(magic), let count = validate(data) else { return nil }
         let size = data.withUnsafeBytes { Int64(bitPattern: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian) }
         return Contents(data: data, uncompressedSize: size, count: count)
     }
@@ -219,5 +224,42 @@ enum FileListCache {
             }
             return offset == raw.count ? count : nil
         }
+    }
+}
+
+/// A layer's file list, as verify keeps it beside the store's blobs: made once from the blob,
+/// shipped with the registry build cache (keyed there by diffID), and read back by the build (to
+/// look paths up in a layer it has not downloaded) and by verify (so it needs no blob).
+public enum LayerFileList {
+    /// Where the store keeps the list of a layer blob.
+    public static func url(storeRoot: URL, blob: Digest) -> URL {
+        storeRoot.appendingPathComponent("meta/files/\(blob.encoded).idx")
+    }
+
+    /// The list of a layer blob in the store, made from the blob when the store has none yet.
+    public static func ensure(blob: Descriptor, diffID: Digest, uncompressedSize: Int64?, storeRoot: URL) throws(PolicyError) -> Data {
+        let file = url(storeRoot: storeRoot, blob: blob.digest)
+        if let existing = FileListCache.read(file) { return existing.data }
+        let layer = LayerBlob(digest: blob.digest, diffID: diffID, file: storeRoot.appendingPathComponent("blobs/sha256/\(blob.digest.encoded)"),
+                              length: blob.size, uncompressedSize: uncompressedSize)
+        let subject = ImageSubject(reference: blob.digest.description, digest: nil, config: ImageConfig(), layers: [layer],
+                                   cacheDirectory: file.deletingLastPathComponent())
+        _ = try LayerScanner.scan(subject)
+        guard let written = FileListCache.read(file) else {
+            throw .unreadableLayer(blob.digest.description, reason: "its file list could not be written to \(file.path)")
+        }
+        return written.data
+    }
+
+    /// Whether bytes are a well-formed list (a registry cache's list is checked before it is kept).
+    public static func isValid(_ data: Data) -> Bool { FileListCache.parse(data) != nil }
+
+    /// Paths of the list (path -> is a directory), whiteouts included as the layer names them.
+    public static func paths(_ data: Data) -> [String: Bool]? {
+        guard let contents = FileListCache.parse(data) else { return nil }
+        var paths: [String: Bool] = [:]
+        paths.reserveCapacity(contents.count)
+        contents.forEach { record in paths[record.path] = record.kind == .directory } captured: { _, _ in }
+        return paths
     }
 }

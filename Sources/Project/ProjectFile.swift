@@ -23,7 +23,7 @@ public struct ProjectFile: Sendable, Equatable {
         public var platform: String?
         public var format: String?
         public var tags: [String] = []
-        /// The registry build cache, e.g. ecr://vibejudge-dashboard:buildcache.
+        /// The registry build cache (`--cache-from` and `--cache-to`), e.g. ecr://app:buildcache.
         public var cache: String?
     }
 
@@ -179,6 +179,7 @@ public struct ProjectFile: Sendable, Equatable {
         if let target = build.target { parts.append("target \(target)") }
         if let platform = build.platform { parts.append("platform \(platform)") }
         if let format = build.format { parts.append("format \(format)") }
+        if let cache = build.cache { parts.append("cache \(cache)") }
         return parts
     }
 

@@ -84,8 +84,11 @@ extension RegistryClient {
 
     /// Pulls one image into the store: the platform's manifest from an index, config and layers
     /// verified against their digests and the config's diffIDs, then the manifest, tagged as `reference`.
+    /// `leaveInRegistry` names layers not to download: the store records them as remote (a build
+    /// with a registry cache fetches them only if a step must see their files).
     public func pull(_ reference: ImageReference, platform: Platform = .linuxAMD64, into store: ImageStore,
-                     progress: some ProgressSink = NoProgress()) async throws -> StoredImage {
+                     progress: some ProgressSink = NoProgress(),
+                     leaveInRegistry: (@Sendable (Descriptor, Digest) async -> Bool)? = nil) async throws -> StoredImage {
         var fetched = try await fetchManifest(reference, progress: progress)
         if MediaType.indexes.contains(fetched.mediaType) {
             let index: ImageIndex
@@ -131,7 +134,15 @@ extension RegistryClient {
             throw RegistryError.invalidImage("layer \(layer.digest) of \(reference.familiar) has media type \(layer.mediaType); only gzip and plain tar layers are supported")
         }
 
-        let jobs = Array(zip(manifest.layers, config.rootfs.diffIDs))
+        var jobs: [(Descriptor, Digest)] = []
+        for (layer, diffID) in zip(manifest.layers, config.rootfs.diffIDs) {
+            if !store.hasBlob(layer.digest), let leave = leaveInRegistry, await leave(layer, diffID) {
+                try await store.recordRemoteLayer(layer.digest, repository: reference.name)
+                progress.report(.blobSkipped(digest: layer.digest, reason: .remote))
+            } else {
+                jobs.append((layer, diffID))
+            }
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             var next = 0
             func addNext() {
@@ -148,7 +159,7 @@ extension RegistryClient {
         return try await store.commitManifest(manifestData: fetched.data, tags: tags)
     }
 
-    private func fetchSmallBlob(_ descriptor: Descriptor, endpoint: RepositoryEndpoint, progress: some ProgressSink) async throws -> Data {
+    func fetchSmallBlob(_ descriptor: Descriptor, endpoint: RepositoryEndpoint, progress: some ProgressSink) async throws -> Data {
         try await retrying("fetching blob \(descriptor.digest.short)", progress: progress) { _ in
             let response = try await send(Request(method: .GET, url: url(endpoint, "blobs/\(descriptor.digest)"), scopes: ["pull"]), to: endpoint)
             try await checkCommon(response, endpoint: endpoint, operation: "GET blob")
@@ -165,7 +176,7 @@ extension RegistryClient {
         }
     }
 
-    private func fetchLayer(_ layer: Descriptor, diffID expectedDiffID: Digest, endpoint: RepositoryEndpoint,
+    func fetchLayer(_ layer: Descriptor, diffID expectedDiffID: Digest, endpoint: RepositoryEndpoint,
                             store: ImageStore, progress: some ProgressSink) async throws {
         if store.hasBlob(layer.digest) {
             // Already stored (by another image): still checked against this manifest and config,

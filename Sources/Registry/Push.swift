@@ -31,7 +31,7 @@ public struct PushResult: Sendable, Codable {
 }
 
 extension RegistryClient {
-    private enum BlobOutcome: Sendable { case uploaded(Int64), skipped, mounted }
+    enum BlobOutcome: Sendable { case uploaded(Int64), skipped, mounted }
 
     /// Pushes a stored image: missing blobs (HEAD first, mount when possible, else POST + one streamed PUT),
     /// then the manifest's exact bytes under each tag. Tags already pointing at the digest are left alone.
@@ -53,6 +53,11 @@ extension RegistryClient {
             guard blob.size > 0 else {
                 throw RegistryError.invalidImage("blob \(blob.digest) is empty; registries such as ECR refuse zero-byte blobs")
             }
+            // A layer a registry cache build reused without downloading it: mounted or fetched below.
+            if !store.hasBlob(blob.digest), store.remoteLayer(blob.digest) != nil {
+                blobs.append(blob)
+                continue
+            }
             guard let local = store.blobSize(blob.digest) else {
                 throw RegistryError.invalidImage("blob \(blob.digest) is missing from the local store; build or pull the image again")
             }
@@ -67,31 +72,8 @@ extension RegistryClient {
         if let from = pushOptions.mountFrom, from != endpoint.repository { scopes.append("repository:\(from):pull") }
         let pushScopes = scopes
 
-        // The first request alone: it meets the auth challenge once, and the parallel ones reuse the answer.
-        let firstExists = try await blobExists(blobs[0].digest, endpoint: endpoint, scopes: pushScopes)
-        var bytes: Int64 = 0, uploaded = 0, skipped = 0, mounted = 0
-        try await withThrowingTaskGroup(of: BlobOutcome.self) { group in
-            var next = 0
-            func addNext() {
-                guard next < blobs.count else { return }
-                let blob = blobs[next]
-                let known: Bool? = next == 0 ? firstExists : nil
-                next += 1
-                group.addTask {
-                    try await self.pushBlob(blob, exists: known, store: store, endpoint: endpoint, scopes: pushScopes,
-                                            mountFrom: pushOptions.mountFrom, progress: progress)
-                }
-            }
-            for _ in 0..<pushOptions.jobs { addNext() }
-            while let outcome = try await group.next() {
-                switch outcome {
-                case .uploaded(let n): bytes += n; uploaded += 1
-                case .skipped: skipped += 1
-                case .mounted: mounted += 1
-                }
-                addNext()
-            }
-        }
+        let counts = try await uploadBlobs(blobs, store: store, endpoint: endpoint, scopes: pushScopes, options: pushOptions, progress: progress)
+        let (bytes, uploaded, skipped, mounted) = (counts.bytes, counts.uploaded, counts.skipped, counts.mounted)
 
         let digest = SHA256Hasher.hash(image.manifestData)
         var unchanged: [String] = []
@@ -112,6 +94,40 @@ extension RegistryClient {
                           blobsUploaded: uploaded, blobsSkipped: skipped, blobsMounted: mounted, tagsUnchanged: unchanged)
     }
 
+    struct UploadCounts: Sendable { var bytes: Int64 = 0, uploaded = 0, skipped = 0, mounted = 0 }
+
+    /// Uploads the blobs the registry lacks, `options.jobs` at a time.
+    func uploadBlobs(_ blobs: [Descriptor], store: ImageStore, endpoint: RepositoryEndpoint, scopes pushScopes: [String],
+                     options pushOptions: PushOptions, progress: some ProgressSink) async throws -> UploadCounts {
+        guard !blobs.isEmpty else { return UploadCounts() }
+        // The first request alone: it meets the auth challenge once, and the parallel ones reuse the answer.
+        let firstExists = try await blobExists(blobs[0].digest, endpoint: endpoint, scopes: pushScopes)
+        var counts = UploadCounts()
+        try await withThrowingTaskGroup(of: BlobOutcome.self) { group in
+            var next = 0
+            func addNext() {
+                guard next < blobs.count else { return }
+                let blob = blobs[next]
+                let known: Bool? = next == 0 ? firstExists : nil
+                next += 1
+                group.addTask {
+                    try await self.pushBlob(blob, exists: known, store: store, endpoint: endpoint, scopes: pushScopes,
+                                            mountFrom: pushOptions.mountFrom, progress: progress)
+                }
+            }
+            for _ in 0..<pushOptions.jobs { addNext() }
+            while let outcome = try await group.next() {
+                switch outcome {
+                case .uploaded(let n): counts.bytes += n; counts.uploaded += 1
+                case .skipped: counts.skipped += 1
+                case .mounted: counts.mounted += 1
+                }
+                addNext()
+            }
+        }
+        return counts
+    }
+
     /// PUTs manifest or index bytes as they are (an index over manifests pushed by digest, for example).
     @discardableResult
     public func pushManifest(_ data: Data, mediaType: String, to destination: ImageReference) async throws -> Digest {
@@ -123,8 +139,8 @@ extension RegistryClient {
         return digest
     }
 
-    private func putManifest(_ data: Data, mediaType: String, digest: Digest, endpoint: RepositoryEndpoint,
-                             tagOrDigest: String, scopes: [String], progress: (any ProgressSink)? = nil) async throws {
+    func putManifest(_ data: Data, mediaType: String, digest: Digest, endpoint: RepositoryEndpoint,
+                     tagOrDigest: String, scopes: [String], progress: (any ProgressSink)? = nil) async throws {
         try await retrying("pushing the manifest \(endpoint):\(tagOrDigest)", progress: progress) { _ in
             var request = Request(method: .PUT, url: url(endpoint, "manifests/\(tagOrDigest)"), body: .data(data), scopes: scopes)
             request.headers.add(name: "Content-Type", value: mediaType)
@@ -153,6 +169,10 @@ extension RegistryClient {
         if present {
             progress.report(.blobSkipped(digest: blob.digest, reason: .present))
             return .skipped
+        }
+        if !store.hasBlob(blob.digest), let remote = store.remoteLayer(blob.digest) {
+            if try await mountRemote(blob, remote: remote, endpoint: endpoint, progress: progress) { return .mounted }
+            try await fetchRemote(blob, remote: remote, store: store, progress: progress)
         }
         progress.report(.blobStarted(digest: blob.digest, total: blob.size))
         let path = store.blobURL(blob.digest).path
@@ -203,7 +223,7 @@ extension RegistryClient {
     }
 
     /// POSTs a new upload session (or a mount). Returns nil when the blob was mounted, else the upload Location.
-    private func startUpload(_ digest: Digest, endpoint: RepositoryEndpoint, scopes: [String], mountFrom: String?) async throws -> String? {
+    func startUpload(_ digest: Digest, endpoint: RepositoryEndpoint, scopes: [String], mountFrom: String?) async throws -> String? {
         var path = "blobs/uploads/"
         if let from = mountFrom, from != endpoint.repository {
             path += "?mount=\(Self.queryEscape(digest.description))&from=\(Self.queryEscape(from))"

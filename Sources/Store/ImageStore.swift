@@ -37,6 +37,14 @@ public struct FileStamp: Sendable, Codable, Hashable {
     }
 }
 
+/// Where a layer blob that is not in the store lives.
+public struct RemoteLayer: Sendable, Codable, Hashable {
+    /// `REGISTRY/REPO`
+    public var repository: String
+
+    public init(repository: String) { self.repository = repository }
+}
+
 /// An image as stored: the manifest's exact bytes and the decoded parts.
 public struct StoredImage: Sendable {
     public let names: [ImageReference]
@@ -78,6 +86,7 @@ public struct PruneReport: Sendable, Codable {
 ///     ingest/                         partial writes; moved into blobs/ only when complete and verified
 ///     meta/layers/<hex>.json          LayerInfo per layer blob
 ///     unpacked/<diffID hex>           layers extracted for overlay mounts, checked against their diffID
+///     meta/remote/<hex>.json          where a layer blob the store does not hold can be fetched (a registry build cache)
 ///
 /// The root is 0700 (extracted layers hold setuid files and device nodes) and blobs are 0444.
 /// Several imagekit processes may share a store: index.json changes happen under an
@@ -105,7 +114,7 @@ public actor ImageStore {
         if stat(root.path, &st) == 0, st.st_mode & 0o077 != 0, st.st_uid == geteuid(), chmod(root.path, st.st_mode & 0o700) != 0 {
             throw .io(path: root.path, operation: "restricting permissions of", errno: errno)
         }
-        for dir in ["blobs/sha256", "ingest", "meta/layers", "cache", "unpacked", "tmp"] {
+        for dir in ["blobs/sha256", "ingest", "meta/layers", "meta/remote", "cache", "unpacked", "tmp"] {
             try FileOps.makeDirectory(root.appendingPathComponent(dir))
         }
         let layoutFile = root.appendingPathComponent("oci-layout")
@@ -264,13 +273,32 @@ public actor ImageStore {
         return info
     }
 
+    // MARK: Remote layers
+
+    /// Records that a layer blob the store does not hold is served by `repository`
+    /// (`REGISTRY/REPO`): a build from a registry cache references it without downloading it.
+    public func recordRemoteLayer(_ digest: Digest, repository: String) throws(StoreError) {
+        let url = root.appendingPathComponent("meta/remote/\(digest.encoded).json")
+        try FileOps.atomicWrite(try Self.encode(RemoteLayer(repository: repository), path: url.path), to: url)
+    }
+
+    /// The repository serving a blob that is not in the store, if one was recorded.
+    public nonisolated func remoteLayer(_ digest: Digest) -> RemoteLayer? {
+        let url = root.appendingPathComponent("meta/remote/\(digest.encoded).json")
+        guard let data = try? FileOps.read(url) else { return nil }
+        return try? JSONDecoder().decode(RemoteLayer.self, from: data)
+    }
+
+    /// Held locally, or known to be in a registry.
+    public nonisolated func isAvailable(_ digest: Digest) -> Bool { hasBlob(digest) || remoteLayer(digest) != nil }
+
     // MARK: Images
 
-    /// Writes config and manifest, then tags. The layers must already be in the store.
+    /// Writes config and manifest, then tags. The layers must be in the store, or recorded as remote.
     @discardableResult
     public func commitImage(config: ImageConfig, layers: [Descriptor], format: ImageFormat,
                             annotations: [String: String]? = nil, tags: [ImageReference]) throws(StoreError) -> StoredImage {
-        for layer in layers where !hasBlob(layer.digest) { throw .blobMissing(layer.digest) }
+        for layer in layers where !isAvailable(layer.digest) { throw .blobMissing(layer.digest) }
         let configData: Data
         do { configData = try CanonicalJSON.encode(config) } catch {
             throw .corrupt(path: "image config", reason: "\(error)")
@@ -292,10 +320,18 @@ public actor ImageStore {
             throw .corrupt(path: "manifest", reason: error.description)
         }
         // Content addressing checked the digests when the blobs came in; a size that lies would
-        // mislead every total and limit computed from the manifest.
-        for blob in [manifest.config] + manifest.layers {
-            guard let size = blobSize(blob.digest) else { throw .blobMissing(blob.digest) }
-            guard size == blob.size else { throw .sizeMismatch(digest: blob.digest, expected: blob.size, actual: size) }
+        // mislead every total and limit computed from the manifest. A layer the store knows only
+        // as remote (a registry build cache) had its size checked against the registry.
+        guard let configSize = blobSize(manifest.config.digest) else { throw .blobMissing(manifest.config.digest) }
+        guard configSize == manifest.config.size else {
+            throw .sizeMismatch(digest: manifest.config.digest, expected: manifest.config.size, actual: configSize)
+        }
+        for layer in manifest.layers {
+            if let size = blobSize(layer.digest) {
+                guard size == layer.size else { throw .sizeMismatch(digest: layer.digest, expected: layer.size, actual: size) }
+            } else if !isAvailable(layer.digest) {
+                throw .blobMissing(layer.digest)
+            }
         }
         let digest = try putBlob(manifestData)
         let descriptor = Descriptor(mediaType: manifest.mediaType ?? MediaType.ociManifest, digest: digest, size: Int64(manifestData.count))
@@ -443,6 +479,7 @@ public actor ImageStore {
             report.reclaimedBytes += FileOps.fileSize(url) ?? 0
             if unlink(url.path) == 0 { report.removedBlobs += 1 }
             unlink(root.appendingPathComponent("meta/layers/\(name).json").path)
+            unlink(root.appendingPathComponent("meta/remote/\(name).json").path)
             unlink(root.appendingPathComponent("meta/files/\(name).idx").path)  // verify's cached file index
         }
         let ingest = root.appendingPathComponent("ingest")

@@ -12,6 +12,7 @@ import Testing
           dockerfile: Dockerfile
           context: .
           args: { BASE_IMAGE: python:3.12-slim }
+          cache: ecr://vibejudge-dashboard:buildcache
         verify:
           policy: policies/default.yaml
         push:
@@ -23,6 +24,7 @@ import Testing
         #expect(project.image == "vibejudge-dashboard")
         #expect(project.build.args == ["BASE_IMAGE": "python:3.12-slim"])
         #expect(project.build.dockerfile == "Dockerfile")
+        #expect(project.build.cache == "ecr://vibejudge-dashboard:buildcache")
         #expect(project.verify.policy == "policies/default.yaml")
         #expect(project.push.repository == "ecr://vibejudge-dashboard")
         #expect(project.push.tags == ["latest"])
@@ -46,6 +48,7 @@ import Testing
         ("- a\n- b\n", "imagekit.yaml:1: the project file must be a mapping of keys to values"),
         ("push:\n  sam: { config: a, envv: dev }\n", "imagekit.yaml:2: unknown key 'envv' in push.sam; expected one of: config, env, parameter"),
         ("image:\n", "imagekit.yaml:1: 'image' must be a string"),
+        ("build:\n  cache: [a, b]\n", "imagekit.yaml:2: 'build.cache' must be a string"),
     ])
     func reportsFileAndLine(_ text: String, _ message: String) {
         #expect(throws: ProjectError.self) { try ProjectFile.parse(text, file: "imagekit.yaml", directory: dir) }

@@ -64,64 +64,6 @@ enum TestImages {
     }
 }
 
-/// The fault-injecting proxy (Fixtures/fault_proxy.py) in front of a registry.
-final class FaultProxy: @unchecked Sendable {
-    let process: Process
-    let port: Int
-    var host: String { "127.0.0.1:\(port)" }
-
-    struct LogEntry: Decodable { var method: String; var path: String; var status: Int?; var fault: String?; var auth: String? }
-    struct TokenEntry: Decodable { var scopes: [String]; var service: String?; var basic: Bool }
-
-    private init(process: Process, port: Int) {
-        self.process = process
-        self.port = port
-    }
-
-    static func start(upstream: String, bearer: Bool = false, tokenUser: String? = nil, tokenPassword: String? = nil, tokenTTL: Int = 60) throws -> FaultProxy {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        var arguments = [Paths.fixtures.appendingPathComponent("fault_proxy.py").path, "--upstream", upstream, "--token-ttl", String(tokenTTL)]
-        if bearer { arguments.append("--bearer") }
-        if let tokenUser, let tokenPassword { arguments += ["--token-user", tokenUser, "--token-password", tokenPassword] }
-        process.arguments = arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        let fd = out.fileHandleForReading.fileDescriptor
-        var byte: UInt8 = 0
-        while read(fd, &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
-            process.terminate()
-            throw TestSupportError("the fault proxy did not start")
-        }
-        return FaultProxy(process: process, port: port)
-    }
-
-    private func control(_ path: String, post: Data? = nil) throws -> Data {
-        var arguments = ["-sf", "http://\(host)/__control/\(path)"]
-        if let post { arguments += ["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", "@-"] }
-        return try run("/usr/bin/curl", arguments, stdin: post).stdout
-    }
-
-    /// Rules: ["method": "PUT", "path": "/blobs/uploads/", "action": "reset" | "status", "status": 500, "retry_after": 1, "times": 1]
-    func setFaults(_ rules: [[String: Any]], killAfterBlobPuts: Int? = nil) throws {
-        var config: [String: Any] = ["rules": rules]
-        if let killAfterBlobPuts { config["kill_after_blob_puts"] = killAfterBlobPuts }
-        _ = try control("faults", post: try JSONSerialization.data(withJSONObject: config))
-    }
-
-    func log() throws -> [LogEntry] { try JSONDecoder().decode([LogEntry].self, from: control("log")) }
-    func tokens() throws -> [TokenEntry] { try JSONDecoder().decode([TokenEntry].self, from: control("tokens")) }
-    func clear() throws { _ = try control("clear", post: Data("{}".utf8)) }
-
-    func stop() { stopProcess(process) }
-
-    deinit { stop() }
-}
-
 /// A client for tests: quick retries so fault tests stay short.
 /// Tokens live by `clock`: a clock the test moves by hand (frozen unless moved), so how long a
 /// push takes on a busy machine never decides how many tokens it needs.

@@ -64,7 +64,9 @@ def test_imagekit_project_file(repo: Path, samconfig: dict[str, Any], template: 
     assert project == {
         "image": "vibejudge-dashboard",
         "build": {
-            "dockerfile": "Dockerfile", "context": ".", "args": {"BASE_IMAGE": "python:3.12-slim"},
+            "dockerfile": "Dockerfile",
+            "context": ".",
+            "args": {"BASE_IMAGE": "python:3.12-slim"},
             "cache": "ecr://vibejudge-dashboard:buildcache",
         },
         "verify": {"policy": "policies/default.yaml"},
@@ -84,6 +86,8 @@ def test_imagekit_project_file(repo: Path, samconfig: dict[str, Any], template: 
     assert project["push"]["sam"]["parameter"] in template["Parameters"]
     # The stack's IAM scope and outputs name the repository imagekit pushes to.
     assert "ecr://" + template["Parameters"]["RepositoryName"]["Default"] == project["push"]["repository"]
+    # The build cache lives in the same repository (its own tag), so the stack's IAM scope covers it.
+    assert project["build"]["cache"].startswith(project["push"]["repository"] + ":")
 
 
 def expire(policy: dict[str, Any], images: list[dict[str, Any]], today: int) -> set[str]:

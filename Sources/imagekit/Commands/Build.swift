@@ -5,6 +5,7 @@ import Dockerfile
 import Foundation
 import OCI
 import Project
+import Registry
 import Store
 
 struct BuildCommand: AsyncParsableCommand {
@@ -15,6 +16,12 @@ struct BuildCommand: AsyncParsableCommand {
         In a directory with an imagekit.yaml, plain `imagekit build` builds the project's Dockerfile and \
         context with its build args and tags the result with the project's image name; flags override the file. \
         The image digest goes to stdout, progress to stderr. RUN steps need root (runc and overlayfs).
+
+        Registry build cache (for CI runners that start empty): --cache-to REF exports every step's result \
+        (every stage's) to REF; --cache-from REF (repeatable) reuses them, downloading a cached layer only when \
+        a later step must see its files. REF is REGISTRY/REPO:TAG or ecr://NAME:TAG; imagekit.yaml's \
+        `build: { cache: REF }` is both. An unreadable cache is a warning; a failed export is an error after the build. \
+        --no-cache reads no cache (results are still exported).
         """)
 
     @OptionGroup var storeOptions: StoreOptions
@@ -33,6 +40,9 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(name: .long, help: "gzip level for new layers, 1 (fast) to 9 (small); default 3.") var compressionLevel: Int32?
     @Option(name: .long, help: ArgumentHelp("Network of RUN steps: default (the host's, no raw sockets), none (loopback only; wins over RUN --network) or host.",
                                              valueName: "default|none|host")) var network: RunNetwork?
+    @Option(name: .customLong("cache-from"), help: ArgumentHelp("Reuse step results from this registry build cache (repeatable).", valueName: "ref")) var cacheFrom: [String] = []
+    @Option(name: .customLong("cache-to"), help: ArgumentHelp("Export every step result to this registry build cache.", valueName: "ref")) var cacheTo: String?
+    @Option(name: .customLong("cache-registry-host"), help: ArgumentHelp("The registry host for ecr:// cache refs (default: ACCOUNT.dkr.ecr.REGION.amazonaws.com).", valueName: "host")) var cacheRegistryHost: String?
     @Argument(help: "The build context directory.") var context: String?
 
     func run() async throws {
@@ -102,11 +112,44 @@ struct BuildCommand: AsyncParsableCommand {
         CleanupRegistry.shared.installSignalHandlers()
         let renderer = BuildRenderer(options: progressOptions)
         let baseImages = BaseImages(clientOptions: try registryOptions.clientOptions(), progress: progressOptions)
-        let builder = Builder(store: store, baseImages: baseImages, progress: renderer)
         let started = Date()
-        let result = try await builder.build(request)
+        // The project's cache goes with the project's build, as its other defaults do;
+        // --no-cache ignores it. Its export failing is a warning (a laptop without access to it still
+        // builds); an explicit --cache-to failing is an error, after the image is built.
+        let projectCache = noCache ? nil : project?.build.cache
+        let caches = CacheRefs(from: noCache ? [] : (cacheFrom.isEmpty ? projectCache.map { [$0] } ?? [] : cacheFrom),
+                               to: cacheTo ?? projectCache)
+        let (result, exportFailure) = try await caches.withResolved(registryOptions: registryOptions, registryHost: cacheRegistryHost) { (resolved: CacheRefs.Resolved) async throws -> (BuildResult, String?) in
+            if let failure = resolved.failure, !caches.from.isEmpty {
+                progressOptions.say("warning: the build cache \(caches.from.joined(separator: ", ")) is not usable, building without it: \(failure)")
+            }
+            var remote: RegistryBuildCache?
+            if let client = resolved.client, !resolved.from.isEmpty {
+                let cache = RegistryBuildCache(client: client, store: store)
+                for warning in await cache.load(resolved.from) { progressOptions.say("warning: \(warning)") }
+                remote = cache
+            }
+            var bases = baseImages
+            if let client = resolved.client, let remote { bases.registryCache = (client, remote) }
+            let builder = Builder(store: store, baseImages: bases, remoteCache: remote, progress: renderer)
+            let result = try await builder.build(request)
+            await remote?.fetchFileLists(for: result.image)
+            if let failure = resolved.failure, let to = caches.to { return (result, "cannot export the build cache to \(to): \(failure)") }
+            guard let client = resolved.client, let to = resolved.to else { return (result, nil) }
+            // The image is built and tagged whatever happens to the export; a failure is reported at the end.
+            do {
+                let document = try await RegistryCacheExport.document(for: result, store: store, imported: remote)
+                let digest = try await client.pushBuildCache(document, from: store, to: to)
+                progressOptions.say("exported the build cache to \(to.familiar) (\(document.records.count) records, \(digest.short))")
+                return (result, nil)
+            } catch {
+                return (result, "cannot export the build cache to \(to.familiar): \(error)")
+            }
+        }
         for warning in result.warnings { progressOptions.say("warning: \(warning)") }
-        progressOptions.say(String(format: "built %@ in %.2fs (%d steps, %d cached)", result.image.digest.short, Date().timeIntervalSince(started), result.steps, result.cachedSteps))
+        let remoteNote = result.remoteCachedSteps > 0 ? ", \(result.remoteCachedSteps) from the registry cache" : ""
+        progressOptions.say(String(format: "built %@ in %.2fs (%d steps, %d cached%@)", result.image.digest.short, Date().timeIntervalSince(started),
+                                   result.steps, result.cachedSteps, remoteNote))
         if let iidfile {
             try FileOps.atomicWrite(Data(result.image.digest.description.utf8), to: URL(fileURLWithPath: iidfile, relativeTo: cwd))
         }
@@ -116,6 +159,10 @@ struct BuildCommand: AsyncParsableCommand {
                 .recordBuild(LastBuild(image: name, digest: result.image.digest.description, builtAt: ISO8601DateFormatter().string(from: Date())))
         }
         Output.line(result.image.digest.description)
+        if let exportFailure {
+            if cacheTo != nil { throw CommandFailure.remote(exportFailure) }
+            progressOptions.say("warning: \(exportFailure)")
+        }
     }
 
     /// The project file, when this build is the project's own (no context argument, or the project's
@@ -157,6 +204,7 @@ struct BuildRenderer: BuildProgress {
 
     func step(_ label: String, _ text: String) { options.say("\(label) \(text)") }
     func cached(_ label: String) { options.say("\(label) CACHED") }
+    func cached(_ label: String, from source: String) { options.say("\(label) CACHED (registry cache \(source))") }
     func output(_ line: String) { options.say("  | \(line)") }
     func note(_ text: String) { options.say("=> \(text)") }
 }
