@@ -386,7 +386,7 @@ struct BuildSession: Sendable {
         }
         try await store.commitIngested(output, digest: written.digest, size: written.size)
         produced.record(written.diffID, entries)
-        try await store.recordLayerInfo(LayerInfo(diffID: written.diffID, uncompressedSize: written.uncompressedSize), for: written.digest)
+        try await store.recordVerifiedLayerInfo(diffID: written.diffID, uncompressedSize: written.uncompressedSize, for: written.digest)  // hashed as it was written
         let descriptor = Descriptor(mediaType: request.format.layerMediaType, digest: written.digest, size: written.size)
         return CacheEntry(layer: descriptor, diffID: written.diffID, uncompressedSize: written.uncompressedSize, createdBy: createdBy)
     }
