@@ -20,6 +20,8 @@ public struct BuildRequest: Sendable {
     public var secrets: [String: URL]
     /// `--label K=V`: added to the final image.
     public var labels: [String: String]
+    /// `--ssh ID[=SOCKET]`: agent sockets for RUN --mount=type=ssh, by id.
+    public var sshAgents: [String: URL] = [:]
 
     public init(contextDirectory: URL, dockerfile: URL, dockerfileDisplayName: String = "Dockerfile", buildArgs: [String: String] = [:],
                 target: String? = nil, platform: OCI.Platform = .linuxAMD64, noCache: Bool = false, tags: [ImageReference] = [],

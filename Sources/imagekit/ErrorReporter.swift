@@ -57,8 +57,11 @@ extension DockerfileError: ExitCoded { var exitCode: Int32 { 2 } }
 extension ProjectError: ExitCoded { var exitCode: Int32 { 2 } }
 extension BuildError: ExitCoded {
     var exitCode: Int32 {
-        if case .stepFailed = self { return 1 }
-        return 2
+        switch self {
+        case .stepFailed, .checksumMismatch: return 1
+        case .download: return 3
+        default: return 2
+        }
     }
 }
 extension OCIError: ExitCoded { var exitCode: Int32 { 2 } }
