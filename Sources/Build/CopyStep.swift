@@ -44,6 +44,7 @@ struct CopyStep {
         if !copy.heredocs.isEmpty { key.add("heredocs", copy.heredocs.flatMap { [$0.name, $0.content] }) }
         if !downloads.isEmpty { key.add("downloads", downloads.flatMap { [$0.url, $0.digest.description] }) }
         if !checkouts.isEmpty { key.add("git", checkouts.flatMap { [$0.url, $0.commit] }) }
+        if !copy.excludes.isEmpty { key.add("exclude", copy.excludes.map(\.text)) }
 
         switch origin {
         case .context(let root):
@@ -128,6 +129,9 @@ struct CopyStep {
                 let extract = isAdd && Self.isArchive(url)
                 items.append(Item(source: url, destination: extract ? destRelative : target, status: st, extractArchive: extract))
             }
+        }
+        if let excludes = try CopyExcludes(copy.excludes) {
+            items.removeAll { excludes.excludes($0, destination: destRelative) }
         }
         for file in inline {
             var st = stat()

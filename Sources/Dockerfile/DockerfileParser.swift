@@ -272,10 +272,9 @@ private struct Context {
 
         case .copy, .add:
             let isCopy = keyword == .copy
-            var allowed: [String: FlagKind] = ["chown": .string, "chmod": .string, "link": .bool]
+            var allowed: [String: FlagKind] = ["chown": .string, "chmod": .string, "link": .bool, "exclude": .list]
             var rejected = [
                 "parents": "copy the directories explicitly, one COPY per source directory",
-                "exclude": "list the files to leave out in .dockerignore",
             ]
             if isCopy {
                 allowed["from"] = .string
@@ -313,6 +312,8 @@ private struct Context {
             var copy = CopyInstruction(sources: Array(words.dropLast()), destination: words.last!, from: from,
                                        chown: chown, chmod: chmod, link: f.bools["link"] ?? false, isJSONForm: isJSON)
             copy.checksum = checksum
+            copy.excludes = (f.lists["exclude"] ?? []).map(\.valueWord)
+            for w in copy.excludes { try expander.check(w) }
             if !isJSON { try splitHeredocSources(&copy, heredocs: heredocs, keyword: name) }
             return isCopy ? .copy(copy) : .add(copy)
 

@@ -84,6 +84,8 @@ public struct CopyInstruction: Sendable, Equatable {
     public var chmod: Word?
     /// `ADD --checksum=sha256:...`: the digest an http(s) source must have.
     public var checksum: Word?
+    /// `--exclude=PATTERN` (repeatable): .dockerignore-style patterns, relative to each source.
+    public var excludes: [Word] = []
     public var link: Bool = false
     /// Written as a JSON array.
     public var isJSONForm: Bool = false

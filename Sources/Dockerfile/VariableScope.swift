@@ -236,6 +236,7 @@ public struct VariableScope: Sendable {
         c.destination = try expandWord(c.destination)
         if let w = c.from { c.from = try expandWord(w) }
         if let w = c.chown { c.chown = try expandWord(w) }
+        c.excludes = try c.excludes.map { try expandWord($0) }
         if let w = c.checksum {
             c.checksum = try expandWord(w)
             try CopySources.checkChecksum(c.checksum!)

@@ -386,4 +386,32 @@ import Testing
         #expect(missing.status == 3, "\(missing.stderr)")
         #expect(missing.stderr.contains("Dockerfile:2:5: cannot download \(server.url("repo.git"))#no-such-tag: no branch, tag or commit `no-such-tag` in \(server.url("repo.git"))"), "\(missing.stderr)")
     }
+
+    // MARK: COPY --exclude
+
+    @Test func copyExcludeFiltersRelativeToEachSource() throws {
+        let scratch = Scratch("compat-exclude")
+        let store = scratch.path("store")
+        let context = scratch.url.appendingPathComponent("ctx")
+        try BuildTests.write([
+            "Dockerfile": """
+                FROM scratch
+                COPY --exclude=*.txt --exclude=node_modules src /src/
+                COPY --exclude=*.txt hom* /top/
+                ARG PATTERN=**/*.txt
+                COPY --exclude=$PATTERN src /all/
+                """,
+            "src/a.txt": "a", "src/b.go": "b", "src/sub/c.txt": "c", "src/node_modules/x.js": "x",
+            "home.txt": "h", "homer.md": "m",
+        ], in: context)
+        let built = try Imagekit.run(["build", "-t", "exclude:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
+        try #require(built.status == 0, "\(built.stderr)")
+        let rootfs = try BuildTests.unpack(store, "exclude:1", scratch: scratch).appendingPathComponent("rootfs")
+        let listed = try run("/bin/sh", ["-c", "cd \"$0\" && find src top all -printf '%p %y\\n' | sort", rootfs.path]).lines
+        #expect(listed == [
+            "all d", "all/b.go f", "all/node_modules d", "all/node_modules/x.js f", "all/sub d",
+            "src d", "src/b.go f", "src/sub d", "src/sub/c.txt f",
+            "top d", "top/homer.md f",
+        ], "\(listed)")
+    }
 }
