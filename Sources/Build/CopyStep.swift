@@ -41,6 +41,7 @@ struct CopyStep {
         key.add("destination", destination)
         key.add("chown", copy.chown?.text ?? "")
         key.add("chmod", copy.chmod?.text ?? "")
+        if copy.parents { key.add("parents", "true") }
         if !copy.heredocs.isEmpty { key.add("heredocs", copy.heredocs.flatMap { [$0.name, $0.content] }) }
         if !downloads.isEmpty { key.add("downloads", downloads.flatMap { [$0.url, $0.digest.description] }) }
         if !checkouts.isEmpty { key.add("git", checkouts.flatMap { [$0.url, $0.commit] }) }
@@ -111,21 +112,24 @@ struct CopyStep {
         }
         let sourceCount = matches.count + inline.count
         try CopySources.checkDestination(copy.destination, matchedSourceCount: sourceCount, keyword: isAdd ? .add : .copy)
-        let destIsDirectory = CopySources.destinationIsDirectory(copy.destination.text) || sourceCount > 1
+        let destIsDirectory = CopySources.destinationIsDirectory(copy.destination.text) || sourceCount > 1 || copy.parents
         let destRelative = String(destination.drop(while: { $0 == "/" })).trimmingSuffix("/")
         var items: [Item] = []
-        for (_, path) in matches {
+        for (word, path) in matches {
             let url = path == "." ? root : root.appendingPathComponent(path)
             var st = stat()
             // A source named directly is followed if it is a symlink, as Docker does.
             guard stat(url.path, &st) == 0 else {
                 throw BuildError.context(path: url.path, message: "cannot read: \(String(cString: strerror(errno)))")
             }
+            // --parents keeps the source's directories (below a `/./` pivot) under the destination.
+            let kept = copy.parents ? CopyParents.keptPath(word.text, matched: path) : nil
             if (st.st_mode & S_IFMT) == S_IFDIR {
-                try walk(url, relative: path == "." ? "" : path, into: destRelative, ignore: ignore, items: &items)
+                let into = kept.map { Self.join(destRelative, $0) } ?? destRelative
+                try walk(url, relative: path == "." ? "" : path, into: into, ignore: ignore, items: &items)
             } else {
                 let name = url.lastPathComponent
-                let target = destIsDirectory ? Self.join(destRelative, name) : destRelative
+                let target = kept.map { Self.join(destRelative, $0) } ?? (destIsDirectory ? Self.join(destRelative, name) : destRelative)
                 let extract = isAdd && Self.isArchive(url)
                 items.append(Item(source: url, destination: extract ? destRelative : target, status: st, extractArchive: extract))
             }

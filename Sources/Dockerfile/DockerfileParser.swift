@@ -273,13 +273,13 @@ private struct Context {
         case .copy, .add:
             let isCopy = keyword == .copy
             var allowed: [String: FlagKind] = ["chown": .string, "chmod": .string, "link": .bool, "exclude": .list]
-            var rejected = [
-                "parents": "copy the directories explicitly, one COPY per source directory",
-            ]
+            var rejected: [String: String] = [:]
             if isCopy {
                 allowed["from"] = .string
+                allowed["parents"] = .bool
             } else {
                 allowed["checksum"] = .string
+                rejected["parents"] = "--parents is a COPY flag: use COPY --parents for files of the context"
                 rejected["keep-git-dir"] = "clone the repository in a RUN step, or COPY a local checkout"
                 rejected["unpack"] = "use COPY for files and ADD for local archives to unpack"
             }
@@ -312,6 +312,7 @@ private struct Context {
             var copy = CopyInstruction(sources: Array(words.dropLast()), destination: words.last!, from: from,
                                        chown: chown, chmod: chmod, link: f.bools["link"] ?? false, isJSONForm: isJSON)
             copy.checksum = checksum
+            copy.parents = f.bools["parents"] ?? false
             copy.excludes = (f.lists["exclude"] ?? []).map(\.valueWord)
             for w in copy.excludes { try expander.check(w) }
             if !isJSON { try splitHeredocSources(&copy, heredocs: heredocs, keyword: name) }

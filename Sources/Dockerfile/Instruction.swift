@@ -84,6 +84,8 @@ public struct CopyInstruction: Sendable, Equatable {
     public var chmod: Word?
     /// `ADD --checksum=sha256:...`: the digest an http(s) source must have.
     public var checksum: Word?
+    /// `COPY --parents`: keep each source's parent directories under the destination.
+    public var parents: Bool = false
     /// `--exclude=PATTERN` (repeatable): .dockerignore-style patterns, relative to each source.
     public var excludes: [Word] = []
     public var link: Bool = false

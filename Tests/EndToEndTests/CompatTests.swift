@@ -414,4 +414,34 @@ import Testing
             "top d", "top/homer.md f",
         ], "\(listed)")
     }
+
+    // MARK: COPY --parents
+
+    @Test func copyParentsKeepsSourceDirectoriesBelowThePivot() throws {
+        let scratch = Scratch("compat-parents")
+        let store = scratch.path("store")
+        let context = scratch.url.appendingPathComponent("ctx")
+        try BuildTests.write([
+            "Dockerfile": """
+                FROM scratch
+                COPY --parents a/x.txt b/*.md /p/
+                COPY --parents ./src/./pkg /q/
+                COPY --parents src/pkg/f.go /r
+                """,
+            "a/x.txt": "x", "b/r.md": "r", "b/skip.txt": "s", "src/pkg/f.go": "f", "src/pkg/deep/g.go": "g",
+        ], in: context)
+        let built = try Imagekit.run(["build", "-t", "parents:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
+        try #require(built.status == 0, "\(built.stderr)")
+        let rootfs = try BuildTests.unpack(store, "parents:1", scratch: scratch).appendingPathComponent("rootfs")
+        let listed = try run("/bin/sh", ["-c", "cd \"$0\" && find p q r -printf '%p %y\\n' | sort", rootfs.path]).lines
+        #expect(listed == [
+            "p d", "p/a d", "p/a/x.txt f", "p/b d", "p/b/r.md f",
+            "q d", "q/pkg d", "q/pkg/deep d", "q/pkg/deep/g.go f", "q/pkg/f.go f",
+            "r d", "r/src d", "r/src/pkg d", "r/src/pkg/f.go f",
+        ], "\(listed)")
+
+        try BuildTests.write(["Dockerfile": "FROM scratch\nADD --parents a/x.txt /p/\n"], in: context)
+        let refused = try Imagekit.run(["build", "-t", "parents:2", context.path], store: store, directory: scratch.url)
+        #expect(refused.status == 2 && refused.stderr.contains("Dockerfile:2:5: ADD --parents is not supported"), "\(refused.stderr)")
+    }
 }
