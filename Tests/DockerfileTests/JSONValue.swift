@@ -130,6 +130,8 @@ enum CorpusEncoder {
             if let w = c.chmod, let rw = r.chmod { o["chmod"] = word(raw: w, resolved: rw) }
             if c.link { o["link"] = .bool(true) }
             if c.isJSONForm { o["json"] = .bool(true) }
+            if c.parents { o["parents"] = .bool(true) }
+            if !c.excludes.isEmpty { o["exclude"] = words(raw: c.excludes, resolved: r.excludes) }
             if !r.heredocs.isEmpty { o["heredocs"] = heredocs(r.heredocs); o["endLine"] = .number(Double(located.endLine)) }
         case (.run(_), .run(let r)):
             command(r.command, into: &o)
