@@ -9,6 +9,10 @@ public enum BuildError: Error, CustomStringConvertible, Sendable {
     case context(path: String, message: String)
     case baseImage(location: String, message: String)
     case internalState(String)
+    /// `ADD --checksum` does not match what the URL served.
+    case checksumMismatch(location: String, url: String, expected: String, actual: String)
+    /// `ADD https://...` could not be downloaded.
+    case download(location: String, url: String, reason: String)
 
     public var description: String {
         switch self {
@@ -31,6 +35,11 @@ public enum BuildError: Error, CustomStringConvertible, Sendable {
             return "\(location): \(message)"
         case .internalState(let message):
             return message
+        case .checksumMismatch(let location, let url, let expected, let actual):
+            return "\(location): checksum mismatch for \(url): --checksum expects \(expected) but the download is \(actual); check the URL, or update --checksum if the new file is the one you want"
+        case .download(let location, let url, let reason):
+            return "\(location): cannot download \(url): \(reason); check the URL and that this machine can reach it"
+
         }
     }
 }

@@ -23,6 +23,8 @@ public struct BuildRequest: Sendable {
     public var labels: [String: String]
     /// `--network`: the network of RUN steps; `none` also wins over a step's own `--network`.
     public var network: RunNetwork?
+    /// `--ssh ID[=SOCKET]`: agent sockets for RUN --mount=type=ssh, by id.
+    public var sshAgents: [String: URL] = [:]
 
     public init(contextDirectory: URL, dockerfile: URL, dockerfileDisplayName: String = "Dockerfile", buildArgs: [String: String] = [:],
                 target: String? = nil, platform: Platform = .linuxAMD64, noCache: Bool = false, tags: [ImageReference] = [],

@@ -291,6 +291,7 @@ struct BuildSession: Sendable {
     private func ensureDirectory(_ path: String, state: inout StageState, text: String, label: String, stage: Int) async throws {
         var key = CacheKey(parent: state.cacheKey, kind: "WORKDIR")
         key.add("path", path)
+        if !state.user.isEmpty { key.add("user", state.user) }
         let digest = key.digest
         if let hit = await cachedResult(digest, label: label) {
             try await adopt(hit, key: digest, state: &state)
@@ -313,6 +314,12 @@ struct BuildSession: Sendable {
                 throw BuildError.instruction(location: text, message: "WORKDIR \(path): /\(current) exists and is not a directory")
             }
             entries.append(LayerEntry(path: current, kind: .directory, mode: 0o755, uid: 0, gid: 0, mtime: request.layerOptions.sourceDateEpoch))
+        }
+        // Created directories belong to the stage's USER, as BuildKit makes them.
+        if !entries.isEmpty, !state.user.isEmpty {
+            if view == nil, !WorkdirOwner.isNumeric(state.user) { view = try await mountView(state.config, layers: state.layers, name: "workdir") }
+            let owner = try WorkdirOwner.resolve(state.user, rootfs: view?.root)
+            for i in entries.indices { entries[i].uid = owner.uid; entries[i].gid = owner.gid }
         }
         // Parents that exist keep their metadata: a layer entry for them would reset it.
         let produced = try await writeLayer(entries: entries, createdBy: text, stage: stage)

@@ -27,6 +27,13 @@ struct CopyStep {
     }
 
     func run(_ copy: CopyInstruction, state: inout StageState, stage: Stage, results: [Int: StageResult]) async throws {
+        // Heredoc bodies and downloads become files of their own, copied like context files.
+        var copy = copy
+        let counters = session.counters
+        let downloads = isAdd ? try await AddURL.fetch(copy, into: session.workRoot, location: location, warn: { counters.warn($0) }) : []
+        let checkouts = isAdd ? try AddGit.fetch(copy, into: session.workRoot) : []
+        copy.sources.removeAll { isAdd && (AddURL.isDownload($0.text) || CopySources.isGitURL($0.text)) }
+        let inline = try HeredocFiles.write(copy.heredocs, under: session.workRoot) + downloads.map(\.file) + checkouts.map(\.directory)
         let origin = try await origin(of: copy, stage: stage, results: results)
         let destination = CopySources.resolveDestination(copy.destination.text, workdir: state.workdir)
         var key = CacheKey(parent: state.cacheKey, kind: isAdd ? "ADD" : "COPY")
@@ -34,10 +41,15 @@ struct CopyStep {
         key.add("destination", destination)
         key.add("chown", copy.chown?.text ?? "")
         key.add("chmod", copy.chmod?.text ?? "")
+        if copy.parents { key.add("parents", "true") }
+        if !copy.heredocs.isEmpty { key.add("heredocs", copy.heredocs.flatMap { [$0.name, $0.content] }) }
+        if !downloads.isEmpty { key.add("downloads", downloads.flatMap { [$0.url, $0.digest.description] }) }
+        if !checkouts.isEmpty { key.add("git", checkouts.flatMap { [$0.url, $0.commit] }) }
+        if !copy.excludes.isEmpty { key.add("exclude", copy.excludes.map(\.text)) }
 
         switch origin {
         case .context(let root):
-            let items = try collect(copy, root: root, isContext: true, destination: destination, ignore: session.ignore)
+            let items = try collect(copy, root: root, isContext: true, destination: destination, ignore: session.ignore, inline: inline)
             key.add("content", try contentHash(items, root: root).description)
             let digest = key.digest
             if try await reuse(digest, state: &state) { return }
@@ -49,7 +61,7 @@ struct CopyStep {
             if try await reuse(digest, state: &state) { return }
             let view = try await session.mountView(config, layers: layers, name: "copy-from")
             defer { view.release() }
-            let items = try collect(copy, root: view.root, isContext: false, destination: destination, ignore: nil)
+            let items = try collect(copy, root: view.root, isContext: false, destination: destination, ignore: nil, inline: inline)
             let produced = try await makeLayer(items, copy: copy, destination: destination, state: state, stage: stage.index)
             try await session.adopt(produced, key: digest, state: &state)
         }
@@ -89,15 +101,13 @@ struct CopyStep {
 
     /// Sources are resolved inside their root: the context rejects a symlink that leads out of it
     /// (it names a host path); an image's filesystem reads it as the image would (from its own root).
-    private func collect(_ copy: CopyInstruction, root: URL, isContext: Bool, destination: String, ignore: DockerIgnore?) throws -> [Item] {
+    /// `inline` files (heredocs, downloads, git checkouts) are imagekit's own, made outside the root.
+    private func collect(_ copy: CopyInstruction, root: URL, isContext: Bool, destination: String, ignore: DockerIgnore?,
+                         inline: [URL] = []) throws -> [Item] {
         let escapes: RootedPath.Escapes = isContext ? .reject : .clamp
         let rootName = isContext ? "the build context" : "the source stage's filesystem"
         var matches: [(word: Word, path: String)] = []
         for source in copy.sources {
-            if isAdd, source.text.contains("://") || source.text.hasPrefix("git@") {
-                throw BuildError.instruction(location: source.location.description,
-                    message: "ADD from a URL (\(source.text)) is not supported: download it in a RUN step, or put the file in the build context and ADD or COPY it")
-            }
             if RootedPath.climbsOutOfRoot(source.text.hasPrefix("/") ? String(source.text.dropFirst()) : source.text) {
                 throw BuildError.instruction(location: source.location.description,
                     message: "\(source.text) is outside \(rootName); COPY can only read files below it")
@@ -110,8 +120,9 @@ struct CopyStep {
             })
             for path in try CopySources.expand(source, in: root, ignore: ignore, lookup: lookup) { matches.append((source, path)) }
         }
-        try CopySources.checkDestination(copy.destination, matchedSourceCount: matches.count, keyword: isAdd ? .add : .copy)
-        let destIsDirectory = CopySources.destinationIsDirectory(copy.destination.text) || matches.count > 1
+        let sourceCount = matches.count + inline.count
+        try CopySources.checkDestination(copy.destination, matchedSourceCount: sourceCount, keyword: isAdd ? .add : .copy)
+        let destIsDirectory = CopySources.destinationIsDirectory(copy.destination.text) || sourceCount > 1 || copy.parents
         let destRelative = String(destination.drop(while: { $0 == "/" })).trimmingSuffix("/")
         var items: [Item] = []
         for (word, path) in matches {
@@ -119,14 +130,32 @@ struct CopyStep {
             guard let resolved = try Self.resolve(path == "." ? "" : path, in: root, escapes: escapes, source: word, rootName: rootName) else {
                 throw BuildError.instruction(location: word.location.description, message: "\(path) does not exist in \(rootName)")
             }
+            // --parents keeps the source's directories (below a `/./` pivot) under the destination.
+            let kept = copy.parents ? CopyParents.keptPath(word.text, matched: path) : nil
             if resolved.isDirectory {
-                try walk(root, relative: resolved.relative, ignorePath: path == "." ? "" : path, into: destRelative, ignore: ignore, items: &items)
+                let into = kept.map { Self.join(destRelative, $0) } ?? destRelative
+                try walk(root, relative: resolved.relative, ignorePath: path == "." ? "" : path, into: into, ignore: ignore, items: &items)
             } else {
                 let name = path == "." ? resolved.url.lastPathComponent : URL(fileURLWithPath: path).lastPathComponent
-                let target = destIsDirectory ? Self.join(destRelative, name) : destRelative
+                let target = kept.map { Self.join(destRelative, $0) } ?? (destIsDirectory ? Self.join(destRelative, name) : destRelative)
                 let extract = isAdd && Self.isArchive(resolved)
                 items.append(Item(source: resolved.url, destination: extract ? destRelative : target, status: resolved.status, extractArchive: extract))
             }
+        }
+        if let excludes = try CopyExcludes(copy.excludes) {
+            items.removeAll { excludes.excludes($0, destination: destRelative) }
+        }
+        for file in inline {
+            var st = stat()
+            guard lstat(file.path, &st) == 0 else {
+                throw BuildError.context(path: file.path, message: "cannot read: \(String(cString: strerror(errno)))")
+            }
+            if st.st_mode & S_IFMT == S_IFDIR {
+                try walk(file, relative: "", ignorePath: "", into: destRelative, ignore: nil, items: &items)
+                continue
+            }
+            let target = destIsDirectory ? Self.join(destRelative, file.lastPathComponent) : destRelative
+            items.append(Item(source: file, destination: target, status: st, extractArchive: false))
         }
         return items
     }

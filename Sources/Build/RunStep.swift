@@ -13,7 +13,8 @@ struct RunStep {
     let label: String
 
     func run(_ run: RunInstruction, state: inout StageState, stage: Stage, results: [Int: StageResult]) async throws {
-        let args = run.command.arguments(shell: state.shell)
+        let heredoc = try HeredocCommand(run, shell: state.shell, location: location)
+        let args = heredoc.args
         let epoch = session.request.layerOptions.sourceDateEpoch
         var environment = state.scope.runEnvironment
         if !environment.contains(where: { $0.hasPrefix("PATH=") }) {
@@ -29,6 +30,7 @@ struct RunStep {
         key.add("workdir", state.workdir)
         let network = Self.network(step: run.network, build: session.request.network)
         key.add("network", network.rawValue)
+        if let script = heredoc.script { key.add("heredoc-script", script.content) }
         var bindSources: [Int: StageResult] = [:]
         for (index, mount) in run.mounts.enumerated() {
             key.add("mount\(index)", mount.spec.text)
@@ -42,6 +44,9 @@ struct RunStep {
             }
             if mount.type == .secret, let id = mount.id, mount.required, session.request.secrets[id] == nil {
                 throw BuildError.instruction(location: location, message: "secret '\(id)' is required: pass it with --secret id=\(id),src=FILE")
+            }
+            if mount.type == .ssh, let id = mount.id, mount.required, session.request.sshAgents[id] == nil {
+                throw BuildError.instruction(location: location, message: "ssh agent '\(id)' is required: pass it with --ssh \(id) (forwards SSH_AUTH_SOCK) or --ssh \(id)=SOCKET")
             }
         }
         let digest = key.digest
@@ -76,6 +81,8 @@ struct RunStep {
 
         let identity = try UserDatabase(rootfs: merged).identity(for: state.user)
         var binds: [RunSpec.Bind] = []
+        var tmpfs: [RunSpec.Tmpfs] = []
+        var sshSocket: String?   // the first ssh mount is SSH_AUTH_SOCK, as in BuildKit
         var transient: [String] = []   // mount points created only for this run: never part of the layer
         var targets = Set<String>()    // where cache, secret and bind mounts land, symlinks resolved
         // Existing directories that creating a mount point copies up into the upper directory, with
@@ -147,17 +154,31 @@ struct RunStep {
                 if let overlay { pins.append(overlay) }
                 binds.append(RunSpec.Bind(source: path, destination: destination, readOnly: spec.readOnly))
                 targets.insert(String(destination.dropFirst()))
-            case .tmpfs, .ssh:
-                throw BuildError.instruction(location: location, message: "RUN --mount=type=\(spec.type.rawValue) is not supported; use type=cache, secret or bind")
+            case .tmpfs:
+                guard let target = spec.effectiveTarget else { continue }
+                let destination = try mountPoint(target, directory: true)
+                tmpfs.append(RunSpec.Tmpfs(destination: destination, size: spec.size))
+                targets.insert(String(destination.dropFirst()))
+            case .ssh:
+                guard let id = spec.id, let target = spec.effectiveTarget else { continue }
+                guard let socket = session.request.sshAgents[id] else { continue }
+                let destination = try mountPoint(target, directory: false)
+                binds.append(RunSpec.Bind(source: socket.path, destination: destination, readOnly: false))
+                targets.insert(String(destination.dropFirst()))
+                if sshSocket == nil { sshSocket = destination }
             }
         }
         transient.append(contentsOf: targets)
 
+        if let bind = try HeredocCommand(run, shell: state.shell, location: location).mountScript(in: scratch) { binds.append(bind) }
+
         // Docker sets HOME from the user's passwd entry when the image does not.
         var processEnvironment = environment
         if !processEnvironment.contains(where: { $0.hasPrefix("HOME=") }) { processEnvironment.append("HOME=\(identity.home)") }
-        let spec = RunSpec(id: "imagekit-\(UUID().uuidString.lowercased().prefix(16))", rootfs: merged, args: args, env: processEnvironment,
+        if let sshSocket, !processEnvironment.contains(where: { $0.hasPrefix("SSH_AUTH_SOCK=") }) { processEnvironment.append("SSH_AUTH_SOCK=\(sshSocket)") }
+        var spec = RunSpec(id: "imagekit-\(UUID().uuidString.lowercased().prefix(16))", rootfs: merged, args: args, env: processEnvironment,
                            cwd: state.workdir, user: identity, binds: binds, network: network == .none ? .none : .host)
+        spec.tmpfs = tmpfs
         let progress = session.progress
         let outcome = try runner.run(spec, bundle: scratch.appendingPathComponent("bundle"), output: { progress.output($0) })
         guard outcome.exitCode == 0 else {

@@ -19,6 +19,17 @@ public struct RunSpec: Sendable {
 
     public enum Network: Sendable { case host, none }
 
+    /// `RUN --mount=type=tmpfs`: an empty tmpfs for the run only.
+    public struct Tmpfs: Sendable, Equatable {
+        public var destination: String
+        /// Bytes; nil leaves the kernel's default (half of RAM).
+        public var size: Int64?
+        public init(destination: String, size: Int64?) {
+            self.destination = destination
+            self.size = size
+        }
+    }
+
     public var id: String
     public var rootfs: URL
     public var args: [String]
@@ -28,6 +39,7 @@ public struct RunSpec: Sendable {
     public var binds: [Bind]
     public var network: Network
     public var hostname: String
+    public var tmpfs: [Tmpfs] = []
 
     public init(id: String, rootfs: URL, args: [String], env: [String], cwd: String, user: UserDatabase.Identity,
                 binds: [Bind] = [], network: Network = .host, hostname: String = "imagekit") {
@@ -98,6 +110,10 @@ public struct RuncRunner: Sendable {
         for bind in spec.binds {
             mounts.append(["destination": bind.destination, "type": "bind", "source": bind.source,
                            "options": ["rbind", bind.readOnly ? "ro" : "rw", "nosuid", "nodev"]])
+        }
+        for tmpfs in spec.tmpfs {
+            mounts.append(["destination": tmpfs.destination, "type": "tmpfs", "source": "tmpfs",
+                           "options": ["nosuid", "nodev", "mode=1777"] + (tmpfs.size.map { ["size=\($0)"] } ?? [])])
         }
         var namespaces: [[String: String]] = [["type": "pid"], ["type": "ipc"], ["type": "uts"], ["type": "mount"]]
         if spec.network == .none { namespaces.append(["type": "network"]) }

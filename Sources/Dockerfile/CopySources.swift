@@ -40,6 +40,26 @@ public enum CopySources {
         return isDir && cleaned != "/" ? cleaned + "/" : cleaned
     }
 
+    /// `ADD --checksum=sha256:<64 hex digits>`.
+    static func checkChecksum(_ word: Word) throws {
+        let parts = word.text.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, parts[0] == "sha256", parts[1].count == 64, parts[1].allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+            throw DockerfileError.syntax(word.location, "invalid --checksum=\(word.text): write sha256: and the 64 lower-case hex digits of the file's digest (sha256sum prints them)")
+        }
+    }
+
+    /// ADD sources BuildKit downloads over HTTP (`isHTTPSource`); git URLs are told apart by `isGitURL`.
+    public static func isHTTPURL(_ source: String) -> Bool {
+        source.hasPrefix("http://") || source.hasPrefix("https://")
+    }
+
+    /// `git@host:repo`, `git://...`, `ssh://...`, or an http(s) URL of a `.git` repository (optionally `#ref`).
+    public static func isGitURL(_ source: String) -> Bool {
+        if source.hasPrefix("git@") || source.hasPrefix("git://") || source.hasPrefix("ssh://") { return true }
+        let withoutFragment = source.split(separator: "#", maxSplits: 1).first.map(String.init) ?? source
+        return isHTTPURL(source) && withoutFragment.hasSuffix(".git")
+    }
+
     /// Docker's rule: several sources (listed, or from a wildcard) need a directory destination ending in `/`.
     public static func checkDestination(_ destination: Word, matchedSourceCount: Int, keyword: InstructionKeyword = .copy) throws {
         if matchedSourceCount > 1 && !destinationIsDirectory(destination.text) {

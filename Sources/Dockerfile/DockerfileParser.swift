@@ -31,7 +31,7 @@ public struct DockerfileParser: Sendable {
             let end = line.points.last.map { SourcePoint(line: $0.line, column: $0.column + 1) }
                 ?? SourcePoint(line: line.startLine, column: 1)
             let span = Span(chars: line.chars, points: line.points, end: end).trimmed()
-            let parsed = try context.instruction(span, endLine: line.endLine)
+            let parsed = try context.instruction(span, endLine: line.endLine, heredocs: line.heredocs)
             if line.hadEmptyContinuationLine {
                 warnings.append("\(file):\(line.startLine): empty continuation line in `\(parsed.text)`; empty lines inside an instruction are deprecated")
             }
@@ -55,7 +55,7 @@ private struct Context {
 
     func loc(_ p: SourcePoint) -> SourceLocation { SourceLocation(file: file, line: p.line, column: p.column) }
 
-    func instruction(_ span: Span, endLine: Int) throws -> LocatedInstruction {
+    func instruction(_ span: Span, endLine: Int, heredocs: [Heredoc] = []) throws -> LocatedInstruction {
         let (keywordSpan, restSpan) = span.splitFirstWhitespace()
         let keywordText = keywordSpan.string
         let location = loc(keywordSpan.start)
@@ -65,7 +65,7 @@ private struct Context {
         let rest = restSpan ?? Span(chars: [], points: [], end: span.end)
         let (rawFlags, argsUntrimmed) = rest.extractFlags(file: file)
         let args = argsUntrimmed.trimmed()
-        let instruction = try build(keyword, location: location, flags: rawFlags, args: args, whole: span)
+        let instruction = try build(keyword, location: location, flags: rawFlags, args: args, whole: span, heredocs: heredocs)
         return LocatedInstruction(instruction: instruction, location: location, endLine: endLine, text: span.string)
     }
 
@@ -130,7 +130,8 @@ private struct Context {
 
     // MARK: instructions
 
-    func build(_ keyword: InstructionKeyword, location: SourceLocation, flags raw: [RawFlag], args: Span, whole: Span) throws -> Instruction {
+    func build(_ keyword: InstructionKeyword, location: SourceLocation, flags raw: [RawFlag], args: Span, whole: Span,
+               heredocs: [Heredoc] = []) throws -> Instruction {
         let name = keyword.rawValue
         func requireArgs(_ usage: String) throws {
             if args.isEmpty { throw DockerfileError.syntax(location, "\(name) requires an argument: \(usage)") }
@@ -271,20 +272,18 @@ private struct Context {
 
         case .copy, .add:
             let isCopy = keyword == .copy
-            var allowed: [String: FlagKind] = ["chown": .string, "chmod": .string, "link": .bool]
-            var rejected = [
-                "parents": "copy the directories explicitly, one COPY per source directory",
-                "exclude": "list the files to leave out in .dockerignore",
-            ]
+            var allowed: [String: FlagKind] = ["chown": .string, "chmod": .string, "link": .bool, "exclude": .list]
+            var rejected: [String: String] = [:]
             if isCopy {
                 allowed["from"] = .string
+                allowed["parents"] = .bool
             } else {
-                rejected["checksum"] = "download the file in a RUN step and check it there (e.g. with sha256sum -c), or COPY a vetted local copy"
+                allowed["checksum"] = .string
+                rejected["parents"] = "--parents is a COPY flag: use COPY --parents for files of the context"
                 rejected["keep-git-dir"] = "clone the repository in a RUN step, or COPY a local checkout"
                 rejected["unpack"] = "use COPY for files and ADD for local archives to unpack"
             }
             let f = try flags(raw, for: keyword, allowed: allowed, rejected: rejected)
-            try rejectHeredoc(args, keyword: name)
             var isJSON = false
             var words: [Word]
             var reader = JSONArrayReader(args, file: file)
@@ -305,8 +304,18 @@ private struct Context {
             let chmod = f.strings["chmod"]?.valueWord
             for w in [from, chown, chmod].compactMap({ $0 }) { try expander.check(w) }
             if let chmod, !chmod.text.contains("$") { try Self.checkChmod(chmod) }
-            let copy = CopyInstruction(sources: Array(words.dropLast()), destination: words.last!, from: from,
+            let checksum = f.strings["checksum"]?.valueWord
+            if let checksum {
+                try expander.check(checksum)
+                if !checksum.text.contains("$") { try CopySources.checkChecksum(checksum) }
+            }
+            var copy = CopyInstruction(sources: Array(words.dropLast()), destination: words.last!, from: from,
                                        chown: chown, chmod: chmod, link: f.bools["link"] ?? false, isJSONForm: isJSON)
+            copy.checksum = checksum
+            copy.parents = f.bools["parents"] ?? false
+            copy.excludes = (f.lists["exclude"] ?? []).map(\.valueWord)
+            for w in copy.excludes { try expander.check(w) }
+            if !isJSON { try splitHeredocSources(&copy, heredocs: heredocs, keyword: name) }
             return isCopy ? .copy(copy) : .add(copy)
 
         case .run:
@@ -314,8 +323,8 @@ private struct Context {
                               rejected: ["security": "it needs the security.insecure entitlement this builder does not grant; drop the flag"])
             try requireArgs("RUN command text, or RUN [\"executable\", \"arg\"]")
             let command = try self.command(args, keyword: name)
-            if case .shell = command { try rejectHeredoc(args, keyword: name) }
             var run = RunInstruction(command: command)
+            if case .shell = command { run.heredocs = heredocs }
             for flag in f.lists["mount"] ?? [] {
                 try expander.check(flag.valueWord)
                 run.mounts.append(try RunMount.parse(flag.valueWord, expand: nil))
@@ -382,18 +391,23 @@ private struct Context {
         }
     }
 
-    /// `<<EOF`, `<<-EOF`, `<<"EOF"` words (BuildKit's `^(\d*)<<(-?)([^<]*)$`).
-    func rejectHeredoc(_ args: Span, keyword: String) throws {
-        for w in args.quotedWords(escape: escape) {
-            var chars = w.chars[...]
-            while let c = chars.first, c.isASCII, c.isNumber { chars = chars.dropFirst() }
-            guard chars.starts(with: ["<", "<"]) else { continue }
-            var nameChars = chars.dropFirst(2)
-            if nameChars.first == "-" { nameChars = nameChars.dropFirst() }
-            let name = nameChars.filter { $0 != "\"" && $0 != "'" }
-            guard !name.isEmpty, !nameChars.contains("<") else { continue }
-            throw DockerfileError.unsupported(loc(w.start), "heredocs are not supported (`\(w.string)` in \(keyword)): put the content in a file in the build context and COPY it, or write it with printf in a RUN command")
+    /// Moves COPY/ADD sources that are heredoc markers into `heredocs`, in order (BuildKit pairs
+    /// markers and bodies by position); a heredoc cannot be the destination.
+    func splitHeredocSources(_ copy: inout CopyInstruction, heredocs: [Heredoc], keyword: String) throws {
+        if Heredoc.marker(Array(copy.destination.text), escape: escape) != nil {
+            throw DockerfileError.syntax(copy.destination.location, "\(keyword) cannot take a heredoc as its destination; write the destination path last, e.g. \(keyword) <<EOF /etc/app.conf")
         }
+        guard !heredocs.isEmpty else { return }
+        var files: [Word] = []
+        var remaining = heredocs[...]
+        for source in copy.sources {
+            if Heredoc.marker(Array(source.text), escape: escape) != nil, let doc = remaining.popFirst() {
+                copy.heredocs.append(doc)
+            } else {
+                files.append(source)
+            }
+        }
+        copy.sources = files
     }
 
     // MARK: HEALTHCHECK

@@ -82,9 +82,17 @@ public struct CopyInstruction: Sendable, Equatable {
     public var from: Word?
     public var chown: Word?
     public var chmod: Word?
+    /// `ADD --checksum=sha256:...`: the digest an http(s) source must have.
+    public var checksum: Word?
+    /// `COPY --parents`: keep each source's parent directories under the destination.
+    public var parents: Bool = false
+    /// `--exclude=PATTERN` (repeatable): .dockerignore-style patterns, relative to each source.
+    public var excludes: [Word] = []
     public var link: Bool = false
     /// Written as a JSON array.
     public var isJSONForm: Bool = false
+    /// Sources written as heredocs (`COPY <<EOF /dest`): files named after their delimiter.
+    public var heredocs: [Heredoc] = []
 }
 
 public enum RunNetwork: String, Sendable, Equatable {
@@ -96,6 +104,8 @@ public struct RunInstruction: Sendable, Equatable {
     public var command: Command
     public var mounts: [RunMount] = []
     public var network: RunNetwork = .default
+    /// Here-documents of a shell-form command, in order.
+    public var heredocs: [Heredoc] = []
 }
 
 /// `ONBUILD INSTRUCTION`: the trigger text as Docker stores it in the image config, and its parse.

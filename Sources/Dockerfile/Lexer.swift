@@ -22,6 +22,8 @@ struct LogicalLine {
     var endLine: Int
     /// Lines that were empty inside the continuation (Docker warns about them).
     var hadEmptyContinuationLine: Bool
+    /// Here-documents read after the instruction (RUN, COPY, ADD).
+    var heredocs: [Heredoc] = []
 }
 
 /// Splits a Dockerfile into logical lines the way BuildKit does: directives only at the top,
@@ -88,8 +90,11 @@ struct Lexer {
                 chars += more
                 points += morePoints
             }
-            result.append(LogicalLine(chars: chars, points: points, startLine: lineNumber, endLine: endLine,
-                                      hadEmptyContinuationLine: hadEmpty))
+            var logical = LogicalLine(chars: chars, points: points, startLine: lineNumber, endLine: endLine,
+                                      hadEmptyContinuationLine: hadEmpty)
+            logical.heredocs = try readHeredocs(logical, physical: physical, index: &index)
+            if !logical.heredocs.isEmpty { logical.endLine = index }
+            result.append(logical)
         }
         return result
     }

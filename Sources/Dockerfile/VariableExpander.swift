@@ -19,6 +19,21 @@ public struct VariableExpander: Sendable {
         }
     }
 
+    /// Expands variables in a heredoc body, keeping quotes and escape characters as written
+    /// (BuildKit's raw-quotes, raw-escapes lexing of heredoc content). A quote left open is
+    /// plain text here, so an apostrophe in prose does not fail the build.
+    public func expandRaw(_ text: String, at location: SourceLocation, lookup: (String) -> String?) throws -> String {
+        try withoutActuallyEscaping(lookup) { lookup in
+            var state = State(chars: Array(text), escape: escape, lookup: lookup, checkOnly: false)
+            state.raw = true
+            do {
+                return try state.processStopOn(Character?.none)
+            } catch let failure as Failure {
+                throw DockerfileError.expansion(location, "in the heredoc's content: \(failure.message)")
+            }
+        }
+    }
+
     /// Reports syntax errors (quotes, `${`) without needing any variable values.
     func check(_ word: Word) throws {
         var state = State(chars: Array(word.text), escape: escape, lookup: { _ in nil }, checkOnly: true)
@@ -39,6 +54,8 @@ public struct VariableExpander: Sendable {
         let escape: Character
         let lookup: (String) -> String?
         let checkOnly: Bool
+        /// Heredoc content: quotes and escapes stay in the result.
+        var raw = false
         var i = 0
 
         init(chars: [Character], escape: Character, lookup: @escaping (String) -> String?, checkOnly: Bool) {
@@ -65,13 +82,25 @@ public struct VariableExpander: Sendable {
                     return result
                 }
                 switch ch {
+                case "'" where raw:
+                    // Single quotes keep their content unexpanded; an unclosed one is just a character.
+                    if let close = chars[(i + 1)...].firstIndex(of: "'") {
+                        result += String(chars[i...close])
+                        i = close + 1
+                    } else {
+                        result.append(ch)
+                        i += 1
+                    }
+                case "\"" where raw:
+                    result.append(ch)
+                    i += 1
                 case "'": result += try singleQuote()
                 case "\"": result += try doubleQuote()
                 case "$": result += try dollar()
                 default:
                     i += 1
                     if ch == escape {
-                        if rawEscapes { result.append(ch) }
+                        if rawEscapes || raw { result.append(ch) }
                         guard let escaped = next() else { return result }
                         result.append(escaped)
                     } else {

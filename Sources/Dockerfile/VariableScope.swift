@@ -219,6 +219,18 @@ public struct VariableScope: Sendable {
         c.destination = try expandWord(c.destination)
         if let w = c.from { c.from = try expandWord(w) }
         if let w = c.chown { c.chown = try expandWord(w) }
+        c.excludes = try c.excludes.map { try expandWord($0) }
+        if let w = c.checksum {
+            c.checksum = try expandWord(w)
+            try CopySources.checkChecksum(c.checksum!)
+        }
+        c.heredocs = try c.heredocs.map { doc in
+            var doc = doc
+            doc.content = doc.chompedContent
+            doc.chomp = false
+            if doc.expand { doc.content = try expander.expandRaw(doc.content, at: doc.location) { lookup($0) } }
+            return doc
+        }
         if let w = c.chmod {
             let e = try expandWord(w)
             guard let mode = UInt32(e.text, radix: 8), mode <= 0o7777 else {

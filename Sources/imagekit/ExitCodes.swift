@@ -37,8 +37,11 @@ extension DeployError: ExitCoded { var exitCode: Int32 { ExitStatus.usage } }
 
 extension BuildError: ExitCoded {
     var exitCode: Int32 {
-        if case .stepFailed = self { return ExitStatus.checkFailed }
-        return ExitStatus.usage
+        switch self {
+        case .stepFailed, .checksumMismatch: return ExitStatus.checkFailed
+        case .download: return ExitStatus.remote
+        default: return ExitStatus.usage
+        }
     }
 }
 

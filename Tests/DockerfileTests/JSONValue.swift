@@ -67,6 +67,16 @@ enum CorpusEncoder {
         }
     }
 
+    static func heredocs(_ docs: [Heredoc]) -> JSONValue {
+        .array(docs.map { d in
+            var o: [String: JSONValue] = ["name": .string(d.name), "content": .string(d.content), "at": .string("\(d.location.line):\(d.location.column)")]
+            if !d.expand { o["expand"] = .bool(false) }
+            if d.chomp { o["chomp"] = .bool(true) }
+            if d.fileDescriptor != 0 { o["fd"] = .number(Double(d.fileDescriptor)) }
+            return .object(o)
+        })
+    }
+
     static func encode(_ located: LocatedInstruction, resolved: Instruction) -> JSONValue {
         var o: [String: JSONValue] = [
             "at": .string("\(located.location.line):\(located.location.column)"),
@@ -120,9 +130,13 @@ enum CorpusEncoder {
             if let w = c.chmod, let rw = r.chmod { o["chmod"] = word(raw: w, resolved: rw) }
             if c.link { o["link"] = .bool(true) }
             if c.isJSONForm { o["json"] = .bool(true) }
+            if c.parents { o["parents"] = .bool(true) }
+            if !c.excludes.isEmpty { o["exclude"] = words(raw: c.excludes, resolved: r.excludes) }
+            if !r.heredocs.isEmpty { o["heredocs"] = heredocs(r.heredocs); o["endLine"] = .number(Double(located.endLine)) }
         case (.run(_), .run(let r)):
             command(r.command, into: &o)
             if r.network != .default { o["network"] = .string(r.network.rawValue) }
+            if !r.heredocs.isEmpty { o["heredocs"] = heredocs(r.heredocs); o["endLine"] = .number(Double(located.endLine)) }
             if !r.mounts.isEmpty {
                 o["mounts"] = .array(r.mounts.map { m in
                     var j: [String: JSONValue] = ["type": .string(m.type.rawValue), "readOnly": .bool(m.readOnly)]

@@ -36,6 +36,7 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Write the image digest to this file.") var iidfile: String?
     @Option(name: .long, help: "Image format: docker (default) or oci.") var format: ImageFormat?
     @Option(name: .long, help: "A secret for RUN --mount=type=secret: id=ID,src=FILE (repeatable).") var secret: [String] = []
+    @Option(name: .long, help: "An SSH agent for RUN --mount=type=ssh: default (SSH_AUTH_SOCK) or ID=SOCKET (repeatable).") var ssh: [String] = []
     @Option(name: .long, help: "Add a label K=V to the image (repeatable).") var label: [String] = []
     @Option(name: .long, help: "gzip level for new layers, 1 (fast) to 9 (small); default 3.") var compressionLevel: Int32?
     @Option(name: .long, help: ArgumentHelp("Network of RUN steps: default (the host's, no raw sockets), none (loopback only; wins over RUN --network) or host.",
@@ -96,17 +97,20 @@ struct BuildCommand: AsyncParsableCommand {
             guard FileManager.default.isReadableFile(atPath: src) else { throw CommandFailure.usage("--secret \(id): cannot read \(src)") }
             secrets[id] = URL(fileURLWithPath: src, relativeTo: cwd).standardizedFileURL
         }
+        let agents = try Self.sshAgents(ssh, cwd: cwd)
         var labels: [String: String] = [:]
         for item in label {
             let kv = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             labels[kv[0]] = kv.count > 1 ? kv[1] : ""
         }
         let formatValue = try format ?? project?.build.format.map { try ImageFormat(rawValue: $0).unwrap("build.format") } ?? .docker
-        let request = BuildRequest(
+        var draft = BuildRequest(
             contextDirectory: contextURL, dockerfile: dockerfileURL,
             dockerfileDisplayName: Self.displayName(dockerfileURL, context: contextURL, cwd: cwd), buildArgs: args,
             target: target ?? project?.build.target, platform: platformValue, noCache: noCache, tags: tags,
             format: formatValue, layerOptions: layerOptions, secrets: secrets, labels: labels, network: network)
+        draft.sshAgents = agents
+        let request = draft
 
         let store = try storeOptions.open()
         CleanupRegistry.shared.installSignalHandlers()
@@ -180,6 +184,29 @@ struct BuildCommand: AsyncParsableCommand {
 
     /// How errors name the Dockerfile: relative to the context (`Dockerfile:12:5`, as Docker prints it),
     /// else relative to the working directory, else its full path.
+    /// `--ssh default` forwards $SSH_AUTH_SOCK; `--ssh ID=SOCKET` a given agent socket (Docker's forms).
+    static func sshAgents(_ specs: [String], cwd: URL) throws -> [String: URL] {
+        var agents: [String: URL] = [:]
+        for spec in specs {
+            let kv = spec.split(separator: "=", maxSplits: 1).map(String.init)
+            let id = kv[0]
+            let path: String
+            if kv.count > 1 {
+                path = kv[1]
+            } else if let sock = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"], !sock.isEmpty {
+                path = sock
+            } else {
+                throw CommandFailure.usage("--ssh \(id): SSH_AUTH_SOCK is not set; start an agent (eval $(ssh-agent); ssh-add) or give --ssh \(id)=/path/to/agent.sock")
+            }
+            var st = stat()
+            guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFSOCK else {
+                throw CommandFailure.usage("--ssh \(id): \(path) is not an SSH agent socket; check SSH_AUTH_SOCK or the path given")
+            }
+            agents[id] = URL(fileURLWithPath: path, relativeTo: cwd).standardizedFileURL
+        }
+        return agents
+    }
+
     static func displayName(_ url: URL, context: URL, cwd: URL) -> String {
         let path = url.standardizedFileURL.path
         for base in [context.standardizedFileURL.path + "/", cwd.standardizedFileURL.path + "/"] where path.hasPrefix(base) {

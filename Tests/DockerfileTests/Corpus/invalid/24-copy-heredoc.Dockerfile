@@ -1,4 +1,0 @@
-FROM alpine
-COPY <<-"EOT" /x
-hello
-EOT

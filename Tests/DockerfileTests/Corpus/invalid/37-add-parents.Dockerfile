@@ -1,0 +1,2 @@
+FROM alpine
+ADD --parents a/b /c/

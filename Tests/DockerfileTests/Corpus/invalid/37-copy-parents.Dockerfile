@@ -1,2 +1,0 @@
-FROM alpine
-COPY --parents a/b /c/
