@@ -50,7 +50,7 @@ public struct Builder: Sendable {
         CleanupRegistry.shared.addDirectory(workRoot)
         defer {
             CleanupRegistry.shared.drainMounts(under: workRoot)
-            try? FileManager.default.removeItem(at: workRoot)
+            FileOps.removeTree(workRoot)
             CleanupRegistry.shared.removeDirectory(workRoot)
         }
 

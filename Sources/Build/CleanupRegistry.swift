@@ -42,7 +42,7 @@ public final class CleanupRegistry: @unchecked Sendable {
         }
         for (id, runner) in c { runner.forceDelete(id: id) }
         for mount in m { try? mount.unmount() }
-        for dir in d.reversed() { try? FileManager.default.removeItem(atPath: dir) }
+        for dir in d.reversed() { FileOps.removeTree(URL(fileURLWithPath: dir)) }
         for path in o { unlink(path) }  // after the directories: a claim outlives its directory
     }
 

@@ -65,7 +65,7 @@ struct RunStep {
         let scratch = session.workRoot.appendingPathComponent("run-\(UUID().uuidString.lowercased().prefix(12))")
         let upper = scratch.appendingPathComponent("upper"), work = scratch.appendingPathComponent("work"), merged = scratch.appendingPathComponent("merged")
         for dir in [upper, work, merged] { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
-        defer { try? FileManager.default.removeItem(at: scratch) }
+        defer { FileOps.removeTree(scratch) }
 
         let mount = try OverlayMount.mount(lowers: lowers.reversed(), upper: upper, work: work, at: merged, scratch: session.workRoot)
         CleanupRegistry.shared.addMount(mount)

@@ -67,6 +67,34 @@ public enum FileOps {
         }
     }
 
+    /// Removes a directory tree like `rm -rf --one-file-system`: symlinks are removed, never
+    /// followed; a mount point is not entered (what is mounted there is not the tree's to delete);
+    /// entries that vanish meanwhile are skipped, so two removers racing (an interrupt handler and
+    /// the step it interrupted) cannot leave the tree half removed. Returns whether it is gone.
+    @discardableResult
+    public static func removeTree(_ url: URL) -> Bool {
+        func remove(_ path: String, device: dev_t?) {
+            var st = stat()
+            guard lstat(path, &st) == 0 else { return }
+            if st.st_mode & S_IFMT == S_IFDIR {
+                guard device == nil || st.st_dev == device else { return }
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [] {
+                    remove(path + "/" + name, device: st.st_dev)
+                }
+                rmdir(path)
+            } else {
+                unlink(path)
+            }
+        }
+        // A second pass covers entries created while the first one ran.
+        for _ in 0..<2 {
+            remove(url.path, device: nil)
+            var st = stat()
+            if lstat(url.path, &st) != 0 && errno == ENOENT { return true }
+        }
+        return false
+    }
+
     public static func fileSize(_ url: URL) -> Int64? {
         var st = stat()
         guard stat(url.path, &st) == 0 else { return nil }
