@@ -35,7 +35,7 @@ cd "$repo_root"
 # Build: C libraries behind the Swift system-library targets.
 # Runtime of builds and tests: runc, overlay, a local registry and copy tools.
 # Fixtures and benchmarks: debootstrap, podman, /usr/bin/time, hyperfine.
-# Dashboard tests: chromium (headless), Python venv. RUN --mount=type=ssh tests: openssh-client (ssh-agent).
+# Dashboard tests: chromium (headless), Python venv. RUN --mount=type=ssh tests: openssh-client (ssh-agent); ADD of a git URL: git.
 packages=(
     libarchive-dev zlib1g-dev libssl-dev pkg-config
     runc fuse-overlayfs uidmap
@@ -46,7 +46,7 @@ packages=(
     time hyperfine
     python3 python3-venv
     iproute2 procps curl ca-certificates
-    openssh-client
+    openssh-client git
 )
 # Packages the project can do without when the archive does not carry them.
 optional_packages=(hyperfine)
