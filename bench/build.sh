@@ -59,32 +59,11 @@ work="$(mktemp -d "${TMPDIR:-/tmp}/imagekit-bench-build.XXXXXX")"
 short_tmp="$(mktemp -d /tmp/ikbb.XXXXXX)"
 dockerd_pid=""
 
-# Unmounts anything left under DIR before removing it.
-remove_tree() {
-    local dir="$1" m
-    while IFS= read -r m; do
-        if [[ -n "$m" ]]; then umount -l "$m" 2>/dev/null || true; fi
-    done < <(findmnt -rn -o TARGET | awk -v r="$dir" 'index($0, r "/") == 1' | sort -r)
-    rm -rf --one-file-system "$dir"
-}
-
-stop_dockerd() {
-    [[ -n "$dockerd_pid" ]] || return 0
-    kill "$dockerd_pid" 2>/dev/null || true
-    local i
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$dockerd_pid" 2>/dev/null || break
-        sleep 0.2
-    done
-    kill -9 "$dockerd_pid" 2>/dev/null || true
-    dockerd_pid=""
-}
-
 cleanup() {
     local status=$?
-    stop_dockerd
-    remove_tree "$work"
-    remove_tree "$short_tmp"
+    bench_stop_dockerd
+    bench_remove_tree "$work"
+    bench_remove_tree "$short_tmp"
     exit "$status"
 }
 trap cleanup EXIT
@@ -108,7 +87,7 @@ make_context() {
 build_args=(--build-arg "BASE_IMAGE=$base_image")
 
 imagekit_reset() {
-    remove_tree "$work/imagekit-store"
+    bench_remove_tree "$work/imagekit-store"
     "$imagekit" --store "$work/imagekit-store" import "$base_tarball" -t "$base_image" \
         --change "$base_path_env" >"$work/imagekit-import.log" 2>&1 \
         || bench_die "imagekit cannot import the base fixture; see $work/imagekit-import.log"
@@ -145,8 +124,8 @@ podman_base() {
         --runtime runc --cgroup-manager cgroupfs --events-backend file "$@"
 }
 podman_reset() {
-    remove_tree "$work/podman-root"
-    remove_tree "$short_tmp/podman-run"
+    bench_remove_tree "$work/podman-root"
+    bench_remove_tree "$short_tmp/podman-run"
     podman_base import --change "$base_path_env" "$base_tarball" "$base_image" >"$work/podman-import.log" 2>&1 \
         || bench_die "podman cannot import the base fixture; see $work/podman-import.log"
 }
@@ -172,7 +151,7 @@ start_dockerd() {
         kill -0 "$dockerd_pid" 2>/dev/null || break
         sleep 0.2
     done
-    stop_dockerd
+    bench_stop_dockerd
     return 1
 }
 docker_reset() {

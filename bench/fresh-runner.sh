@@ -59,32 +59,12 @@ short_tmp="$(mktemp -d /tmp/ikbf.XXXXXX)"
 registry_name="bench-fresh-$$"
 dockerd_pid=""
 
-remove_tree() {
-    local dir="$1" m
-    while IFS= read -r m; do
-        if [[ -n "$m" ]]; then umount -l "$m" 2>/dev/null || true; fi
-    done < <(findmnt -rn -o TARGET | awk -v r="$dir" 'index($0, r "/") == 1' | sort -r)
-    rm -rf --one-file-system "$dir"
-}
-
-stop_dockerd() {
-    [[ -n "$dockerd_pid" ]] || return 0
-    kill "$dockerd_pid" 2>/dev/null || true
-    local i
-    for ((i = 0; i < 100; i++)); do
-        kill -0 "$dockerd_pid" 2>/dev/null || break
-        sleep 0.2
-    done
-    kill -9 "$dockerd_pid" 2>/dev/null || true
-    dockerd_pid=""
-}
-
 cleanup() {
     local status=$?
-    stop_dockerd
+    bench_stop_dockerd
     "$repo_root/scripts/registry.sh" stop --name "$registry_name" >/dev/null 2>&1 || true
-    remove_tree "$work"
-    remove_tree "$short_tmp"
+    bench_remove_tree "$work"
+    bench_remove_tree "$short_tmp"
     exit "$status"
 }
 trap cleanup EXIT
@@ -94,9 +74,9 @@ docker_cli() { DOCKER_HOST="unix://$short_tmp/docker.sock" DOCKER_BUILDKIT=1 "$d
 
 # A Docker that has never seen anything: a new data root every time (not timed).
 fresh_dockerd() {
-    stop_dockerd
-    remove_tree "$work/docker-data"
-    remove_tree "$short_tmp/docker-exec"
+    bench_stop_dockerd
+    bench_remove_tree "$work/docker-data"
+    bench_remove_tree "$short_tmp/docker-exec"
     dockerd --data-root "$work/docker-data" --exec-root "$short_tmp/docker-exec" \
         --host "unix://$short_tmp/docker.sock" --pidfile "$short_tmp/docker.pid" \
         --storage-driver overlay2 --iptables=false --bridge=none >>"$work/dockerd.log" 2>&1 &
@@ -159,7 +139,7 @@ bench_log "the previous deploy (untimed): imagekit and docker build and push the
     || bench_die "imagekit's previous build failed; see $logs_dir/previous-imagekit.log"
 "$imagekit" --store "$work/runner-0" push dashboard:prev --repository "$registry/imagekit/dashboard" --tag prev \
     >>"$logs_dir/previous-imagekit.log" 2>&1 || bench_die "imagekit's previous push failed; see $logs_dir/previous-imagekit.log"
-remove_tree "$work/runner-0"
+bench_remove_tree "$work/runner-0"
 fresh_dockerd
 docker_cli build --network host --progress plain --build-arg BUILDKIT_INLINE_CACHE=1 "${build_args[@]}" \
     -t "$registry/docker/dashboard:prev" "$work/ctx-docker" >"$logs_dir/previous-docker.log" 2>&1 \
@@ -171,7 +151,7 @@ docker_cli push "$registry/docker/dashboard:prev" >>"$logs_dir/previous-docker.l
 # verifies, pushes.
 run_imagekit() {
     local case_name="$1" i="$2" store="$work/runner-imagekit" total=0 peak=0 status=0 phase wall rss st
-    remove_tree "$store"
+    bench_remove_tree "$store"
     sync
     local log="$logs_dir/$case_name-imagekit-$i"
     local phases="$work/phases-$case_name.tsv"

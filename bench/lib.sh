@@ -168,3 +168,26 @@ with os.fdopen(fd, "w") as f:
 os.replace(tmp, json_out)
 PY
 }
+
+# Unmounts anything left under DIR (an overlay of a killed build, a dockerd data root) before
+# removing it.
+bench_remove_tree() {
+    local dir="$1" m
+    while IFS= read -r m; do
+        if [[ -n "$m" ]]; then umount -l "$m" 2>/dev/null || true; fi
+    done < <(findmnt -rn -o TARGET | awk -v r="$dir" 'index($0, r "/") == 1' | sort -r)
+    rm -rf --one-file-system "$dir"
+}
+
+# Stops the dockerd whose pid is in the caller's dockerd_pid (if any): TERM, up to 20 s, then KILL.
+bench_stop_dockerd() {
+    [[ -n "${dockerd_pid:-}" ]] || return 0
+    kill "$dockerd_pid" 2>/dev/null || true
+    local i
+    for ((i = 0; i < 100; i++)); do
+        kill -0 "$dockerd_pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    kill -9 "$dockerd_pid" 2>/dev/null || true
+    dockerd_pid=""
+}

@@ -13,23 +13,26 @@ import TestSupport
         }
     }
 
-    @Test func zeroOnSuccess() throws {
-        let scratch = Scratch("exit0")
+    /// Imports a one-file image as `tag` into the scratch's store and returns the store, checking
+    /// the import itself exits 0 and prints the digest.
+    static func importTinyImage(_ scratch: Scratch, tag: String, size: Int = 1) throws -> String {
         let tree = scratch.url.appendingPathComponent("tree")
         try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
-        try Data("hello\n".utf8).write(to: tree.appendingPathComponent("hello.txt"))
-        let result = try Imagekit.run(["import", tree.path, "-t", "exit:0"], store: scratch.path("store"), directory: scratch.url)
+        try Data(count: size).write(to: tree.appendingPathComponent("file"))
+        let store = scratch.path("store")
+        let result = try Imagekit.run(["import", tree.path, "-t", tag], store: store, directory: scratch.url)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.hasPrefix("sha256:"))
+        return store
+    }
+
+    @Test func zeroOnSuccess() throws {
+        _ = try Self.importTinyImage(Scratch("exit0"), tag: "exit:0")
     }
 
     @Test func oneWhenAPolicyFails() throws {
         let scratch = Scratch("exit1")
-        let tree = scratch.url.appendingPathComponent("tree")
-        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
-        try Data(count: 4096).write(to: tree.appendingPathComponent("blob"))
-        let store = scratch.path("store")
-        #expect(try Imagekit.run(["import", tree.path, "-t", "exit:1"], store: store).status == 0)
+        let store = try Self.importTinyImage(scratch, tag: "exit:1", size: 4096)
         let policy = scratch.url.appendingPathComponent("size.yaml")
         try Data("schemaVersion: 1\nname: size-only\nsize:\n  maxUncompressed: 1KB\n".utf8).write(to: policy)
         let result = try Imagekit.run(["verify", "exit:1", "--policy", policy.path], store: store, directory: scratch.url)
@@ -49,11 +52,7 @@ import TestSupport
 
     @Test func threeWhenTheRegistryIsUnreachable() throws {
         let scratch = Scratch("exit3")
-        let store = scratch.path("store")
-        let tree = scratch.url.appendingPathComponent("tree")
-        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
-        try Data("x".utf8).write(to: tree.appendingPathComponent("x"))
-        #expect(try Imagekit.run(["import", tree.path, "-t", "exit:3"], store: store).status == 0)
+        let store = try Self.importTinyImage(scratch, tag: "exit:3")
         let refusing = try RefusingPort()
         let result = try Imagekit.run(["push", "exit:3", "--repository", "127.0.0.1:\(refusing.port)/team/exit"], store: store, directory: scratch.url)
         #expect(result.status == 3, "exit \(result.status): \(result.stderr)")
@@ -62,11 +61,7 @@ import TestSupport
 
     @Test func threeWhenAWSIsUnreachable() throws {
         let scratch = Scratch("exit3aws")
-        let store = scratch.path("store")
-        let tree = scratch.url.appendingPathComponent("tree")
-        try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
-        try Data("x".utf8).write(to: tree.appendingPathComponent("x"))
-        #expect(try Imagekit.run(["import", tree.path, "-t", "exit:aws"], store: store).status == 0)
+        let store = try Self.importTinyImage(scratch, tag: "exit:aws")
         let refusing = try RefusingPort()
         let environment = [
             "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE00", "AWS_SECRET_ACCESS_KEY": "exampleexampleexampleexampleexample00000",
