@@ -3,7 +3,7 @@ import Testing
 @testable import Project
 
 @Suite struct ProjectFileTests {
-    let dir = URL(fileURLWithPath: "/work/project")
+    let dir = URL(fileURLWithPath: "/srv/project")
 
     @Test func readsTheDesignedShape() throws {
         let text = """
@@ -29,7 +29,7 @@ import Testing
         #expect(project.push.repository == "ecr://vibejudge-dashboard")
         #expect(project.push.tags == ["latest"])
         #expect(project.push.sam == ProjectFile.SAM(config: "samconfig.toml", env: "dev", parameter: "ImageUri"))
-        #expect(project.resolve("policies/default.yaml").path == "/work/project/policies/default.yaml")
+        #expect(project.resolve("policies/default.yaml").path == "/srv/project/policies/default.yaml")
         #expect(project.resolve("/abs").path == "/abs")
     }
 
@@ -83,7 +83,7 @@ import Testing
 }
 
 @Suite struct ProjectScanTests {
-    let dir = URL(fileURLWithPath: "/work/project")
+    let dir = URL(fileURLWithPath: "/srv/project")
 
     @Test func readsTheScanGate() throws {
         let text = """
