@@ -32,6 +32,8 @@ if [[ $run_swift == 1 ]]; then
     log "base image fixture"
     fixture="$(bash scripts/base-fixture.sh)"
     export IMAGEKIT_TEST_BASE_TAR="$fixture"
+    log "swift format lint (.swift-format)"
+    swift format lint --strict --recursive --parallel Sources Tests >&2 || { log "swift format lint failed: run swift format -i -r -p Sources Tests"; status=1; }
     log "swift build --build-tests"
     swift build --build-tests >&2 || { log "swift build failed"; exit 1; }
     log "swift test"

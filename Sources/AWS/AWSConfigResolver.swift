@@ -23,7 +23,9 @@ public struct AWSConfigResolver: Sendable {
     }
 
     /// True when the user named the profile; a missing named profile is an error, a missing `default` is not.
-    var profileIsNamed: Bool { explicitProfile != nil || env("AWS_PROFILE") != nil || env("AWS_DEFAULT_PROFILE") != nil }
+    var profileIsNamed: Bool {
+        explicitProfile != nil || env("AWS_PROFILE") != nil || env("AWS_DEFAULT_PROFILE") != nil
+    }
 
     public var credentialsFilePath: String {
         expand(env("AWS_SHARED_CREDENTIALS_FILE")) ?? home + "/.aws/credentials"
@@ -44,8 +46,9 @@ public struct AWSConfigResolver: Sendable {
             let source = "environment variables AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
             switch (keyId, secret) {
             case let (keyId?, secret?):
-                return AWSCredentials(accessKeyId: keyId, secretAccessKey: secret,
-                                      sessionToken: env("AWS_SESSION_TOKEN"), source: source)
+                return AWSCredentials(
+                    accessKeyId: keyId, secretAccessKey: secret,
+                    sessionToken: env("AWS_SESSION_TOKEN"), source: source)
             case (.some, nil):
                 throw AWSError.incompleteCredentials(source: "the environment", missing: "AWS_SECRET_ACCESS_KEY")
             case (nil, .some):
@@ -69,28 +72,38 @@ public struct AWSConfigResolver: Sendable {
         for (section, path) in [(fromConfig, configFilePath), (fromCredentials, credentialsFilePath)] {
             guard let section else { continue }
             if section.value("role_arn") != nil {
-                throw AWSError.unsupportedCredentialSource(profile: profile, path: path, setting: "role_arn (assume role)")
+                throw AWSError.unsupportedCredentialSource(
+                    profile: profile, path: path, setting: "role_arn (assume role)")
             }
             if section.value("web_identity_token_file") != nil {
-                throw AWSError.unsupportedCredentialSource(profile: profile, path: path, setting: "web_identity_token_file")
+                throw AWSError.unsupportedCredentialSource(
+                    profile: profile, path: path, setting: "web_identity_token_file")
             }
             if section.value("sso_session") != nil || section.value("sso_start_url") != nil {
-                throw AWSError.unsupportedCredentialSource(profile: profile, path: path, setting: "AWS IAM Identity Center (SSO)")
+                throw AWSError.unsupportedCredentialSource(
+                    profile: profile, path: path, setting: "AWS IAM Identity Center (SSO)")
             }
         }
 
-        if let section = fromCredentials, section.value("aws_access_key_id") != nil || section.value("aws_secret_access_key") != nil {
+        if let section = fromCredentials,
+            section.value("aws_access_key_id") != nil || section.value("aws_secret_access_key") != nil
+        {
             return try staticCredentials(section, profile: profile, path: credentialsFilePath)
         }
-        searched.append(describe(profile: profile, path: credentialsFilePath, file: credentialsFile, section: fromCredentials))
+        searched.append(
+            describe(profile: profile, path: credentialsFilePath, file: credentialsFile, section: fromCredentials))
 
         for (section, path) in [(fromConfig, configFilePath), (fromCredentials, credentialsFilePath)] {
             if let section, let command = section.value("credential_process") {
-                return try await CredentialProcess(command: command, profile: profile, path: path, environment: environment).run()
+                return try await CredentialProcess(
+                    command: command, profile: profile, path: path, environment: environment
+                ).run()
             }
         }
 
-        if let section = fromConfig, section.value("aws_access_key_id") != nil || section.value("aws_secret_access_key") != nil {
+        if let section = fromConfig,
+            section.value("aws_access_key_id") != nil || section.value("aws_secret_access_key") != nil
+        {
             return try staticCredentials(section, profile: profile, path: configFilePath)
         }
         searched.append(describe(profile: profile, path: configFilePath, file: configFile, section: fromConfig))
@@ -98,7 +111,9 @@ public struct AWSConfigResolver: Sendable {
         throw AWSError.noCredentials(profile: profile, searched: searched)
     }
 
-    private func staticCredentials(_ section: SharedConfigFile.Section, profile: String, path: String) throws -> AWSCredentials {
+    private func staticCredentials(
+        _ section: SharedConfigFile.Section, profile: String, path: String
+    ) throws -> AWSCredentials {
         let source = "profile \"\(profile)\" in \(path)"
         guard let keyId = section.value("aws_access_key_id") else {
             throw AWSError.incompleteCredentials(source: source, missing: "aws_access_key_id")
@@ -106,11 +121,14 @@ public struct AWSConfigResolver: Sendable {
         guard let secret = section.value("aws_secret_access_key") else {
             throw AWSError.incompleteCredentials(source: source, missing: "aws_secret_access_key")
         }
-        return AWSCredentials(accessKeyId: keyId, secretAccessKey: secret,
-                              sessionToken: section.value("aws_session_token"), source: source)
+        return AWSCredentials(
+            accessKeyId: keyId, secretAccessKey: secret,
+            sessionToken: section.value("aws_session_token"), source: source)
     }
 
-    private func describe(profile: String, path: String, file: SharedConfigFile?, section: SharedConfigFile.Section?) -> String {
+    private func describe(
+        profile: String, path: String, file: SharedConfigFile?, section: SharedConfigFile.Section?
+    ) -> String {
         let what = "profile \"\(profile)\" in \(path)"
         if file == nil { return "\(what) (file not found)" }
         if section == nil { return "\(what) (no such profile)" }
@@ -125,17 +143,21 @@ public struct AWSConfigResolver: Sendable {
         if let region = env("AWS_DEFAULT_REGION") { return (region, "AWS_DEFAULT_REGION") }
         let profile = profileName
         if let file = try SharedConfigFile.load(path: configFilePath),
-           let region = file.configProfile(profile)?.value("region") {
+            let region = file.configProfile(profile)?.value("region")
+        {
             return (region, "profile \"\(profile)\" in \(configFilePath)")
         }
         if let file = try SharedConfigFile.load(path: credentialsFilePath),
-           let region = file.credentialsProfile(profile)?.value("region") {
+            let region = file.credentialsProfile(profile)?.value("region")
+        {
             return (region, "profile \"\(profile)\" in \(credentialsFilePath)")
         }
-        throw AWSError.noRegion(profile: profile, searched: [
-            "AWS_REGION", "AWS_DEFAULT_REGION",
-            "region of profile \"\(profile)\" in \(configFilePath)",
-        ])
+        throw AWSError.noRegion(
+            profile: profile,
+            searched: [
+                "AWS_REGION", "AWS_DEFAULT_REGION",
+                "region of profile \"\(profile)\" in \(configFilePath)",
+            ])
     }
 
     // MARK: - Environment

@@ -11,8 +11,10 @@ public struct AWSCredentials: Sendable, Hashable {
     /// Where the credentials came from, in words a user recognises ("environment variables ...", "profile \"dev\" in ~/.aws/credentials").
     public var source: String
 
-    public init(accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil,
-                expiration: Date? = nil, source: String = "explicit credentials") {
+    public init(
+        accessKeyId: String, secretAccessKey: String, sessionToken: String? = nil,
+        expiration: Date? = nil, source: String = "explicit credentials"
+    ) {
         self.accessKeyId = accessKeyId
         self.secretAccessKey = secretAccessKey
         self.sessionToken = sessionToken.flatMap { $0.isEmpty ? nil : $0 }
@@ -36,12 +38,14 @@ extension AWSCredentials: CustomStringConvertible, CustomDebugStringConvertible,
 
     /// `dump()` and the debugger use the mirror: keep the secret out of it too.
     public var customMirror: Mirror {
-        Mirror(self, children: [
-            "accessKeyId": maskedAccessKeyId,
-            "secretAccessKey": "<redacted>",
-            "sessionToken": sessionToken == nil ? "none" : "<redacted>",
-            "expiration": expiration as Any,
-            "source": source,
-        ], displayStyle: .struct)
+        Mirror(
+            self,
+            children: [
+                "accessKeyId": maskedAccessKeyId,
+                "secretAccessKey": "<redacted>",
+                "sessionToken": sessionToken == nil ? "none" : "<redacted>",
+                "expiration": expiration as Any,
+                "source": source,
+            ], displayStyle: .struct)
     }
 }

@@ -34,8 +34,10 @@ public struct AWSEndpoint: Sendable, Equatable {
 
     /// Order: an explicit URL (`--endpoint-url`), `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, then the regional default.
     /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true` ignores the environment, as in the AWS CLI.
-    public static func resolve(service: Service, region: String, explicit: String? = nil,
-                               environment: [String: String] = ProcessInfo.processInfo.environment) throws -> AWSEndpoint {
+    public static func resolve(
+        service: Service, region: String, explicit: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> AWSEndpoint {
         if let explicit, !explicit.isEmpty {
             return try validated(explicit, source: "--endpoint-url")
         }
@@ -57,8 +59,10 @@ public struct AWSEndpoint: Sendable, Equatable {
     }
 
     static func validated(_ value: String, source: String) throws -> AWSEndpoint {
-        guard let url = URL(string: value), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
-              let host = url.host(percentEncoded: false), !host.isEmpty else {
+        guard let url = URL(string: value), let scheme = url.scheme?.lowercased(),
+            scheme == "http" || scheme == "https",
+            let host = url.host(percentEncoded: false), !host.isEmpty
+        else {
             throw AWSError.invalidEndpoint(value: value, source: source)
         }
         return AWSEndpoint(url: url, source: source)
@@ -66,9 +70,11 @@ public struct AWSEndpoint: Sendable, Equatable {
 
     /// Region names are lowercase letters, digits and dashes (`us-east-1`, `cn-north-1`, `us-gov-west-1`).
     static func isValidRegion(_ region: String) -> Bool {
-        !region.isEmpty && region.utf8.allSatisfy { byte in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-                || byte == UInt8(ascii: "-")
-        }
+        !region.isEmpty
+            && region.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                    || byte == UInt8(ascii: "-")
+            }
     }
 }

@@ -5,7 +5,9 @@ import NIOFoundationCompat
 
 /// Creates the one `HTTPClient` the AWS clients (and the registry client) share, with timeouts set.
 public enum AWSHTTPClient {
-    public static func make(connectTimeout: TimeAmount = .seconds(10), readTimeout: TimeAmount = .seconds(60)) -> HTTPClient {
+    public static func make(
+        connectTimeout: TimeAmount = .seconds(10), readTimeout: TimeAmount = .seconds(60)
+    ) -> HTTPClient {
         var configuration = HTTPClient.Configuration(timeout: .init(connect: connectTimeout, read: readTimeout))
         configuration.httpVersion = .automatic
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -68,9 +70,11 @@ struct AWSTransport: Sendable {
     /// Sends the request, re-signing each attempt; retries throttling, 5xx and connection failures.
     /// Returns the body of a 2xx answer. A service error is parsed by `parseError`, then mapped by `mapError`
     /// (operation-specific errors), else by `commonError`, else reported as it came.
-    func post(operation: String, headers: [(name: String, value: String)], body: Data,
-              parseError: (Int, Data) -> AWSServiceFailure,
-              mapError: (AWSServiceFailure) -> AWSError? = { _ in nil }) async throws -> Data {
+    func post(
+        operation: String, headers: [(name: String, value: String)], body: Data,
+        parseError: (Int, Data) -> AWSServiceFailure,
+        mapError: (AWSServiceFailure) -> AWSError? = { _ in nil }
+    ) async throws -> Data {
         var attempt = 0
         while true {
             attempt += 1
@@ -93,26 +97,31 @@ struct AWSTransport: Sendable {
                 // An attempt that used up its whole deadline (AHC keeps retrying refused connections until then)
                 // is not retried: a wrong endpoint should fail after one timeout, not three.
                 let elapsed = Int64(DispatchTime.now().uptimeNanoseconds - began)
-                let exhausted = elapsed >= timeout.nanoseconds * 9 / 10
+                let exhausted =
+                    elapsed >= timeout.nanoseconds * 9 / 10
                     || ((error as? HTTPClientError).map { [.deadlineExceeded, .connectTimeout].contains($0) } ?? false)
                 if attempt < Self.maxAttempts, !exhausted, !(error is CancellationError) {
                     try await backoff(attempt)
                     continue
                 }
-                throw AWSError.transport(operation: operation, endpoint: endpoint.url.absoluteString,
-                                         detail: "\(error) (endpoint from \(endpoint.source))")
+                throw AWSError.transport(
+                    operation: operation, endpoint: endpoint.url.absoluteString,
+                    detail: "\(error) (endpoint from \(endpoint.source))")
             }
 
             if (200..<300).contains(status) { return responseBody }
             let failure = parseError(status, responseBody)
-            let retryable = status >= 500 || status == 429
-                || ["ThrottlingException", "Throttling", "RequestLimitExceeded", "TooManyRequestsException"].contains(failure.code)
+            let retryable =
+                status >= 500 || status == 429
+                || ["ThrottlingException", "Throttling", "RequestLimitExceeded", "TooManyRequestsException"].contains(
+                    failure.code)
             if retryable && attempt < Self.maxAttempts {
                 try await backoff(attempt)
                 continue
             }
             throw mapError(failure) ?? commonError(operation: operation, failure: failure)
-                ?? AWSError.service(operation: operation, status: failure.status, code: failure.code, message: failure.message)
+                ?? AWSError.service(
+                    operation: operation, status: failure.status, code: failure.code, message: failure.message)
         }
     }
 
@@ -123,9 +132,10 @@ struct AWSTransport: Sendable {
     /// Errors every AWS service shares: rejected credentials and denied access.
     func commonError(operation: String, failure: AWSServiceFailure) -> AWSError? {
         switch failure.code {
-        case "UnrecognizedClientException", "InvalidSignatureException", "InvalidClientTokenId", "SignatureDoesNotMatch",
-             "ExpiredTokenException", "ExpiredToken", "IncompleteSignature", "MissingAuthenticationToken",
-             "InvalidAccessKeyId", "AuthFailure", "RequestExpired", "InvalidToken":
+        case "UnrecognizedClientException", "InvalidSignatureException", "InvalidClientTokenId",
+            "SignatureDoesNotMatch",
+            "ExpiredTokenException", "ExpiredToken", "IncompleteSignature", "MissingAuthenticationToken",
+            "InvalidAccessKeyId", "AuthFailure", "RequestExpired", "InvalidToken":
             return .credentialsRejected(code: failure.code, message: failure.message, source: credentials.source)
         case "AccessDeniedException", "AccessDenied":
             return .accessDenied(operation: operation, message: failure.message, source: credentials.source)
@@ -144,7 +154,8 @@ enum AWSJSONError {
         if let hash = code.lastIndex(of: "#") { code = String(code[code.index(after: hash)...]) }
         if let colon = code.firstIndex(of: ":") { code = String(code[..<colon]) }
         if code.isEmpty { code = "HTTP\(status)" }
-        let message = (object["message"] as? String) ?? (object["Message"] as? String)
+        let message =
+            (object["message"] as? String) ?? (object["Message"] as? String)
             ?? String(decoding: body.prefix(300), as: UTF8.self)
         return AWSServiceFailure(status: status, code: code, message: message)
     }
@@ -165,7 +176,8 @@ enum AWSXML {
         var index = text.startIndex
         while index < text.endIndex {
             if text[index] == "&", let semicolon = text[index...].firstIndex(of: ";"),
-               text.distance(from: index, to: semicolon) <= 10 {
+                text.distance(from: index, to: semicolon) <= 10
+            {
                 let entity = text[text.index(after: index)..<semicolon]
                 var replacement: String?
                 switch entity {
@@ -175,9 +187,13 @@ enum AWSXML {
                 case "quot": replacement = "\""
                 case "apos": replacement = "'"
                 default:
-                    if entity.hasPrefix("#x"), let value = UInt32(entity.dropFirst(2), radix: 16), let scalar = Unicode.Scalar(value) {
+                    if entity.hasPrefix("#x"), let value = UInt32(entity.dropFirst(2), radix: 16),
+                        let scalar = Unicode.Scalar(value)
+                    {
                         replacement = String(Character(scalar))
-                    } else if entity.hasPrefix("#"), let value = UInt32(entity.dropFirst()), let scalar = Unicode.Scalar(value) {
+                    } else if entity.hasPrefix("#"), let value = UInt32(entity.dropFirst()),
+                        let scalar = Unicode.Scalar(value)
+                    {
                         replacement = String(Character(scalar))
                     }
                 }

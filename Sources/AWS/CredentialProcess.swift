@@ -20,8 +20,10 @@ struct CredentialProcess: Sendable {
         // Files rather than pipes: nothing to drain while waiting, whatever the output size.
         let stdoutURL = scratch.appendingPathComponent("stdout")
         let stderrURL = scratch.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil, attributes: [.posixPermissions: 0o600])
-        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(
+            atPath: stdoutURL.path, contents: nil, attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(
+            atPath: stderrURL.path, contents: nil, attributes: [.posixPermissions: 0o600])
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -45,11 +47,13 @@ struct CredentialProcess: Sendable {
         try? stdoutHandle.close()
         try? stderrHandle.close()
 
-        let stderrText = (try? String(contentsOf: stderrURL, encoding: .utf8))?
+        let stderrText =
+            (try? String(contentsOf: stderrURL, encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         guard status == 0 else {
             let detail = stderrText.isEmpty ? "" : ": \(String(stderrText.suffix(500)))"
-            throw failure(status == 127 ? "command not found (exit status 127)\(detail)" : "exit status \(status)\(detail)")
+            throw failure(
+                status == 127 ? "command not found (exit status 127)\(detail)" : "exit status \(status)\(detail)")
         }
         let output = (try? Data(contentsOf: stdoutURL)) ?? Data()
         return try parse(output)
@@ -58,7 +62,9 @@ struct CredentialProcess: Sendable {
     /// Never quotes the output: it holds the secret.
     func parse(_ output: Data) throws -> AWSCredentials {
         guard let object = try? JSONSerialization.jsonObject(with: output) as? [String: Any] else {
-            throw failure("its output is not a JSON object (expected {\"Version\": 1, \"AccessKeyId\": ..., \"SecretAccessKey\": ...})")
+            throw failure(
+                "its output is not a JSON object (expected {\"Version\": 1, \"AccessKeyId\": ..., \"SecretAccessKey\": ...})"
+            )
         }
         guard (object["Version"] as? NSNumber)?.intValue == 1 else {
             throw failure("its output must have \"Version\": 1")
@@ -77,9 +83,10 @@ struct CredentialProcess: Sendable {
             guard date > Date() else { throw failure("it returned credentials that expired at \(text)") }
             expiration = date
         }
-        return AWSCredentials(accessKeyId: keyId, secretAccessKey: secret,
-                              sessionToken: object["SessionToken"] as? String, expiration: expiration,
-                              source: "credential_process of profile \"\(profile)\" in \(path)")
+        return AWSCredentials(
+            accessKeyId: keyId, secretAccessKey: secret,
+            sessionToken: object["SessionToken"] as? String, expiration: expiration,
+            source: "credential_process of profile \"\(profile)\" in \(path)")
     }
 
     private func failure(_ detail: String) -> AWSError {
@@ -120,7 +127,11 @@ struct CredentialProcess: Sendable {
                     if next == "\"" { closed = true; break }
                     if next == "\\" {
                         guard let escaped = iterator.next() else { break }
-                        if "\"\\$`".contains(escaped) { current.append(escaped) } else { current.append("\\"); current.append(escaped) }
+                        if "\"\\$`".contains(escaped) {
+                            current.append(escaped)
+                        } else {
+                            current.append("\\"); current.append(escaped)
+                        }
                         continue
                     }
                     current.append(next)

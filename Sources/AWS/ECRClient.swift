@@ -38,7 +38,8 @@ public struct ECRRepository: Sendable, Equatable, Decodable {
     public var createdAt: Date?
 
     enum CodingKeys: String, CodingKey {
-        case repositoryName, repositoryUri, repositoryArn, registryId, imageTagMutability, createdAt, imageScanningConfiguration
+        case repositoryName, repositoryUri, repositoryArn, registryId, imageTagMutability, createdAt,
+            imageScanningConfiguration
     }
 
     struct ScanConfiguration: Decodable { var scanOnPush: Bool? }
@@ -50,8 +51,11 @@ public struct ECRRepository: Sendable, Equatable, Decodable {
         repositoryArn = try container.decodeIfPresent(String.self, forKey: .repositoryArn) ?? ""
         registryId = try container.decodeIfPresent(String.self, forKey: .registryId) ?? ""
         imageTagMutability = try container.decodeIfPresent(ECRTagMutability.self, forKey: .imageTagMutability)
-        scanOnPush = try container.decodeIfPresent(ScanConfiguration.self, forKey: .imageScanningConfiguration)?.scanOnPush
-        createdAt = try container.decodeIfPresent(Double.self, forKey: .createdAt).map { Date(timeIntervalSince1970: $0) }
+        scanOnPush = try container.decodeIfPresent(ScanConfiguration.self, forKey: .imageScanningConfiguration)?
+            .scanOnPush
+        createdAt = try container.decodeIfPresent(Double.self, forKey: .createdAt).map {
+            Date(timeIntervalSince1970: $0)
+        }
     }
 }
 
@@ -81,10 +85,13 @@ actor ECRTokenCache {
     static let refreshMargin: TimeInterval = 5 * 60
     private var entries: [String: Entry] = [:]
 
-    func authorizations(key: String, now: Date,
-                        fetch: @escaping @Sendable () async throws -> [ECRAuthorization]) async throws -> [ECRAuthorization] {
+    func authorizations(
+        key: String, now: Date,
+        fetch: @escaping @Sendable () async throws -> [ECRAuthorization]
+    ) async throws -> [ECRAuthorization] {
         switch entries[key] {
-        case .ready(let cached)? where !cached.isEmpty
+        case .ready(let cached)?
+        where !cached.isEmpty
             && cached.allSatisfy({ $0.expiresAt.timeIntervalSince(now) > Self.refreshMargin }):
             return cached
         case .pending(let task)?:
@@ -119,10 +126,13 @@ public struct ECRClient: Sendable {
     ///   - httpClient: shared with the rest of the program; the caller shuts it down.
     ///   - endpoint: from `AWSEndpoint.resolve(service: .ecr, ...)`.
     ///   - now: the clock, replaceable in tests.
-    public init(httpClient: HTTPClient, credentials: AWSCredentials, region: String, endpoint: AWSEndpoint,
-                timeout: TimeAmount = .seconds(30), now: @escaping @Sendable () -> Date = { Date() }) {
-        transport = AWSTransport(httpClient: httpClient, credentials: credentials, region: region, signingName: "ecr",
-                                 endpoint: endpoint, timeout: timeout, now: now)
+    public init(
+        httpClient: HTTPClient, credentials: AWSCredentials, region: String, endpoint: AWSEndpoint,
+        timeout: TimeAmount = .seconds(30), now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        transport = AWSTransport(
+            httpClient: httpClient, credentials: credentials, region: region, signingName: "ecr",
+            endpoint: endpoint, timeout: timeout, now: now)
     }
 
     public var endpoint: AWSEndpoint { transport.endpoint }
@@ -147,14 +157,18 @@ public struct ECRClient: Sendable {
             var authorizationData: [Item]
         }
         let operation = "GetAuthorizationToken"
-        let response: Response = try await call(operation, Request(registryIds: registryIds.isEmpty ? nil : registryIds))
+        let response: Response = try await call(
+            operation, Request(registryIds: registryIds.isEmpty ? nil : registryIds))
         return try response.authorizationData.map { item in
             guard let decoded = Data(base64Encoded: item.authorizationToken),
-                  let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":") else {
-                throw AWSError.malformedResponse(operation: operation, detail: "authorizationToken is not base64 of \"user:password\"")
+                let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+            else {
+                throw AWSError.malformedResponse(
+                    operation: operation, detail: "authorizationToken is not base64 of \"user:password\"")
             }
-            return ECRAuthorization(username: String(text[..<colon]), password: String(text[text.index(after: colon)...]),
-                                    expiresAt: Date(timeIntervalSince1970: item.expiresAt), proxyEndpoint: item.proxyEndpoint)
+            return ECRAuthorization(
+                username: String(text[..<colon]), password: String(text[text.index(after: colon)...]),
+                expiresAt: Date(timeIntervalSince1970: item.expiresAt), proxyEndpoint: item.proxyEndpoint)
         }
     }
 
@@ -169,10 +183,12 @@ public struct ECRClient: Sendable {
         var all: [ECRRepository] = []
         var token: String?
         repeat {
-            let request = Request(repositoryNames: names.isEmpty ? nil : names, registryId: registryId, nextToken: token)
+            let request = Request(
+                repositoryNames: names.isEmpty ? nil : names, registryId: registryId, nextToken: token)
             let response: Response = try await call("DescribeRepositories", request) { failure in
                 failure.code == "RepositoryNotFoundException"
-                    ? .repositoryNotFound(name: Self.missingName(in: failure.message, candidates: names), message: failure.message)
+                    ? .repositoryNotFound(
+                        name: Self.missingName(in: failure.message, candidates: names), message: failure.message)
                     : nil
             }
             all += response.repositories
@@ -182,8 +198,10 @@ public struct ECRClient: Sendable {
     }
 
     /// Creates a repository with scan on push and the given tag mutability.
-    public func createRepository(name: String, scanOnPush: Bool = true,
-                                 tagMutability: ECRTagMutability = .mutable) async throws -> ECRRepository {
+    public func createRepository(
+        name: String, scanOnPush: Bool = true,
+        tagMutability: ECRTagMutability = .mutable
+    ) async throws -> ECRRepository {
         struct Request: Encodable {
             struct Scan: Encodable { var scanOnPush: Bool }
             var repositoryName: String
@@ -191,8 +209,9 @@ public struct ECRClient: Sendable {
             var imageScanningConfiguration: Scan
         }
         struct Response: Decodable { var repository: ECRRepository }
-        let request = Request(repositoryName: name, imageTagMutability: tagMutability.rawValue,
-                              imageScanningConfiguration: .init(scanOnPush: scanOnPush))
+        let request = Request(
+            repositoryName: name, imageTagMutability: tagMutability.rawValue,
+            imageScanningConfiguration: .init(scanOnPush: scanOnPush))
         let response: Response = try await call("CreateRepository", request) { failure in
             failure.code == "RepositoryAlreadyExistsException" ? .repositoryAlreadyExists(name: name) : nil
         }
@@ -204,11 +223,14 @@ public struct ECRClient: Sendable {
     public func putLifecyclePolicy(repository: String, policyText: String) async throws -> String {
         struct Request: Encodable { var repositoryName: String; var lifecyclePolicyText: String }
         struct Response: Decodable { var lifecyclePolicyText: String? }
-        let response: Response = try await call("PutLifecyclePolicy",
-                                                Request(repositoryName: repository, lifecyclePolicyText: policyText)) { failure in
+        let response: Response = try await call(
+            "PutLifecyclePolicy",
+            Request(repositoryName: repository, lifecyclePolicyText: policyText)
+        ) { failure in
             switch failure.code {
             case "RepositoryNotFoundException": return .repositoryNotFound(name: repository, message: failure.message)
-            case "InvalidParameterException": return .lifecyclePolicyInvalid(repository: repository, message: failure.message)
+            case "InvalidParameterException":
+                return .lifecyclePolicyInvalid(repository: repository, message: failure.message)
             default: return nil
             }
         }
@@ -233,8 +255,9 @@ public struct ECRClient: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let body = try encoder.encode(request)
-        let data = try await transport.post(operation: operation, headers: Self.headers(operation: operation), body: body,
-                                            parseError: AWSJSONError.parse, mapError: mapError)
+        let data = try await transport.post(
+            operation: operation, headers: Self.headers(operation: operation), body: body,
+            parseError: AWSJSONError.parse, mapError: mapError)
         do {
             return try JSONDecoder().decode(Response.self, from: data)
         } catch {

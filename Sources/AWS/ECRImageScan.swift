@@ -50,8 +50,10 @@ public struct ECRScanFinding: Sendable, Equatable {
     /// CVSS base score when the scanner gives one.
     public var score: Double?
 
-    public init(id: String, severity: ECRScanSeverity, package: String? = nil, version: String? = nil, fixedIn: String? = nil,
-                title: String? = nil, uri: String? = nil, score: Double? = nil) {
+    public init(
+        id: String, severity: ECRScanSeverity, package: String? = nil, version: String? = nil, fixedIn: String? = nil,
+        title: String? = nil, uri: String? = nil, score: Double? = nil
+    ) {
         self.id = id
         self.severity = severity
         self.package = package
@@ -91,7 +93,9 @@ public struct ECRScanResult: Sendable, Equatable {
     /// Sorted: most severe first, then by id.
     public var findings: [ECRScanFinding]
 
-    public init(repository: String, digest: String, scanner: String, counts: [ECRScanSeverity: Int], findings: [ECRScanFinding]) {
+    public init(
+        repository: String, digest: String, scanner: String, counts: [ECRScanSeverity: Int], findings: [ECRScanFinding]
+    ) {
         self.repository = repository
         self.digest = digest
         self.scanner = scanner
@@ -158,21 +162,25 @@ struct ECRScanFindingsPage: Decodable {
         }
         self.counts = counts
         findings = (body?.findings ?? []).map { basic in
-            let attributes = Dictionary((basic.attributes ?? []).map { ($0.key, $0.value ?? "") }, uniquingKeysWith: { first, _ in first })
-            return ECRScanFinding(id: basic.name ?? "unnamed finding", severity: ECRScanSeverity(name: basic.severity ?? "") ?? .untriaged,
-                                  package: attributes["package_name"], version: attributes["package_version"],
-                                  title: basic.description, uri: basic.uri,
-                                  score: attributes["CVSS3_SCORE"].flatMap(Double.init) ?? attributes["CVSS2_SCORE"].flatMap(Double.init))
+            let attributes = Dictionary(
+                (basic.attributes ?? []).map { ($0.key, $0.value ?? "") }, uniquingKeysWith: { first, _ in first })
+            return ECRScanFinding(
+                id: basic.name ?? "unnamed finding",
+                severity: ECRScanSeverity(name: basic.severity ?? "") ?? .untriaged,
+                package: attributes["package_name"], version: attributes["package_version"],
+                title: basic.description, uri: basic.uri,
+                score: attributes["CVSS3_SCORE"].flatMap(Double.init) ?? attributes["CVSS2_SCORE"].flatMap(Double.init))
         }
         findings += (body?.enhancedFindings ?? []).map { item in
             let details = item.packageVulnerabilityDetails
             let package = details?.vulnerablePackages?.first
-            return ECRScanFinding(id: details?.vulnerabilityId ?? item.title ?? "unnamed finding",
-                                  severity: ECRScanSeverity(name: item.severity ?? "") ?? .untriaged,
-                                  package: package?.name, version: package?.version,
-                                  fixedIn: package?.fixedInVersion.flatMap { $0 == "NotAvailable" || $0.isEmpty ? nil : $0 },
-                                  title: item.title, uri: details?.sourceUrl,
-                                  score: item.score ?? details?.cvss?.compactMap(\.baseScore).max())
+            return ECRScanFinding(
+                id: details?.vulnerabilityId ?? item.title ?? "unnamed finding",
+                severity: ECRScanSeverity(name: item.severity ?? "") ?? .untriaged,
+                package: package?.name, version: package?.version,
+                fixedIn: package?.fixedInVersion.flatMap { $0 == "NotAvailable" || $0.isEmpty ? nil : $0 },
+                title: item.title, uri: details?.sourceUrl,
+                score: item.score ?? details?.cvss?.compactMap(\.baseScore).max())
         }
     }
 }
@@ -186,9 +194,13 @@ public struct ECRScanPolling: Sendable {
     public var now: @Sendable () -> Date
     public var sleep: @Sendable (TimeInterval) async throws -> Void
 
-    public init(timeout: TimeInterval = 600, firstDelay: TimeInterval = 2, maxDelay: TimeInterval = 30,
-                now: @escaping @Sendable () -> Date = { Date() },
-                sleep: @escaping @Sendable (TimeInterval) async throws -> Void = { try await Task.sleep(nanoseconds: UInt64($0 * 1_000_000_000)) }) {
+    public init(
+        timeout: TimeInterval = 600, firstDelay: TimeInterval = 2, maxDelay: TimeInterval = 30,
+        now: @escaping @Sendable () -> Date = { Date() },
+        sleep: @escaping @Sendable (TimeInterval) async throws -> Void = {
+            try await Task.sleep(nanoseconds: UInt64($0 * 1_000_000_000))
+        }
+    ) {
         self.timeout = timeout
         self.firstDelay = firstDelay
         self.maxDelay = maxDelay
@@ -199,7 +211,9 @@ public struct ECRScanPolling: Sendable {
 
 extension ECRClient {
     /// One page of the image's scan findings. No scan yet: `AWSError.scanNotFound`.
-    func describeImageScanFindings(repository: String, digest: String, registryId: String?, nextToken: String?) async throws -> ECRScanFindingsPage {
+    func describeImageScanFindings(
+        repository: String, digest: String, registryId: String?, nextToken: String?
+    ) async throws -> ECRScanFindingsPage {
         struct Request: Encodable {
             struct ImageId: Encodable { var imageDigest: String }
             var repositoryName: String
@@ -208,13 +222,15 @@ extension ECRClient {
             var nextToken: String?
             var maxResults: Int
         }
-        let request = Request(repositoryName: repository, imageId: .init(imageDigest: digest), registryId: registryId,
-                              nextToken: nextToken, maxResults: 1000)
+        let request = Request(
+            repositoryName: repository, imageId: .init(imageDigest: digest), registryId: registryId,
+            nextToken: nextToken, maxResults: 1000)
         return try await call("DescribeImageScanFindings", request) { failure in
             switch failure.code {
             case "ScanNotFoundException": return .scanNotFound(repository: repository, digest: digest)
             case "RepositoryNotFoundException": return .repositoryNotFound(name: repository, message: failure.message)
-            case "ImageNotFoundException": return .imageNotFound(repository: repository, digest: digest, message: failure.message)
+            case "ImageNotFoundException":
+                return .imageNotFound(repository: repository, digest: digest, message: failure.message)
             default: return nil
             }
         }
@@ -232,17 +248,27 @@ extension ECRClient {
         }
         struct Response: Decodable {}
         do {
-            let _: Response = try await call("StartImageScan", Request(repositoryName: repository, imageId: .init(imageDigest: digest),
-                                                                       registryId: registryId)) { failure in
+            let _: Response = try await call(
+                "StartImageScan",
+                Request(
+                    repositoryName: repository, imageId: .init(imageDigest: digest),
+                    registryId: registryId)
+            ) { failure in
                 switch failure.code {
-                case "UnsupportedImageTypeException": return .scanFailed(repository: repository, digest: digest, status: "UNSUPPORTED_IMAGE", detail: failure.message)
-                case "RepositoryNotFoundException": return .repositoryNotFound(name: repository, message: failure.message)
-                case "ImageNotFoundException": return .imageNotFound(repository: repository, digest: digest, message: failure.message)
+                case "UnsupportedImageTypeException":
+                    return .scanFailed(
+                        repository: repository, digest: digest, status: "UNSUPPORTED_IMAGE", detail: failure.message)
+                case "RepositoryNotFoundException":
+                    return .repositoryNotFound(name: repository, message: failure.message)
+                case "ImageNotFoundException":
+                    return .imageNotFound(repository: repository, digest: digest, message: failure.message)
                 default: return nil
                 }
             }
             return true
-        } catch AWSError.service(_, _, let code, _) where code == "LimitExceededException" || code == "ValidationException" {
+        } catch AWSError.service(_, _, let code, _)
+            where code == "LimitExceededException" || code == "ValidationException"
+        {
             return false
         }
     }
@@ -250,21 +276,25 @@ extension ECRClient {
     /// Waits for the image's scan to finish (starting one when none exists) and returns every finding.
     /// Asks again after `firstDelay`, doubling up to `maxDelay`; gives up after `timeout` with
     /// `AWSError.scanTimedOut`.
-    public func imageScanFindings(repository: String, digest: String, registryId: String? = nil,
-                                  polling: ECRScanPolling = ECRScanPolling()) async throws -> ECRScanResult {
+    public func imageScanFindings(
+        repository: String, digest: String, registryId: String? = nil,
+        polling: ECRScanPolling = ECRScanPolling()
+    ) async throws -> ECRScanResult {
         let deadline = polling.now().addingTimeInterval(polling.timeout)
         var delay = polling.firstDelay
         var startRequested = false
         while true {
             var lastStatus = "no scan yet"
             do {
-                let first = try await describeImageScanFindings(repository: repository, digest: digest, registryId: registryId, nextToken: nil)
+                let first = try await describeImageScanFindings(
+                    repository: repository, digest: digest, registryId: registryId, nextToken: nil)
                 lastStatus = first.status
                 switch ECRScanState(status: first.status) {
                 case .complete:
                     return try await collect(first, repository: repository, digest: digest, registryId: registryId)
                 case .failed(let status):
-                    throw AWSError.scanFailed(repository: repository, digest: digest, status: status, detail: first.statusDescription ?? "")
+                    throw AWSError.scanFailed(
+                        repository: repository, digest: digest, status: status, detail: first.statusDescription ?? "")
                 case .pending:
                     break
                 }
@@ -276,21 +306,26 @@ extension ECRClient {
             } catch AWSError.scanNotFound {}
             let remaining = deadline.timeIntervalSince(polling.now())
             guard remaining > 0 else {
-                throw AWSError.scanTimedOut(repository: repository, digest: digest, seconds: Int(polling.timeout.rounded()), lastStatus: lastStatus)
+                throw AWSError.scanTimedOut(
+                    repository: repository, digest: digest, seconds: Int(polling.timeout.rounded()),
+                    lastStatus: lastStatus)
             }
             try await polling.sleep(min(delay, remaining))
             delay = min(delay * 2, polling.maxDelay)
         }
     }
 
-    private func collect(_ first: ECRScanFindingsPage, repository: String, digest: String, registryId: String?) async throws -> ECRScanResult {
+    private func collect(
+        _ first: ECRScanFindingsPage, repository: String, digest: String, registryId: String?
+    ) async throws -> ECRScanResult {
         var findings = first.findings
         var enhanced = first.enhanced
         var token = first.nextToken
         var seen: Set<String> = []
         // A token seen before would loop forever; ECR never repeats one.
         while let next = token, seen.insert(next).inserted {
-            let page = try await describeImageScanFindings(repository: repository, digest: digest, registryId: registryId, nextToken: next)
+            let page = try await describeImageScanFindings(
+                repository: repository, digest: digest, registryId: registryId, nextToken: next)
             findings += page.findings
             enhanced = enhanced || page.enhanced
             token = page.nextToken
@@ -300,6 +335,8 @@ extension ECRClient {
             for finding in findings { counts[finding.severity, default: 0] += 1 }
         }
         findings.sort { ($0.severity, $1.id) > ($1.severity, $0.id) }
-        return ECRScanResult(repository: repository, digest: digest, scanner: enhanced ? "enhanced" : "basic", counts: counts, findings: findings)
+        return ECRScanResult(
+            repository: repository, digest: digest, scanner: enhanced ? "enhanced" : "basic", counts: counts,
+            findings: findings)
     }
 }

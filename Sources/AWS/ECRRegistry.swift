@@ -18,10 +18,11 @@ public struct ECRRegistry: Sendable, Hashable, CustomStringConvertible {
         let labels = lower.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         // ACCOUNT . dkr . ecr[-fips] . REGION . amazonaws . com [. cn]
         guard labels.count == 6 || labels.count == 7,
-              labels[0].count == 12, labels[0].allSatisfy({ $0.isASCII && $0.isNumber }),
-              labels[1] == "dkr", labels[2] == "ecr" || labels[2] == "ecr-fips",
-              AWSEndpoint.isValidRegion(labels[3]),
-              labels[4] == "amazonaws", labels[5] == "com" else {
+            labels[0].count == 12, labels[0].allSatisfy({ $0.isASCII && $0.isNumber }),
+            labels[1] == "dkr", labels[2] == "ecr" || labels[2] == "ecr-fips",
+            AWSEndpoint.isValidRegion(labels[3]),
+            labels[4] == "amazonaws", labels[5] == "com"
+        else {
             throw AWSError.invalidRegistryHost(host)
         }
         let china = labels.count == 7

@@ -15,7 +15,9 @@ struct SharedConfigFile: Sendable {
         var entries: [String: Entry] = [:]
 
         func value(_ key: String) -> String? {
-            guard let value = entries[key]?.value.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+            guard let value = entries[key]?.value.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
+                return nil
+            }
             return value
         }
     }
@@ -41,8 +43,11 @@ struct SharedConfigFile: Sendable {
             if let first = line.first, first == " " || first == "\t" {
                 // A continuation of the previous value (botocore's nested sections use this).
                 guard let section = current, let key = lastKey else {
-                    throw AWSError.configFile(path: path, line: number,
-                                              message: "indented line outside a setting: remove the leading whitespace, or put it under a \"key =\" line")
+                    throw AWSError.configFile(
+                        path: path, line: number,
+                        message:
+                            "indented line outside a setting: remove the leading whitespace, or put it under a \"key =\" line"
+                    )
                 }
                 sections[section]?.entries[key]?.value += "\n" + trimmed
                 continue
@@ -50,19 +55,23 @@ struct SharedConfigFile: Sendable {
 
             if trimmed.hasPrefix("[") {
                 guard let close = trimmed.lastIndex(of: "]") else {
-                    throw AWSError.configFile(path: path, line: number, message: "section header is missing its closing \"]\"")
+                    throw AWSError.configFile(
+                        path: path, line: number, message: "section header is missing its closing \"]\"")
                 }
                 let rest = trimmed[trimmed.index(after: close)...].trimmingCharacters(in: .whitespaces)
                 guard rest.isEmpty || rest.hasPrefix("#") || rest.hasPrefix(";") else {
-                    throw AWSError.configFile(path: path, line: number, message: "unexpected text after the section header")
+                    throw AWSError.configFile(
+                        path: path, line: number, message: "unexpected text after the section header")
                 }
-                let name = trimmed[trimmed.index(after: trimmed.startIndex)..<close].trimmingCharacters(in: .whitespaces)
+                let name = trimmed[trimmed.index(after: trimmed.startIndex)..<close].trimmingCharacters(
+                    in: .whitespaces)
                 guard !name.isEmpty else {
                     throw AWSError.configFile(path: path, line: number, message: "empty section name \"[]\"")
                 }
                 if let existing = sections[name] {
-                    throw AWSError.configFile(path: path, line: number,
-                                              message: "section [\(name)] is defined twice (first on line \(existing.line)): merge the two")
+                    throw AWSError.configFile(
+                        path: path, line: number,
+                        message: "section [\(name)] is defined twice (first on line \(existing.line)): merge the two")
                 }
                 sections[name] = Section(name: name, line: number)
                 current = name
@@ -71,8 +80,10 @@ struct SharedConfigFile: Sendable {
             }
 
             guard let separator = trimmed.firstIndex(where: { $0 == "=" || $0 == ":" }) else {
-                throw AWSError.configFile(path: path, line: number,
-                                          message: "expected \"[section]\" or \"key = value\" (the line is not shown as it may hold a secret)")
+                throw AWSError.configFile(
+                    path: path, line: number,
+                    message: "expected \"[section]\" or \"key = value\" (the line is not shown as it may hold a secret)"
+                )
             }
             let key = trimmed[..<separator].trimmingCharacters(in: .whitespaces).lowercased()
             let value = trimmed[trimmed.index(after: separator)...].trimmingCharacters(in: .whitespaces)
@@ -80,12 +91,14 @@ struct SharedConfigFile: Sendable {
                 throw AWSError.configFile(path: path, line: number, message: "missing key name before \"=\"")
             }
             guard let section = current else {
-                throw AWSError.configFile(path: path, line: number,
-                                          message: "setting \"\(key)\" comes before any [section] header: add e.g. [default] above it")
+                throw AWSError.configFile(
+                    path: path, line: number,
+                    message: "setting \"\(key)\" comes before any [section] header: add e.g. [default] above it")
             }
             if let existing = sections[section]?.entries[key] {
-                throw AWSError.configFile(path: path, line: number,
-                                          message: "\"\(key)\" is set twice in [\(section)] (first on line \(existing.line)): keep one")
+                throw AWSError.configFile(
+                    path: path, line: number,
+                    message: "\"\(key)\" is set twice in [\(section)] (first on line \(existing.line)): keep one")
             }
             sections[section]?.entries[key] = Entry(value: value, line: number)
             lastKey = key

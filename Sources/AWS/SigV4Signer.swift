@@ -25,8 +25,10 @@ public struct SigV4Signer: Sendable {
         "te", "trailer", "transfer-encoding", "upgrade", "user-agent", "x-amzn-trace-id",
     ]
 
-    public init(credentials: AWSCredentials, region: String, service: String,
-                normalizesPath: Bool? = nil, addsContentSHA256Header: Bool = false, signsSecurityToken: Bool = true) {
+    public init(
+        credentials: AWSCredentials, region: String, service: String,
+        normalizesPath: Bool? = nil, addsContentSHA256Header: Bool = false, signsSecurityToken: Bool = true
+    ) {
         self.credentials = credentials
         self.region = region
         self.service = service
@@ -55,26 +57,33 @@ public struct SigV4Signer: Sendable {
 
     /// Signs a request to `url`. `payloadHash` is the lowercase hex SHA-256 of the body
     /// (or `UNSIGNED-PAYLOAD` where the service allows it).
-    public func sign(method: String, url: URL, headers: [(name: String, value: String)],
-                     payloadHash: String, date: Date) -> SignedRequest {
+    public func sign(
+        method: String, url: URL, headers: [(name: String, value: String)],
+        payloadHash: String, date: Date
+    ) -> SignedRequest {
         var headers = headers
         if !headers.contains(where: { $0.name.lowercased() == "host" }), let host = Self.hostHeader(for: url) {
             headers.insert((name: "Host", value: host), at: 0)
         }
         let path = url.path(percentEncoded: true)
-        return sign(method: method, path: path, query: url.query(percentEncoded: true),
-                    headers: headers, payloadHash: payloadHash, date: date)
+        return sign(
+            method: method, path: path, query: url.query(percentEncoded: true),
+            headers: headers, payloadHash: payloadHash, date: date)
     }
 
     /// Signs a request given a body in memory.
-    public func sign(method: String, url: URL, headers: [(name: String, value: String)],
-                     body: Data, date: Date) -> SignedRequest {
+    public func sign(
+        method: String, url: URL, headers: [(name: String, value: String)],
+        body: Data, date: Date
+    ) -> SignedRequest {
         sign(method: method, url: url, headers: headers, payloadHash: SHA256Hasher.hash(body).encoded, date: date)
     }
 
     /// Signs a request given its path and query exactly as they go on the wire; `headers` must hold `Host`.
-    public func sign(method: String, path: String, query: String?, headers: [(name: String, value: String)],
-                     payloadHash: String, date: Date) -> SignedRequest {
+    public func sign(
+        method: String, path: String, query: String?, headers: [(name: String, value: String)],
+        payloadHash: String, date: Date
+    ) -> SignedRequest {
         let amzDate = Self.amzDate(date)
         let day = String(amzDate.prefix(8))
 
@@ -110,16 +119,20 @@ public struct SigV4Signer: Sendable {
         ].joined(separator: "\n")
 
         let scope = "\(day)/\(region)/\(service)/aws4_request"
-        let stringToSign = [Self.algorithm, amzDate, scope, SHA256Hasher.hex(of: canonicalRequest)].joined(separator: "\n")
-        let key = Self.signingKey(secretAccessKey: credentials.secretAccessKey, day: day, region: region, service: service)
+        let stringToSign = [Self.algorithm, amzDate, scope, SHA256Hasher.hex(of: canonicalRequest)].joined(
+            separator: "\n")
+        let key = Self.signingKey(
+            secretAccessKey: credentials.secretAccessKey, day: day, region: region, service: service)
         let signature = SHA256Hasher.hex(SHA256Hasher.hmac(key: key, message: stringToSign))
-        let authorization = "\(Self.algorithm) Credential=\(credentials.accessKeyId)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
+        let authorization =
+            "\(Self.algorithm) Credential=\(credentials.accessKeyId)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
 
         if let unsignedToken { headers.append(unsignedToken) }
         headers.append((name: "Authorization", value: authorization))
-        return SignedRequest(headers: headers, authorization: authorization, amzDate: amzDate,
-                             canonicalRequest: canonicalRequest, stringToSign: stringToSign,
-                             signedHeaders: signedHeaders, signature: signature)
+        return SignedRequest(
+            headers: headers, authorization: authorization, amzDate: amzDate,
+            canonicalRequest: canonicalRequest, stringToSign: stringToSign,
+            signedHeaders: signedHeaders, signature: signature)
     }
 
     /// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, day), region), service), "aws4_request").
@@ -222,8 +235,8 @@ public struct SigV4Signer: Sendable {
     static func isUnreserved(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+            UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
             return true
         default:
             return false
@@ -267,7 +280,8 @@ public struct SigV4Signer: Sendable {
         }
         while index < bytes.count {
             if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count,
-               let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) {
+                let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2])
+            {
                 out.append(high << 4 | low)
                 index += 3
             } else {

@@ -46,25 +46,30 @@ public enum ArchiveError: Error, CustomStringConvertible, Sendable, Equatable {
     public var description: String {
         switch self {
         case .missingPath(let path, let what):
-            return "\(what) '\(path)' does not exist: check the path (and that it was not removed while the layer was being built)"
+            return
+                "\(what) '\(path)' does not exist: check the path (and that it was not removed while the layer was being built)"
         case .unreadable(let path, let reason):
             return "cannot read '\(path)': \(reason); check its permissions"
         case .sourceChanged(let path, let expected, let actual):
-            return "'\(path)' changed while it was being archived (expected \(expected) bytes, found \(actual)): do not modify the build context during a build, then retry"
+            return
+                "'\(path)' changed while it was being archived (expected \(expected) bytes, found \(actual)): do not modify the build context during a build, then retry"
         case .outputExists(let path):
-            return "layer output '\(path)' already exists: the writer never overwrites; remove it or choose another path"
+            return
+                "layer output '\(path)' already exists: the writer never overwrites; remove it or choose another path"
         case .writeFailed(let path, let reason):
             return "cannot write '\(path)': \(reason); check free disk space and permissions"
         case .invalidEntry(let path, let reason):
             return "invalid layer entry '\(path)': \(reason)"
         case .invalidSourceDateEpoch(let value):
-            return "SOURCE_DATE_EPOCH='\(value)' is not a valid timestamp: set it to a non-negative whole number of seconds since 1970-01-01 (e.g. `git log -1 --format=%ct`), or unset it"
+            return
+                "SOURCE_DATE_EPOCH='\(value)' is not a valid timestamp: set it to a non-negative whole number of seconds since 1970-01-01 (e.g. `git log -1 --format=%ct`), or unset it"
         case .invalidCompressionLevel(let level):
             return "compression level \(level) is out of range: use 0 (none) to 9 (best)"
         case .tarWriteFailed(let layer, let entry, let message):
             return "cannot add '\(entry)' to layer '\(layer)': \(message)"
         case .corruptLayer(let layer, let detail):
-            return "layer '\(layer)' is corrupt (\(detail)): the file is damaged or not a tar/tar.gz; download or rebuild it"
+            return
+                "layer '\(layer)' is corrupt (\(detail)): the file is damaged or not a tar/tar.gz; download or rebuild it"
         case .truncatedLayer(let layer, let detail):
             return "layer '\(layer)' is truncated (\(detail)): the file ends early; download or rebuild it"
         case .unsafeEntry(let entry, let layer, let reason):
@@ -74,11 +79,14 @@ public enum ArchiveError: Error, CustomStringConvertible, Sendable, Equatable {
         case .scanFailed(let path, let reason):
             return "cannot scan '\(path)': \(reason)"
         case .digestMismatch(let layer, let what, let expected, let actual):
-            return "layer '\(layer)' does not match its \(what): expected \(expected), got \(actual); the image is damaged or forged, pull or build it again from a trusted source"
+            return
+                "layer '\(layer)' does not match its \(what): expected \(expected), got \(actual); the image is damaged or forged, pull or build it again from a trusted source"
         case .extractLimit(let layer, let declared, let limit, let compressedSize):
-            return "layer '\(layer)' (\(compressedSize) bytes) declares at least \(declared) bytes of files, more than the extraction limit of \(limit) bytes; if the layer is genuine, raise \(ExtractOptions.ratioVariable) (now \(ExtractOptions.ratio()) times the layer's size, at least \(ExtractOptions.minimumLimit) bytes)"
+            return
+                "layer '\(layer)' (\(compressedSize) bytes) declares at least \(declared) bytes of files, more than the extraction limit of \(limit) bytes; if the layer is genuine, raise \(ExtractOptions.ratioVariable) (now \(ExtractOptions.ratio()) times the layer's size, at least \(ExtractOptions.minimumLimit) bytes)"
         case .invalidExtractRatio(let value):
-            return "\(ExtractOptions.ratioVariable)='\(value)' is not valid: set it to a whole number of times a layer's compressed size that extraction may write (default \(ExtractOptions.defaultRatio)), or unset it"
+            return
+                "\(ExtractOptions.ratioVariable)='\(value)' is not valid: set it to a whole number of times a layer's compressed size that extraction may write (default \(ExtractOptions.defaultRatio)), or unset it"
         case .compressionFailed(let reason):
             return "gzip compression failed: \(reason)"
         case .misuse(let reason):

@@ -52,7 +52,9 @@ final class GzipCompressor: @unchecked Sendable {
     // unfinished compressor still stops them.
     private let work = WorkQueue()
 
-    init(level: Int32, threads: Int, sink: @escaping (UnsafeRawBufferPointer) throws(ArchiveError) -> Void) throws(ArchiveError) {
+    init(
+        level: Int32, threads: Int, sink: @escaping (UnsafeRawBufferPointer) throws(ArchiveError) -> Void
+    ) throws(ArchiveError) {
         guard (0...9).contains(level) else { throw .invalidCompressionLevel(level) }
         self.level = level
         self.threads = max(1, threads)
@@ -100,7 +102,8 @@ final class GzipCompressor: @unchecked Sendable {
         current = []
         current.reserveCapacity(Self.blockSize)
         let job = Job(input: block, dictionary: previousTail, last: last)
-        previousTail = block.count >= Self.dictionarySize
+        previousTail =
+            block.count >= Self.dictionarySize
             ? Array(block.suffix(Self.dictionarySize))
             : Array((previousTail + block).suffix(Self.dictionarySize))
         totalIn += UInt64(block.count)
@@ -193,8 +196,9 @@ final class DeflateStream {
     private var stream = z_stream()
 
     init(level: Int32) throws(ArchiveError) {
-        let rc = deflateInit2_(&stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY,
-                               zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        let rc = deflateInit2_(
+            &stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY,
+            zlibVersion(), Int32(MemoryLayout<z_stream>.size))
         guard rc == Z_OK else { throw .compressionFailed("deflateInit2 returned \(rc)") }
     }
 

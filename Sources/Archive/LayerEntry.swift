@@ -15,16 +15,20 @@ public struct LayerOptions: Sendable {
     /// Threads compressing blocks concurrently; the output does not depend on it.
     public var compressionThreads: Int
 
-    public init(sourceDateEpoch: Int64 = LayerOptions.defaultEpoch,
-                compressionLevel: Int32 = LayerOptions.defaultCompressionLevel,
-                compressionThreads: Int = ProcessInfo.processInfo.activeProcessorCount) {
+    public init(
+        sourceDateEpoch: Int64 = LayerOptions.defaultEpoch,
+        compressionLevel: Int32 = LayerOptions.defaultCompressionLevel,
+        compressionThreads: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) {
         self.sourceDateEpoch = sourceDateEpoch
         self.compressionLevel = compressionLevel
         self.compressionThreads = compressionThreads
     }
 
     /// Options with `SOURCE_DATE_EPOCH` taken from the environment when it is set and not empty.
-    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws(ArchiveError) -> LayerOptions {
+    public static func fromEnvironment(
+        _ env: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ArchiveError) -> LayerOptions {
         var options = LayerOptions()
         if let raw = env["SOURCE_DATE_EPOCH"], !raw.isEmpty {
             guard raw.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let value = Int64(raw) else {
@@ -64,8 +68,10 @@ public struct LayerEntry: Sendable, Equatable {
     public var mtime: Int64
     public var xattrs: [String: [UInt8]]
 
-    public init(path: String, kind: EntryKind, mode: UInt32, uid: UInt32 = 0, gid: UInt32 = 0,
-                mtime: Int64 = 0, xattrs: [String: [UInt8]] = [:]) {
+    public init(
+        path: String, kind: EntryKind, mode: UInt32, uid: UInt32 = 0, gid: UInt32 = 0,
+        mtime: Int64 = 0, xattrs: [String: [UInt8]] = [:]
+    ) {
         self.path = path
         self.kind = kind
         self.mode = mode

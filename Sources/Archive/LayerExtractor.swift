@@ -18,8 +18,10 @@ public struct ExtractOptions: Sendable {
     public static let minimumLimit: Int64 = 256 << 20
     public static let ratioVariable = "IMAGEKIT_EXTRACT_RATIO"
 
-    public init(preserveOwnership: Bool = (geteuid() == 0), xattrs: Bool = true, byteLimit: Int64? = nil,
-                expected: (digest: Digest, diffID: Digest)? = nil) {
+    public init(
+        preserveOwnership: Bool = (geteuid() == 0), xattrs: Bool = true, byteLimit: Int64? = nil,
+        expected: (digest: Digest, diffID: Digest)? = nil
+    ) {
         self.preserveOwnership = preserveOwnership
         self.xattrs = xattrs
         self.byteLimit = byteLimit
@@ -33,14 +35,19 @@ public struct ExtractOptions: Sendable {
 
     static func parseRatio(_ environment: [String: String]) throws(ArchiveError) -> Int64 {
         guard let raw = environment[ratioVariable], !raw.isEmpty else { return defaultRatio }
-        guard raw.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let value = Int64(raw), value > 0 else { throw .invalidExtractRatio(raw) }
+        guard raw.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let value = Int64(raw), value > 0 else {
+            throw .invalidExtractRatio(raw)
+        }
         return value
     }
 
     /// The limit for a layer of `compressedSize` bytes.
-    public func limit(compressedSize: Int64, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ArchiveError) -> Int64 {
+    public func limit(
+        compressedSize: Int64, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ArchiveError) -> Int64 {
         if let byteLimit { return byteLimit }
-        let (product, overflow) = max(0, compressedSize).multipliedReportingOverflow(by: try Self.parseRatio(environment))
+        let (product, overflow) = max(0, compressedSize).multipliedReportingOverflow(
+            by: try Self.parseRatio(environment))
         return overflow ? Int64.max : max(product, Self.minimumLimit)
     }
 }
@@ -63,14 +70,18 @@ public struct ExtractStats: Sendable, Equatable {
 public enum LayerExtractor {
     /// Applies a layer onto a merged root filesystem (like `docker load` / `umoci unpack`):
     /// OCI whiteouts delete, opaque markers empty the directory first.
-    public static func apply(layer: URL, to root: URL, options: ExtractOptions = .init()) throws(ArchiveError) -> ExtractStats {
+    public static func apply(
+        layer: URL, to root: URL, options: ExtractOptions = .init()
+    ) throws(ArchiveError) -> ExtractStats {
         let extraction = try Extraction(layer: layer, root: root, overlay: false, options: options)
         return try extraction.run()
     }
 
     /// Extracts a layer into its own empty directory in overlayfs form (for a lowerdir stack):
     /// `.wh.x` -> char device 0/0 named x, `.wh..wh..opq` -> xattr trusted.overlay.opaque="y" on the dir.
-    public static func unpackForOverlay(layer: URL, to directory: URL, options: ExtractOptions = .init()) throws(ArchiveError) -> ExtractStats {
+    public static func unpackForOverlay(
+        layer: URL, to directory: URL, options: ExtractOptions = .init()
+    ) throws(ArchiveError) -> ExtractStats {
         let extraction = try Extraction(layer: layer, root: directory, overlay: true, options: options)
         return try extraction.run()
     }
@@ -130,10 +141,12 @@ private final class Extraction {
         stats.digests = digests
         if let expected = options.expected {
             guard digests.digest == expected.digest else {
-                throw .digestMismatch(layer: layer.path, what: "digest", expected: expected.digest, actual: digests.digest)
+                throw .digestMismatch(
+                    layer: layer.path, what: "digest", expected: expected.digest, actual: digests.digest)
             }
             guard digests.diffID == expected.diffID else {
-                throw .digestMismatch(layer: layer.path, what: "diffID", expected: expected.diffID, actual: digests.diffID)
+                throw .digestMismatch(
+                    layer: layer.path, what: "diffID", expected: expected.diffID, actual: digests.diffID)
             }
         }
         // Deepest first, so setting a parent's times is not undone by its children.
@@ -206,7 +219,9 @@ private final class Extraction {
             // (sparse) files stops here.
             let (total, overflow) = declared.addingReportingOverflow(size)
             guard !overflow, total <= limit else {
-                throw .extractLimit(layer: layer.path, declared: overflow ? Int64.max : total, limit: limit, compressedSize: compressedSize)
+                throw .extractLimit(
+                    layer: layer.path, declared: overflow ? Int64.max : total, limit: limit,
+                    compressedSize: compressedSize)
             }
             declared = total
             try clearSlot(parent, name, keepDirectory: false, entry: entry)
@@ -220,7 +235,9 @@ private final class Extraction {
                 try reader.readDataBlocks { offset, chunk in
                     do throws(ArchiveError) {
                         guard offset <= size - Int64(chunk.count) else {
-                            throw ArchiveError.unsafeEntry(entry.path, layer: self.layer.path, reason: "it holds data beyond its declared size of \(size) bytes")
+                            throw ArchiveError.unsafeEntry(
+                                entry.path, layer: self.layer.path,
+                                reason: "it holds data beyond its declared size of \(size) bytes")
                         }
                         try writeAll(fd, chunk, at: offset, path: self.root.path + "/" + entry.path)
                     } catch {
@@ -261,14 +278,17 @@ private final class Extraction {
             guard linkat(targetDir, targetName, parent, name, 0) == 0 else { throw fail(entry, "link: \(errnoText())") }
         case .characterDevice(let major, let minor), .blockDevice(let major, let minor):
             try clearSlot(parent, name, keepDirectory: false, entry: entry)
-            let type: mode_t = entry.kind == .characterDevice(major: major, minor: minor) ? FileType.character : FileType.block
+            let type: mode_t =
+                entry.kind == .characterDevice(major: major, minor: minor) ? FileType.character : FileType.block
             guard mknodat(parent, name, type | 0o600, makeDevice(major, minor)) == 0 else {
                 throw fail(entry, "mknod (device files need root): \(errnoText())")
             }
             try setOwnerAndTimes(parent, name, entry, mode: entry.mode)
         case .fifo:
             try clearSlot(parent, name, keepDirectory: false, entry: entry)
-            guard mknodat(parent, name, FileType.fifo | 0o600, 0) == 0 else { throw fail(entry, "mkfifo: \(errnoText())") }
+            guard mknodat(parent, name, FileType.fifo | 0o600, 0) == 0 else {
+                throw fail(entry, "mkfifo: \(errnoText())")
+            }
             try setOwnerAndTimes(parent, name, entry, mode: entry.mode)
         }
     }
@@ -279,7 +299,9 @@ private final class Extraction {
     /// inside the root only; missing directories are created when `create` is set.
     private func openDirectory(_ components: [String], create: Bool, entry: String) throws(ArchiveError) -> Int32 {
         guard let fd = try resolve(components, create: create, entry: entry) else {
-            throw .extractFailed(entry, layer: layer.path, reason: "its parent directory '\(components.joined(separator: "/"))' does not exist")
+            throw .extractFailed(
+                entry, layer: layer.path,
+                reason: "its parent directory '\(components.joined(separator: "/"))' does not exist")
         }
         return fd
     }
@@ -306,7 +328,8 @@ private final class Extraction {
                 if mkdirat(current, component, 0o755) != 0 && errno != EEXIST {
                     let reason = errnoText()
                     closeAll()
-                    throw .extractFailed(entry, layer: layer.path, reason: "cannot create directory '\(component)': \(reason)")
+                    throw .extractFailed(
+                        entry, layer: layer.path, reason: "cannot create directory '\(component)': \(reason)")
                 }
                 fd = openat(current, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             }
@@ -316,11 +339,17 @@ private final class Extraction {
             }
             let code = errno
             var st = stat()
-            if fstatat(current, component, &st, AT_SYMLINK_NOFOLLOW) == 0, (st.st_mode & FileType.mask) == FileType.symlink {
+            if fstatat(current, component, &st, AT_SYMLINK_NOFOLLOW) == 0,
+                (st.st_mode & FileType.mask) == FileType.symlink
+            {
                 followed += 1
                 guard followed <= Self.maxSymlinks else {
                     closeAll()
-                    throw .unsafeEntry(entry, layer: layer.path, reason: "too many levels of symbolic links under '\(components.joined(separator: "/"))' (a symlink loop)")
+                    throw .unsafeEntry(
+                        entry, layer: layer.path,
+                        reason:
+                            "too many levels of symbolic links under '\(components.joined(separator: "/"))' (a symlink loop)"
+                    )
                 }
                 guard let target = readLink(current, component) else {
                     closeAll()
@@ -334,8 +363,9 @@ private final class Extraction {
                 continue
             }
             closeAll()
-            throw .extractFailed(entry, layer: layer.path,
-                                 reason: "'\(component)' on its path is not a directory (\(errnoText(code)))")
+            throw .extractFailed(
+                entry, layer: layer.path,
+                reason: "'\(component)' on its path is not a directory (\(errnoText(code)))")
         }
         let result = stack.removeLast()
         stack.forEach { close($0) }
@@ -373,18 +403,26 @@ private final class Extraction {
             guard fd >= 0 else { throw fail(entry, "cannot open '\(name)' to remove it: \(errnoText())") }
             defer { close(fd) }
             let names: [String]
-            do { names = try listDirectory(fd: dup(fd)) } catch { throw fail(entry, "cannot list '\(name)': \(error.reason)") }
+            do { names = try listDirectory(fd: dup(fd)) } catch {
+                throw fail(entry, "cannot list '\(name)': \(error.reason)")
+            }
             for child in names { try removeTree(fd, child, entry: entry) }
-            guard unlinkat(dir, name, AT_REMOVEDIR) == 0 else { throw fail(entry, "cannot remove '\(name)': \(errnoText())") }
+            guard unlinkat(dir, name, AT_REMOVEDIR) == 0 else {
+                throw fail(entry, "cannot remove '\(name)': \(errnoText())")
+            }
         } else {
-            guard unlinkat(dir, name, 0) == 0 || errno == ENOENT else { throw fail(entry, "cannot remove '\(name)': \(errnoText())") }
+            guard unlinkat(dir, name, 0) == 0 || errno == ENOENT else {
+                throw fail(entry, "cannot remove '\(name)': \(errnoText())")
+            }
         }
     }
 
     /// An opaque marker: remove what lower layers put in the directory, keep this layer's entries.
     private func emptyDirectory(_ dir: Int32, path: String, entry: LayerEntry) throws(ArchiveError) {
         let names: [String]
-        do { names = try listDirectory(fd: dup(dir)) } catch { throw fail(entry, "cannot list the directory: \(error.reason)") }
+        do { names = try listDirectory(fd: dup(dir)) } catch {
+            throw fail(entry, "cannot list the directory: \(error.reason)")
+        }
         for name in names {
             let childPath = path.isEmpty ? name : path + "/" + name
             if created.contains(childPath) { continue }
@@ -412,7 +450,8 @@ private final class Extraction {
     }
 
     /// Owner, mode (when given) and times of a non-regular entry, without following it.
-    private func setOwnerAndTimes(_ dir: Int32, _ name: String, _ entry: LayerEntry, mode: UInt32?) throws(ArchiveError) {
+    private func setOwnerAndTimes(_ dir: Int32, _ name: String, _ entry: LayerEntry, mode: UInt32?) throws(ArchiveError)
+    {
         if options.preserveOwnership, fchownat(dir, name, entry.uid, entry.gid, AT_SYMLINK_NOFOLLOW) != 0 {
             throw fail(entry, "lchown \(entry.uid):\(entry.gid): \(errnoText())")
         }
@@ -421,7 +460,9 @@ private final class Extraction {
             throw fail(entry, "chmod: \(errnoText())")
         }
         var times = [timespec(tv_sec: Int(entry.mtime), tv_nsec: 0), timespec(tv_sec: Int(entry.mtime), tv_nsec: 0)]
-        guard utimensat(dir, name, &times, AT_SYMLINK_NOFOLLOW) == 0 else { throw fail(entry, "cannot set times: \(errnoText())") }
+        guard utimensat(dir, name, &times, AT_SYMLINK_NOFOLLOW) == 0 else {
+            throw fail(entry, "cannot set times: \(errnoText())")
+        }
     }
 
     private func finishDirectory(_ components: [String], _ entry: LayerEntry) throws(ArchiveError) {

@@ -46,17 +46,20 @@ public final class LayerReader {
         archive_read_support_format_tar(a)
         archive_read_support_format_empty(a)
         let context = Unmanaged.passUnretained(source).toOpaque()
-        if archive_read_open(a, context, nil, { _, context, buffer in
-            let source = Unmanaged<HashingSource>.fromOpaque(context!).takeUnretainedValue()
-            do throws(ArchiveError) {
-                let chunk = try source.next()
-                buffer?.pointee = chunk.baseAddress.map { UnsafeRawPointer($0) }
-                return chunk.count
-            } catch {
-                source.failure = error
-                return -1
-            }
-        }, nil) != ARCHIVE_OK {
+        if archive_read_open(
+            a, context, nil,
+            { _, context, buffer in
+                let source = Unmanaged<HashingSource>.fromOpaque(context!).takeUnretainedValue()
+                do throws(ArchiveError) {
+                    let chunk = try source.next()
+                    buffer?.pointee = chunk.baseAddress.map { UnsafeRawPointer($0) }
+                    return chunk.count
+                } catch {
+                    source.failure = error
+                    return -1
+                }
+            }, nil) != ARCHIVE_OK
+        {
             throw source.failure ?? Self.classify(a, name: name)
         }
     }
@@ -71,7 +74,9 @@ public final class LayerReader {
 
     /// Reads what is left of the blob and returns what it hashed to; after the last entry.
     public func finishVerification() throws(ArchiveError) -> LayerDigests {
-        guard let source else { throw .misuse("finishVerification() on a reader not made with init(verifying:) for '\(name)'") }
+        guard let source else {
+            throw .misuse("finishVerification() on a reader not made with init(verifying:) for '\(name)'")
+        }
         return try source.finish()
     }
 
@@ -137,12 +142,16 @@ public final class LayerReader {
                 let target = Self.string(archive_entry_symlink_utf8(e)) ?? Self.string(archive_entry_symlink(e)) ?? ""
                 kind = .symlink(target: target)
             case FileType.character:
-                kind = .characterDevice(major: UInt32(archive_entry_rdevmajor(e)), minor: UInt32(archive_entry_rdevminor(e)))
+                kind = .characterDevice(
+                    major: UInt32(archive_entry_rdevmajor(e)), minor: UInt32(archive_entry_rdevminor(e)))
             case FileType.block:
-                kind = .blockDevice(major: UInt32(archive_entry_rdevmajor(e)), minor: UInt32(archive_entry_rdevminor(e)))
+                kind = .blockDevice(
+                    major: UInt32(archive_entry_rdevmajor(e)), minor: UInt32(archive_entry_rdevminor(e)))
             case FileType.fifo: kind = .fifo
             default:
-                throw .unsafeEntry(rawPath, layer: name, reason: "unsupported entry type \(String(archive_entry_filetype(e), radix: 8))")
+                throw .unsafeEntry(
+                    rawPath, layer: name,
+                    reason: "unsupported entry type \(String(archive_entry_filetype(e), radix: 8))")
             }
         }
         var xattrs: [String: [UInt8]] = [:]
@@ -156,9 +165,10 @@ public final class LayerReader {
                 xattrs[String(cString: namePointer)] = bytes
             }
         }
-        return LayerEntry(path: path, kind: kind, mode: perm, uid: UInt32(truncatingIfNeeded: archive_entry_uid(e)),
-                          gid: UInt32(truncatingIfNeeded: archive_entry_gid(e)), mtime: Int64(archive_entry_mtime(e)),
-                          xattrs: xattrs)
+        return LayerEntry(
+            path: path, kind: kind, mode: perm, uid: UInt32(truncatingIfNeeded: archive_entry_uid(e)),
+            gid: UInt32(truncatingIfNeeded: archive_entry_gid(e)), mtime: Int64(archive_entry_mtime(e)),
+            xattrs: xattrs)
     }
 
     /// Streams the current entry's contents in chunks.
@@ -188,7 +198,9 @@ public final class LayerReader {
             let rc = archive_read_data_block(archive, &pointer, &size, &offset)
             if rc == ARCHIVE_EOF { return }
             if rc < ARCHIVE_WARN { throw source?.failure ?? Self.classify(archive, name: name) }
-            guard offset >= 0 else { throw ArchiveError.corruptLayer(name, detail: "a data block at a negative offset") }
+            guard offset >= 0 else {
+                throw ArchiveError.corruptLayer(name, detail: "a data block at a negative offset")
+            }
             if size > 0 { try body(Int64(offset), UnsafeRawBufferPointer(start: pointer, count: size)) }
         }
     }
@@ -295,7 +307,9 @@ final class HashingSource {
         while true {
             if inflater.needsInput {
                 if inputEnded {
-                    do throws(GzipError) { try inflater.finish() } catch { throw .corruptLayer(name, detail: "gzip stream: \(error.reason)") }
+                    do throws(GzipError) { try inflater.finish() } catch {
+                        throw .corruptLayer(name, detail: "gzip stream: \(error.reason)")
+                    }
                     return UnsafeRawBufferPointer(start: nil, count: 0)
                 }
                 let n = try readInput()

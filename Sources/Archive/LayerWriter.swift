@@ -60,7 +60,9 @@ public final class LayerWriter {
     }
 
     private func openArchive() throws(ArchiveError) {
-        guard let a = archive_write_new() else { throw .writeFailed(output.path, reason: "libarchive could not allocate a writer") }
+        guard let a = archive_write_new() else {
+            throw .writeFailed(output.path, reason: "libarchive could not allocate a writer")
+        }
         archive = a
         // pax_restricted: plain ustar headers unless a field needs an extended header.
         archive_write_set_format_pax_restricted(a)
@@ -69,10 +71,12 @@ public final class LayerWriter {
         // No padding of the final record to 10 KiB: the stream ends with the two zero blocks.
         archive_write_set_bytes_in_last_block(a, 1)
         let me = Unmanaged.passUnretained(self).toOpaque()
-        let rc = archive_write_open(a, me, nil, { _, client, buffer, length in
-            let writer = Unmanaged<LayerWriter>.fromOpaque(client!).takeUnretainedValue()
-            return writer.consumeTar(UnsafeRawBufferPointer(start: buffer, count: length))
-        }, nil)
+        let rc = archive_write_open(
+            a, me, nil,
+            { _, client, buffer, length in
+                let writer = Unmanaged<LayerWriter>.fromOpaque(client!).takeUnretainedValue()
+                return writer.consumeTar(UnsafeRawBufferPointer(start: buffer, count: length))
+            }, nil)
         guard rc == ARCHIVE_OK else { throw archiveFailure(entry: "(start)") }
     }
 
@@ -166,8 +170,10 @@ public final class LayerWriter {
     }
 
     /// Scans `directory` and writes all of it as one layer at `output`.
-    public static func write(directory: URL, to output: URL, options: LayerOptions,
-                             scan: TreeScanner.Options = .init()) throws(ArchiveError) -> WrittenLayer {
+    public static func write(
+        directory: URL, to output: URL, options: LayerOptions,
+        scan: TreeScanner.Options = .init()
+    ) throws(ArchiveError) -> WrittenLayer {
         let entries = try TreeScanner.scan(directory, options: scan)
         let writer = try LayerWriter(output: output, options: options)
         for entry in entries { try writer.add(entry) }
@@ -187,20 +193,25 @@ public final class LayerWriter {
         var failure: ArchiveError?
         do {
             try reader.readData { chunk in
-                do throws(ArchiveError) { try self.writeData(chunk, entry: entry.path) } catch { failure = error; throw error }
+                do throws(ArchiveError) { try self.writeData(chunk, entry: entry.path) } catch {
+                    failure = error; throw error
+                }
                 written += Int64(chunk.count)
             }
         } catch {
             throw fail(failure ?? (error as? ArchiveError) ?? .unreadable(reader.name, reason: "\(error)"))
         }
         if written != size {
-            throw fail(.invalidEntry(entry.path, reason: "the reader delivered \(written) bytes but the entry says \(size)"))
+            throw fail(
+                .invalidEntry(entry.path, reason: "the reader delivered \(written) bytes but the entry says \(size)"))
         }
     }
 
     /// Flushes the tar and gzip streams, fsyncs and closes the file.
     public func finish() throws(ArchiveError) -> WrittenLayer {
-        guard state == .open, let a = archive else { throw .misuse("finish() called twice or after a failure on '\(output.path)'") }
+        guard state == .open, let a = archive else {
+            throw .misuse("finish() called twice or after a failure on '\(output.path)'")
+        }
         if archive_write_close(a) != ARCHIVE_OK { throw fail(archiveFailure(entry: "(end of archive)")) }
         archive_write_free(a)
         archive = nil
@@ -217,14 +228,17 @@ public final class LayerWriter {
         fd = -1
         state = .finished
         blobBytes = Int64(st.st_size)
-        return WrittenLayer(diffID: tarHasher.finalizeDigest(), digest: blobHasher.finalizeDigest(),
-                            size: blobBytes, uncompressedSize: tarBytes, entryCount: entryCount)
+        return WrittenLayer(
+            diffID: tarHasher.finalizeDigest(), digest: blobHasher.finalizeDigest(),
+            size: blobBytes, uncompressedSize: tarBytes, entryCount: entryCount)
     }
 
     // MARK: - Headers
 
     private func writeHeader(_ entry: LayerEntry) throws(ArchiveError) {
-        guard state == .open, let a = archive else { throw .misuse("add() after finish() or a failure on '\(output.path)'") }
+        guard state == .open, let a = archive else {
+            throw .misuse("add() after finish() or a failure on '\(output.path)'")
+        }
         let path = try Self.tarPath(entry.path)
         guard let e = archive_entry_new() else { throw .writeFailed(output.path, reason: "out of memory") }
         defer { archive_entry_free(e) }
@@ -246,7 +260,8 @@ public final class LayerWriter {
             archive_entry_set_symlink_utf8(e, target)
         case .hardlink(let target):
             guard let parts = safeComponents(target), !parts.isEmpty else {
-                throw .invalidEntry(entry.path, reason: "hardlink target '\(target)' must be a relative path inside the layer")
+                throw .invalidEntry(
+                    entry.path, reason: "hardlink target '\(target)' must be a relative path inside the layer")
             }
             archive_entry_set_filetype(e, FileType.regular)
             archive_entry_set_hardlink_utf8(e, parts.joined(separator: "/"))
@@ -295,7 +310,8 @@ public final class LayerWriter {
 
     private func archiveFailure(entry: String) -> ArchiveError {
         if let callbackError { return callbackError }
-        let message = archive.flatMap { archive_error_string($0) }.map { String(cString: $0) } ?? "unknown libarchive error"
+        let message =
+            archive.flatMap { archive_error_string($0) }.map { String(cString: $0) } ?? "unknown libarchive error"
         return .tarWriteFailed(layer: output.path, entry: entry, message: message)
     }
 

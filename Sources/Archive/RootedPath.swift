@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -51,7 +52,9 @@ public final class RootedPath: @unchecked Sendable {
 
     /// Resolves `path` (absolute or relative, both taken from the root) inside `root`; the final
     /// component is followed too when it is a symlink.
-    public static func resolve(_ path: String, in root: URL, escapes: Escapes, create: Create = .none) throws(RootedPathError) -> RootedPath {
+    public static func resolve(
+        _ path: String, in root: URL, escapes: Escapes, create: Create = .none
+    ) throws(RootedPathError) -> RootedPath {
         let rootFD = open(root.path, O_PATH | O_DIRECTORY | O_CLOEXEC)
         guard rootFD >= 0 else { throw .failed(path: root.path, reason: errnoText()) }
         var chain: [(fd: Int32, name: String)] = []
@@ -68,7 +71,11 @@ public final class RootedPath: @unchecked Sendable {
         func here() -> String { chain.map(\.name).joined(separator: "/") }
         while let name = pending.popLast() {
             if name == ".." {
-                if let top = chain.popLast() { close(top.fd) } else if escapes == .reject { throw .escapes(path: path, link: nil, target: nil) }
+                if let top = chain.popLast() {
+                    close(top.fd)
+                } else if escapes == .reject {
+                    throw .escapes(path: path, link: nil, target: nil)
+                }
                 continue
             }
             let parent = chain.last?.fd ?? rootFD
@@ -82,7 +89,9 @@ public final class RootedPath: @unchecked Sendable {
                 } else {
                     made = mkdirat(parent, name, 0o755)
                 }
-                if made != 0 && errno != EEXIST { throw .failed(path: join(here(), name), reason: "cannot create: \(errnoText())") }
+                if made != 0 && errno != EEXIST {
+                    throw .failed(path: join(here(), name), reason: "cannot create: \(errnoText())")
+                }
                 if made == 0 { created.append(join(here(), name)) }
                 fd = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC)
             }
@@ -109,7 +118,9 @@ public final class RootedPath: @unchecked Sendable {
                 pending.append(contentsOf: components(target).reversed())
                 continue
             }
-            if !pending.isEmpty, (st.st_mode & FileType.mask) != FileType.directory, pending.contains(where: { $0 != ".." }) {
+            if !pending.isEmpty, (st.st_mode & FileType.mask) != FileType.directory,
+                pending.contains(where: { $0 != ".." })
+            {
                 close(fd)
                 throw .notDirectory(path: path, component: join(here(), name))
             }
@@ -250,11 +261,13 @@ public enum RootedPathError: Error, CustomStringConvertible, Sendable, Equatable
         switch self {
         case .escapes(let path, let link?, let target?):
             let what = "\(link) is a symlink to \(target), outside its root"
-            return path == link || path == "/" + link ? what : "\(path) leads outside its root: \(link) is a symlink to \(target)"
+            return path == link || path == "/" + link
+                ? what : "\(path) leads outside its root: \(link) is a symlink to \(target)"
         case .escapes(let path, _, _):
             return "\(path) leads outside its root with '..'"
         case .missing(let path, let component):
-            return component == path || "/" + component == path ? "\(path) does not exist" : "\(path) does not exist (\(component) is missing)"
+            return component == path || "/" + component == path
+                ? "\(path) does not exist" : "\(path) does not exist (\(component) is missing)"
         case .notDirectory(let path, let component):
             return "\(path): \(component) is not a directory"
         case .tooManyLinks(let path):

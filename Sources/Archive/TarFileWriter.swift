@@ -10,7 +10,9 @@ public final class TarFileWriter {
     private var closed = false
 
     public init(output: URL, mtime: Int64 = LayerOptions.defaultEpoch) throws(ArchiveError) {
-        guard let a = archive_write_new() else { throw .writeFailed(output.path, reason: "libarchive could not allocate a writer") }
+        guard let a = archive_write_new() else {
+            throw .writeFailed(output.path, reason: "libarchive could not allocate a writer")
+        }
         archive_write_set_format_pax_restricted(a)
         guard archive_write_open_filename(a, output.path) == ARCHIVE_OK else {
             let reason = String(cString: archive_error_string(a))
@@ -50,7 +52,9 @@ public final class TarFileWriter {
         defer { buffer.deallocate() }
         while true {
             let n = read(fd, buffer, 1 << 20)
-            if n < 0 { if errno == EINTR { continue }; throw .unreadable(source.path, reason: String(cString: strerror(errno))) }
+            if n < 0 {
+                if errno == EINTR { continue }; throw .unreadable(source.path, reason: String(cString: strerror(errno)))
+            }
             if n == 0 { break }
             if archive_write_data(archive, buffer, n) < 0 { throw lastError() }
         }
@@ -65,7 +69,9 @@ public final class TarFileWriter {
     }
 
     private func writeHeader(_ name: String, type: UInt32, mode: UInt32, size: Int64) throws(ArchiveError) {
-        guard let entry = archive_entry_new() else { throw .writeFailed(path, reason: "libarchive could not allocate an entry") }
+        guard let entry = archive_entry_new() else {
+            throw .writeFailed(path, reason: "libarchive could not allocate an entry")
+        }
         defer { archive_entry_free(entry) }
         archive_entry_set_pathname(entry, name)
         archive_entry_set_filetype(entry, type)

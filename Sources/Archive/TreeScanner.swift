@@ -15,9 +15,11 @@ public struct TreeScanner {
         /// Keep `security.capability` and `user.*` xattrs (never `trusted.*` nor `security.selinux`).
         public var xattrs: Bool = true
 
-        public init(pathPrefix: String = "", overlayWhiteouts: Bool = false,
-                    exclude: @escaping @Sendable (String) -> Bool = { _ in false },
-                    includeRoot: Bool = false, xattrs: Bool = true) {
+        public init(
+            pathPrefix: String = "", overlayWhiteouts: Bool = false,
+            exclude: @escaping @Sendable (String) -> Bool = { _ in false },
+            includeRoot: Bool = false, xattrs: Bool = true
+        ) {
             self.pathPrefix = pathPrefix
             self.overlayWhiteouts = overlayWhiteouts
             self.exclude = exclude
@@ -43,12 +45,15 @@ public struct TreeScanner {
             if code == ENOENT { throw .missingPath(root, what: "directory") }
             throw .scanFailed(root, reason: errnoText(code))
         }
-        guard (st.st_mode & FileType.mask) == FileType.directory else { throw .scanFailed(root, reason: "it is not a directory") }
+        guard (st.st_mode & FileType.mask) == FileType.directory else {
+            throw .scanFailed(root, reason: "it is not a directory")
+        }
         // A leading "/" is allowed in the prefix (a COPY destination like "/app/").
         var rawPrefix = Substring(options.pathPrefix)
         while rawPrefix.hasPrefix("/") { rawPrefix = rawPrefix.dropFirst() }
         guard let prefixParts = safeComponents(String(rawPrefix)) else {
-            throw .invalidEntry(options.pathPrefix, reason: "the path prefix must be relative and must not contain '..'")
+            throw .invalidEntry(
+                options.pathPrefix, reason: "the path prefix must be relative and must not contain '..'")
         }
         let prefix = prefixParts.joined(separator: "/")
 
@@ -77,8 +82,10 @@ public struct TreeScanner {
         return found.map(\.entry)
     }
 
-    private static func walk(_ directory: String, relative: String, prefix: String, options: Options,
-                             into found: inout [Found]) throws(ArchiveError) {
+    private static func walk(
+        _ directory: String, relative: String, prefix: String, options: Options,
+        into found: inout [Found]
+    ) throws(ArchiveError) {
         let names: [String]
         do { names = try listDirectory(atPath: directory) } catch { throw .scanFailed(directory, reason: error.reason) }
         for name in names {
@@ -99,8 +106,10 @@ public struct TreeScanner {
             }
             var entry = try describe(path: full, relative: rel, st: st, options: options)
             entry.path = path
-            found.append(Found(entry: entry, device: UInt64(st.st_dev), inode: UInt64(st.st_ino),
-                               linkable: type != FileType.directory && st.st_nlink > 1))
+            found.append(
+                Found(
+                    entry: entry, device: UInt64(st.st_dev), inode: UInt64(st.st_ino),
+                    linkable: type != FileType.directory && st.st_nlink > 1))
             if type == FileType.directory {
                 if options.overlayWhiteouts, isOpaque(full) {
                     found.append(opaqueMarker(in: path, like: entry))
@@ -117,14 +126,17 @@ public struct TreeScanner {
 
     private static func opaqueMarker(in directory: String, like dir: LayerEntry) -> Found {
         let path = directory.isEmpty ? ".wh..wh..opq" : directory + "/.wh..wh..opq"
-        let entry = LayerEntry(path: path, kind: .regular(source: nil, size: 0), mode: 0,
-                               uid: dir.uid, gid: dir.gid, mtime: dir.mtime)
+        let entry = LayerEntry(
+            path: path, kind: .regular(source: nil, size: 0), mode: 0,
+            uid: dir.uid, gid: dir.gid, mtime: dir.mtime)
         return Found(entry: entry, device: 0, inode: 0, linkable: false)
     }
 
     private static func isOpaque(_ path: String) -> Bool { OverlayOpaque.isOpaque(path) == true }
 
-    private static func describe(path: String, relative: String, st: stat, options: Options) throws(ArchiveError) -> LayerEntry {
+    private static func describe(
+        path: String, relative: String, st: stat, options: Options
+    ) throws(ArchiveError) -> LayerEntry {
         let kind: EntryKind
         switch st.st_mode & FileType.mask {
         case FileType.regular: kind = .regular(source: URL(fileURLWithPath: path), size: Int64(st.st_size))
@@ -137,7 +149,8 @@ public struct TreeScanner {
         case FileType.character: kind = .characterDevice(major: major(st.st_rdev), minor: minor(st.st_rdev))
         case FileType.block: kind = .blockDevice(major: major(st.st_rdev), minor: minor(st.st_rdev))
         case FileType.fifo: kind = .fifo
-        default: throw .scanFailed(path, reason: "unsupported file type \(String(st.st_mode & FileType.mask, radix: 8))")
+        default:
+            throw .scanFailed(path, reason: "unsupported file type \(String(st.st_mode & FileType.mask, radix: 8))")
         }
         var xattrs: [String: [UInt8]] = [:]
         if options.xattrs {
@@ -145,8 +158,9 @@ public struct TreeScanner {
                 if let value = readXattr(path: path, name: name) { xattrs[name] = value }
             }
         }
-        return LayerEntry(path: relative, kind: kind, mode: UInt32(st.st_mode & 0o7777), uid: st.st_uid,
-                          gid: st.st_gid, mtime: Int64(st.st_mtim.tv_sec), xattrs: xattrs)
+        return LayerEntry(
+            path: relative, kind: kind, mode: UInt32(st.st_mode & 0o7777), uid: st.st_uid,
+            gid: st.st_gid, mtime: Int64(st.st_mtim.tv_sec), xattrs: xattrs)
     }
 }
 
@@ -157,7 +171,9 @@ struct POSIXFailure: Error {
     var reason: String { errnoText(code) }
 }
 
-func major(_ dev: dev_t) -> UInt32 { UInt32(truncatingIfNeeded: ((dev >> 32) & 0xffff_f000) | ((dev >> 8) & 0x0000_0fff)) }
+func major(_ dev: dev_t) -> UInt32 {
+    UInt32(truncatingIfNeeded: ((dev >> 32) & 0xffff_f000) | ((dev >> 8) & 0x0000_0fff))
+}
 func minor(_ dev: dev_t) -> UInt32 { UInt32(truncatingIfNeeded: ((dev >> 12) & 0xffff_ff00) | (dev & 0x0000_00ff)) }
 func makeDevice(_ major: UInt32, _ minor: UInt32) -> dev_t {
     let ma = dev_t(major), mi = dev_t(minor)

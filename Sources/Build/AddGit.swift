@@ -16,12 +16,19 @@ enum AddGit {
         var checkouts: [Checkout] = []
         for source in copy.sources where CopySources.isGitURL(source.text) {
             let location = source.location.description
-            guard let gitPath = ["/usr/bin/git", "/usr/local/bin/git", "/bin/git"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-                throw BuildError.instruction(location: location, message: "ADD of a git repository needs git on this machine: apt-get install git")
+            guard
+                let gitPath = ["/usr/bin/git", "/usr/local/bin/git", "/bin/git"].first(where: {
+                    FileManager.default.isExecutableFile(atPath: $0)
+                })
+            else {
+                throw BuildError.instruction(
+                    location: location,
+                    message: "ADD of a git repository needs git on this machine: apt-get install git")
             }
             let (url, ref, subdir) = split(source.text)
             if let ref, ref.hasPrefix("-") {
-                throw BuildError.instruction(location: location, message: "git ref `\(ref)` cannot start with '-'; name a branch, tag or commit")
+                throw BuildError.instruction(
+                    location: location, message: "git ref `\(ref)` cannot start with '-'; name a branch, tag or commit")
             }
             let directory = workRoot.appendingPathComponent("add-git-\(UUID().uuidString.lowercased().prefix(12))")
             func git(_ args: [String], in dir: URL? = nil) throws -> String {
@@ -29,8 +36,10 @@ enum AddGit {
                 process.executableURL = URL(fileURLWithPath: gitPath)
                 process.arguments = (dir.map { ["-C", $0.path] } ?? []) + args
                 // No prompt for credentials, no system or user configuration (hooks, helpers) of the host.
-                process.environment = ["PATH": "/usr/bin:/bin", "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1",
-                                       "HOME": workRoot.path, "GIT_ASKPASS": "/bin/false"]
+                process.environment = [
+                    "PATH": "/usr/bin:/bin", "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1",
+                    "HOME": workRoot.path, "GIT_ASKPASS": "/bin/false",
+                ]
                 let out = Pipe(), err = Pipe()
                 process.standardOutput = out
                 process.standardError = err
@@ -42,7 +51,8 @@ enum AddGit {
                 guard process.terminationStatus == 0 else {
                     let reason = String(decoding: errors, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
                     let command = args.first { !$0.hasPrefix("-") && !$0.contains("=") } ?? "git"
-                    throw BuildError.download(location: location, url: source.text, reason: "git \(command) failed: \(reason)")
+                    throw BuildError.download(
+                        location: location, url: source.text, reason: "git \(command) failed: \(reason)")
                 }
                 return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             }
@@ -53,7 +63,9 @@ enum AddGit {
                 commit = try? git(["rev-parse", "--verify", "--quiet", candidate + "^{commit}"], in: directory)
             }
             guard let commit else {
-                throw BuildError.download(location: location, url: source.text, reason: "no branch, tag or commit `\(ref ?? "HEAD")` in \(url)")
+                throw BuildError.download(
+                    location: location, url: source.text,
+                    reason: "no branch, tag or commit `\(ref ?? "HEAD")` in \(url)")
             }
             _ = try git(["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit], in: directory)
             try FileManager.default.removeItem(at: directory.appendingPathComponent(".git"))
@@ -63,7 +75,8 @@ enum AddGit {
                 root = directory.appendingPathComponent(relative)
                 var st = stat()
                 guard lstat(root.path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
-                    throw BuildError.instruction(location: location, message: "\(subdir) is not a directory in \(url) at \(ref ?? "HEAD")")
+                    throw BuildError.instruction(
+                        location: location, message: "\(subdir) is not a directory in \(url) at \(ref ?? "HEAD")")
                 }
             }
             checkouts.append(Checkout(url: source.text, commit: commit, directory: root))

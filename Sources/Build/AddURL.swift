@@ -1,10 +1,11 @@
 import Dockerfile
 import Foundation
+import OCI
+import Store
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import OCI
-import Store
 
 /// `ADD https://...` as BuildKit does it: the file is downloaded (never unpacked), named after the
 /// URL's last path segment (`__unnamed__` when it has none), mode 0600 unless `--chmod`; its
@@ -28,11 +29,16 @@ enum AddURL {
         return base.isEmpty || base == "." || base == ".." ? "__unnamed__" : base
     }
 
-    static func fetch(_ copy: CopyInstruction, into workRoot: URL, location: String, warn: (String) -> Void) async throws -> [Download] {
+    static func fetch(
+        _ copy: CopyInstruction, into workRoot: URL, location: String, warn: (String) -> Void
+    ) async throws -> [Download] {
         let sources = copy.sources.filter { isDownload($0.text) }
         if let checksum = copy.checksum, sources.count != 1 || copy.sources.count != 1 || !copy.heredocs.isEmpty {
-            throw BuildError.instruction(location: checksum.location.description,
-                message: "--checksum applies to exactly one http(s) source; give each download its own ADD --checksum=... line")
+            throw BuildError.instruction(
+                location: checksum.location.description,
+                message:
+                    "--checksum applies to exactly one http(s) source; give each download its own ADD --checksum=... line"
+            )
         }
         var downloads: [Download] = []
         for source in sources {
@@ -42,15 +48,20 @@ enum AddURL {
             try await download(source.text, to: file, location: source.location.description)
             let digest: Digest
             do { digest = try ImageStore.hashFile(file).digest } catch {
-                throw BuildError.download(location: source.location.description, url: source.text, reason: "cannot read the downloaded file: \(error)")
+                throw BuildError.download(
+                    location: source.location.description, url: source.text,
+                    reason: "cannot read the downloaded file: \(error)")
             }
             if let checksum = copy.checksum {
                 guard checksum.text == digest.description else {
-                    throw BuildError.checksumMismatch(location: checksum.location.description, url: source.text,
-                                                      expected: checksum.text, actual: digest.description)
+                    throw BuildError.checksumMismatch(
+                        location: checksum.location.description, url: source.text,
+                        expected: checksum.text, actual: digest.description)
                 }
             } else {
-                warn("\(source.location): ADD \(source.text) has no --checksum, so the build is not reproducible if the file changes; pin it with ADD --checksum=\(digest) \(source.text)")
+                warn(
+                    "\(source.location): ADD \(source.text) has no --checksum, so the build is not reproducible if the file changes; pin it with ADD --checksum=\(digest) \(source.text)"
+                )
             }
             chmod(file.path, 0o600)
             downloads.append(Download(url: source.text, file: file, digest: digest))
@@ -68,12 +79,15 @@ enum AddURL {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
             let task = session.downloadTask(with: remote) { temporary, response, error in
                 if let error {
-                    continuation.resume(throwing: BuildError.download(location: location, url: url, reason: error.localizedDescription))
+                    continuation.resume(
+                        throwing: BuildError.download(location: location, url: url, reason: error.localizedDescription))
                     return
                 }
                 let status = (response as? HTTPURLResponse)?.statusCode ?? 0
                 guard status == 200, let temporary else {
-                    continuation.resume(throwing: BuildError.download(location: location, url: url, reason: "the server answered HTTP \(status)"))
+                    continuation.resume(
+                        throwing: BuildError.download(
+                            location: location, url: url, reason: "the server answered HTTP \(status)"))
                     return
                 }
                 // The temporary file is removed when this handler returns: move it now.
@@ -81,7 +95,10 @@ enum AddURL {
                     try FileManager.default.moveItem(at: temporary, to: file)
                     continuation.resume()
                 } catch {
-                    continuation.resume(throwing: BuildError.download(location: location, url: url, reason: "cannot keep the download: \(error.localizedDescription)"))
+                    continuation.resume(
+                        throwing: BuildError.download(
+                            location: location, url: url,
+                            reason: "cannot keep the download: \(error.localizedDescription)"))
                 }
             }
             task.resume()

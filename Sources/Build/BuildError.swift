@@ -36,7 +36,8 @@ public enum BuildError: Error, CustomStringConvertible, Sendable {
         case .internalState(let message):
             return message
         case .checksumMismatch(let location, let url, let expected, let actual):
-            return "\(location): checksum mismatch for \(url): --checksum expects \(expected) but the download is \(actual); check the URL, or update --checksum if the new file is the one you want"
+            return
+                "\(location): checksum mismatch for \(url): --checksum expects \(expected) but the download is \(actual); check the URL, or update --checksum if the new file is the one you want"
         case .download(let location, let url, let reason):
             return "\(location): cannot download \(url): \(reason); check the URL and that this machine can reach it"
 

@@ -26,10 +26,13 @@ public struct BuildRequest: Sendable {
     /// `--ssh ID[=SOCKET]`: agent sockets for RUN --mount=type=ssh, by id.
     public var sshAgents: [String: URL] = [:]
 
-    public init(contextDirectory: URL, dockerfile: URL, dockerfileDisplayName: String = "Dockerfile", buildArgs: [String: String] = [:],
-                target: String? = nil, platform: Platform = .linuxAMD64, noCache: Bool = false, tags: [ImageReference] = [],
-                format: ImageFormat = .docker, layerOptions: LayerOptions = LayerOptions(), secrets: [String: URL] = [:],
-                labels: [String: String] = [:], network: RunNetwork? = nil) {
+    public init(
+        contextDirectory: URL, dockerfile: URL, dockerfileDisplayName: String = "Dockerfile",
+        buildArgs: [String: String] = [:],
+        target: String? = nil, platform: Platform = .linuxAMD64, noCache: Bool = false, tags: [ImageReference] = [],
+        format: ImageFormat = .docker, layerOptions: LayerOptions = LayerOptions(), secrets: [String: URL] = [:],
+        labels: [String: String] = [:], network: RunNetwork? = nil
+    ) {
         self.contextDirectory = contextDirectory
         self.dockerfile = dockerfile
         self.dockerfileDisplayName = dockerfileDisplayName

@@ -18,24 +18,31 @@ public struct Builder: Sendable {
     public let runcStateRoot: URL
     public static let defaultRuncStateRoot = URL(fileURLWithPath: "/run/imagekit/runc")
 
-    public init(store: ImageStore, baseImages: BaseImageSource, remoteCache: RemoteCacheSource? = nil, progress: BuildProgress,
-                workRoot: URL? = nil, runcStateRoot: URL = Builder.defaultRuncStateRoot) {
+    public init(
+        store: ImageStore, baseImages: BaseImageSource, remoteCache: RemoteCacheSource? = nil, progress: BuildProgress,
+        workRoot: URL? = nil, runcStateRoot: URL = Builder.defaultRuncStateRoot
+    ) {
         self.store = store
         self.baseImages = baseImages
         self.remoteCache = remoteCache
         self.progress = progress
-        self.workRoot = workRoot ?? store.root.appendingPathComponent("tmp/build-\(UUID().uuidString.lowercased().prefix(12))")
+        self.workRoot =
+            workRoot ?? store.root.appendingPathComponent("tmp/build-\(UUID().uuidString.lowercased().prefix(12))")
         self.runcStateRoot = runcStateRoot
     }
 
     public func build(_ request: BuildRequest) async throws -> BuildResult {
-        let parsed = try DockerfileParser.parse(contentsOf: request.dockerfile, displayName: request.dockerfileDisplayName)
+        let parsed = try DockerfileParser.parse(
+            contentsOf: request.dockerfile, displayName: request.dockerfileDisplayName)
         guard request.platform.os == "linux", request.platform.architecture == "amd64" else {
-            throw BuildError.instruction(location: request.dockerfileDisplayName, message: "only --platform linux/amd64 can be built on this machine (asked: \(request.platform))")
+            throw BuildError.instruction(
+                location: request.dockerfileDisplayName,
+                message: "only --platform linux/amd64 can be built on this machine (asked: \(request.platform))")
         }
         let graph = try StageGraph(parsed, buildArgs: request.buildArgs)
         let stages = try graph.stages(neededFor: request.target)
-        let ignore = try DockerIgnore.load(contextDirectory: request.contextDirectory, dockerfilePath: request.dockerfile)
+        let ignore = try DockerIgnore.load(
+            contextDirectory: request.contextDirectory, dockerfilePath: request.dockerfile)
         var warnings = parsed.warnings
         let unused = try graph.unconsumedBuildArgs(neededFor: request.target)
         if !unused.isEmpty {
@@ -62,9 +69,11 @@ public struct Builder: Sendable {
             shipped.insert(stage.index)
             if case .stage(let parent) = stage.base { next = stages.first { $0.index == parent } } else { next = nil }
         }
-        let session = BuildSession(request: request, shippedStages: shipped, store: store, cache: try BuildCache(store: store),
-                                   layers: try LayerCache(store: store), ignore: ignore, graph: graph,
-                                   baseImages: baseImages, remoteCache: remoteCache, progress: progress, workRoot: workRoot, runcStateRoot: runcStateRoot)
+        let session = BuildSession(
+            request: request, shippedStages: shipped, store: store, cache: try BuildCache(store: store),
+            layers: try LayerCache(store: store), ignore: ignore, graph: graph,
+            baseImages: baseImages, remoteCache: remoteCache, progress: progress, workRoot: workRoot,
+            runcStateRoot: runcStateRoot)
         var results: [Int: StageResult] = [:]
         do {
             for stage in stages {
@@ -77,18 +86,23 @@ public struct Builder: Sendable {
         guard let last = stages.last, var final = results[last.index] else {
             throw BuildError.internalState("the build produced no stage")
         }
-        for (key, value) in request.labels { final.config.config.labels = (final.config.config.labels ?? [:]).merging([key: value]) { $1 } }
-        let image = try await store.commitImage(config: final.config, layers: final.layers, format: request.format, tags: request.tags)
+        for (key, value) in request.labels {
+            final.config.config.labels = (final.config.config.labels ?? [:]).merging([key: value]) { $1 }
+        }
+        let image = try await store.commitImage(
+            config: final.config, layers: final.layers, format: request.format, tags: request.tags)
         var layers: [BuiltLayer] = []
         var seen = Set<Digest>()
         for (_, result) in results.sorted(by: { $0.key < $1.key }) {
-            for (descriptor, diffID) in zip(result.layers, result.config.rootfs.diffIDs) where seen.insert(diffID).inserted {
+            for (descriptor, diffID) in zip(result.layers, result.config.rootfs.diffIDs)
+            where seen.insert(diffID).inserted {
                 layers.append(BuiltLayer(descriptor: descriptor, diffID: diffID))
             }
         }
-        return BuildResult(image: image, steps: session.counters.steps, cachedSteps: session.counters.cached,
-                           remoteCachedSteps: session.counters.remoteHits, warnings: warnings + session.counters.warnings,
-                           cacheRecords: session.counters.records, layers: layers)
+        return BuildResult(
+            image: image, steps: session.counters.steps, cachedSteps: session.counters.cached,
+            remoteCachedSteps: session.counters.remoteHits, warnings: warnings + session.counters.warnings,
+            cacheRecords: session.counters.records, layers: layers)
     }
 }
 
@@ -106,7 +120,11 @@ final class BuildCounters: @unchecked Sendable {
     /// Every step result of every stage, in build order: what `--cache-to` exports.
     var records: [CacheRecord] { lock.withLock { _records } }
     func step() { lock.withLock { _steps += 1 } }
-    func hit(remote: Bool = false) { lock.withLock { _cached += 1; if remote { _remoteHits += 1 } } }
+    func hit(remote: Bool = false) {
+        lock.withLock {
+            _cached += 1; if remote { _remoteHits += 1 }
+        }
+    }
     func warn(_ text: String) { lock.withLock { _warnings.append(text) } }
     func record(_ key: Digest, _ entry: CacheEntry) {
         lock.withLock { if _recorded.insert(key).inserted { _records.append(CacheRecord(key: key, entry: entry)) } }
@@ -173,7 +191,9 @@ struct BuildSession: Sendable {
     private func startStage(_ stage: Stage, results: [Int: StageResult]) async throws -> StageState {
         let location = stage.location.description
         if let platform = stage.platform, platform != request.platform.description {
-            throw BuildError.baseImage(location: location, message: "FROM --platform=\(platform) cannot be built here; only \(request.platform) is supported")
+            throw BuildError.baseImage(
+                location: location,
+                message: "FROM --platform=\(platform) cannot be built here; only \(request.platform) is supported")
         }
         var config: ImageConfig
         var layerDescriptors: [Descriptor]
@@ -186,7 +206,9 @@ struct BuildSession: Sendable {
             layerDescriptors = []
             key = CacheKey(parent: nil, kind: "FROM scratch").digest
         case .stage(let index):
-            guard let parent = results[index] else { throw BuildError.internalState("stage \(index) was not built before its use") }
+            guard let parent = results[index] else {
+                throw BuildError.internalState("stage \(index) was not built before its use")
+            }
             config = parent.config
             layerDescriptors = parent.layers
             key = parent.cacheKey
@@ -195,8 +217,10 @@ struct BuildSession: Sendable {
             let image = try await baseImage(name, location: location)
             config = image.config
             layerDescriptors = image.manifest.layers
-            for (layer, diffID) in zip(layerDescriptors, config.rootfs.diffIDs) where await store.layerInfo(layer.digest) == nil {
-                try await store.recordLayerInfo(LayerInfo(diffID: diffID, uncompressedSize: layer.size), for: layer.digest)
+            for (layer, diffID) in zip(layerDescriptors, config.rootfs.diffIDs)
+            where await store.layerInfo(layer.digest) == nil {
+                try await store.recordLayerInfo(
+                    LayerInfo(diffID: diffID, uncompressedSize: layer.size), for: layer.digest)
             }
             key = CacheKey(parent: nil, kind: "FROM \(image.digest)").digest
             shell = image.config.config.shell ?? shell
@@ -206,7 +230,9 @@ struct BuildSession: Sendable {
             labels[ImageDefaults.baseDigestLabel] = image.digest.description
             config.config.labels = labels
             if let triggers = config.config.onBuild, !triggers.isEmpty {
-                counters.warn("\(location): the base image has ONBUILD triggers, which imagekit does not run: \(triggers.joined(separator: "; "))")
+                counters.warn(
+                    "\(location): the base image has ONBUILD triggers, which imagekit does not run: \(triggers.joined(separator: "; "))"
+                )
             }
             config.config.onBuild = nil
         }
@@ -216,16 +242,25 @@ struct BuildSession: Sendable {
         // --compression-level does not reuse layers written at another level.
         let parentShipped: Bool
         let fromStage: Bool
-        if case .stage(let parent) = stage.base { parentShipped = shippedStages.contains(parent); fromStage = true } else { parentShipped = true; fromStage = false }
+        if case .stage(let parent) = stage.base {
+            parentShipped = shippedStages.contains(parent); fromStage = true
+        } else {
+            parentShipped = true; fromStage = false
+        }
         if !shippedStages.contains(stage.index) {
-            if parentShipped { key = CacheKey(parent: key, kind: "intermediate stage, gzip level \(intermediateCompressionLevel)").digest }
+            if parentShipped {
+                key =
+                    CacheKey(parent: key, kind: "intermediate stage, gzip level \(intermediateCompressionLevel)").digest
+            }
         } else if !fromStage || !parentShipped {
             key = CacheKey(parent: key, kind: "gzip level \(request.layerOptions.compressionLevel)").digest
         }
         config.created = created
         config.architecture = request.platform.architecture
         config.os = request.platform.os
-        var state = StageState(config: config, layers: layerDescriptors, scope: graph.scope(baseEnvironment: config.config.env ?? []), cacheKey: key)
+        var state = StageState(
+            config: config, layers: layerDescriptors, scope: graph.scope(baseEnvironment: config.config.env ?? []),
+            cacheKey: key)
         state.shell = shell
         return state
     }
@@ -241,13 +276,17 @@ struct BuildSession: Sendable {
         do {
             return try await baseImages.pull(reference, platform: request.platform, into: store)
         } catch {
-            throw BuildError.baseImage(location: location, message: "cannot get base image \(reference.familiar): \(error)")
+            throw BuildError.baseImage(
+                location: location, message: "cannot get base image \(reference.familiar): \(error)")
         }
     }
 
     // MARK: Instructions
 
-    private func apply(_ located: LocatedInstruction, to state: inout StageState, stage: Stage, label: String, results: [Int: StageResult]) async throws {
+    private func apply(
+        _ located: LocatedInstruction, to state: inout StageState, stage: Stage, label: String,
+        results: [Int: StageResult]
+    ) async throws {
         let location = located.location.description
         let resolved = try state.scope.resolve(located)
         switch resolved {
@@ -271,7 +310,9 @@ struct BuildSession: Sendable {
             state.config.config.workingDir = path
             try await ensureDirectory(path, state: &state, text: located.text, label: label, stage: stage.index)
         default:
-            try ConfigEditor.apply(resolved, text: located.text, location: location, to: &state.config, stageShell: &state.shell, cmdSetInStage: &state.cmdSetInStage)
+            try ConfigEditor.apply(
+                resolved, text: located.text, location: location, to: &state.config, stageShell: &state.shell,
+                cmdSetInStage: &state.cmdSetInStage)
             state.config.appendEmptyLayerHistory(createdBy: located.text, created: created)
         }
     }
@@ -288,7 +329,9 @@ struct BuildSession: Sendable {
     }
 
     /// WORKDIR creates its directory when missing, as Docker does; the check is cached like any step.
-    private func ensureDirectory(_ path: String, state: inout StageState, text: String, label: String, stage: Int) async throws {
+    private func ensureDirectory(
+        _ path: String, state: inout StageState, text: String, label: String, stage: Int
+    ) async throws {
         var key = CacheKey(parent: state.cacheKey, kind: "WORKDIR")
         key.add("path", path)
         if !state.user.isEmpty { key.add("user", state.user) }
@@ -311,13 +354,19 @@ struct BuildSession: Sendable {
             }
             if kind == .directory { continue }
             if kind == .other {
-                throw BuildError.instruction(location: text, message: "WORKDIR \(path): /\(current) exists and is not a directory")
+                throw BuildError.instruction(
+                    location: text, message: "WORKDIR \(path): /\(current) exists and is not a directory")
             }
-            entries.append(LayerEntry(path: current, kind: .directory, mode: 0o755, uid: 0, gid: 0, mtime: request.layerOptions.sourceDateEpoch))
+            entries.append(
+                LayerEntry(
+                    path: current, kind: .directory, mode: 0o755, uid: 0, gid: 0,
+                    mtime: request.layerOptions.sourceDateEpoch))
         }
         // Created directories belong to the stage's USER, as BuildKit makes them.
         if !entries.isEmpty, !state.user.isEmpty {
-            if view == nil, !WorkdirOwner.isNumeric(state.user) { view = try await mountView(state.config, layers: state.layers, name: "workdir") }
+            if view == nil, !WorkdirOwner.isNumeric(state.user) {
+                view = try await mountView(state.config, layers: state.layers, name: "workdir")
+            }
             let owner = try WorkdirOwner.resolve(state.user, rootfs: view?.root)
             for i in entries.indices { entries[i].uid = owner.uid; entries[i].gid = owner.gid }
         }
@@ -341,7 +390,8 @@ struct BuildSession: Sendable {
             // A layer whose blob is not here (a registry cache hit) answers from the cache's file list.
             var listed = produced.paths(of: diffID)
             if listed == nil, let remoteCache, !store.hasBlob(descriptors[index].digest),
-               !FileManager.default.fileExists(atPath: layers.path(for: diffID).path) {
+                !FileManager.default.fileExists(atPath: layers.path(for: diffID).path)
+            {
                 listed = await remoteCache.paths(of: diffID)
                 if listed == nil { return nil }
             }
@@ -353,7 +403,9 @@ struct BuildSession: Sendable {
             }
             // Unpacked once, a layer answers every later lookup and build; a listing of the blob
             // would cost a decompression each time.
-            guard let directory = try? layers.unpacked(blob: descriptors[index].digest, diffID: diffID) else { return nil }
+            guard let directory = try? layers.unpacked(blob: descriptors[index].digest, diffID: diffID) else {
+                return nil
+            }
             // Looked up without following a symlink of the layer's (it may point at the host).
             if let st = RootedPath.status(of: path, in: directory) {
                 if (st.st_mode & S_IFMT) == S_IFCHR && st.st_rdev == 0 { return .missing }  // whiteout
@@ -361,7 +413,9 @@ struct BuildSession: Sendable {
             }
             // A parent here that is opaque hides the layers below.
             if index > 0, !parent.isEmpty, RootedPath.status(of: parent, in: directory) != nil {
-                guard let opaque = OverlayOpaque.isOpaque(directory.appendingPathComponent(parent).path) else { return nil }
+                guard let opaque = OverlayOpaque.isOpaque(directory.appendingPathComponent(parent).path) else {
+                    return nil
+                }
                 if opaque { return .missing }
             }
         }
@@ -376,8 +430,12 @@ struct BuildSession: Sendable {
 
     /// Writes entries as a layer of `stage` in the store; nil when there is nothing to write.
     /// Regular files below `sourceRoot` (a build context) are opened through it (LayerWriter.sourceRoot).
-    func writeLayer(entries: [LayerEntry], createdBy: String, stage: Int, sourceRoot: URL? = nil) async throws -> CacheEntry {
-        guard !entries.isEmpty else { return CacheEntry(layer: nil, diffID: nil, uncompressedSize: nil, createdBy: createdBy) }
+    func writeLayer(
+        entries: [LayerEntry], createdBy: String, stage: Int, sourceRoot: URL? = nil
+    ) async throws -> CacheEntry {
+        guard !entries.isEmpty else {
+            return CacheEntry(layer: nil, diffID: nil, uncompressedSize: nil, createdBy: createdBy)
+        }
         var options = request.layerOptions
         if !shippedStages.contains(stage) { options.compressionLevel = intermediateCompressionLevel }
         let output = store.newIngestURL()
@@ -393,9 +451,13 @@ struct BuildSession: Sendable {
         }
         try await store.commitIngested(output, digest: written.digest, size: written.size)
         produced.record(written.diffID, entries)
-        try await store.recordVerifiedLayerInfo(diffID: written.diffID, uncompressedSize: written.uncompressedSize, for: written.digest)  // hashed as it was written
-        let descriptor = Descriptor(mediaType: request.format.layerMediaType, digest: written.digest, size: written.size)
-        return CacheEntry(layer: descriptor, diffID: written.diffID, uncompressedSize: written.uncompressedSize, createdBy: createdBy)
+        // The layer was hashed as it was written: its facts are verified.
+        try await store.recordVerifiedLayerInfo(
+            diffID: written.diffID, uncompressedSize: written.uncompressedSize, for: written.digest)
+        let descriptor = Descriptor(
+            mediaType: request.format.layerMediaType, digest: written.digest, size: written.size)
+        return CacheEntry(
+            layer: descriptor, diffID: written.diffID, uncompressedSize: written.uncompressedSize, createdBy: createdBy)
     }
 
     /// A step's result from the store's cache, else from the registry cache; reported as a hit.
@@ -415,7 +477,9 @@ struct BuildSession: Sendable {
     /// Records a step's result in the cache and applies it to the stage.
     func adopt(_ entry: CacheEntry, key: Digest, state: inout StageState) async throws {
         counters.record(key, entry)
-        if cache.lookup(key) == nil, entry.layer.map({ store.hasBlob($0.digest) }) ?? true { try cache.record(key, entry) }
+        if cache.lookup(key) == nil, entry.layer.map({ store.hasBlob($0.digest) }) ?? true {
+            try cache.record(key, entry)
+        }
         state.cacheKey = key
         if let layer = entry.layer, let diffID = entry.diffID {
             var descriptor = layer
@@ -434,12 +498,15 @@ struct BuildSession: Sendable {
     /// registry cache are downloaded here, the first time a step must see their files.
     func unpackedLayers(_ config: ImageConfig, layers descriptors: [Descriptor]) async throws -> [URL] {
         guard descriptors.count == config.rootfs.diffIDs.count else {
-            throw BuildError.internalState("the image has \(descriptors.count) layers but \(config.rootfs.diffIDs.count) diffIDs in its config")
+            throw BuildError.internalState(
+                "the image has \(descriptors.count) layers but \(config.rootfs.diffIDs.count) diffIDs in its config")
         }
         var directories: [URL] = []
         for (descriptor, diffID) in zip(descriptors, config.rootfs.diffIDs) {
-            if !store.hasBlob(descriptor.digest), !FileManager.default.fileExists(atPath: layers.path(for: diffID).path),
-               let remoteCache, store.remoteLayer(descriptor.digest) != nil {
+            if !store.hasBlob(descriptor.digest),
+                !FileManager.default.fileExists(atPath: layers.path(for: diffID).path),
+                let remoteCache, store.remoteLayer(descriptor.digest) != nil
+            {
                 progress.note("fetching cached layer \(descriptor.digest.short) (\(descriptor.size) bytes)")
                 try await remoteCache.fetch(descriptor, diffID: diffID, into: store)
             }

@@ -12,7 +12,9 @@ struct CacheKey {
     }
 
     mutating func add(_ label: String, _ value: String) { parts.append("\(label)=\(value)") }
-    mutating func add(_ label: String, _ values: [String]) { parts.append("\(label)=[\(values.map { $0.debugDescription }.joined(separator: ","))]") }
+    mutating func add(_ label: String, _ values: [String]) {
+        parts.append("\(label)=[\(values.map { $0.debugDescription }.joined(separator: ","))]")
+    }
 
     var digest: Digest {
         // Length-prefixed, so no two different part lists hash the same text.

@@ -1,5 +1,6 @@
 import Foundation
 import Store
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,7 +20,9 @@ public final class CleanupRegistry: @unchecked Sendable {
     public func addContainer(id: String, runner: RuncRunner) { lock.withLock { containers[id] = runner } }
     public func removeContainer(id: String) { lock.withLock { _ = containers.removeValue(forKey: id) } }
     public func addMount(_ mount: OverlayMount) { lock.withLock { mounts[mount.target.path] = mount } }
-    public func removeMount(_ mount: OverlayMount) { lock.withLock { _ = mounts.removeValue(forKey: mount.target.path) } }
+    public func removeMount(_ mount: OverlayMount) {
+        lock.withLock { _ = mounts.removeValue(forKey: mount.target.path) }
+    }
     public func addDirectory(_ url: URL) { lock.withLock { directories.append(url.path) } }
     public func removeDirectory(_ url: URL) { lock.withLock { directories.removeAll { $0 == url.path } } }
 
@@ -99,9 +102,12 @@ public final class CleanupRegistry: @unchecked Sendable {
     /// Claims `workRoot` (a `build-*` directory not created yet) for this process.
     public static func claim(_ workRoot: URL) throws -> Claim {
         let path = workRoot.path + claimSuffix
-        try FileManager.default.createDirectory(at: workRoot.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: workRoot.deletingLastPathComponent(), withIntermediateDirectories: true)
         let lock = try FileLock(path: path)
-        guard lock.tryLock(exclusive: true) else { throw BuildError.internalState("\(path) is held by another process") }
+        guard lock.tryLock(exclusive: true) else {
+            throw BuildError.internalState("\(path) is held by another process")
+        }
         shared.lock.withLock { shared.claims.append(path) }
         return Claim(lock: lock, path: path)
     }
@@ -133,8 +139,10 @@ public final class CleanupRegistry: @unchecked Sendable {
         for name in names where name.hasPrefix(workPrefix) && name.hasSuffix(claimSuffix) {
             // A claim whose directory is gone (killed between the two removals).
             let dir = parent.appendingPathComponent(String(name.dropLast(claimSuffix.count)))
-            guard !FileManager.default.fileExists(atPath: dir.path), let lock = try? FileLock(path: dir.path + claimSuffix),
-                  lock.tryLock(exclusive: true) else { continue }
+            guard !FileManager.default.fileExists(atPath: dir.path),
+                let lock = try? FileLock(path: dir.path + claimSuffix),
+                lock.tryLock(exclusive: true)
+            else { continue }
             unlink(dir.path + claimSuffix)
             lock.unlock()
         }
@@ -148,7 +156,9 @@ public final class CleanupRegistry: @unchecked Sendable {
                 reaped.containers += 1
             }
             for target in mountPoints(under: dir).sorted(by: { $0.count > $1.count }) {
-                try? OverlayMount(lowerDirectories: [], upperDirectory: nil, workDirectory: nil, target: URL(fileURLWithPath: target)).unmount()
+                try? OverlayMount(
+                    lowerDirectories: [], upperDirectory: nil, workDirectory: nil, target: URL(fileURLWithPath: target)
+                ).unmount()
                 reaped.mounts += 1
             }
             // Never remove through a mount: that would delete a bound source's files.

@@ -6,8 +6,10 @@ import OCI
 public enum ConfigEditor {
     /// `stageShell` is the shell for shell-form commands; `cmdSetInStage` implements Docker's
     /// rule that ENTRYPOINT resets a CMD inherited from the base image.
-    public static func apply(_ instruction: Instruction, text: String, location: String, to config: inout ImageConfig,
-                             stageShell: inout [String], cmdSetInStage: inout Bool) throws {
+    public static func apply(
+        _ instruction: Instruction, text: String, location: String, to config: inout ImageConfig,
+        stageShell: inout [String], cmdSetInStage: inout Bool
+    ) throws {
         switch instruction {
         case .label(let pairs):
             var labels = config.config.labels ?? [:]
@@ -54,9 +56,12 @@ public enum ConfigEditor {
             for pair in pairs { config.config.setEnv(pair.key.text, pair.value.text) }
         case .workdir(let word):
             let base = config.config.workingDir ?? "/"
-            config.config.workingDir = word.text.hasPrefix("/") ? word.text : (base.hasSuffix("/") ? base : base + "/") + word.text
+            config.config.workingDir =
+                word.text.hasPrefix("/") ? word.text : (base.hasSuffix("/") ? base : base + "/") + word.text
         case .from, .arg, .copy, .add, .run:
-            throw BuildError.instruction(location: location, message: "\(instruction.keyword.rawValue) changes files, not the config: it cannot be applied here")
+            throw BuildError.instruction(
+                location: location,
+                message: "\(instruction.keyword.rawValue) changes files, not the config: it cannot be applied here")
         }
     }
 
@@ -72,10 +77,16 @@ public enum ConfigEditor {
                 let resolved = try scope.resolve(located)
                 switch resolved {
                 case .copy, .add, .run, .arg, .from:
-                    throw BuildError.instruction(location: "--change '\(change)'", message: "only metadata instructions can be changed on import (ENV, LABEL, USER, WORKDIR, EXPOSE, CMD, ENTRYPOINT, HEALTHCHECK, STOPSIGNAL, VOLUME, SHELL, ONBUILD)")
+                    throw BuildError.instruction(
+                        location: "--change '\(change)'",
+                        message:
+                            "only metadata instructions can be changed on import (ENV, LABEL, USER, WORKDIR, EXPOSE, CMD, ENTRYPOINT, HEALTHCHECK, STOPSIGNAL, VOLUME, SHELL, ONBUILD)"
+                    )
                 default:
                     try scope.apply(located)
-                    try apply(resolved, text: located.text, location: "--change", to: &config, stageShell: &shell, cmdSetInStage: &cmdSet)
+                    try apply(
+                        resolved, text: located.text, location: "--change", to: &config, stageShell: &shell,
+                        cmdSetInStage: &cmdSet)
                 }
             }
         }

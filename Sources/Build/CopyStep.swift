@@ -16,7 +16,7 @@ struct CopyStep {
     /// One file or directory to copy, where it comes from and where it lands.
     struct Item {
         var source: URL
-        var destination: String   // relative to the image root, no leading "/"
+        var destination: String  // relative to the image root, no leading "/"
         var status: stat
         var extractArchive: Bool
     }
@@ -30,10 +30,14 @@ struct CopyStep {
         // Heredoc bodies and downloads become files of their own, copied like context files.
         var copy = copy
         let counters = session.counters
-        let downloads = isAdd ? try await AddURL.fetch(copy, into: session.workRoot, location: location, warn: { counters.warn($0) }) : []
+        let downloads =
+            isAdd
+            ? try await AddURL.fetch(copy, into: session.workRoot, location: location, warn: { counters.warn($0) }) : []
         let checkouts = isAdd ? try AddGit.fetch(copy, into: session.workRoot) : []
         copy.sources.removeAll { isAdd && (AddURL.isDownload($0.text) || CopySources.isGitURL($0.text)) }
-        let inline = try HeredocFiles.write(copy.heredocs, under: session.workRoot) + downloads.map(\.file) + checkouts.map(\.directory)
+        let inline =
+            try HeredocFiles.write(copy.heredocs, under: session.workRoot) + downloads.map(\.file)
+            + checkouts.map(\.directory)
         let origin = try await origin(of: copy, stage: stage, results: results)
         let destination = CopySources.resolveDestination(copy.destination.text, workdir: state.workdir)
         var key = CacheKey(parent: state.cacheKey, kind: isAdd ? "ADD" : "COPY")
@@ -49,11 +53,13 @@ struct CopyStep {
 
         switch origin {
         case .context(let root):
-            let items = try collect(copy, root: root, isContext: true, destination: destination, ignore: session.ignore, inline: inline)
+            let items = try collect(
+                copy, root: root, isContext: true, destination: destination, ignore: session.ignore, inline: inline)
             key.add("content", try contentHash(items, root: root).description)
             let digest = key.digest
             if try await reuse(digest, state: &state) { return }
-            let produced = try await makeLayer(items, copy: copy, destination: destination, state: state, stage: stage.index, contextRoot: root)
+            let produced = try await makeLayer(
+                items, copy: copy, destination: destination, state: state, stage: stage.index, contextRoot: root)
             try await session.adopt(produced, key: digest, state: &state)
         case .filesystem(let config, let layers, let sourceKey):
             key.add("from", sourceKey.description)
@@ -61,8 +67,10 @@ struct CopyStep {
             if try await reuse(digest, state: &state) { return }
             let view = try await session.mountView(config, layers: layers, name: "copy-from")
             defer { view.release() }
-            let items = try collect(copy, root: view.root, isContext: false, destination: destination, ignore: nil, inline: inline)
-            let produced = try await makeLayer(items, copy: copy, destination: destination, state: state, stage: stage.index)
+            let items = try collect(
+                copy, root: view.root, isContext: false, destination: destination, ignore: nil, inline: inline)
+            let produced = try await makeLayer(
+                items, copy: copy, destination: destination, state: state, stage: stage.index)
             try await session.adopt(produced, key: digest, state: &state)
         }
     }
@@ -77,7 +85,9 @@ struct CopyStep {
         guard let from = copy.from else { return .context(session.request.contextDirectory) }
         switch try session.graph.reference(from.text, at: from.location, inStage: stage.index) {
         case .stage(let index):
-            guard let result = results[index] else { throw BuildError.internalState("stage \(index) was not built before its use") }
+            guard let result = results[index] else {
+                throw BuildError.internalState("stage \(index) was not built before its use")
+            }
             return .filesystem(config: result.config, layers: result.layers, key: result.cacheKey)
         case .image(let name):
             let reference = try ImageReference(parsing: name)
@@ -87,13 +97,19 @@ struct CopyStep {
             } else {
                 session.progress.note("pulling \(reference.familiar) for COPY --from")
                 do {
-                    image = try await session.baseImages.pull(reference, platform: session.request.platform, into: session.store)
+                    image = try await session.baseImages.pull(
+                        reference, platform: session.request.platform, into: session.store)
                 } catch {
-                    throw BuildError.baseImage(location: from.location.description,
-                        message: "--from=\(from.text) is neither a stage of this Dockerfile nor an image that can be pulled: \(error)")
+                    throw BuildError.baseImage(
+                        location: from.location.description,
+                        message:
+                            "--from=\(from.text) is neither a stage of this Dockerfile nor an image that can be pulled: \(error)"
+                    )
                 }
             }
-            return .filesystem(config: image.config, layers: image.manifest.layers, key: CacheKey(parent: nil, kind: "FROM \(image.digest)").digest)
+            return .filesystem(
+                config: image.config, layers: image.manifest.layers,
+                key: CacheKey(parent: nil, kind: "FROM \(image.digest)").digest)
         }
     }
 
@@ -102,44 +118,67 @@ struct CopyStep {
     /// Sources are resolved inside their root: the context rejects a symlink that leads out of it
     /// (it names a host path); an image's filesystem reads it as the image would (from its own root).
     /// `inline` files (heredocs, downloads, git checkouts) are imagekit's own, made outside the root.
-    private func collect(_ copy: CopyInstruction, root: URL, isContext: Bool, destination: String, ignore: DockerIgnore?,
-                         inline: [URL] = []) throws -> [Item] {
+    private func collect(
+        _ copy: CopyInstruction, root: URL, isContext: Bool, destination: String, ignore: DockerIgnore?,
+        inline: [URL] = []
+    ) throws -> [Item] {
         let escapes: RootedPath.Escapes = isContext ? .reject : .clamp
         let rootName = isContext ? "the build context" : "the source stage's filesystem"
         var matches: [(word: Word, path: String)] = []
         for source in copy.sources {
             if RootedPath.climbsOutOfRoot(source.text.hasPrefix("/") ? String(source.text.dropFirst()) : source.text) {
-                throw BuildError.instruction(location: source.location.description,
+                throw BuildError.instruction(
+                    location: source.location.description,
                     message: "\(source.text) is outside \(rootName); COPY can only read files below it")
             }
-            let lookup = SourceLookup(isDirectory: { path in
-                try Self.resolve(path, in: root, escapes: escapes, source: source, rootName: rootName)?.isDirectory
-            }, names: { path in
-                guard let dir = try Self.resolve(path, in: root, escapes: escapes, source: source, rootName: rootName), dir.isDirectory else { return [] }
-                return RootedPath.names(in: dir.relative, under: root) ?? []
-            })
-            for path in try CopySources.expand(source, in: root, ignore: ignore, lookup: lookup) { matches.append((source, path)) }
+            let lookup = SourceLookup(
+                isDirectory: { path in
+                    try Self.resolve(path, in: root, escapes: escapes, source: source, rootName: rootName)?.isDirectory
+                },
+                names: { path in
+                    guard
+                        let dir = try Self.resolve(
+                            path, in: root, escapes: escapes, source: source, rootName: rootName), dir.isDirectory
+                    else { return [] }
+                    return RootedPath.names(in: dir.relative, under: root) ?? []
+                })
+            for path in try CopySources.expand(source, in: root, ignore: ignore, lookup: lookup) {
+                matches.append((source, path))
+            }
         }
         let sourceCount = matches.count + inline.count
-        try CopySources.checkDestination(copy.destination, matchedSourceCount: sourceCount, keyword: isAdd ? .add : .copy)
-        let destIsDirectory = CopySources.destinationIsDirectory(copy.destination.text) || sourceCount > 1 || copy.parents
+        try CopySources.checkDestination(
+            copy.destination, matchedSourceCount: sourceCount, keyword: isAdd ? .add : .copy)
+        let destIsDirectory =
+            CopySources.destinationIsDirectory(copy.destination.text) || sourceCount > 1 || copy.parents
         let destRelative = String(destination.drop(while: { $0 == "/" })).trimmingSuffix("/")
         var items: [Item] = []
         for (word, path) in matches {
             // A source named directly is followed if it is a symlink, as Docker does, but only inside its root.
-            guard let resolved = try Self.resolve(path == "." ? "" : path, in: root, escapes: escapes, source: word, rootName: rootName) else {
-                throw BuildError.instruction(location: word.location.description, message: "\(path) does not exist in \(rootName)")
+            guard
+                let resolved = try Self.resolve(
+                    path == "." ? "" : path, in: root, escapes: escapes, source: word, rootName: rootName)
+            else {
+                throw BuildError.instruction(
+                    location: word.location.description, message: "\(path) does not exist in \(rootName)")
             }
             // --parents keeps the source's directories (below a `/./` pivot) under the destination.
             let kept = copy.parents ? CopyParents.keptPath(word.text, matched: path) : nil
             if resolved.isDirectory {
                 let into = kept.map { Self.join(destRelative, $0) } ?? destRelative
-                try walk(root, relative: resolved.relative, ignorePath: path == "." ? "" : path, into: into, ignore: ignore, items: &items)
+                try walk(
+                    root, relative: resolved.relative, ignorePath: path == "." ? "" : path, into: into, ignore: ignore,
+                    items: &items)
             } else {
                 let name = path == "." ? resolved.url.lastPathComponent : URL(fileURLWithPath: path).lastPathComponent
-                let target = kept.map { Self.join(destRelative, $0) } ?? (destIsDirectory ? Self.join(destRelative, name) : destRelative)
+                let target =
+                    kept.map { Self.join(destRelative, $0) }
+                    ?? (destIsDirectory ? Self.join(destRelative, name) : destRelative)
                 let extract = isAdd && Self.isArchive(resolved)
-                items.append(Item(source: resolved.url, destination: extract ? destRelative : target, status: resolved.status, extractArchive: extract))
+                items.append(
+                    Item(
+                        source: resolved.url, destination: extract ? destRelative : target, status: resolved.status,
+                        extractArchive: extract))
             }
         }
         if let excludes = try CopyExcludes(copy.excludes) {
@@ -162,28 +201,42 @@ struct CopyStep {
 
     /// A source path resolved inside `root`; nil when it does not exist; an error naming the
     /// Dockerfile line when it leads out of the root.
-    private static func resolve(_ path: String, in root: URL, escapes: RootedPath.Escapes, source: Word, rootName: String) throws -> RootedPath? {
+    private static func resolve(
+        _ path: String, in root: URL, escapes: RootedPath.Escapes, source: Word, rootName: String
+    ) throws -> RootedPath? {
         do {
             return try RootedPath.resolve(path, in: root, escapes: escapes)
         } catch .missing, .notDirectory {
             return nil
         } catch {
-            throw BuildError.instruction(location: source.location.description,
-                message: "COPY source \(source.text) resolves outside \(rootName) (\(error)); copy the file into the context instead of linking to it")
+            throw BuildError.instruction(
+                location: source.location.description,
+                message:
+                    "COPY source \(source.text) resolves outside \(rootName) (\(error)); copy the file into the context instead of linking to it"
+            )
         }
     }
 
     /// Adds a directory's contents (not the directory itself) below `destination`. Nothing below is
     /// followed: symlinks are copied as symlinks and only real directories are entered.
-    private func walk(_ root: URL, relative: String, ignorePath: String, into destination: String, ignore: DockerIgnore?, items: inout [Item]) throws {
+    private func walk(
+        _ root: URL, relative: String, ignorePath: String, into destination: String, ignore: DockerIgnore?,
+        items: inout [Item]
+    ) throws {
         guard let directory = RootedPath.Directory(relative, under: root) else {
-            throw BuildError.context(path: root.appendingPathComponent(relative).path, message: "cannot open it as a directory (was it changed during the build?)")
+            throw BuildError.context(
+                path: root.appendingPathComponent(relative).path,
+                message: "cannot open it as a directory (was it changed during the build?)")
         }
-        try walk(directory, root: root, relative: relative, ignorePath: ignorePath, into: destination, ignore: ignore, items: &items)
+        try walk(
+            directory, root: root, relative: relative, ignorePath: ignorePath, into: destination, ignore: ignore,
+            items: &items)
     }
 
-    private func walk(_ directory: RootedPath.Directory, root: URL, relative: String, ignorePath: String, into destination: String,
-                      ignore: DockerIgnore?, items: inout [Item]) throws {
+    private func walk(
+        _ directory: RootedPath.Directory, root: URL, relative: String, ignorePath: String, into destination: String,
+        ignore: DockerIgnore?, items: inout [Item]
+    ) throws {
         guard let names = directory.names()?.sorted() else {
             throw BuildError.context(path: root.appendingPathComponent(relative).path, message: "cannot list it")
         }
@@ -191,22 +244,32 @@ struct CopyStep {
             let path = relative.isEmpty ? name : relative + "/" + name
             let contextPath = ignorePath.isEmpty ? name : ignorePath + "/" + name
             guard let st = directory.status(name) else {
-                throw BuildError.context(path: root.appendingPathComponent(path).path, message: "cannot read it (was it changed during the build?)")
+                throw BuildError.context(
+                    path: root.appendingPathComponent(path).path,
+                    message: "cannot read it (was it changed during the build?)")
             }
             let isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
             func descend() throws {
                 guard let child = directory.child(name) else {
-                    throw BuildError.context(path: root.appendingPathComponent(path).path, message: "cannot open it as a directory (was it changed during the build?)")
+                    throw BuildError.context(
+                        path: root.appendingPathComponent(path).path,
+                        message: "cannot open it as a directory (was it changed during the build?)")
                 }
-                try walk(child, root: root, relative: path, ignorePath: contextPath, into: Self.join(destination, name), ignore: ignore, items: &items)
+                try walk(
+                    child, root: root, relative: path, ignorePath: contextPath, into: Self.join(destination, name),
+                    ignore: ignore, items: &items)
             }
             if let ignore, ignore.isExcluded(contextPath) {
                 if isDirectory && ignore.mayContainIncluded(contextPath) { try descend() }
                 continue
             }
             let kind = st.st_mode & S_IFMT
-            guard kind == S_IFDIR || kind == S_IFREG || kind == S_IFLNK else { continue }  // sockets and fifos are not copied
-            items.append(Item(source: root.appendingPathComponent(path), destination: Self.join(destination, name), status: st, extractArchive: false))
+            // Sockets and fifos are not copied.
+            guard kind == S_IFDIR || kind == S_IFREG || kind == S_IFLNK else { continue }
+            items.append(
+                Item(
+                    source: root.appendingPathComponent(path), destination: Self.join(destination, name), status: st,
+                    extractArchive: false))
             if isDirectory { try descend() }
         }
     }
@@ -216,9 +279,11 @@ struct CopyStep {
         let hasher = SHA256Hasher()
         for item in items.sorted(by: { $0.destination < $1.destination }) {
             let kind = item.status.st_mode & S_IFMT
-            hasher.update(Data("\(item.destination)\0\(kind)\0\(item.status.st_mode & 0o7777)\0\(item.extractArchive)\0".utf8))
+            hasher.update(
+                Data("\(item.destination)\0\(kind)\0\(item.status.st_mode & 0o7777)\0\(item.extractArchive)\0".utf8))
             if kind == S_IFLNK {
-                hasher.update(Data(((try? FileManager.default.destinationOfSymbolicLink(atPath: item.source.path)) ?? "").utf8))
+                hasher.update(
+                    Data(((try? FileManager.default.destinationOfSymbolicLink(atPath: item.source.path)) ?? "").utf8))
             } else if kind == S_IFREG {
                 let file: (digest: Digest, size: Int64)
                 let fd = try Self.openSource(item.source, root: root)
@@ -242,7 +307,9 @@ struct CopyStep {
             fd = open(source.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         }
         guard fd >= 0 else {
-            throw BuildError.context(path: source.path, message: "cannot read: \(String(cString: strerror(errno))) (was it changed during the build?)")
+            throw BuildError.context(
+                path: source.path,
+                message: "cannot read: \(String(cString: strerror(errno))) (was it changed during the build?)")
         }
         return fd
     }
@@ -250,15 +317,20 @@ struct CopyStep {
     // MARK: Layer
 
     /// Files of the build context (`contextRoot`) are opened without following symlinks below it.
-    private func makeLayer(_ items: [Item], copy: CopyInstruction, destination: String, state: StageState, stage: Int,
-                           contextRoot: URL? = nil) async throws -> CacheEntry {
+    private func makeLayer(
+        _ items: [Item], copy: CopyInstruction, destination: String, state: StageState, stage: Int,
+        contextRoot: URL? = nil
+    ) async throws -> CacheEntry {
         let epoch = session.request.layerOptions.sourceDateEpoch
         // The destination's filesystem is mounted only when a name must be read from /etc/passwd
         // or a parent directory cannot be looked up in the layers' entries.
         var view: MountedView?
         defer { view?.release() }
-        let numericOwner = copy.chown.map { $0.text.split(separator: ":", omittingEmptySubsequences: false).count == 2
-            && $0.text.split(separator: ":", omittingEmptySubsequences: false).allSatisfy { UInt32($0) != nil } } ?? true
+        let numericOwner =
+            copy.chown.map {
+                $0.text.split(separator: ":", omittingEmptySubsequences: false).count == 2
+                    && $0.text.split(separator: ":", omittingEmptySubsequences: false).allSatisfy { UInt32($0) != nil }
+            } ?? true
         if !numericOwner { view = try await session.mountView(state.config, layers: state.layers, name: "copy-to") }
         let owner = try copy.chown.map { word -> (UInt32, UInt32) in
             let identity = try (view.map { UserDatabase(rootfs: $0.root) } ?? UserDatabase()).identity(for: word.text)
@@ -287,17 +359,25 @@ struct CopyStep {
                 if emitted.contains(current) { continue }
                 if try await exists(current) { continue }
                 emitted.insert(current)
-                entries.append(LayerEntry(path: current, kind: .directory, mode: 0o755, uid: owner?.0 ?? 0, gid: owner?.1 ?? 0, mtime: epoch))
+                entries.append(
+                    LayerEntry(
+                        path: current, kind: .directory, mode: 0o755, uid: owner?.0 ?? 0, gid: owner?.1 ?? 0,
+                        mtime: epoch))
             }
         }
         let destRelative = String(destination.drop(while: { $0 == "/" })).trimmingSuffix("/")
-        let destinationIsDirectory = CopySources.destinationIsDirectory(copy.destination.text) || items.count != 1 || items.first.map { ($0.status.st_mode & S_IFMT) == S_IFDIR } == true
+        let destinationIsDirectory =
+            CopySources.destinationIsDirectory(copy.destination.text) || items.count != 1
+            || items.first.map { ($0.status.st_mode & S_IFMT) == S_IFDIR } == true
         if !destRelative.isEmpty && destinationIsDirectory {
             try await ensureParents(of: destRelative + "/x")
         }
         var archives: [(URL, String)] = []
         for item in items {
-            if item.extractArchive { archives.append((item.source, item.destination)); try await ensureParents(of: item.destination + "/x"); continue }
+            if item.extractArchive {
+                archives.append((item.source, item.destination)); try await ensureParents(of: item.destination + "/x");
+                continue
+            }
             try await ensureParents(of: item.destination)
             guard !emitted.contains(item.destination) else { continue }
             emitted.insert(item.destination)
@@ -305,22 +385,30 @@ struct CopyStep {
             let kind: EntryKind
             switch st.st_mode & S_IFMT {
             case S_IFDIR: kind = .directory
-            case S_IFLNK: kind = .symlink(target: (try? FileManager.default.destinationOfSymbolicLink(atPath: item.source.path)) ?? "")
+            case S_IFLNK:
+                kind = .symlink(
+                    target: (try? FileManager.default.destinationOfSymbolicLink(atPath: item.source.path)) ?? "")
             default: kind = .regular(source: item.source, size: Int64(st.st_size))
             }
             var mode = UInt32(st.st_mode & 0o7777)
             if let chmod, !Self.isSymlink(kind) { mode = chmod }
             let uid = owner?.0 ?? 0, gid = owner?.1 ?? 0
-            entries.append(LayerEntry(path: item.destination, kind: kind, mode: mode, uid: uid, gid: gid, mtime: min(Int64(st.st_mtim.tv_sec), epoch)))
+            entries.append(
+                LayerEntry(
+                    path: item.destination, kind: kind, mode: mode, uid: uid, gid: gid,
+                    mtime: min(Int64(st.st_mtim.tv_sec), epoch)))
         }
         if archives.isEmpty {
-            return try await session.writeLayer(entries: entries, createdBy: text, stage: stage, sourceRoot: contextRoot)
+            return try await session.writeLayer(
+                entries: entries, createdBy: text, stage: stage, sourceRoot: contextRoot)
         }
         return try await writeWithArchives(entries: entries, archives: archives, owner: owner, contextRoot: contextRoot)
     }
 
     /// ADD of local archives: entries are re-packed under the destination, streamed from the archive.
-    private func writeWithArchives(entries: [LayerEntry], archives: [(URL, String)], owner: (UInt32, UInt32)?, contextRoot: URL?) async throws -> CacheEntry {
+    private func writeWithArchives(
+        entries: [LayerEntry], archives: [(URL, String)], owner: (UInt32, UInt32)?, contextRoot: URL?
+    ) async throws -> CacheEntry {
         let store = session.store
         let output = store.newIngestURL()
         let written: WrittenLayer
@@ -337,13 +425,17 @@ struct CopyStep {
                     let reader = try LayerReader(path: URL(fileURLWithPath: opened))
                     while var entry = try reader.next() {
                         entry.path = Self.join(destination, entry.path)
-                        if case .hardlink(let target) = entry.kind { entry.kind = .hardlink(target: Self.join(destination, target)) }
+                        if case .hardlink(let target) = entry.kind {
+                            entry.kind = .hardlink(target: Self.join(destination, target))
+                        }
                         if let owner { entry.uid = owner.0; entry.gid = owner.1 }
                         try writer.add(entry, reader: reader)
                     }
                 } catch let error as ArchiveError {
-                    throw BuildError.instruction(location: location,
-                        message: "ADD \(archive.lastPathComponent): " + "\(error)".replacingOccurrences(of: opened, with: archive.lastPathComponent))
+                    throw BuildError.instruction(
+                        location: location,
+                        message: "ADD \(archive.lastPathComponent): "
+                            + "\(error)".replacingOccurrences(of: opened, with: archive.lastPathComponent))
                 }
             }
             written = try writer.finish()
@@ -352,9 +444,12 @@ struct CopyStep {
             throw error
         }
         try await store.commitIngested(output, digest: written.digest, size: written.size)
-        try await store.recordLayerInfo(LayerInfo(diffID: written.diffID, uncompressedSize: written.uncompressedSize), for: written.digest)
-        let descriptor = Descriptor(mediaType: session.request.format.layerMediaType, digest: written.digest, size: written.size)
-        return CacheEntry(layer: descriptor, diffID: written.diffID, uncompressedSize: written.uncompressedSize, createdBy: text)
+        try await store.recordLayerInfo(
+            LayerInfo(diffID: written.diffID, uncompressedSize: written.uncompressedSize), for: written.digest)
+        let descriptor = Descriptor(
+            mediaType: session.request.format.layerMediaType, digest: written.digest, size: written.size)
+        return CacheEntry(
+            layer: descriptor, diffID: written.diffID, uncompressedSize: written.uncompressedSize, createdBy: text)
     }
 
     // MARK: Helpers
@@ -373,7 +468,9 @@ struct CopyStep {
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         let head = (try? handle.read(upToCount: 512)) ?? Data()
         let bytes = [UInt8](head)
-        if bytes.starts(with: [0x1f, 0x8b]) || bytes.starts(with: [0x42, 0x5a, 0x68]) || bytes.starts(with: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) {
+        if bytes.starts(with: [0x1f, 0x8b]) || bytes.starts(with: [0x42, 0x5a, 0x68])
+            || bytes.starts(with: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])
+        {
             return true
         }
         return bytes.count >= 262 && Array(bytes[257..<262]) == Array("ustar".utf8)

@@ -26,7 +26,9 @@ struct HeredocCommand {
             self.args = run.command.arguments(shell: shell)
             return
         }
-        let only = run.heredocs.count == 1 && Heredoc.marker(Array(text.trimmingCharacters(in: .whitespaces)), escape: "\\") != nil
+        let only =
+            run.heredocs.count == 1
+            && Heredoc.marker(Array(text.trimmingCharacters(in: .whitespaces)), escape: "\\") != nil
         guard only, let doc = run.heredocs.first else {
             var full = text
             for doc in run.heredocs { full += "\n" + doc.content + doc.name }
@@ -40,7 +42,11 @@ struct HeredocCommand {
         }
         // The name becomes a file name under /dev/pipes: one plain component, nothing that climbs out.
         guard !doc.name.contains("/"), doc.name != ".", doc.name != ".." else {
-            throw BuildError.instruction(location: location, message: "the heredoc delimiter `\(doc.name)` names the script file run from \(Self.scriptDirectory); use a plain name such as EOF")
+            throw BuildError.instruction(
+                location: location,
+                message:
+                    "the heredoc delimiter `\(doc.name)` names the script file run from \(Self.scriptDirectory); use a plain name such as EOF"
+            )
         }
         let script = Script(name: doc.name, content: body)
         self.script = script

@@ -11,8 +11,11 @@ enum HeredocFiles {
         for doc in heredocs {
             // The delimiter is a file name: one component, so the file cannot land elsewhere.
             guard !doc.name.contains("/"), doc.name != ".", doc.name != ".." else {
-                throw BuildError.instruction(location: doc.location.description,
-                    message: "the heredoc delimiter `\(doc.name)` is used as a file name; use a plain name such as app.conf, or name the file in the destination")
+                throw BuildError.instruction(
+                    location: doc.location.description,
+                    message:
+                        "the heredoc delimiter `\(doc.name)` is used as a file name; use a plain name such as app.conf, or name the file in the destination"
+                )
             }
             let directory = workRoot.appendingPathComponent("heredoc-\(UUID().uuidString.lowercased().prefix(12))")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

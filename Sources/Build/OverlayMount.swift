@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,13 +8,15 @@ import Glibc
 /// After a RUN the upper directory holds exactly what changed: that is the new layer.
 /// Also the handle of the bind mounts a RUN makes of its bind-mount sources (no lowers then).
 public struct OverlayMount: Sendable {
-    public let lowerDirectories: [URL]   // topmost first, as overlayfs wants them
+    public let lowerDirectories: [URL]  // topmost first, as overlayfs wants them
     public let upperDirectory: URL?
     public let workDirectory: URL?
     public let target: URL
 
     /// Mounts read-write (with upper) or read-only (lowers only; needs at least two lowers, so an empty one is added when needed).
-    public static func mount(lowers: [URL], upper: URL?, work: URL?, at target: URL, scratch: URL) throws(BuildError) -> OverlayMount {
+    public static func mount(
+        lowers: [URL], upper: URL?, work: URL?, at target: URL, scratch: URL
+    ) throws(BuildError) -> OverlayMount {
         var lowers = lowers
         if lowers.isEmpty || (upper == nil && lowers.count < 2) {
             let empty = scratch.appendingPathComponent("empty-lower")
@@ -27,12 +30,16 @@ public struct OverlayMount: Sendable {
         // Plain copy-up semantics: no redirects or metacopy, so the upper dir is a self-contained diff.
         options += ",redirect_dir=off,metacopy=off,index=off"
         guard options.utf8.count < 4000 else {
-            throw .mountFailed(target: target.path, reason: "too many layers for one overlay mount (\(lowers.count)); squash the base image")
+            throw .mountFailed(
+                target: target.path,
+                reason: "too many layers for one overlay mount (\(lowers.count)); squash the base image")
         }
         let flags: UInt = upper == nil ? UInt(MS_RDONLY) : 0
         if Glibc.mount("overlay", target.path, "overlay", flags, options) != 0 {
             let code = errno
-            throw .mountFailed(target: target.path, reason: "\(String(cString: strerror(code))) (imagekit needs root and a kernel with overlayfs)")
+            throw .mountFailed(
+                target: target.path,
+                reason: "\(String(cString: strerror(code))) (imagekit needs root and a kernel with overlayfs)")
         }
         return OverlayMount(lowerDirectories: lowers, upperDirectory: upper, workDirectory: work, target: target)
     }
@@ -41,13 +48,18 @@ public struct OverlayMount: Sendable {
     /// made read-only when asked, so that nothing can write through it into the source.
     public static func bind(_ source: String, at target: URL, readOnly: Bool) throws(BuildError) -> OverlayMount {
         guard Glibc.mount(source, target.path, nil, UInt(MS_BIND), nil) == 0 else {
-            throw .mountFailed(target: target.path, reason: "cannot bind \(source): \(String(cString: strerror(errno)))")
+            throw .mountFailed(
+                target: target.path, reason: "cannot bind \(source): \(String(cString: strerror(errno)))")
         }
         let mount = OverlayMount(lowerDirectories: [], upperDirectory: nil, workDirectory: nil, target: target)
-        if readOnly, Glibc.mount("none", target.path, nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV), nil) != 0 {
+        if readOnly,
+            Glibc.mount("none", target.path, nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV), nil)
+                != 0
+        {
             let code = errno
             try? mount.unmount()
-            throw .mountFailed(target: target.path, reason: "cannot make it read-only: \(String(cString: strerror(code)))")
+            throw .mountFailed(
+                target: target.path, reason: "cannot make it read-only: \(String(cString: strerror(code)))")
         }
         return mount
     }
@@ -67,7 +79,8 @@ public struct OverlayMount: Sendable {
 
     /// Commas and colons separate overlay options; escape them in paths.
     static func escape(_ path: String) -> String {
-        path.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: ",", with: "\\,").replacingOccurrences(of: ":", with: "\\:")
+        path.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: ",", with: "\\,")
+            .replacingOccurrences(of: ":", with: "\\:")
     }
 
     /// True when `path` is a mount point listed in /proc/self/mounts (used by tests and cleanup).
@@ -82,8 +95,10 @@ public struct OverlayMount: Sendable {
         return text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ")
             guard fields.count > 1 else { return nil }
-            return String(fields[1]).replacingOccurrences(of: "\\040", with: " ").replacingOccurrences(of: "\\011", with: "\t")
-                .replacingOccurrences(of: "\\012", with: "\n").replacingOccurrences(of: "\\134", with: "\\")
+            return String(fields[1]).replacingOccurrences(of: "\\040", with: " ").replacingOccurrences(
+                of: "\\011", with: "\t"
+            )
+            .replacingOccurrences(of: "\\012", with: "\n").replacingOccurrences(of: "\\134", with: "\\")
         }
     }
 }

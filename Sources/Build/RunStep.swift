@@ -35,18 +35,28 @@ struct RunStep {
         for (index, mount) in run.mounts.enumerated() {
             key.add("mount\(index)", mount.spec.text)
             if mount.type == .bind, let from = mount.from {
-                guard case .stage(let stageIndex) = try session.graph.reference(from, at: mount.spec.location, inStage: stage.index),
-                      let result = results[stageIndex] else {
-                    throw BuildError.instruction(location: location, message: "RUN --mount=type=bind,from=\(from): only earlier stages can be bound")
+                guard
+                    case .stage(let stageIndex) = try session.graph.reference(
+                        from, at: mount.spec.location, inStage: stage.index),
+                    let result = results[stageIndex]
+                else {
+                    throw BuildError.instruction(
+                        location: location,
+                        message: "RUN --mount=type=bind,from=\(from): only earlier stages can be bound")
                 }
                 bindSources[index] = result
                 key.add("mount\(index)from", result.cacheKey.description)
             }
             if mount.type == .secret, let id = mount.id, mount.required, session.request.secrets[id] == nil {
-                throw BuildError.instruction(location: location, message: "secret '\(id)' is required: pass it with --secret id=\(id),src=FILE")
+                throw BuildError.instruction(
+                    location: location, message: "secret '\(id)' is required: pass it with --secret id=\(id),src=FILE")
             }
             if mount.type == .ssh, let id = mount.id, mount.required, session.request.sshAgents[id] == nil {
-                throw BuildError.instruction(location: location, message: "ssh agent '\(id)' is required: pass it with --ssh \(id) (forwards SSH_AUTH_SOCK) or --ssh \(id)=SOCKET")
+                throw BuildError.instruction(
+                    location: location,
+                    message:
+                        "ssh agent '\(id)' is required: pass it with --ssh \(id) (forwards SSH_AUTH_SOCK) or --ssh \(id)=SOCKET"
+                )
             }
         }
         let digest = key.digest
@@ -54,20 +64,29 @@ struct RunStep {
             try await session.adopt(hit, key: digest, state: &state)
             return
         }
-        let produced = try await execute(args: args, environment: environment, run: run, network: network, bindSources: bindSources, state: state, stage: stage)
+        let produced = try await execute(
+            args: args, environment: environment, run: run, network: network, bindSources: bindSources, state: state,
+            stage: stage)
         try await session.adopt(produced, key: digest, state: &state)
     }
 
-    private func execute(args: [String], environment: [String], run: RunInstruction, network: RunNetwork, bindSources: [Int: StageResult], state: StageState,
-                         stage: Stage) async throws -> CacheEntry {
+    private func execute(
+        args: [String], environment: [String], run: RunInstruction, network: RunNetwork,
+        bindSources: [Int: StageResult], state: StageState,
+        stage: Stage
+    ) async throws -> CacheEntry {
         let runner = try RuncRunner(stateRoot: session.runcStateRoot)
         let lowers = try await session.unpackedLayers(state.config, layers: state.layers)
         let scratch = session.workRoot.appendingPathComponent("run-\(UUID().uuidString.lowercased().prefix(12))")
-        let upper = scratch.appendingPathComponent("upper"), work = scratch.appendingPathComponent("work"), merged = scratch.appendingPathComponent("merged")
-        for dir in [upper, work, merged] { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
+        let upper = scratch.appendingPathComponent("upper"), work = scratch.appendingPathComponent("work"),
+            merged = scratch.appendingPathComponent("merged")
+        for dir in [upper, work, merged] {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        }
         defer { FileOps.removeTree(scratch) }
 
-        let mount = try OverlayMount.mount(lowers: lowers.reversed(), upper: upper, work: work, at: merged, scratch: session.workRoot)
+        let mount = try OverlayMount.mount(
+            lowers: lowers.reversed(), upper: upper, work: work, at: merged, scratch: session.workRoot)
         CleanupRegistry.shared.addMount(mount)
         var views: [MountedView] = []
         var pins: [OverlayMount] = []
@@ -82,9 +101,9 @@ struct RunStep {
         let identity = try UserDatabase(rootfs: merged).identity(for: state.user)
         var binds: [RunSpec.Bind] = []
         var tmpfs: [RunSpec.Tmpfs] = []
-        var sshSocket: String?   // the first ssh mount is SSH_AUTH_SOCK, as in BuildKit
-        var transient: [String] = []   // mount points created only for this run: never part of the layer
-        var targets = Set<String>()    // where cache, secret and bind mounts land, symlinks resolved
+        var sshSocket: String?  // the first ssh mount is SSH_AUTH_SOCK, as in BuildKit
+        var transient: [String] = []  // mount points created only for this run: never part of the layer
+        var targets = Set<String>()  // where cache, secret and bind mounts land, symlinks resolved
         // Existing directories that creating a mount point copies up into the upper directory, with
         // their owner and mode: unless the run changes them, they stay out of the layer too.
         var copiedUp: [String: stat] = [:]
@@ -93,7 +112,8 @@ struct RunStep {
         // which is where runc then mounts.
         func mountPoint(_ path: String, directory: Bool) throws -> String {
             func fail(_ error: RootedPathError) -> BuildError {
-                BuildError.instruction(location: location, message: "cannot make the mount point \(path) in the image: \(error)")
+                BuildError.instruction(
+                    location: location, message: "cannot make the mount point \(path) in the image: \(error)")
             }
             do {
                 return "/" + (try RootedPath.resolve(path, in: merged, escapes: .clamp)).relative
@@ -102,7 +122,9 @@ struct RunStep {
                 var current = ""
                 for component in missing.split(separator: "/").dropLast() {
                     current += (current.isEmpty ? "" : "/") + component
-                    if copiedUp[current] == nil, RootedPath.status(of: current, in: upper) == nil, let st = RootedPath.status(of: current, in: merged) {
+                    if copiedUp[current] == nil, RootedPath.status(of: current, in: upper) == nil,
+                        let st = RootedPath.status(of: current, in: merged)
+                    {
                         copiedUp[current] = st
                     }
                 }
@@ -110,7 +132,10 @@ struct RunStep {
                 throw fail(error)
             }
             let resolved: RootedPath
-            do { resolved = try RootedPath.resolve(path, in: merged, escapes: .clamp, create: directory ? .directories : .file) } catch { throw fail(error) }
+            do {
+                resolved = try RootedPath.resolve(
+                    path, in: merged, escapes: .clamp, create: directory ? .directories : .file)
+            } catch { throw fail(error) }
             transient.append(contentsOf: resolved.created)
             return "/" + resolved.relative
         }
@@ -123,15 +148,22 @@ struct RunStep {
             case .cache:
                 guard let target = spec.effectiveTarget else { continue }
                 let id = spec.effectiveCacheID ?? target
-                let dir = session.store.root.appendingPathComponent("cache-mounts/\(SHA256Hasher.hash(Data(id.utf8)).encoded.prefix(32))")
+                let dir = session.store.root.appendingPathComponent(
+                    "cache-mounts/\(SHA256Hasher.hash(Data(id.utf8)).encoded.prefix(32))")
                 try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-                if let uid = spec.uid { chown(dir.path, uid_t(uid), gid_t(spec.gid ?? 0)) } else if identity.uid != 0 { chown(dir.path, identity.uid, identity.gid) }
+                if let uid = spec.uid {
+                    chown(dir.path, uid_t(uid), gid_t(spec.gid ?? 0))
+                } else if identity.uid != 0 {
+                    chown(dir.path, identity.uid, identity.gid)
+                }
                 if let mode = spec.mode { chmod(dir.path, mode_t(mode)) }
                 let destination = try mountPoint(target, directory: true)
                 binds.append(RunSpec.Bind(source: dir.path, destination: destination, readOnly: false))
                 targets.insert(String(destination.dropFirst()))
             case .secret:
-                guard let id = spec.id ?? spec.target.map({ URL(fileURLWithPath: $0).lastPathComponent }) else { continue }
+                guard let id = spec.id ?? spec.target.map({ URL(fileURLWithPath: $0).lastPathComponent }) else {
+                    continue
+                }
                 guard let file = session.request.secrets[id] else { continue }
                 let destination = try mountPoint(spec.target ?? "/run/secrets/\(id)", directory: false)
                 binds.append(RunSpec.Bind(source: file.path, destination: destination, readOnly: true))
@@ -150,7 +182,8 @@ struct RunStep {
                 let pinned = try pin(source, as: scratch.appendingPathComponent("bind-\(index)"))
                 pins.append(pinned)
                 let destination = try mountPoint(target, directory: source.isDirectory)
-                let (path, overlay) = try writable(pinned, isDirectory: source.isDirectory, spec: spec, scratch: scratch, index: index)
+                let (path, overlay) = try writable(
+                    pinned, isDirectory: source.isDirectory, spec: spec, scratch: scratch, index: index)
                 if let overlay { pins.append(overlay) }
                 binds.append(RunSpec.Bind(source: path, destination: destination, readOnly: spec.readOnly))
                 targets.insert(String(destination.dropFirst()))
@@ -170,19 +203,30 @@ struct RunStep {
         }
         transient.append(contentsOf: targets)
 
-        if let bind = try HeredocCommand(run, shell: state.shell, location: location).mountScript(in: scratch) { binds.append(bind) }
+        if let bind = try HeredocCommand(run, shell: state.shell, location: location).mountScript(in: scratch) {
+            binds.append(bind)
+        }
 
         // Docker sets HOME from the user's passwd entry when the image does not.
         var processEnvironment = environment
-        if !processEnvironment.contains(where: { $0.hasPrefix("HOME=") }) { processEnvironment.append("HOME=\(identity.home)") }
-        if let sshSocket, !processEnvironment.contains(where: { $0.hasPrefix("SSH_AUTH_SOCK=") }) { processEnvironment.append("SSH_AUTH_SOCK=\(sshSocket)") }
-        var spec = RunSpec(id: "imagekit-\(UUID().uuidString.lowercased().prefix(16))", rootfs: merged, args: args, env: processEnvironment,
-                           cwd: state.workdir, user: identity, binds: binds, network: network == .none ? .none : .host)
+        if !processEnvironment.contains(where: { $0.hasPrefix("HOME=") }) {
+            processEnvironment.append("HOME=\(identity.home)")
+        }
+        if let sshSocket, !processEnvironment.contains(where: { $0.hasPrefix("SSH_AUTH_SOCK=") }) {
+            processEnvironment.append("SSH_AUTH_SOCK=\(sshSocket)")
+        }
+        var spec = RunSpec(
+            id: "imagekit-\(UUID().uuidString.lowercased().prefix(16))", rootfs: merged, args: args,
+            env: processEnvironment,
+            cwd: state.workdir, user: identity, binds: binds, network: network == .none ? .none : .host)
         spec.tmpfs = tmpfs
         let progress = session.progress
-        let outcome = try runner.run(spec, bundle: scratch.appendingPathComponent("bundle"), output: { progress.output($0) })
+        let outcome = try runner.run(
+            spec, bundle: scratch.appendingPathComponent("bundle"), output: { progress.output($0) })
         guard outcome.exitCode == 0 else {
-            throw BuildError.stepFailed(location: location, command: text.dropFirst(4).description, exitCode: outcome.exitCode, tail: outcome.tail)
+            throw BuildError.stepFailed(
+                location: location, command: text.dropFirst(4).description, exitCode: outcome.exitCode,
+                tail: outcome.tail)
         }
         try mount.unmount()
         CleanupRegistry.shared.removeMount(mount)
@@ -216,10 +260,13 @@ struct RunStep {
         // A copied-up directory left with nothing of its own below it (no file, whiteout or opaque
         // marker) and its owner and mode unchanged is the lower layer's directory: leave it out.
         // Deepest first: /a/b may be dropped before /a is judged.
-        for (path, before) in copiedUp.sorted(by: { $0.key.split(separator: "/").count > $1.key.split(separator: "/").count }) {
+        for (path, before) in copiedUp.sorted(by: {
+            $0.key.split(separator: "/").count > $1.key.split(separator: "/").count
+        }) {
             guard let entry = entries.first(where: { $0.path == path }), case .directory = entry.kind,
-                  entry.mode == UInt32(before.st_mode & 0o7777), entry.uid == before.st_uid, entry.gid == before.st_gid,
-                  !entries.contains(where: { $0.path.hasPrefix(path + "/") }) else { continue }
+                entry.mode == UInt32(before.st_mode & 0o7777), entry.uid == before.st_uid, entry.gid == before.st_gid,
+                !entries.contains(where: { $0.path.hasPrefix(path + "/") })
+            else { continue }
             entries.removeAll { $0.path == path }
         }
         let produced = try await session.writeLayer(entries: entries, createdBy: text, stage: stage.index)
@@ -234,14 +281,17 @@ struct RunStep {
     private func keepUnpacked(_ upper: URL, entries: [LayerEntry], as diffID: Digest) {
         let final = session.layers.path(for: diffID)
         guard !FileManager.default.fileExists(atPath: final.path),
-              let enumerator = FileManager.default.enumerator(atPath: upper.path) else { return }
+            let enumerator = FileManager.default.enumerator(atPath: upper.path)
+        else { return }
         var keep = Set<String>()
         for entry in entries {
             let slash = entry.path.lastIndex(of: "/")
             let name = slash.map { entry.path[entry.path.index(after: $0)...] } ?? entry.path[...]
             if name == ".wh..wh..opq" { continue }
             if name.hasPrefix(".wh.") {
-                keep.insert(String(entry.path[..<(slash ?? entry.path.startIndex)]) + (slash == nil ? "" : "/") + name.dropFirst(4))
+                keep.insert(
+                    String(entry.path[..<(slash ?? entry.path.startIndex)]) + (slash == nil ? "" : "/")
+                        + name.dropFirst(4))
             } else {
                 keep.insert(entry.path)
             }
@@ -272,14 +322,20 @@ struct RunStep {
         let rootName = fromContext ? "the build context" : "the stage \(spec.from ?? "")"
         let at = spec.spec.location.description
         if RootedPath.climbsOutOfRoot(String(written.drop(while: { $0 == "/" }))) {
-            throw BuildError.instruction(location: at, message: "RUN --mount source \(written) is outside \(rootName); bind only paths below it")
+            throw BuildError.instruction(
+                location: at, message: "RUN --mount source \(written) is outside \(rootName); bind only paths below it")
         }
         do {
             return try RootedPath.resolve(written, in: root, escapes: fromContext ? .reject : .clamp)
         } catch .missing {
-            throw BuildError.instruction(location: at, message: "RUN --mount source \(written) does not exist in \(rootName)")
+            throw BuildError.instruction(
+                location: at, message: "RUN --mount source \(written) does not exist in \(rootName)")
         } catch {
-            throw BuildError.instruction(location: at, message: "RUN --mount source \(written) resolves outside \(rootName) (\(error)); bind a real file or directory below it")
+            throw BuildError.instruction(
+                location: at,
+                message:
+                    "RUN --mount source \(written) resolves outside \(rootName) (\(error)); bind a real file or directory below it"
+            )
         }
     }
 
@@ -302,18 +358,25 @@ struct RunStep {
 
     /// `rw` bind mounts are writable but, as in BuildKit, what the run writes there is discarded:
     /// an overlay with a scratch upper directory over a directory, a scratch copy of a file.
-    private func writable(_ pinned: OverlayMount, isDirectory: Bool, spec: RunMount, scratch: URL, index: Int) throws -> (String, OverlayMount?) {
+    private func writable(
+        _ pinned: OverlayMount, isDirectory: Bool, spec: RunMount, scratch: URL, index: Int
+    ) throws -> (String, OverlayMount?) {
         guard !spec.readOnly else { return (pinned.target.path, nil) }
         let base = scratch.appendingPathComponent("bind-\(index)-rw")
         if !isDirectory {
             do { try FileManager.default.copyItem(at: pinned.target, to: base) } catch {
-                throw BuildError.runFailed(reason: "cannot copy the bind mount source \(spec.source ?? "/"): \(error.localizedDescription)")
+                throw BuildError.runFailed(
+                    reason: "cannot copy the bind mount source \(spec.source ?? "/"): \(error.localizedDescription)")
             }
             return (base.path, nil)
         }
-        let upper = base.appendingPathComponent("upper"), work = base.appendingPathComponent("work"), merged = base.appendingPathComponent("merged")
-        for dir in [upper, work, merged] { try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) }
-        let overlay = try OverlayMount.mount(lowers: [pinned.target], upper: upper, work: work, at: merged, scratch: scratch)
+        let upper = base.appendingPathComponent("upper"), work = base.appendingPathComponent("work"),
+            merged = base.appendingPathComponent("merged")
+        for dir in [upper, work, merged] {
+            try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        }
+        let overlay = try OverlayMount.mount(
+            lowers: [pinned.target], upper: upper, work: work, at: merged, scratch: scratch)
         CleanupRegistry.shared.addMount(overlay)
         return (merged.path, overlay)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import OCI
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,8 +42,10 @@ public struct RunSpec: Sendable {
     public var hostname: String
     public var tmpfs: [Tmpfs] = []
 
-    public init(id: String, rootfs: URL, args: [String], env: [String], cwd: String, user: UserDatabase.Identity,
-                binds: [Bind] = [], network: Network = .host, hostname: String = "imagekit") {
+    public init(
+        id: String, rootfs: URL, args: [String], env: [String], cwd: String, user: UserDatabase.Identity,
+        binds: [Bind] = [], network: Network = .host, hostname: String = "imagekit"
+    ) {
         self.id = id
         self.rootfs = rootfs
         self.args = args
@@ -55,7 +58,9 @@ public struct RunSpec: Sendable {
     }
 
     /// The mount points runc adds; tests and the diff filter need them too.
-    public static let systemMountPoints = ["proc", "dev", "dev/pts", "dev/shm", "dev/mqueue", "sys", "etc/resolv.conf", "etc/hosts"]
+    public static let systemMountPoints = [
+        "proc", "dev", "dev/pts", "dev/shm", "dev/mqueue", "sys", "etc/resolv.conf", "etc/hosts",
+    ]
 }
 
 public struct RunOutcome: Sendable {
@@ -73,10 +78,18 @@ public struct RuncRunner: Sendable {
     public let runcPath: String
     public let stateRoot: URL
 
-    public init(runcPath: String? = nil, stateRoot: URL = URL(fileURLWithPath: "/run/imagekit/runc")) throws(BuildError) {
-        let candidates = [runcPath, ProcessInfo.processInfo.environment["IMAGEKIT_RUNC"], "/usr/sbin/runc", "/usr/bin/runc", "/usr/local/sbin/runc", "/usr/local/bin/runc"]
-        guard let found = candidates.compactMap({ $0 }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw .runtimeMissing("runc is not installed; install it with `apt-get install runc` (scripts/setup.sh does) or set IMAGEKIT_RUNC")
+    public init(runcPath: String? = nil, stateRoot: URL = URL(fileURLWithPath: "/run/imagekit/runc")) throws(BuildError)
+    {
+        let candidates = [
+            runcPath, ProcessInfo.processInfo.environment["IMAGEKIT_RUNC"], "/usr/sbin/runc", "/usr/bin/runc",
+            "/usr/local/sbin/runc", "/usr/local/bin/runc",
+        ]
+        guard
+            let found = candidates.compactMap({ $0 }).first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+        else {
+            throw .runtimeMissing(
+                "runc is not installed; install it with `apt-get install runc` (scripts/setup.sh does) or set IMAGEKIT_RUNC"
+            )
         }
         self.runcPath = found
         self.stateRoot = stateRoot
@@ -88,32 +101,57 @@ public struct RuncRunner: Sendable {
     static let capabilities = SeccompProfile.capabilities
 
     /// Docker's default seccomp filter, parsed once (generated from Docker's profile, never read from the host).
-    nonisolated(unsafe) static let seccomp: Any = (try? JSONSerialization.jsonObject(with: Data(SeccompProfile.json.utf8))) ?? [:]
+    nonisolated(unsafe) static let seccomp: Any =
+        (try? JSONSerialization.jsonObject(with: Data(SeccompProfile.json.utf8))) ?? [:]
 
     /// /proc and /sys paths Docker hides (masked) or makes read-only in every container.
-    static let maskedPaths = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-                              "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap"]
+    static let maskedPaths = [
+        "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+    ]
     static let readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 
     public func runtimeConfig(_ spec: RunSpec) -> [String: Any] {
         var mounts: [[String: Any]] = [
             ["destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]],
-            ["destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]],
-            ["destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]],
-            ["destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]],
-            ["destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]],
-            ["destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]],
+            [
+                "destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+                "options": ["nosuid", "strictatime", "mode=755", "size=65536k"],
+            ],
+            [
+                "destination": "/dev/pts", "type": "devpts", "source": "devpts",
+                "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
+            ],
+            [
+                "destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+                "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+            ],
+            [
+                "destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+                "options": ["nosuid", "noexec", "nodev"],
+            ],
+            [
+                "destination": "/sys", "type": "sysfs", "source": "sysfs",
+                "options": ["nosuid", "noexec", "nodev", "ro"],
+            ],
         ]
         for file in ["/etc/resolv.conf", "/etc/hosts"] where FileManager.default.fileExists(atPath: file) {
-            mounts.append(["destination": file, "type": "bind", "source": file, "options": ["rbind", "ro", "nosuid", "nodev", "noexec"]])
+            mounts.append([
+                "destination": file, "type": "bind", "source": file,
+                "options": ["rbind", "ro", "nosuid", "nodev", "noexec"],
+            ])
         }
         for bind in spec.binds {
-            mounts.append(["destination": bind.destination, "type": "bind", "source": bind.source,
-                           "options": ["rbind", bind.readOnly ? "ro" : "rw", "nosuid", "nodev"]])
+            mounts.append([
+                "destination": bind.destination, "type": "bind", "source": bind.source,
+                "options": ["rbind", bind.readOnly ? "ro" : "rw", "nosuid", "nodev"],
+            ])
         }
         for tmpfs in spec.tmpfs {
-            mounts.append(["destination": tmpfs.destination, "type": "tmpfs", "source": "tmpfs",
-                           "options": ["nosuid", "nodev", "mode=1777"] + (tmpfs.size.map { ["size=\($0)"] } ?? [])])
+            mounts.append([
+                "destination": tmpfs.destination, "type": "tmpfs", "source": "tmpfs",
+                "options": ["nosuid", "nodev", "mode=1777"] + (tmpfs.size.map { ["size=\($0)"] } ?? []),
+            ])
         }
         var namespaces: [[String: String]] = [["type": "pid"], ["type": "ipc"], ["type": "uts"], ["type": "mount"]]
         if spec.network == .none { namespaces.append(["type": "network"]) }
@@ -125,7 +163,9 @@ public struct RuncRunner: Sendable {
                 "args": spec.args,
                 "env": spec.env,
                 "cwd": spec.cwd.isEmpty ? "/" : spec.cwd,
-                "capabilities": ["bounding": Self.capabilities, "effective": Self.capabilities, "permitted": Self.capabilities],
+                "capabilities": [
+                    "bounding": Self.capabilities, "effective": Self.capabilities, "permitted": Self.capabilities,
+                ],
                 "noNewPrivileges": true,
             ] as [String: Any],
             "root": ["path": spec.rootfs.path, "readonly": false],
@@ -141,7 +181,9 @@ public struct RuncRunner: Sendable {
     }
 
     /// Runs the process to completion, streaming each output line to `output`.
-    public func run(_ spec: RunSpec, bundle: URL, output: @escaping @Sendable (String) -> Void) throws(BuildError) -> RunOutcome {
+    public func run(
+        _ spec: RunSpec, bundle: URL, output: @escaping @Sendable (String) -> Void
+    ) throws(BuildError) -> RunOutcome {
         do {
             try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(at: stateRoot, withIntermediateDirectories: true)
@@ -175,7 +217,8 @@ public struct RuncRunner: Sendable {
         collector.flush()
         // runc removes the container on exit; make sure nothing is left if it was killed.
         forceDelete(id: spec.id)
-        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        let status =
+            process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
         return RunOutcome(exitCode: status, tail: collector.tail)
     }
 

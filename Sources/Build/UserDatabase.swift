@@ -16,9 +16,12 @@ extension UserDatabase {
     func identity(for spec: String) throws(BuildError) -> Identity {
         switch resolve(spec) {
         case .success(let identity): return identity
-        case .failure(.noPasswd(let user)): throw .unknownUser(user, reason: "the image has no /etc/passwd to look the name up in")
-        case .failure(.unknownUser(let user)): throw .unknownUser(user, reason: "no such user in the image's /etc/passwd")
-        case .failure(.unknownGroup(let group)): throw .unknownUser(spec, reason: "no group '\(group)' in the image's /etc/group")
+        case .failure(.noPasswd(let user)):
+            throw .unknownUser(user, reason: "the image has no /etc/passwd to look the name up in")
+        case .failure(.unknownUser(let user)):
+            throw .unknownUser(user, reason: "no such user in the image's /etc/passwd")
+        case .failure(.unknownGroup(let group)):
+            throw .unknownUser(spec, reason: "no group '\(group)' in the image's /etc/group")
         }
     }
 }

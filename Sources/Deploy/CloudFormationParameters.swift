@@ -15,9 +15,11 @@ public struct CloudFormationParameters: Sendable {
     @discardableResult
     public func setParameter(_ key: String, to value: String) throws -> DeployChange {
         guard let original = try AtomicFile.load(path) else {
-            let text = "[\n  {\n    \"ParameterKey\": \(JSONScanner.quote(key)),\n    \"ParameterValue\": \(JSONScanner.quote(value))\n  }\n]\n"
+            let text =
+                "[\n  {\n    \"ParameterKey\": \(JSONScanner.quote(key)),\n    \"ParameterValue\": \(JSONScanner.quote(value))\n  }\n]\n"
             try AtomicFile.save(text, to: path)
-            return DeployChange(file: path, line: 4, location: "ParameterValue of \(key)", previousValue: nil, modified: true)
+            return DeployChange(
+                file: path, line: 4, location: "ParameterValue of \(key)", previousValue: nil, modified: true)
         }
         let (text, change) = try Self.edit(original, fileName: path, key: key, value: value)
         if change.modified { try AtomicFile.save(text, to: path) }
@@ -25,8 +27,10 @@ public struct CloudFormationParameters: Sendable {
     }
 
     /// The edit without touching the disk.
-    public static func edit(_ text: String, fileName: String = "parameters.json", key: String,
-                            value: String) throws -> (text: String, change: DeployChange) {
+    public static func edit(
+        _ text: String, fileName: String = "parameters.json", key: String,
+        value: String
+    ) throws -> (text: String, change: DeployChange) {
         guard !key.isEmpty else { throw DeployError.invalidArgument("the parameter name is empty") }
         let scanner = try JSONScanner(text: text, fileName: fileName)
         var patcher = JSONPatcher(scanner)
@@ -47,25 +51,34 @@ public struct CloudFormationParameters: Sendable {
                     editOffset = current.value.start
                 } else if let reuse = entry.member("UsePreviousValue") {
                     // A value and UsePreviousValue together are rejected by CloudFormation: the value replaces it.
-                    patcher.replace(from: reuse.keyStart, to: reuse.value.end,
-                                    with: "\"ParameterValue\"" + patcher.separator(of: reuse) + quoted)
+                    patcher.replace(
+                        from: reuse.keyStart, to: reuse.value.end,
+                        with: "\"ParameterValue\"" + patcher.separator(of: reuse) + quoted)
                     editOffset = reuse.keyStart
                 } else {
                     patcher.appendMember(to: entry, key: "ParameterValue", valueText: quoted)
                     editOffset = entry.start
                 }
             } else {
-                for element in elements where element.members == nil || element.member("ParameterKey")?.value.string == nil {
-                    throw scanner.error("each entry must be an object with a \"ParameterKey\" string", at: element.start)
+                for element in elements
+                where element.members == nil || element.member("ParameterKey")?.value.string == nil {
+                    throw scanner.error(
+                        "each entry must be an object with a \"ParameterKey\" string", at: element.start)
                 }
-                patcher.appendElement(to: root, text: newEntry(after: elements.last, scanner: scanner, patcher: patcher,
-                                                                key: key, value: value))
+                patcher.appendElement(
+                    to: root,
+                    text: newEntry(
+                        after: elements.last, scanner: scanner, patcher: patcher,
+                        key: key, value: value))
                 editOffset = root.end
             }
         } else if root.members != nil {
             guard let parameters = root.member("Parameters") else {
-                throw DeployError.unsupported(file: fileName, line: 1,
-                                              message: "expected a list of {\"ParameterKey\": ..., \"ParameterValue\": ...} or an object with \"Parameters\"")
+                throw DeployError.unsupported(
+                    file: fileName, line: 1,
+                    message:
+                        "expected a list of {\"ParameterKey\": ..., \"ParameterValue\": ...} or an object with \"Parameters\""
+                )
             }
             guard parameters.value.members != nil else {
                 throw scanner.error("\"Parameters\" must be an object of name: value", at: parameters.value.start)
@@ -80,18 +93,27 @@ public struct CloudFormationParameters: Sendable {
                 editOffset = parameters.value.end
             }
         } else {
-            throw DeployError.unsupported(file: fileName, line: 1,
-                                          message: "expected a list of {\"ParameterKey\": ..., \"ParameterValue\": ...} or an object with \"Parameters\"")
+            throw DeployError.unsupported(
+                file: fileName, line: 1,
+                message:
+                    "expected a list of {\"ParameterKey\": ..., \"ParameterValue\": ...} or an object with \"Parameters\""
+            )
         }
         let output = patcher.apply()
         _ = try JSONScanner(text: output, fileName: fileName)
-        return (output, DeployChange(file: fileName, line: scanner.line(of: editOffset), location: location,
-                                     previousValue: previous, modified: output != text))
+        return (
+            output,
+            DeployChange(
+                file: fileName, line: scanner.line(of: editOffset), location: location,
+                previousValue: previous, modified: output != text)
+        )
     }
 
     /// A new list entry shaped like the one before it (one line, or one member per line with the same indents).
-    static func newEntry(after previous: JSONScanner.Value?, scanner: JSONScanner, patcher: JSONPatcher,
-                         key: String, value: String) -> String {
+    static func newEntry(
+        after previous: JSONScanner.Value?, scanner: JSONScanner, patcher: JSONPatcher,
+        key: String, value: String
+    ) -> String {
         let keyText = JSONScanner.quote(key)
         let valueText = JSONScanner.quote(value)
         guard let previous, let first = previous.members?.first else {

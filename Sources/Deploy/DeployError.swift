@@ -20,7 +20,9 @@ public enum DeployError: Error, CustomStringConvertible, Sendable, Equatable {
             if let line { return "\(file):\(line): \(message)" }
             return "\(file): \(message)"
         case let .containerNotFound(file, name, available):
-            let names = available.isEmpty ? "it has no container definitions" : "containers: \(available.joined(separator: ", "))"
+            let names =
+                available.isEmpty
+                ? "it has no container definitions" : "containers: \(available.joined(separator: ", "))"
             return "\(file): no container named \"\(name)\" in the task definition (\(names)); pass one of these names"
         case let .read(file, detail):
             return "\(file): cannot read the file: \(detail)"

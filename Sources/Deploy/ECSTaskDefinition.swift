@@ -14,7 +14,10 @@ public struct ECSTaskDefinition: Sendable {
     @discardableResult
     public func setImage(_ image: String, container: String) throws -> DeployChange {
         guard let original = try AtomicFile.load(path) else {
-            throw DeployError.read(file: path, detail: "no such file; export it with `aws ecs describe-task-definition --task-definition NAME > \(path)`")
+            throw DeployError.read(
+                file: path,
+                detail:
+                    "no such file; export it with `aws ecs describe-task-definition --task-definition NAME > \(path)`")
         }
         let (text, change) = try Self.edit(original, fileName: path, container: container, image: image)
         if change.modified { try AtomicFile.save(text, to: path) }
@@ -22,8 +25,10 @@ public struct ECSTaskDefinition: Sendable {
     }
 
     /// The edit without touching the disk.
-    public static func edit(_ text: String, fileName: String = "task-definition.json", container: String,
-                            image: String) throws -> (text: String, change: DeployChange) {
+    public static func edit(
+        _ text: String, fileName: String = "task-definition.json", container: String,
+        image: String
+    ) throws -> (text: String, change: DeployChange) {
         let scanner = try JSONScanner(text: text, fileName: fileName)
         let definitions: JSONScanner.Value
         if scanner.root.elements != nil {
@@ -33,8 +38,11 @@ public struct ECSTaskDefinition: Sendable {
         } else if let wrapped = scanner.root.member("taskDefinition")?.value.member("containerDefinitions") {
             definitions = wrapped.value
         } else {
-            throw DeployError.unsupported(file: fileName, line: 1,
-                                          message: "no \"containerDefinitions\" (nor \"taskDefinition\".\"containerDefinitions\"): expected an ECS task definition")
+            throw DeployError.unsupported(
+                file: fileName, line: 1,
+                message:
+                    "no \"containerDefinitions\" (nor \"taskDefinition\".\"containerDefinitions\"): expected an ECS task definition"
+            )
         }
         guard let elements = definitions.elements else {
             throw scanner.error("\"containerDefinitions\" must be a list", at: definitions.start)
@@ -57,8 +65,12 @@ public struct ECSTaskDefinition: Sendable {
         }
         let output = patcher.apply()
         _ = try JSONScanner(text: output, fileName: fileName)
-        return (output, DeployChange(file: fileName, line: scanner.line(of: offset),
-                                     location: "containerDefinitions[name=\(container)].image",
-                                     previousValue: previous, modified: output != text))
+        return (
+            output,
+            DeployChange(
+                file: fileName, line: scanner.line(of: offset),
+                location: "containerDefinitions[name=\(container)].image",
+                previousValue: previous, modified: output != text)
+        )
     }
 }

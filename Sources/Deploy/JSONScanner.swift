@@ -67,7 +67,9 @@ struct JSONScanner {
     }
 
     var newline: String {
-        if let index = bytes.firstIndex(of: UInt8(ascii: "\n")), index > 0, bytes[index - 1] == UInt8(ascii: "\r") { return "\r\n" }
+        if let index = bytes.firstIndex(of: UInt8(ascii: "\n")), index > 0, bytes[index - 1] == UInt8(ascii: "\r") {
+            return "\r\n"
+        }
         return "\n"
     }
 
@@ -84,7 +86,9 @@ struct JSONScanner {
     // MARK: - Parsing
 
     private mutating func skipWhitespace() {
-        while pos < bytes.count, [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r")].contains(bytes[pos]) {
+        while pos < bytes.count,
+            [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r")].contains(bytes[pos])
+        {
             pos += 1
         }
     }
@@ -110,7 +114,9 @@ struct JSONScanner {
                 let key = try parseString()
                 let keyEnd = pos
                 skipWhitespace()
-                guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw error("expected \":\" after \"\(key)\"") }
+                guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else {
+                    throw error("expected \":\" after \"\(key)\"")
+                }
                 pos += 1
                 skipWhitespace()
                 let value = try parseValue()
@@ -156,7 +162,8 @@ struct JSONScanner {
             try parseNumber()
             return Value(kind: .number, start: start, end: pos)
         default:
-            throw error("unexpected character: expected a JSON value (object, array, string, number, true, false or null)")
+            throw error(
+                "unexpected character: expected a JSON value (object, array, string, number, true, false or null)")
         }
     }
 
@@ -178,7 +185,9 @@ struct JSONScanner {
         if bytes[pos] == UInt8(ascii: "-") { pos += 1 }
         let intStart = pos
         guard digits() > 0 else { throw error("invalid number", at: start) }
-        if bytes[intStart] == UInt8(ascii: "0") && pos - intStart > 1 { throw error("invalid number: leading zero", at: start) }
+        if bytes[intStart] == UInt8(ascii: "0") && pos - intStart > 1 {
+            throw error("invalid number: leading zero", at: start)
+        }
         if pos < bytes.count, bytes[pos] == UInt8(ascii: ".") {
             pos += 1
             guard digits() > 0 else { throw error("invalid number: digits expected after \".\"", at: start) }
@@ -224,7 +233,8 @@ struct JSONScanner {
                 case UInt8(ascii: "u"):
                     var code = try hex4()
                     if (0xD800..<0xDC00).contains(code), pos + 1 < bytes.count,
-                       bytes[pos] == UInt8(ascii: "\\"), bytes[pos + 1] == UInt8(ascii: "u") {
+                        bytes[pos] == UInt8(ascii: "\\"), bytes[pos + 1] == UInt8(ascii: "u")
+                    {
                         pos += 2
                         let low = try hex4()
                         guard (0xDC00..<0xE000).contains(low) else { throw error("invalid surrogate pair") }
@@ -242,7 +252,9 @@ struct JSONScanner {
     }
 
     private mutating func hex4() throws -> UInt32 {
-        guard pos + 4 <= bytes.count, let value = UInt32(String(decoding: bytes[pos..<(pos + 4)], as: UTF8.self), radix: 16) else {
+        guard pos + 4 <= bytes.count,
+            let value = UInt32(String(decoding: bytes[pos..<(pos + 4)], as: UTF8.self), radix: 16)
+        else {
             throw error("invalid \\u escape: four hex digits expected")
         }
         pos += 4
@@ -264,7 +276,11 @@ struct JSONScanner {
             case "\u{08}": out += "\\b"
             case "\u{0C}": out += "\\f"
             default:
-                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+                if scalar.value < 0x20 {
+                    out += String(format: "\\u%04x", scalar.value)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
             }
         }
         return out + "\""

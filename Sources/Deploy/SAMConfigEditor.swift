@@ -20,7 +20,8 @@ public struct SAMConfigEditor: Sendable {
     @discardableResult
     public func setParameter(_ key: String = "ImageUri", to value: String) throws -> DeployChange {
         let original = try AtomicFile.load(path)
-        let (text, change) = try Self.edit(original ?? "", fileName: path, environment: environment, key: key, value: value)
+        let (text, change) = try Self.edit(
+            original ?? "", fileName: path, environment: environment, key: key, value: value)
         if change.modified || original == nil {
             try AtomicFile.save(text, to: path)
         }
@@ -28,10 +29,17 @@ public struct SAMConfigEditor: Sendable {
     }
 
     /// The edit without touching the disk.
-    public static func edit(_ text: String, fileName: String = "samconfig.toml", environment: String = "default",
-                            key: String = "ImageUri", value: String) throws -> (text: String, change: DeployChange) {
-        guard !key.isEmpty, key.unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0) }) else {
-            throw DeployError.invalidArgument("invalid parameter name \"\(key)\": CloudFormation parameter names are letters and digits")
+    public static func edit(
+        _ text: String, fileName: String = "samconfig.toml", environment: String = "default",
+        key: String = "ImageUri", value: String
+    ) throws -> (text: String, change: DeployChange) {
+        guard !key.isEmpty,
+            key.unicodeScalars.allSatisfy({
+                ("A"..."Z").contains($0) || ("a"..."z").contains($0) || ("0"..."9").contains($0)
+            })
+        else {
+            throw DeployError.invalidArgument(
+                "invalid parameter name \"\(key)\": CloudFormation parameter names are letters and digits")
         }
         guard !environment.isEmpty else {
             throw DeployError.invalidArgument("the SAM config environment name is empty (SAM's default is \"default\")")
@@ -65,7 +73,9 @@ public struct SAMConfigEditor: Sendable {
         var deployPath: [String] { [environment, "deploy", "parameters"] }
         var globalPath: [String] { [environment, "global", "parameters"] }
 
-        func tableName(_ path: [String]) -> String { "[" + path.map(TOMLScanner.renderKey).joined(separator: ".") + "]" }
+        func tableName(_ path: [String]) -> String {
+            "[" + path.map(TOMLScanner.renderKey).joined(separator: ".") + "]"
+        }
 
         mutating func run() throws -> (text: String, change: DeployChange) {
             try rejectInlineTables()
@@ -84,9 +94,16 @@ public struct SAMConfigEditor: Sendable {
             // Re-read what is about to be written: never write a file this editor cannot read back.
             let check = try TOMLScanner(text: output, fileName: fileName)
             let target = location.hasPrefix(tableName(globalPath)) ? globalPath : deployPath
-            let line = check.pairs.first { $0.fullPath == target + ["parameter_overrides"] }.map { check.line(of: $0.value.start) } ?? 1
-            return (output, DeployChange(file: fileName, line: line, location: location,
-                                         previousValue: previousValue, modified: output != text))
+            let line =
+                check.pairs.first { $0.fullPath == target + ["parameter_overrides"] }.map {
+                    check.line(of: $0.value.start)
+                } ?? 1
+            return (
+                output,
+                DeployChange(
+                    file: fileName, line: line, location: location,
+                    previousValue: previousValue, modified: output != text)
+            )
         }
 
         /// Tables written as inline tables cannot take a new key without rewriting them.
@@ -94,9 +111,13 @@ public struct SAMConfigEditor: Sendable {
             for pair in scanner.pairs where !pair.inArrayTable {
                 guard case .inlineTable = pair.value.kind else { continue }
                 let path = pair.fullPath
-                for target in [deployPath, globalPath] where path.count <= target.count && Array(target.prefix(path.count)) == path {
-                    throw DeployError.unsupported(file: fileName, line: scanner.line(of: pair.start),
-                                                  message: "\(path.joined(separator: ".")) is an inline table; write it as a \(tableName(target)) table so parameter_overrides can be edited")
+                for target in [deployPath, globalPath]
+                where path.count <= target.count && Array(target.prefix(path.count)) == path {
+                    throw DeployError.unsupported(
+                        file: fileName, line: scanner.line(of: pair.start),
+                        message:
+                            "\(path.joined(separator: ".")) is an inline table; write it as a \(tableName(target)) table so parameter_overrides can be edited"
+                    )
                 }
             }
         }
@@ -116,8 +137,9 @@ public struct SAMConfigEditor: Sendable {
                 var strings: [TOMLScanner.StringValue] = []
                 for element in elements {
                     guard case .string(let string) = element.kind else {
-                        throw DeployError.unsupported(file: fileName, line: scanner.line(of: element.start),
-                                                      message: "parameter_overrides array elements must be strings such as \"\(key)=value\"")
+                        throw DeployError.unsupported(
+                            file: fileName, line: scanner.line(of: element.start),
+                            message: "parameter_overrides array elements must be strings such as \"\(key)=value\"")
                     }
                     strings.append(string)
                 }
@@ -131,19 +153,23 @@ public struct SAMConfigEditor: Sendable {
                 }
                 if !found { appendElement(to: pair.value, elements: strings) }
             case .inlineTable, .scalar:
-                throw DeployError.unsupported(file: fileName, line: scanner.line(of: pair.value.start),
-                                              message: "parameter_overrides must be a string (\"\(key)=value Other=x\") or an array of strings")
+                throw DeployError.unsupported(
+                    file: fileName, line: scanner.line(of: pair.value.start),
+                    message: "parameter_overrides must be a string (\"\(key)=value Other=x\") or an array of strings")
             }
         }
 
         func tokens(of string: TOMLScanner.StringValue, element: Bool) throws -> [SAMParameterToken] {
             let scalars = string.units.map(\.scalar)
             do {
-                return element ? try SAMParameterOverrides.tokenizeElement(scalars) : try SAMParameterOverrides.tokenize(scalars)
+                return element
+                    ? try SAMParameterOverrides.tokenizeElement(scalars) : try SAMParameterOverrides.tokenize(scalars)
             } catch {
-                let offset = error.unitIndex < string.units.count ? string.units[error.unitIndex].rawStart : string.contentEnd
-                throw DeployError.syntax(file: fileName, line: scanner.line(of: offset), column: scanner.column(of: offset),
-                                         message: "parameter_overrides: \(error.message)")
+                let offset =
+                    error.unitIndex < string.units.count ? string.units[error.unitIndex].rawStart : string.contentEnd
+                throw DeployError.syntax(
+                    file: fileName, line: scanner.line(of: offset), column: scanner.column(of: offset),
+                    message: "parameter_overrides: \(error.message)")
             }
         }
 
@@ -164,7 +190,8 @@ public struct SAMConfigEditor: Sendable {
                 let start: Int
                 let end: Int
                 if replacement.range.isEmpty {
-                    start = replacement.range.lowerBound < string.units.count
+                    start =
+                        replacement.range.lowerBound < string.units.count
                         ? string.units[replacement.range.lowerBound].rawStart : string.contentEnd
                     end = start
                 } else {
@@ -189,18 +216,22 @@ public struct SAMConfigEditor: Sendable {
         }
 
         /// When the string's style cannot hold the new text (a `'` in a literal string), rewrite it as a basic string.
-        mutating func rewriteWhole(_ string: TOMLScanner.StringValue, replacing replacements: [(range: Range<Int>, text: String)]) {
+        mutating func rewriteWhole(
+            _ string: TOMLScanner.StringValue, replacing replacements: [(range: Range<Int>, text: String)]
+        ) {
             var scalars = string.units.map(\.scalar)
             for replacement in replacements.sorted(by: { $0.range.lowerBound > $1.range.lowerBound }) {
                 scalars.replaceSubrange(replacement.range, with: Array(replacement.text.unicodeScalars))
             }
             let decoded = String(String.UnicodeScalarView(scalars))
-            patches.append((string.start, string.end - string.start, "\"" + TOMLScanner.encode(decoded, as: .basic)! + "\""))
+            patches.append(
+                (string.start, string.end - string.start, "\"" + TOMLScanner.encode(decoded, as: .basic)! + "\""))
         }
 
         mutating func appendElement(to array: TOMLScanner.Value, elements: [TOMLScanner.StringValue]) {
             let token = "\(key)=\(SAMParameterOverrides.render(value, quoted: false))"
-            let style: TOMLScanner.StringStyle = elements.last?.style == .literal && TOMLScanner.encode(token, as: .literal) != nil
+            let style: TOMLScanner.StringStyle =
+                elements.last?.style == .literal && TOMLScanner.encode(token, as: .literal) != nil
                 ? .literal : .basic
             let quote = style == .literal ? "'" : "\""
             let element = quote + TOMLScanner.encode(token, as: style)! + quote
@@ -224,8 +255,11 @@ public struct SAMConfigEditor: Sendable {
             if multiline {
                 var lineStart = last.start
                 while lineStart > 0, bytes[lineStart - 1] != UInt8(ascii: "\n") { lineStart -= 1 }
-                let indent = String(decoding: bytes[lineStart..<last.start].prefix { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") },
-                                    as: UTF8.self)
+                let indent = String(
+                    decoding: bytes[lineStart..<last.start].prefix {
+                        $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t")
+                    },
+                    as: UTF8.self)
                 if let comma = trailingComma {
                     patches.append((comma + 1, 0, scanner.newline + indent + element + ","))
                 } else {
@@ -243,7 +277,9 @@ public struct SAMConfigEditor: Sendable {
             let token = "\(key)=\(SAMParameterOverrides.render(value, quoted: false))"
             let valueText = "\"" + TOMLScanner.encode(token, as: .basic)! + "\""
             let hasVersion = usable.contains { $0.fullPath == ["version"] }
-            let lastInTable = usable.last { $0.fullPath.count > deployPath.count && Array($0.fullPath.prefix(deployPath.count)) == deployPath }
+            let lastInTable = usable.last {
+                $0.fullPath.count > deployPath.count && Array($0.fullPath.prefix(deployPath.count)) == deployPath
+            }
             let header = scanner.headers.first { !$0.isArrayTable && $0.path == deployPath }
 
             if let pair = lastInTable {
@@ -273,7 +309,8 @@ public struct SAMConfigEditor: Sendable {
                 var lead = ""
                 if end > 0 && scanner.bytes.last != UInt8(ascii: "\n") && !versionAtEnd { lead += newline }
                 if end > 0 || versionAtEnd { lead += newline }
-                patches.append((end, 0, lead + tableName(deployPath) + newline + "parameter_overrides = " + valueText + newline))
+                patches.append(
+                    (end, 0, lead + tableName(deployPath) + newline + "parameter_overrides = " + valueText + newline))
             }
         }
 
@@ -281,7 +318,8 @@ public struct SAMConfigEditor: Sendable {
             var bytes = scanner.bytes
             // Later offsets first; at one offset, later patches first so earlier ones end up in front.
             let ordered = patches.enumerated().sorted { lhs, rhs in
-                lhs.element.offset != rhs.element.offset ? lhs.element.offset > rhs.element.offset : lhs.offset > rhs.offset
+                lhs.element.offset != rhs.element.offset
+                    ? lhs.element.offset > rhs.element.offset : lhs.offset > rhs.offset
             }
             for (_, patch) in ordered {
                 bytes.replaceSubrange(patch.offset..<(patch.offset + patch.length), with: Array(patch.text.utf8))

@@ -35,7 +35,9 @@ enum SAMParameterOverrides {
             let keyStart = index
             while index < scalars.count, isKeyScalar(scalars[index]) { index += 1 }
             guard index > keyStart, index < scalars.count, scalars[index] == "=" else {
-                throw ParseFailure(unitIndex: keyStart, message: "expected Key=Value (a parameter name of letters and digits, then \"=\")")
+                throw ParseFailure(
+                    unitIndex: keyStart,
+                    message: "expected Key=Value (a parameter name of letters and digits, then \"=\")")
             }
             let key = unquote(String(String.UnicodeScalarView(scalars[keyStart..<index])))
             index += 1
@@ -51,7 +53,8 @@ enum SAMParameterOverrides {
                     index += 1
                 }
                 guard closed, index <= scalars.count else {
-                    throw ParseFailure(unitIndex: valueStart, message: "the quoted value of \(key) has no closing quote")
+                    throw ParseFailure(
+                        unitIndex: valueStart, message: "the quoted value of \(key) has no closing quote")
                 }
                 guard index == scalars.count || isSpace(scalars[index]) else {
                     throw ParseFailure(unitIndex: index, message: "expected a space after the quoted value of \(key)")
@@ -59,7 +62,10 @@ enum SAMParameterOverrides {
             } else {
                 while index < scalars.count, !isSpace(scalars[index]) {
                     if scalars[index] == "\"" {
-                        throw ParseFailure(unitIndex: index, message: "unexpected quote inside the value of \(key): quote the whole value, as \(key)=\"...\"")
+                        throw ParseFailure(
+                            unitIndex: index,
+                            message:
+                                "unexpected quote inside the value of \(key): quote the whole value, as \(key)=\"...\"")
                     }
                     index += scalars[index] == "\\" ? 2 : 1
                 }
@@ -72,8 +78,9 @@ enum SAMParameterOverrides {
                 let name = String(raw[..<marker.lowerBound])
                 let offset = raw.unicodeScalars.distance(from: raw.unicodeScalars.startIndex, to: marker.upperBound)
                 let valueRaw = String(raw[marker.upperBound...])
-                token = SAMParameterToken(key: name, valueRange: (valueStart + offset)..<index,
-                                          value: unquote(valueRaw), quoted: valueRaw.hasPrefix("\""))
+                token = SAMParameterToken(
+                    key: name, valueRange: (valueStart + offset)..<index,
+                    value: unquote(valueRaw), quoted: valueRaw.hasPrefix("\""))
             }
             tokens.append(token)
         }
@@ -94,8 +101,11 @@ enum SAMParameterOverrides {
             var end = scalars.count
             while end > index + 1, isSpace(scalars[end - 1]) { end -= 1 }
             let raw = String(String.UnicodeScalarView(scalars[(index + 1)..<end]))
-            return [SAMParameterToken(key: unquote(String(String.UnicodeScalarView(scalars[start..<index]))),
-                                      valueRange: (index + 1)..<end, value: unquote(raw), quoted: raw.hasPrefix("\""))]
+            return [
+                SAMParameterToken(
+                    key: unquote(String(String.UnicodeScalarView(scalars[start..<index]))),
+                    valueRange: (index + 1)..<end, value: unquote(raw), quoted: raw.hasPrefix("\""))
+            ]
         }
     }
 

@@ -106,7 +106,9 @@ struct TOMLScanner {
 
     /// The newline the file uses ("\r\n" when its first line ends so).
     var newline: String {
-        if let index = bytes.firstIndex(of: UInt8(ascii: "\n")), index > 0, bytes[index - 1] == UInt8(ascii: "\r") { return "\r\n" }
+        if let index = bytes.firstIndex(of: UInt8(ascii: "\n")), index > 0, bytes[index - 1] == UInt8(ascii: "\r") {
+            return "\r\n"
+        }
         return "\n"
     }
 
@@ -166,7 +168,9 @@ struct TOMLScanner {
                 guard current == UInt8(ascii: "]") else { throw error("expected \"]\" to close the table header") }
                 pos += 1
                 if isArray {
-                    guard current == UInt8(ascii: "]") else { throw error("expected \"]]\" to close the array-of-tables header") }
+                    guard current == UInt8(ascii: "]") else {
+                        throw error("expected \"]]\" to close the array-of-tables header")
+                    }
                     pos += 1
                 }
                 let lineEnd = try expectLineEnd(after: "the table header")
@@ -185,8 +189,10 @@ struct TOMLScanner {
             skipSpaces()
             let value = try parseValue()
             let lineEnd = try expectLineEnd(after: "the value of \"\(key.joined(separator: "."))\"")
-            pairs.append(KeyValue(tablePath: table, key: key, start: start, value: value, lineEnd: lineEnd,
-                                  inArrayTable: inArrayTable))
+            pairs.append(
+                KeyValue(
+                    tablePath: table, key: key, start: start, value: value, lineEnd: lineEnd,
+                    inArrayTable: inArrayTable))
         }
     }
 
@@ -195,7 +201,7 @@ struct TOMLScanner {
     static func isBareKeyByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"), UInt8(ascii: "-"):
             return true
         default:
             return false
@@ -214,7 +220,9 @@ struct TOMLScanner {
             } else {
                 let start = pos
                 while let next = current, Self.isBareKeyByte(next) { pos += 1 }
-                guard pos > start else { throw error("expected a key (letters, digits, \"_\", \"-\", or a quoted string)") }
+                guard pos > start else {
+                    throw error("expected a key (letters, digits, \"_\", \"-\", or a quoted string)")
+                }
                 parts.append(String(decoding: bytes[start..<pos], as: UTF8.self))
             }
             skipSpaces()
@@ -276,7 +284,8 @@ struct TOMLScanner {
             // Numbers, booleans, dates: a run up to a delimiter; "1979-05-27 07:32:00" has one inner space.
             while let next = current, !Self.endsScalar(next) { pos += 1 }
             if pos - start == 10, current == UInt8(ascii: " "), let digit = peek(1),
-               (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(digit) {
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(digit)
+            {
                 pos += 1
                 while let next = current, !Self.endsScalar(next) { pos += 1 }
             }
@@ -290,8 +299,10 @@ struct TOMLScanner {
     }
 
     private static func endsScalar(_ byte: UInt8) -> Bool {
-        [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: ","),
-         UInt8(ascii: "]"), UInt8(ascii: "}"), UInt8(ascii: "#")].contains(byte)
+        [
+            UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: ","),
+            UInt8(ascii: "]"), UInt8(ascii: "}"), UInt8(ascii: "#"),
+        ].contains(byte)
     }
 
     /// Booleans, numbers (with _ , hex/oct/bin, inf, nan) and date-times; a bare word is a common mistake worth naming.
@@ -326,20 +337,27 @@ struct TOMLScanner {
                     var run = 3
                     while peek(run) == quote && run < 5 { run += 1 }
                     for extra in 0..<(run - 3) {
-                        units.append(Unit(scalar: Unicode.Scalar(quote), rawStart: pos + extra, rawEnd: pos + extra + 1))
+                        units.append(
+                            Unit(scalar: Unicode.Scalar(quote), rawStart: pos + extra, rawEnd: pos + extra + 1))
                     }
                     let contentEnd = pos + run - 3
                     pos += run
-                    return StringValue(style: isBasic ? .multilineBasic : .multilineLiteral, start: start, end: pos,
-                                       contentStart: contentStart, contentEnd: contentEnd, units: units)
+                    return StringValue(
+                        style: isBasic ? .multilineBasic : .multilineLiteral, start: start, end: pos,
+                        contentStart: contentStart, contentEnd: contentEnd, units: units)
                 }
                 if isBasic && byte == UInt8(ascii: "\\") {
                     // A backslash at the end of a line swallows the newline and the following whitespace.
                     var look = pos + 1
-                    while look < bytes.count, bytes[look] == UInt8(ascii: " ") || bytes[look] == UInt8(ascii: "\t") { look += 1 }
+                    while look < bytes.count, bytes[look] == UInt8(ascii: " ") || bytes[look] == UInt8(ascii: "\t") {
+                        look += 1
+                    }
                     if look < bytes.count, bytes[look] == UInt8(ascii: "\n") || bytes[look] == UInt8(ascii: "\r") {
                         pos = look
-                        while let next = current, [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r")].contains(next) {
+                        while let next = current,
+                            [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r")].contains(
+                                next)
+                        {
                             pos += 1
                         }
                         continue
@@ -363,13 +381,16 @@ struct TOMLScanner {
         let contentStart = pos
         while true {
             guard let byte = current, byte != UInt8(ascii: "\n"), byte != UInt8(ascii: "\r") else {
-                throw error("unterminated string: a \(isBasic ? "\"" : "'") string must close on the same line (use \(isBasic ? "\"\"\"" : "'''") for multi-line text)", at: start)
+                throw error(
+                    "unterminated string: a \(isBasic ? "\"" : "'") string must close on the same line (use \(isBasic ? "\"\"\"" : "'''") for multi-line text)",
+                    at: start)
             }
             if byte == quote {
                 let contentEnd = pos
                 pos += 1
-                return StringValue(style: isBasic ? .basic : .literal, start: start, end: pos,
-                                   contentStart: contentStart, contentEnd: contentEnd, units: units)
+                return StringValue(
+                    style: isBasic ? .basic : .literal, start: start, end: pos,
+                    contentStart: contentStart, contentEnd: contentEnd, units: units)
             }
             if isBasic && byte == UInt8(ascii: "\\") {
                 units.append(try parseEscape())
@@ -399,9 +420,12 @@ struct TOMLScanner {
         case UInt8(ascii: "u"), UInt8(ascii: "U"), UInt8(ascii: "x"):
             let digits = letter == UInt8(ascii: "u") ? 4 : letter == UInt8(ascii: "U") ? 8 : 2
             guard pos + 2 + digits <= bytes.count,
-                  let value = UInt32(String(decoding: bytes[(pos + 2)..<(pos + 2 + digits)], as: UTF8.self), radix: 16),
-                  let decoded = Unicode.Scalar(value) else {
-                throw error("invalid escape: \\\(Character(Unicode.Scalar(letter))) needs \(digits) hex digits of a valid Unicode scalar")
+                let value = UInt32(String(decoding: bytes[(pos + 2)..<(pos + 2 + digits)], as: UTF8.self), radix: 16),
+                let decoded = Unicode.Scalar(value)
+            else {
+                throw error(
+                    "invalid escape: \\\(Character(Unicode.Scalar(letter))) needs \(digits) hex digits of a valid Unicode scalar"
+                )
             }
             scalar = decoded
             length = 2 + digits
@@ -417,7 +441,8 @@ struct TOMLScanner {
         let lead = bytes[pos]
         let length = lead < 0x80 ? 1 : lead >> 5 == 0b110 ? 2 : lead >> 4 == 0b1110 ? 3 : lead >> 3 == 0b11110 ? 4 : 0
         guard length > 0, pos + length <= bytes.count,
-              let scalar = String(decoding: bytes[pos..<(pos + length)], as: UTF8.self).unicodeScalars.first else {
+            let scalar = String(decoding: bytes[pos..<(pos + length)], as: UTF8.self).unicodeScalars.first
+        else {
             throw error("invalid UTF-8")
         }
         pos += length
@@ -448,10 +473,13 @@ struct TOMLScanner {
             }
             return out
         case .literal:
-            let ok = text.unicodeScalars.allSatisfy { $0 != "'" && ($0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F)) }
+            let ok = text.unicodeScalars.allSatisfy {
+                $0 != "'" && ($0 == "\t" || ($0.value >= 0x20 && $0.value != 0x7F))
+            }
             return ok ? text : nil
         case .multilineLiteral:
-            let ok = !text.contains("'''") && !text.hasSuffix("'")
+            let ok =
+                !text.contains("'''") && !text.hasSuffix("'")
                 && text.unicodeScalars.allSatisfy { $0 == "\t" || $0 == "\n" || ($0.value >= 0x20 && $0.value != 0x7F) }
             return ok ? text : nil
         }

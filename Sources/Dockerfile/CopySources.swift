@@ -15,13 +15,16 @@ public struct SourceLookup {
 
     /// Plain file-system calls below `root` (symlinks followed as the kernel follows them).
     public static func fileSystem(_ root: URL) -> SourceLookup {
-        SourceLookup(isDirectory: { path in
-            var isDir: ObjCBool = false
-            let url = path.isEmpty ? root : root.appendingPathComponent(path)
-            return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) ? isDir.boolValue : nil
-        }, names: { path in
-            (try? FileManager.default.contentsOfDirectory(atPath: (path.isEmpty ? root : root.appendingPathComponent(path)).path)) ?? []
-        })
+        SourceLookup(
+            isDirectory: { path in
+                var isDir: ObjCBool = false
+                let url = path.isEmpty ? root : root.appendingPathComponent(path)
+                return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) ? isDir.boolValue : nil
+            },
+            names: { path in
+                (try? FileManager.default.contentsOfDirectory(
+                    atPath: (path.isEmpty ? root : root.appendingPathComponent(path)).path)) ?? []
+            })
     }
 }
 
@@ -43,8 +46,13 @@ public enum CopySources {
     /// `ADD --checksum=sha256:<64 hex digits>`.
     static func checkChecksum(_ word: Word) throws {
         let parts = word.text.split(separator: ":", maxSplits: 1)
-        guard parts.count == 2, parts[0] == "sha256", parts[1].count == 64, parts[1].allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
-            throw DockerfileError.syntax(word.location, "invalid --checksum=\(word.text): write sha256: and the 64 lower-case hex digits of the file's digest (sha256sum prints them)")
+        guard parts.count == 2, parts[0] == "sha256", parts[1].count == 64,
+            parts[1].allSatisfy({ $0.isHexDigit && !$0.isUppercase })
+        else {
+            throw DockerfileError.syntax(
+                word.location,
+                "invalid --checksum=\(word.text): write sha256: and the 64 lower-case hex digits of the file's digest (sha256sum prints them)"
+            )
         }
     }
 
@@ -61,9 +69,14 @@ public enum CopySources {
     }
 
     /// Docker's rule: several sources (listed, or from a wildcard) need a directory destination ending in `/`.
-    public static func checkDestination(_ destination: Word, matchedSourceCount: Int, keyword: InstructionKeyword = .copy) throws {
+    public static func checkDestination(
+        _ destination: Word, matchedSourceCount: Int, keyword: InstructionKeyword = .copy
+    ) throws {
         if matchedSourceCount > 1 && !destinationIsDirectory(destination.text) {
-            throw DockerfileError.copySource(destination.location, "when using \(keyword.rawValue) with more than one source file, the destination must be a directory and end with a /: write \(destination.text)/")
+            throw DockerfileError.copySource(
+                destination.location,
+                "when using \(keyword.rawValue) with more than one source file, the destination must be a directory and end with a /: write \(destination.text)/"
+            )
         }
     }
 
@@ -71,7 +84,9 @@ public enum CopySources {
     /// (the build context or a stage's filesystem) and returns the matched paths relative to it,
     /// sorted. Paths excluded by `ignore` are left out; a source that matches nothing, or only
     /// excluded paths, is an error naming the .dockerignore line.
-    public static func expand(_ source: Word, in root: URL, ignore: DockerIgnore? = nil, lookup: SourceLookup? = nil) throws -> [String] {
+    public static func expand(
+        _ source: Word, in root: URL, ignore: DockerIgnore? = nil, lookup: SourceLookup? = nil
+    ) throws -> [String] {
         let lookup = lookup ?? .fileSystem(root)
         let relative = PathClean.contextRelative(source.text)
         if relative == "." { return ["."] }
@@ -101,23 +116,32 @@ public enum CopySources {
         }
         if candidates.isEmpty {
             if usedWildcard {
-                throw DockerfileError.copySource(source.location, "no source files were specified: `\(source.text)` matches nothing in the build context; check the pattern and the context directory")
+                throw DockerfileError.copySource(
+                    source.location,
+                    "no source files were specified: `\(source.text)` matches nothing in the build context; check the pattern and the context directory"
+                )
             }
-            throw DockerfileError.copySource(source.location, "`\(source.text)` not found in the build context; check the path (it is relative to the context directory, not to the Dockerfile)")
+            throw DockerfileError.copySource(
+                source.location,
+                "`\(source.text)` not found in the build context; check the path (it is relative to the context directory, not to the Dockerfile)"
+            )
         }
         guard let ignore else { return candidates }
         var kept: [String] = []
         var firstExcluded: (String, String)? = nil
         for path in candidates {
             if let why = ignore.explainExclusion(path) {
-                if try lookup.isDirectory(path) == true && ignore.mayContainIncluded(path) { kept.append(path); continue }
+                if try lookup.isDirectory(path) == true && ignore.mayContainIncluded(path) {
+                    kept.append(path); continue
+                }
                 if firstExcluded == nil { firstExcluded = (path, why) }
                 continue
             }
             kept.append(path)
         }
         if kept.isEmpty, let (path, why) = firstExcluded {
-            throw DockerfileError.copySource(source.location, "`\(path)` is \(why); remove that line or add `!\(path)` to \(ignore.file)")
+            throw DockerfileError.copySource(
+                source.location, "`\(path)` is \(why); remove that line or add `!\(path)` to \(ignore.file)")
         }
         return kept
     }

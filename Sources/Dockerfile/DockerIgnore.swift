@@ -30,7 +30,8 @@ public struct DockerIgnore: Sendable {
         self.file = file
         var patterns: [Pattern] = []
         var compiled: [NSRegularExpression] = []
-        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(String.init)
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map(
+            String.init)
         if let first = lines.first, first.hasPrefix("\u{FEFF}") { lines[0] = String(first.dropFirst()) }
         for (n, rawLine) in lines.enumerated() {
             let lineNumber = n + 1
@@ -45,7 +46,8 @@ public struct DockerIgnore: Sendable {
             if exception { pattern = String(pattern.dropFirst()).trimmingCharacters(in: .whitespaces) }
             let location = SourceLocation(file: file, line: lineNumber, column: 1)
             if pattern.isEmpty {
-                throw DockerfileError.ignoreFile(location, "illegal exclusion pattern \"!\": write the path to re-include after the `!`")
+                throw DockerfileError.ignoreFile(
+                    location, "illegal exclusion pattern \"!\": write the path to re-include after the `!`")
             }
             pattern = PathClean.clean(pattern)
             if pattern.count > 1, pattern.hasPrefix("/") { pattern.removeFirst() }
@@ -56,9 +58,11 @@ public struct DockerIgnore: Sendable {
             }
             let regex = Self.regex(for: pattern)
             guard let expression = try? NSRegularExpression(pattern: regex) else {
-                throw DockerfileError.ignoreFile(location, "bad pattern `\(original)`: it cannot be compiled; check its brackets")
+                throw DockerfileError.ignoreFile(
+                    location, "bad pattern `\(original)`: it cannot be compiled; check its brackets")
             }
-            patterns.append(Pattern(pattern: pattern, isException: exception, line: lineNumber, original: original, regex: regex))
+            patterns.append(
+                Pattern(pattern: pattern, isException: exception, line: lineNumber, original: original, regex: regex))
             compiled.append(expression)
         }
         self.patterns = patterns
@@ -70,17 +74,22 @@ public struct DockerIgnore: Sendable {
     public static func load(contextDirectory: URL, dockerfilePath: URL?) throws -> DockerIgnore {
         var candidates: [URL] = []
         if let dockerfilePath {
-            candidates.append(dockerfilePath.deletingLastPathComponent()
-                .appendingPathComponent(dockerfilePath.lastPathComponent + ".dockerignore"))
+            candidates.append(
+                dockerfilePath.deletingLastPathComponent()
+                    .appendingPathComponent(dockerfilePath.lastPathComponent + ".dockerignore"))
         }
         candidates.append(contextDirectory.appendingPathComponent(".dockerignore"))
         for url in candidates where FileManager.default.fileExists(atPath: url.path) {
-            let name = url.path.hasPrefix(contextDirectory.path + "/") ? String(url.path.dropFirst(contextDirectory.path.count + 1)) : url.path
+            let name =
+                url.path.hasPrefix(contextDirectory.path + "/")
+                ? String(url.path.dropFirst(contextDirectory.path.count + 1)) : url.path
             guard let data = FileManager.default.contents(atPath: url.path) else {
-                throw DockerfileError.ignoreFile(SourceLocation(file: name, line: 0, column: 0), "cannot read \(url.path); check its permissions")
+                throw DockerfileError.ignoreFile(
+                    SourceLocation(file: name, line: 0, column: 0), "cannot read \(url.path); check its permissions")
             }
             guard let text = String(data: data, encoding: .utf8) else {
-                throw DockerfileError.ignoreFile(SourceLocation(file: name, line: 0, column: 0), "\(url.path) is not UTF-8 text; save it as UTF-8")
+                throw DockerfileError.ignoreFile(
+                    SourceLocation(file: name, line: 0, column: 0), "\(url.path) is not UTF-8 text; save it as UTF-8")
             }
             return try DockerIgnore(parsing: text, file: name)
         }
@@ -97,7 +106,9 @@ public struct DockerIgnore: Sendable {
             i += 1
             if inClass {
                 if c == "]" { inClass = false; out.append("]"); continue }
-                if c == "\\", i < chars.count { out += NSRegularExpression.escapedPattern(for: String(chars[i])); i += 1; continue }
+                if c == "\\", i < chars.count {
+                    out += NSRegularExpression.escapedPattern(for: String(chars[i])); i += 1; continue
+                }
                 if c == "[" || c == "&" || c == "~" || c == "|" { out += "\\" + String(c); continue }
                 out.append(c)
                 continue

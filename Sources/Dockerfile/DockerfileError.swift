@@ -18,7 +18,7 @@ public enum DockerfileError: Error, CustomStringConvertible, Sendable, Equatable
     public var location: SourceLocation {
         switch self {
         case .syntax(let l, _), .unsupported(let l, _), .expansion(let l, _), .stage(let l, _),
-             .ignoreFile(let l, _), .copySource(let l, _):
+            .ignoreFile(let l, _), .copySource(let l, _):
             return l
         case .unknownInstruction(let l, _, _):
             return l
@@ -28,12 +28,16 @@ public enum DockerfileError: Error, CustomStringConvertible, Sendable, Equatable
     public var message: String {
         switch self {
         case .syntax(_, let m), .unsupported(_, let m), .expansion(_, let m), .stage(_, let m),
-             .ignoreFile(_, let m), .copySource(_, let m):
+            .ignoreFile(_, let m), .copySource(_, let m):
             return m
         case .unknownInstruction(_, let keyword, let suggestion):
             var text = "unknown instruction: \(keyword)"
-            if let suggestion { text += " (did you mean \(suggestion)?)" }
-            else { text += "; valid instructions are \(InstructionKeyword.allCases.map(\.rawValue).joined(separator: ", "))" }
+            if let suggestion {
+                text += " (did you mean \(suggestion)?)"
+            } else {
+                text +=
+                    "; valid instructions are \(InstructionKeyword.allCases.map(\.rawValue).joined(separator: ", "))"
+            }
             return text
         }
     }

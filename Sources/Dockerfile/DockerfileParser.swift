@@ -12,11 +12,14 @@ public struct DockerfileParser: Sendable {
         let name = displayName ?? url.lastPathComponent
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw DockerfileError.syntax(SourceLocation(file: name, line: 0, column: 0),
-                                         "cannot read the Dockerfile at \(url.path): \(error.localizedDescription); check the path given with -f")
+            throw DockerfileError.syntax(
+                SourceLocation(file: name, line: 0, column: 0),
+                "cannot read the Dockerfile at \(url.path): \(error.localizedDescription); check the path given with -f"
+            )
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw DockerfileError.syntax(SourceLocation(file: name, line: 0, column: 0), "the Dockerfile is not UTF-8 text; save it as UTF-8")
+            throw DockerfileError.syntax(
+                SourceLocation(file: name, line: 0, column: 0), "the Dockerfile is not UTF-8 text; save it as UTF-8")
         }
         return try DockerfileParser(file: name).parse(text)
     }
@@ -28,20 +31,25 @@ public struct DockerfileParser: Sendable {
         var instructions: [LocatedInstruction] = []
         var warnings: [String] = []
         for line in lines {
-            let end = line.points.last.map { SourcePoint(line: $0.line, column: $0.column + 1) }
+            let end =
+                line.points.last.map { SourcePoint(line: $0.line, column: $0.column + 1) }
                 ?? SourcePoint(line: line.startLine, column: 1)
             let span = Span(chars: line.chars, points: line.points, end: end).trimmed()
             let parsed = try context.instruction(span, endLine: line.endLine, heredocs: line.heredocs)
             if line.hadEmptyContinuationLine {
-                warnings.append("\(file):\(line.startLine): empty continuation line in `\(parsed.text)`; empty lines inside an instruction are deprecated")
+                warnings.append(
+                    "\(file):\(line.startLine): empty continuation line in `\(parsed.text)`; empty lines inside an instruction are deprecated"
+                )
             }
             instructions.append(parsed)
         }
         if instructions.isEmpty {
-            throw DockerfileError.syntax(SourceLocation(file: file, line: 1, column: 1),
-                                         "the Dockerfile has no instructions; it needs at least a FROM line")
+            throw DockerfileError.syntax(
+                SourceLocation(file: file, line: 1, column: 1),
+                "the Dockerfile has no instructions; it needs at least a FROM line")
         }
-        return ParsedDockerfile(file: file, directives: lexer.directives, instructions: instructions, warnings: warnings)
+        return ParsedDockerfile(
+            file: file, directives: lexer.directives, instructions: instructions, warnings: warnings)
     }
 }
 
@@ -60,12 +68,14 @@ private struct Context {
         let keywordText = keywordSpan.string
         let location = loc(keywordSpan.start)
         guard let keyword = InstructionKeyword(rawValue: keywordText.uppercased()) else {
-            throw DockerfileError.unknownInstruction(location, keyword: keywordText, suggestion: Self.suggest(keywordText))
+            throw DockerfileError.unknownInstruction(
+                location, keyword: keywordText, suggestion: Self.suggest(keywordText))
         }
         let rest = restSpan ?? Span(chars: [], points: [], end: span.end)
         let (rawFlags, argsUntrimmed) = rest.extractFlags(file: file)
         let args = argsUntrimmed.trimmed()
-        let instruction = try build(keyword, location: location, flags: rawFlags, args: args, whole: span, heredocs: heredocs)
+        let instruction = try build(
+            keyword, location: location, flags: rawFlags, args: args, whole: span, heredocs: heredocs)
         return LocatedInstruction(instruction: instruction, location: location, endLine: endLine, text: span.string)
     }
 
@@ -88,23 +98,29 @@ private struct Context {
         var used: [RawFlag] = []
     }
 
-    func flags(_ raw: [RawFlag], for keyword: InstructionKeyword, allowed: [String: FlagKind],
-               rejected: [String: String] = [:]) throws -> Flags {
+    func flags(
+        _ raw: [RawFlag], for keyword: InstructionKeyword, allowed: [String: FlagKind],
+        rejected: [String: String] = [:]
+    ) throws -> Flags {
         var result = Flags()
         for flag in raw {
             let name = flag.name
             if let why = rejected[name] {
-                throw DockerfileError.unsupported(flag.location, "\(keyword.rawValue) --\(name) is not supported: \(why)")
+                throw DockerfileError.unsupported(
+                    flag.location, "\(keyword.rawValue) --\(name) is not supported: \(why)")
             }
             guard let kind = allowed[name] else {
                 let names = allowed.keys.sorted().map { "--" + $0 }.joined(separator: ", ")
-                let accepted = names.isEmpty ? "\(keyword.rawValue) takes no flags" : "\(keyword.rawValue) accepts \(names)"
-                throw DockerfileError.syntax(flag.location, "unknown flag --\(name) for \(keyword.rawValue); \(accepted)")
+                let accepted =
+                    names.isEmpty ? "\(keyword.rawValue) takes no flags" : "\(keyword.rawValue) accepts \(names)"
+                throw DockerfileError.syntax(
+                    flag.location, "unknown flag --\(name) for \(keyword.rawValue); \(accepted)")
             }
             switch kind {
             case .string:
                 guard flag.value != nil else {
-                    throw DockerfileError.syntax(flag.location, "missing a value on flag --\(name): write --\(name)=VALUE")
+                    throw DockerfileError.syntax(
+                        flag.location, "missing a value on flag --\(name): write --\(name)=VALUE")
                 }
                 if result.strings[name] != nil {
                     throw DockerfileError.syntax(flag.location, "duplicate flag --\(name); give it once")
@@ -112,7 +128,8 @@ private struct Context {
                 result.strings[name] = flag
             case .list:
                 guard flag.value != nil else {
-                    throw DockerfileError.syntax(flag.location, "missing a value on flag --\(name): write --\(name)=VALUE")
+                    throw DockerfileError.syntax(
+                        flag.location, "missing a value on flag --\(name): write --\(name)=VALUE")
                 }
                 result.lists[name, default: []].append(flag)
             case .bool:
@@ -120,7 +137,8 @@ private struct Context {
                 case nil, "true": result.bools[name] = true
                 case "false": result.bools[name] = false
                 default:
-                    throw DockerfileError.syntax(flag.location, "--\(name)=\(flag.value ?? "") must be true or false (or just --\(name))")
+                    throw DockerfileError.syntax(
+                        flag.location, "--\(name)=\(flag.value ?? "") must be true or false (or just --\(name))")
                 }
             }
             result.used.append(flag)
@@ -130,8 +148,10 @@ private struct Context {
 
     // MARK: instructions
 
-    func build(_ keyword: InstructionKeyword, location: SourceLocation, flags raw: [RawFlag], args: Span, whole: Span,
-               heredocs: [Heredoc] = []) throws -> Instruction {
+    func build(
+        _ keyword: InstructionKeyword, location: SourceLocation, flags raw: [RawFlag], args: Span, whole: Span,
+        heredocs: [Heredoc] = []
+    ) throws -> Instruction {
         let name = keyword.rawValue
         func requireArgs(_ usage: String) throws {
             if args.isEmpty { throw DockerfileError.syntax(location, "\(name) requires an argument: \(usage)") }
@@ -150,7 +170,10 @@ private struct Context {
             if fields.count == 3 {
                 let n = fields[2].string.lowercased()
                 guard Self.isValidStageName(n) else {
-                    throw DockerfileError.syntax(loc(fields[2].start), "invalid stage name \"\(fields[2].string)\": a name starts with a letter and has only letters, digits, '-', '_' and '.'")
+                    throw DockerfileError.syntax(
+                        loc(fields[2].start),
+                        "invalid stage name \"\(fields[2].string)\": a name starts with a letter and has only letters, digits, '-', '_' and '.'"
+                    )
                 }
                 stageName = n
             }
@@ -161,18 +184,23 @@ private struct Context {
         case .arg:
             _ = try flags(raw, for: keyword, allowed: [:])
             let words = args.quotedWords(escape: escape)
-            guard !words.isEmpty else { throw DockerfileError.syntax(location, "ARG requires at least one argument: ARG NAME[=DEFAULT]") }
-            return .arg(try words.map { w in
-                let at = loc(w.start)
-                if let eq = w.chars.firstIndex(of: "=") {
-                    let n = String(w.chars[..<eq])
-                    guard !n.isEmpty else { throw DockerfileError.syntax(at, "ARG names can not be blank: write ARG NAME=VALUE") }
-                    let value = w.slice((eq + 1)..<w.chars.count).word(file: file)
-                    try expander.check(value)
-                    return ArgDeclaration(name: n, defaultValue: value, location: at)
-                }
-                return ArgDeclaration(name: w.string, defaultValue: nil, location: at)
-            })
+            guard !words.isEmpty else {
+                throw DockerfileError.syntax(location, "ARG requires at least one argument: ARG NAME[=DEFAULT]")
+            }
+            return .arg(
+                try words.map { w in
+                    let at = loc(w.start)
+                    if let eq = w.chars.firstIndex(of: "=") {
+                        let n = String(w.chars[..<eq])
+                        guard !n.isEmpty else {
+                            throw DockerfileError.syntax(at, "ARG names can not be blank: write ARG NAME=VALUE")
+                        }
+                        let value = w.slice((eq + 1)..<w.chars.count).word(file: file)
+                        try expander.check(value)
+                        return ArgDeclaration(name: n, defaultValue: value, location: at)
+                    }
+                    return ArgDeclaration(name: w.string, defaultValue: nil, location: at)
+                })
 
         case .env, .label:
             _ = try flags(raw, for: keyword, allowed: [:])
@@ -184,19 +212,26 @@ private struct Context {
             if !words[0].chars.contains("=") {
                 let (key, value) = args.splitFirstWhitespace()
                 guard let value else {
-                    throw DockerfileError.syntax(location, "\(name) must have two arguments: \(name) KEY=VALUE (or the legacy \(name) KEY VALUE)")
+                    throw DockerfileError.syntax(
+                        location, "\(name) must have two arguments: \(name) KEY=VALUE (or the legacy \(name) KEY VALUE)"
+                    )
                 }
                 pairs.append(KeyValue(key: key.word(file: file), value: value.word(file: file)))
             } else {
                 for w in words {
                     guard let eq = w.chars.firstIndex(of: "=") else {
-                        throw DockerfileError.syntax(loc(w.start), "can't find = in \"\(w.string)\"; \(name) must be of the form \(name) KEY=VALUE ...")
+                        throw DockerfileError.syntax(
+                            loc(w.start),
+                            "can't find = in \"\(w.string)\"; \(name) must be of the form \(name) KEY=VALUE ...")
                     }
                     guard eq > 0 else {
-                        throw DockerfileError.syntax(loc(w.start), "\(name) names can not be blank: write \(name) KEY=VALUE")
+                        throw DockerfileError.syntax(
+                            loc(w.start), "\(name) names can not be blank: write \(name) KEY=VALUE")
                     }
-                    pairs.append(KeyValue(key: w.slice(0..<eq).word(file: file),
-                                          value: w.slice((eq + 1)..<w.chars.count).word(file: file)))
+                    pairs.append(
+                        KeyValue(
+                            key: w.slice(0..<eq).word(file: file),
+                            value: w.slice((eq + 1)..<w.chars.count).word(file: file)))
                 }
             }
             for p in pairs {
@@ -208,7 +243,9 @@ private struct Context {
         case .workdir, .user, .stopSignal:
             _ = try flags(raw, for: keyword, allowed: [:])
             guard !args.isEmpty else {
-                let usage = keyword == .workdir ? "WORKDIR /path" : keyword == .user ? "USER user[:group]" : "STOPSIGNAL SIGTERM"
+                let usage =
+                    keyword == .workdir
+                    ? "WORKDIR /path" : keyword == .user ? "USER user[:group]" : "STOPSIGNAL SIGTERM"
                 throw DockerfileError.syntax(location, "\(name) requires exactly one argument: \(usage)")
             }
             let word = args.word(file: file)
@@ -229,7 +266,9 @@ private struct Context {
         case .expose:
             _ = try flags(raw, for: keyword, allowed: [:])
             let words = args.whitespaceFields().map { $0.word(file: file) }
-            guard !words.isEmpty else { throw DockerfileError.syntax(location, "EXPOSE requires at least one argument: EXPOSE 80/tcp") }
+            guard !words.isEmpty else {
+                throw DockerfileError.syntax(location, "EXPOSE requires at least one argument: EXPOSE 80/tcp")
+            }
             for w in words {
                 try expander.check(w)
                 if !w.text.contains("$") { _ = try ExposedPort.keys(w) }
@@ -250,18 +289,26 @@ private struct Context {
             var reader = JSONArrayReader(args, file: file)
             switch reader.read() {
             case .strings(let words):
-                guard !words.isEmpty else { throw DockerfileError.syntax(location, "SHELL requires at least one argument, e.g. SHELL [\"/bin/bash\", \"-c\"]") }
+                guard !words.isEmpty else {
+                    throw DockerfileError.syntax(
+                        location, "SHELL requires at least one argument, e.g. SHELL [\"/bin/bash\", \"-c\"]")
+                }
                 return .shell(words.map(\.text))
             case .notStrings(let p):
-                throw DockerfileError.syntax(loc(p), "when using JSON array syntax, arrays must be comprised of strings only")
+                throw DockerfileError.syntax(
+                    loc(p), "when using JSON array syntax, arrays must be comprised of strings only")
             case .invalid:
-                throw DockerfileError.syntax(args.isEmpty ? location : loc(args.start), "SHELL requires the arguments to be in JSON form, e.g. SHELL [\"/bin/bash\", \"-c\"]")
+                throw DockerfileError.syntax(
+                    args.isEmpty ? location : loc(args.start),
+                    "SHELL requires the arguments to be in JSON form, e.g. SHELL [\"/bin/bash\", \"-c\"]")
             }
 
         case .volume:
             _ = try flags(raw, for: keyword, allowed: [:])
             let words = try listArguments(args, keyword: name)
-            guard !words.isEmpty else { throw DockerfileError.syntax(location, "VOLUME requires at least one argument: VOLUME /data") }
+            guard !words.isEmpty else {
+                throw DockerfileError.syntax(location, "VOLUME requires at least one argument: VOLUME /data")
+            }
             for w in words {
                 if w.text.trimmingCharacters(in: .whitespaces).isEmpty {
                     throw DockerfileError.syntax(w.location, "VOLUME specified can not be an empty string")
@@ -289,14 +336,19 @@ private struct Context {
             var reader = JSONArrayReader(args, file: file)
             switch reader.read() {
             case .strings(let w): words = w; isJSON = true
-            case .notStrings(let p): throw DockerfileError.syntax(loc(p), "when using JSON array syntax, arrays must be comprised of strings only")
+            case .notStrings(let p):
+                throw DockerfileError.syntax(
+                    loc(p), "when using JSON array syntax, arrays must be comprised of strings only")
             case .invalid(_, let unterminated):
                 if unterminated { throw unterminatedJSON(args, keyword: name) }
                 words = args.whitespaceFields().map { $0.word(file: file) }
             }
             guard words.count >= 2 else {
                 let count = words.isEmpty ? "none was" : "only one was"
-                throw DockerfileError.syntax(location, "\(name) requires at least two arguments (sources and a destination), but \(count) provided: \(name) SRC... DEST")
+                throw DockerfileError.syntax(
+                    location,
+                    "\(name) requires at least two arguments (sources and a destination), but \(count) provided: \(name) SRC... DEST"
+                )
             }
             for w in words { try expander.check(w) }
             let from = f.strings["from"]?.valueWord
@@ -309,8 +361,9 @@ private struct Context {
                 try expander.check(checksum)
                 if !checksum.text.contains("$") { try CopySources.checkChecksum(checksum) }
             }
-            var copy = CopyInstruction(sources: Array(words.dropLast()), destination: words.last!, from: from,
-                                       chown: chown, chmod: chmod, link: f.bools["link"] ?? false, isJSONForm: isJSON)
+            var copy = CopyInstruction(
+                sources: Array(words.dropLast()), destination: words.last!, from: from,
+                chown: chown, chmod: chmod, link: f.bools["link"] ?? false, isJSONForm: isJSON)
             copy.checksum = checksum
             copy.parents = f.bools["parents"] ?? false
             copy.excludes = (f.lists["exclude"] ?? []).map(\.valueWord)
@@ -319,8 +372,11 @@ private struct Context {
             return isCopy ? .copy(copy) : .add(copy)
 
         case .run:
-            let f = try flags(raw, for: keyword, allowed: ["mount": .list, "network": .string],
-                              rejected: ["security": "it needs the security.insecure entitlement this builder does not grant; drop the flag"])
+            let f = try flags(
+                raw, for: keyword, allowed: ["mount": .list, "network": .string],
+                rejected: [
+                    "security": "it needs the security.insecure entitlement this builder does not grant; drop the flag"
+                ])
             try requireArgs("RUN command text, or RUN [\"executable\", \"arg\"]")
             let command = try self.command(args, keyword: name)
             var run = RunInstruction(command: command)
@@ -331,7 +387,8 @@ private struct Context {
             }
             if let network = f.strings["network"] {
                 guard let mode = RunNetwork(rawValue: network.value?.lowercased() ?? "") else {
-                    throw DockerfileError.syntax(network.location, "unsupported --network=\(network.value ?? ""): use default, none or host")
+                    throw DockerfileError.syntax(
+                        network.location, "unsupported --network=\(network.value ?? ""): use default, none or host")
                 }
                 run.network = mode
             }
@@ -346,7 +403,8 @@ private struct Context {
             case .onbuild:
                 throw DockerfileError.syntax(inner.location, "chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
             case .from, .maintainer:
-                throw DockerfileError.syntax(inner.location, "\(innerKeyword.rawValue) isn't allowed as an ONBUILD trigger")
+                throw DockerfileError.syntax(
+                    inner.location, "\(innerKeyword.rawValue) isn't allowed as an ONBUILD trigger")
             default:
                 return .onbuild(OnBuildTrigger(text: args.string, keyword: innerKeyword))
             }
@@ -360,12 +418,16 @@ private struct Context {
 
     static func checkChmod(_ word: Word) throws {
         guard !word.text.isEmpty, word.text.count <= 5, let mode = UInt32(word.text, radix: 8), mode <= 0o7777 else {
-            throw DockerfileError.syntax(word.location, "invalid --chmod=\(word.text): use an octal mode such as 0755 or 644")
+            throw DockerfileError.syntax(
+                word.location, "invalid --chmod=\(word.text): use an octal mode such as 0755 or 644")
         }
     }
 
     func unterminatedJSON(_ args: Span, keyword: String) -> DockerfileError {
-        .syntax(loc(args.start), "unterminated JSON array in \(keyword): close it with `]` (and every string with `\"`), or write the arguments without brackets")
+        .syntax(
+            loc(args.start),
+            "unterminated JSON array in \(keyword): close it with `]` (and every string with `\"`), or write the arguments without brackets"
+        )
     }
 
     /// Exec form when the arguments are a JSON array of strings, otherwise shell form (BuildKit's `parseMaybeJSON`).
@@ -373,7 +435,9 @@ private struct Context {
         var reader = JSONArrayReader(args, file: file)
         switch reader.read() {
         case .strings(let words): return .exec(words.map(\.text))
-        case .notStrings(let p): throw DockerfileError.syntax(loc(p), "when using JSON array syntax, arrays must be comprised of strings only")
+        case .notStrings(let p):
+            throw DockerfileError.syntax(
+                loc(p), "when using JSON array syntax, arrays must be comprised of strings only")
         case .invalid(_, let unterminated):
             if unterminated { throw unterminatedJSON(args, keyword: keyword) }
             return .shell(args.string)
@@ -384,7 +448,9 @@ private struct Context {
         var reader = JSONArrayReader(args, file: file)
         switch reader.read() {
         case .strings(let w): return w
-        case .notStrings(let p): throw DockerfileError.syntax(loc(p), "when using JSON array syntax, arrays must be comprised of strings only")
+        case .notStrings(let p):
+            throw DockerfileError.syntax(
+                loc(p), "when using JSON array syntax, arrays must be comprised of strings only")
         case .invalid(_, let unterminated):
             if unterminated { throw unterminatedJSON(args, keyword: keyword) }
             return args.whitespaceFields().map { $0.word(file: file) }
@@ -395,7 +461,10 @@ private struct Context {
     /// markers and bodies by position); a heredoc cannot be the destination.
     func splitHeredocSources(_ copy: inout CopyInstruction, heredocs: [Heredoc], keyword: String) throws {
         if Heredoc.marker(Array(copy.destination.text), escape: escape) != nil {
-            throw DockerfileError.syntax(copy.destination.location, "\(keyword) cannot take a heredoc as its destination; write the destination path last, e.g. \(keyword) <<EOF /etc/app.conf")
+            throw DockerfileError.syntax(
+                copy.destination.location,
+                "\(keyword) cannot take a heredoc as its destination; write the destination path last, e.g. \(keyword) <<EOF /etc/app.conf"
+            )
         }
         guard !heredocs.isEmpty else { return }
         var files: [Word] = []
@@ -413,11 +482,15 @@ private struct Context {
     // MARK: HEALTHCHECK
 
     func healthcheck(_ raw: [RawFlag], location: SourceLocation, args: Span) throws -> HealthcheckInstruction {
-        let f = try flags(raw, for: .healthcheck, allowed: [
-            "interval": .string, "timeout": .string, "start-period": .string, "start-interval": .string, "retries": .string,
-        ])
+        let f = try flags(
+            raw, for: .healthcheck,
+            allowed: [
+                "interval": .string, "timeout": .string, "start-period": .string, "start-interval": .string,
+                "retries": .string,
+            ])
         guard !args.isEmpty else {
-            throw DockerfileError.syntax(location, "HEALTHCHECK requires an argument: HEALTHCHECK [OPTIONS] CMD command, or HEALTHCHECK NONE")
+            throw DockerfileError.syntax(
+                location, "HEALTHCHECK requires an argument: HEALTHCHECK [OPTIONS] CMD command, or HEALTHCHECK NONE")
         }
         let (typeSpan, rest) = args.splitFirstWhitespace()
         switch typeSpan.string.uppercased() {
@@ -426,7 +499,8 @@ private struct Context {
                 throw DockerfileError.syntax(loc(rest.start), "HEALTHCHECK NONE takes no arguments")
             }
             if let first = f.used.first {
-                throw DockerfileError.syntax(first.location, "HEALTHCHECK NONE takes no options; remove --\(first.name)")
+                throw DockerfileError.syntax(
+                    first.location, "HEALTHCHECK NONE takes no options; remove --\(first.name)")
             }
             return .none
         case "CMD":
@@ -437,11 +511,14 @@ private struct Context {
             func duration(_ name: String) throws -> Int64 {
                 guard let flag = f.strings[name], let text = flag.value, !text.isEmpty else { return 0 }
                 guard let nanos = GoDuration.parse(text) else {
-                    throw DockerfileError.syntax(flag.location, "HEALTHCHECK --\(name)=\(text) is not a duration; write it like 30s, 1m30s or 500ms")
+                    throw DockerfileError.syntax(
+                        flag.location,
+                        "HEALTHCHECK --\(name)=\(text) is not a duration; write it like 30s, 1m30s or 500ms")
                 }
                 if nanos == 0 { return 0 }
                 guard nanos >= 1_000_000 else {
-                    throw DockerfileError.syntax(flag.location, "HEALTHCHECK --\(name)=\(text) cannot be less than 1ms (use 0 for the default)")
+                    throw DockerfileError.syntax(
+                        flag.location, "HEALTHCHECK --\(name)=\(text) cannot be less than 1ms (use 0 for the default)")
                 }
                 return nanos
             }
@@ -460,7 +537,9 @@ private struct Context {
             }
             return .check(config)
         default:
-            throw DockerfileError.syntax(loc(typeSpan.start), "unknown type \"\(typeSpan.string)\" in HEALTHCHECK: use HEALTHCHECK CMD command, or HEALTHCHECK NONE")
+            throw DockerfileError.syntax(
+                loc(typeSpan.start),
+                "unknown type \"\(typeSpan.string)\" in HEALTHCHECK: use HEALTHCHECK CMD command, or HEALTHCHECK NONE")
         }
     }
 }

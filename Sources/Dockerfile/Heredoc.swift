@@ -24,7 +24,9 @@ public struct Heredoc: Sendable, Equatable {
 
     /// Parses one word against BuildKit's `^(\d*)<<(-?)([^<]*)$`; nil when it is not a heredoc
     /// marker. The delimiter may be quoted (`<<"EOF"`, `<<'EOF'`) or escaped; quotes stop expansion.
-    public static func marker(_ word: [Character], escape: Character) -> (name: String, expand: Bool, chomp: Bool, fd: Int)? {
+    public static func marker(
+        _ word: [Character], escape: Character
+    ) -> (name: String, expand: Bool, chomp: Bool, fd: Int)? {
         var chars = word[...]
         var digits = ""
         while let c = chars.first, c.isASCII, c.isNumber { digits.append(c); chars = chars.dropFirst() }
@@ -40,10 +42,14 @@ public struct Heredoc: Sendable, Equatable {
         while i < rest.endIndex {
             let c = rest[i]
             if let q = quote {
-                if c == q { quote = nil } else if c == escape, q == "\"", rest.index(after: i) < rest.endIndex {
+                if c == q {
+                    quote = nil
+                } else if c == escape, q == "\"", rest.index(after: i) < rest.endIndex {
                     i = rest.index(after: i)
                     name.append(rest[i])
-                } else { name.append(c) }
+                } else {
+                    name.append(c)
+                }
             } else if c == "'" || c == "\"" {
                 quote = c
                 quoted = true
@@ -94,10 +100,15 @@ extension Lexer {
                 content += String(raw) + "\n"
             }
             guard terminated else {
-                throw DockerfileError.syntax(location, "unterminated heredoc `\(marker.word.string)`: the file ends before a line holding only `\(marker.name)`; add that line after the heredoc's content")
+                throw DockerfileError.syntax(
+                    location,
+                    "unterminated heredoc `\(marker.word.string)`: the file ends before a line holding only `\(marker.name)`; add that line after the heredoc's content"
+                )
             }
-            result.append(Heredoc(name: marker.name, content: content, expand: marker.expand, chomp: marker.chomp,
-                                  fileDescriptor: marker.fd, location: location))
+            result.append(
+                Heredoc(
+                    name: marker.name, content: content, expand: marker.expand, chomp: marker.chomp,
+                    fileDescriptor: marker.fd, location: location))
         }
         return result
     }

@@ -109,8 +109,12 @@ struct JSONArrayReader {
                             let low = try readHex4()
                             if (0xDC00...0xDFFF).contains(low) {
                                 code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
-                            } else { i = save }
-                        } else { i = save }
+                            } else {
+                                i = save
+                            }
+                        } else {
+                            i = save
+                        }
                     }
                     out.unicodeScalars.append(Unicode.Scalar(code) ?? "\u{FFFD}")
                 default:

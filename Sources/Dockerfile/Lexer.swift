@@ -37,7 +37,9 @@ struct Lexer {
     init(file: String) { self.file = file }
 
     mutating func logicalLines(_ text: String) throws -> [LogicalLine] {
-        var physical: [[Character]] = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).map { line in
+        var physical: [[Character]] = text.split(
+            omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }
+        ).map { line in
             var chars = Array(line)
             if chars.last == "\r" { chars.removeLast() }
             return chars
@@ -70,7 +72,8 @@ struct Lexer {
                 guard index < physical.count else {
                     throw DockerfileError.syntax(
                         SourceLocation(file: file, line: lastEscape.line, column: lastEscape.column),
-                        "the line ends with the escape character `\(directives.escape)`, which continues the instruction, but the file ends here; remove the trailing `\(directives.escape)` or add the rest of the instruction")
+                        "the line ends with the escape character `\(directives.escape)`, which continues the instruction, but the file ends here; remove the trailing `\(directives.escape)` or add the rest of the instruction"
+                    )
                 }
                 let next = physical[index]
                 let nextNumber = index + 1
@@ -90,8 +93,9 @@ struct Lexer {
                 chars += more
                 points += morePoints
             }
-            var logical = LogicalLine(chars: chars, points: points, startLine: lineNumber, endLine: endLine,
-                                      hadEmptyContinuationLine: hadEmpty)
+            var logical = LogicalLine(
+                chars: chars, points: points, startLine: lineNumber, endLine: endLine,
+                hadEmptyContinuationLine: hadEmpty)
             logical.heredocs = try readHeredocs(logical, physical: physical, index: &index)
             if !logical.heredocs.isEmpty { logical.endLine = index }
             result.append(logical)
@@ -145,7 +149,8 @@ struct Lexer {
         switch name {
         case "escape":
             guard value == "\\" || value == "`" else {
-                throw DockerfileError.syntax(location, "invalid escape character `\(value)` in the escape directive: use `\\` or `` ` ``")
+                throw DockerfileError.syntax(
+                    location, "invalid escape character `\(value)` in the escape directive: use `\\` or `` ` ``")
             }
             directives.escape = Character(value)
         case "syntax":

@@ -87,7 +87,9 @@ public struct RunMount: Sendable, Equatable {
             case "source", "src":
                 guard let value else { throw fail("`\(key)` needs a path") }
                 // A bind source is read inside the context or the `from` stage; `..` cannot leave it.
-                if type == .bind, !hasVariable(value), PathClean.clean(String(value.drop(while: { $0 == "/" }))).hasPrefix("..") {
+                if type == .bind, !hasVariable(value),
+                    PathClean.clean(String(value.drop(while: { $0 == "/" }))).hasPrefix("..")
+                {
                     throw fail("`\(key)=\(value)` leaves the build context (or the `from` stage); bind a path below it")
                 }
                 mount.source = value
@@ -123,7 +125,9 @@ public struct RunMount: Sendable, Equatable {
                 try allowed(key, [.cache, .secret, .ssh])
                 guard let value else { throw fail("`\(key)` needs a number") }
                 if hasVariable(value) { break }
-                guard let number = Int(value), number >= 0 else { throw fail("`\(key)=\(value)` must be a non-negative number") }
+                guard let number = Int(value), number >= 0 else {
+                    throw fail("`\(key)=\(value)` must be a non-negative number")
+                }
                 if key == "uid" { mount.uid = number } else { mount.gid = number }
             case "required":
                 try allowed(key, [.secret, .ssh])
@@ -132,7 +136,9 @@ public struct RunMount: Sendable, Equatable {
                 try allowed(key, [.tmpfs])
                 guard let value else { throw fail("`size` needs a number of bytes") }
                 if hasVariable(value) { break }
-                guard let size = parseSize(value) else { throw fail("`size=\(value)` is not a size such as 64m or 1048576") }
+                guard let size = parseSize(value) else {
+                    throw fail("`size=\(value)` is not a size such as 64m or 1048576")
+                }
                 mount.size = size
             case "env":
                 try allowed(key, [.secret])
@@ -144,7 +150,9 @@ public struct RunMount: Sendable, Equatable {
         }
         switch type {
         case .bind, .cache, .tmpfs:
-            if mount.target == nil { throw fail("type=\(type.rawValue) needs target=PATH, the directory where it is mounted") }
+            if mount.target == nil {
+                throw fail("type=\(type.rawValue) needs target=PATH, the directory where it is mounted")
+            }
         case .secret:
             if mount.id == nil, let target = mount.target {
                 mount.id = target.split(separator: "/").last.map(String.init)
@@ -161,7 +169,9 @@ public struct RunMount: Sendable, Equatable {
 
     private static func parseSize(_ text: String) -> Int64? {
         let lower = text.lowercased()
-        let units: [(String, Int64)] = [("kb", 1024), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1024), ("m", 1 << 20), ("g", 1 << 30), ("b", 1)]
+        let units: [(String, Int64)] = [
+            ("kb", 1024), ("mb", 1 << 20), ("gb", 1 << 30), ("k", 1024), ("m", 1 << 20), ("g", 1 << 30), ("b", 1),
+        ]
         for (suffix, factor) in units where lower.hasSuffix(suffix) {
             return Int64(lower.dropLast(suffix.count)).map { $0 * factor }
         }

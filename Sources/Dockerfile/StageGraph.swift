@@ -40,8 +40,10 @@ public struct StageGraph: Sendable {
     public let globals: GlobalArguments
     public private(set) var stages: [Stage]
 
-    public init(_ dockerfile: ParsedDockerfile, buildArgs: [String: String] = [:],
-                target: Platform = .linuxAMD64, build: Platform = .linuxAMD64) throws {
+    public init(
+        _ dockerfile: ParsedDockerfile, buildArgs: [String: String] = [:],
+        target: Platform = .linuxAMD64, build: Platform = .linuxAMD64
+    ) throws {
         self.dockerfile = dockerfile
         let globals = try GlobalArguments(dockerfile, buildArgs: buildArgs, target: target, build: build)
         self.globals = globals
@@ -52,10 +54,15 @@ public struct StageGraph: Sendable {
                 let index = stages.count
                 let imageText = try globals.expand(from.image)
                 if imageText.isEmpty {
-                    throw DockerfileError.stage(from.image.location, "base name (\(from.image.text)) should not be blank: declare `ARG NAME=default` before the first FROM or pass --build-arg")
+                    throw DockerfileError.stage(
+                        from.image.location,
+                        "base name (\(from.image.text)) should not be blank: declare `ARG NAME=default` before the first FROM or pass --build-arg"
+                    )
                 }
                 if imageText.contains(where: \.isWhitespace) {
-                    throw DockerfileError.stage(from.image.location, "base image \"\(imageText)\" contains whitespace; check the ARG values used in this FROM line")
+                    throw DockerfileError.stage(
+                        from.image.location,
+                        "base image \"\(imageText)\" contains whitespace; check the ARG values used in this FROM line")
                 }
                 let base: StageBase
                 if imageText.lowercased() == "scratch" {
@@ -68,22 +75,31 @@ public struct StageGraph: Sendable {
                 let platform = try from.platform.map { try globals.expand($0) }
                 if let name = from.stageName {
                     if let previous = names[name] {
-                        throw DockerfileError.stage(located.location, "duplicate stage name \"\(name)\" (first used by the FROM at line \(stages[previous].location.line)); give each stage its own name")
+                        throw DockerfileError.stage(
+                            located.location,
+                            "duplicate stage name \"\(name)\" (first used by the FROM at line \(stages[previous].location.line)); give each stage its own name"
+                        )
                     }
                     names[name] = index
                 }
-                stages.append(Stage(index: index, name: from.stageName, base: base, platform: platform, from: located,
-                                    instructions: [], dependencies: []))
+                stages.append(
+                    Stage(
+                        index: index, name: from.stageName, base: base, platform: platform, from: located,
+                        instructions: [], dependencies: []))
             } else if stages.isEmpty {
                 if case .arg = located.instruction { continue }
-                throw DockerfileError.stage(located.location, "\(located.instruction.keyword.rawValue) cannot come before the first FROM: only ARG may; add a FROM line above it")
+                throw DockerfileError.stage(
+                    located.location,
+                    "\(located.instruction.keyword.rawValue) cannot come before the first FROM: only ARG may; add a FROM line above it"
+                )
             } else {
                 stages[stages.count - 1].instructions.append(located)
             }
         }
         guard !stages.isEmpty else {
-            throw DockerfileError.stage(SourceLocation(file: dockerfile.file, line: 1, column: 1),
-                                        "no FROM instruction: a Dockerfile needs at least one FROM line, e.g. FROM debian:12")
+            throw DockerfileError.stage(
+                SourceLocation(file: dockerfile.file, line: 1, column: 1),
+                "no FROM instruction: a Dockerfile needs at least one FROM line, e.g. FROM debian:12")
         }
         self.stages = stages
         try linkStages()
@@ -103,7 +119,10 @@ public struct StageGraph: Sendable {
         switch try lookupReference(text, at: location, inStage: index) {
         case .stage(let target):
             if target == index {
-                throw DockerfileError.stage(location, "circular dependency: stage \(stages[index].displayName) refers to itself; copy from an earlier stage")
+                throw DockerfileError.stage(
+                    location,
+                    "circular dependency: stage \(stages[index].displayName) refers to itself; copy from an earlier stage"
+                )
             }
             if target > index {
                 throw DockerfileError.stage(location, laterMessage(index, target))
@@ -118,10 +137,13 @@ public struct StageGraph: Sendable {
         "stage \(stages[index].displayName) refers to stage \(stages[target].displayName), which is defined later (line \(stages[target].location.line)); a stage can only use earlier stages: move stage \(stages[target].displayName) above this one"
     }
 
-    private func lookupReference(_ text: String, at location: SourceLocation, inStage index: Int) throws -> StageReference {
+    private func lookupReference(
+        _ text: String, at location: SourceLocation, inStage index: Int
+    ) throws -> StageReference {
         if !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.isNumber }) {
             guard let n = Int(text), n < stages.count else {
-                throw DockerfileError.stage(location, "no stage with index \(text): stages are numbered 0 to \(stages.count - 1)")
+                throw DockerfileError.stage(
+                    location, "no stage with index \(text): stages are numbered 0 to \(stages.count - 1)")
             }
             return .stage(n)
         }
@@ -131,15 +153,20 @@ public struct StageGraph: Sendable {
         if !looksLikeImage {
             let close = stages.compactMap(\.name).filter { Self.distance($0, lower) <= 2 }
             if let guess = close.first {
-                throw DockerfileError.stage(location, "unknown stage \"\(text)\" (did you mean stage \"\(guess)\"?); stages are \(stageList); to copy from an image instead, write its full reference, e.g. docker.io/library/\(text):latest")
+                throw DockerfileError.stage(
+                    location,
+                    "unknown stage \"\(text)\" (did you mean stage \"\(guess)\"?); stages are \(stageList); to copy from an image instead, write its full reference, e.g. docker.io/library/\(text):latest"
+                )
             }
         }
         return .image(text)
     }
 
     var stageList: String {
-        stages.map { s in s.name.map { "\($0) (\(s.index), line \(s.location.line))" } ?? "\(s.index) (line \(s.location.line))" }
-            .joined(separator: ", ")
+        stages.map { s in
+            s.name.map { "\($0) (\(s.index), line \(s.location.line))" } ?? "\(s.index) (line \(s.location.line))"
+        }
+        .joined(separator: ", ")
     }
 
     static func distance(_ a: String, _ b: String) -> Int {
@@ -167,7 +194,9 @@ public struct StageGraph: Sendable {
         for stage in stages {
             if case .stage(let base) = stage.base {
                 edges.append(Edge(from: stage.index, to: base, location: stage.location))
-            } else if case .image(let image) = stage.base, let later = stages.first(where: { $0.name == image.lowercased() }), later.index > stage.index {
+            } else if case .image(let image) = stage.base,
+                let later = stages.first(where: { $0.name == image.lowercased() }), later.index > stage.index
+            {
                 laterFromLines.append(Edge(from: stage.index, to: later.index, location: stage.from.location))
             }
             var scope = VariableScope(globals: globals)
@@ -178,7 +207,8 @@ public struct StageGraph: Sendable {
                 case .copy(let c):
                     if let from = c.from {
                         let text = try scope.expand(from)
-                        if case .stage(let target) = try lookupReference(text, at: from.location, inStage: stage.index) {
+                        if case .stage(let target) = try lookupReference(text, at: from.location, inStage: stage.index)
+                        {
                             edges.append(Edge(from: stage.index, to: target, location: from.location))
                         }
                     }
@@ -186,7 +216,9 @@ public struct StageGraph: Sendable {
                     guard case .run(let run) = try scope.resolve(located) else { break }
                     for mount in run.mounts {
                         if let from = mount.from,
-                           case .stage(let target) = try lookupReference(from, at: mount.spec.location, inStage: stage.index) {
+                            case .stage(let target) = try lookupReference(
+                                from, at: mount.spec.location, inStage: stage.index)
+                        {
                             edges.append(Edge(from: stage.index, to: target, location: mount.spec.location))
                         }
                     }
@@ -200,7 +232,11 @@ public struct StageGraph: Sendable {
             throw DockerfileError.stage(edge.location, laterMessage(edge.from, edge.to))
         }
         if let edge = laterFromLines.first {
-            throw DockerfileError.stage(edge.location, laterMessage(edge.from, edge.to) + "; if you meant the image \"\(stages[edge.to].name ?? "")\", write its full reference, e.g. docker.io/library/\(stages[edge.to].name ?? "")")
+            throw DockerfileError.stage(
+                edge.location,
+                laterMessage(edge.from, edge.to)
+                    + "; if you meant the image \"\(stages[edge.to].name ?? "")\", write its full reference, e.g. docker.io/library/\(stages[edge.to].name ?? "")"
+            )
         }
         var linked = stages
         for edge in edges where !linked[edge.from].dependencies.contains(edge.to) {
@@ -220,12 +256,18 @@ public struct StageGraph: Sendable {
             path.append(n)
             for e in adjacency[n] ?? [] {
                 if e.to == n {
-                    throw DockerfileError.stage(e.location, "circular dependency: stage \(stages[n].displayName) refers to itself; copy from an earlier stage")
+                    throw DockerfileError.stage(
+                        e.location,
+                        "circular dependency: stage \(stages[n].displayName) refers to itself; copy from an earlier stage"
+                    )
                 }
                 if state[e.to] == 1 {
                     let cycle = path[path.firstIndex(of: e.to)!...] + [e.to]
                     let names = cycle.map { stages[$0].displayName }.joined(separator: " -> ")
-                    throw DockerfileError.stage(e.location, "circular dependency between stages: \(names); break the cycle so that each stage only uses earlier ones")
+                    throw DockerfileError.stage(
+                        e.location,
+                        "circular dependency between stages: \(names); break the cycle so that each stage only uses earlier ones"
+                    )
                 }
                 if state[e.to] == 0 { try visit(e.to) }
             }
@@ -253,8 +295,10 @@ public struct StageGraph: Sendable {
         guard let target else { return stages.count - 1 }
         if let s = stages.first(where: { $0.name == target.lowercased() }) { return s.index }
         let named = stages.compactMap(\.name)
-        let hint = named.isEmpty ? "this Dockerfile has no named stages (name one with FROM IMAGE AS NAME)"
-                                 : "pass one of: \(named.joined(separator: ", "))"
+        let hint =
+            named.isEmpty
+            ? "this Dockerfile has no named stages (name one with FROM IMAGE AS NAME)"
+            : "pass one of: \(named.joined(separator: ", "))"
         throw DockerfileError.stage(stages.last!.location, "target stage \"\(target)\" could not be found; \(hint)")
     }
 

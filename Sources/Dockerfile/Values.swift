@@ -21,7 +21,9 @@ public enum GoDuration {
             }
             guard !(whole.isEmpty && fraction.isEmpty) else { return nil }
             var unit = ""
-            while let c = chars.first, !(c.isASCII && (c.isNumber || c == ".")) { unit.append(c); chars = chars.dropFirst() }
+            while let c = chars.first, !(c.isASCII && (c.isNumber || c == ".")) {
+                unit.append(c); chars = chars.dropFirst()
+            }
             let scale: Double
             switch unit {
             case "ns": scale = 1
@@ -65,7 +67,9 @@ public enum ExposedPort {
     public static func keys(_ word: Word) throws -> [String] {
         let text = word.text
         let fail = { (why: String) in
-            DockerfileError.syntax(word.location, "invalid port `\(text)` in EXPOSE: \(why); write it as PORT, PORT/tcp, PORT/udp or START-END/tcp")
+            DockerfileError.syntax(
+                word.location,
+                "invalid port `\(text)` in EXPOSE: \(why); write it as PORT, PORT/tcp, PORT/udp or START-END/tcp")
         }
         var portPart = Substring(text)
         var proto = "tcp"
@@ -77,10 +81,14 @@ public enum ExposedPort {
         // Docker accepts ip:hostPort:containerPort specs and keeps only the container port.
         if let lastColon = portPart.lastIndex(of: ":") { portPart = portPart[portPart.index(after: lastColon)...] }
         let bounds = portPart.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let low = Int(bounds[0]), (0...65535).contains(low) else { throw fail("the port must be a number from 0 to 65535") }
+        guard let low = Int(bounds[0]), (0...65535).contains(low) else {
+            throw fail("the port must be a number from 0 to 65535")
+        }
         var high = low
         if bounds.count == 2 {
-            guard let h = Int(bounds[1]), (0...65535).contains(h), h >= low else { throw fail("the range end must be a port number not below the start") }
+            guard let h = Int(bounds[1]), (0...65535).contains(h), h >= low else {
+                throw fail("the range end must be a port number not below the start")
+            }
             high = h
         }
         return (low...high).map { "\($0)/\(proto)" }
@@ -100,7 +108,8 @@ public enum StopSignal {
         let text = word.text
         if let number = Int(text) {
             guard number > 0 && number <= 64 else {
-                throw DockerfileError.syntax(word.location, "invalid STOPSIGNAL \(text): signal numbers go from 1 to 64")
+                throw DockerfileError.syntax(
+                    word.location, "invalid STOPSIGNAL \(text): signal numbers go from 1 to 64")
             }
             return
         }
@@ -110,8 +119,11 @@ public enum StopSignal {
         if name.hasPrefix("RTMIN") || name.hasPrefix("RTMAX") {
             let rest = name.dropFirst(5)
             if rest.isEmpty { return }
-            if let sign = rest.first, sign == "+" || sign == "-", let n = Int(rest.dropFirst()), (1...15).contains(n) { return }
+            if let sign = rest.first, sign == "+" || sign == "-", let n = Int(rest.dropFirst()), (1...15).contains(n) {
+                return
+            }
         }
-        throw DockerfileError.syntax(word.location, "invalid STOPSIGNAL \(text): use a signal name such as SIGTERM or SIGQUIT, or a number")
+        throw DockerfileError.syntax(
+            word.location, "invalid STOPSIGNAL \(text): use a signal name such as SIGTERM or SIGQUIT, or a number")
     }
 }

@@ -185,14 +185,16 @@ public struct VariableExpander: Sendable {
                 throw Failure(offset: start, message: "bad substitution: missing `}` after `${`")
             }
             if first == "{" || first == "}" || first == ":" {
-                throw Failure(offset: start, message: "bad substitution: `${` must be followed by a variable name, as in ${NAME}")
+                throw Failure(
+                    offset: start, message: "bad substitution: `${` must be followed by a variable name, as in ${NAME}")
             }
             let n = name()
             guard let op = next() else {
                 throw Failure(offset: start, message: "bad substitution: missing `}` in `${\(n)`; write ${\(n)}")
             }
             if n.isEmpty {
-                throw Failure(offset: start, message: "bad substitution: `${` must be followed by a variable name, as in ${NAME}")
+                throw Failure(
+                    offset: start, message: "bad substitution: `${` must be followed by a variable name, as in ${NAME}")
             }
             let value = lookup(n)
             switch op {
@@ -208,7 +210,8 @@ public struct VariableExpander: Sendable {
                     }
                     modifier = m
                     guard "-+?".contains(m) else {
-                        throw Failure(offset: start, message: "unsupported modifier `:\(m)` in ${\(n)...}; use :-, :+ or :?")
+                        throw Failure(
+                            offset: start, message: "unsupported modifier `:\(m)` in ${\(n)...}; use :-, :+ or :?")
                     }
                 }
                 let raw = modifier == "#" || modifier == "%"
@@ -221,8 +224,12 @@ public struct VariableExpander: Sendable {
                     return unset ? "" : word
                 case "?":
                     if unset && !checkOnly {
-                        let why = word.isEmpty ? (value == nil ? "is not allowed to be unset" : "is not allowed to be empty") : word
-                        throw Failure(offset: start, message: "\(n): \(why); pass it with --build-arg \(n)=VALUE or set it with ARG/ENV")
+                        let why =
+                            word.isEmpty
+                            ? (value == nil ? "is not allowed to be unset" : "is not allowed to be empty") : word
+                        throw Failure(
+                            offset: start,
+                            message: "\(n): \(why); pass it with --build-arg \(n)=VALUE or set it with ARG/ENV")
                     }
                     return value ?? ""
                 default:
@@ -233,11 +240,16 @@ public struct VariableExpander: Sendable {
                         pattern.removeFirst()
                     }
                     guard let value else { return "" }
-                    return modifier == "#" ? Self.trimPrefix(value, pattern, greedy: greedy)
-                                           : Self.trimSuffix(value, pattern, greedy: greedy)
+                    return modifier == "#"
+                        ? Self.trimPrefix(value, pattern, greedy: greedy)
+                        : Self.trimSuffix(value, pattern, greedy: greedy)
                 }
             default:
-                throw Failure(offset: start, message: "unsupported modifier `\(op)` in ${\(n)...}; supported are ${\(n)}, ${\(n):-default}, ${\(n):+alt}, ${\(n)-default}, ${\(n)+alt}, ${\(n):?message}")
+                throw Failure(
+                    offset: start,
+                    message:
+                        "unsupported modifier `\(op)` in ${\(n)...}; supported are ${\(n)}, ${\(n):-default}, ${\(n):+alt}, ${\(n)-default}, ${\(n)+alt}, ${\(n):?message}"
+                )
             }
         }
 

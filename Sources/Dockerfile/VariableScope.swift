@@ -32,8 +32,10 @@ public struct GlobalArguments: Sendable, Equatable {
     public let buildArgs: [String: String]
     public let escape: Character
 
-    public init(_ dockerfile: ParsedDockerfile, buildArgs: [String: String] = [:],
-                target: Platform = .linuxAMD64, build: Platform = .linuxAMD64) throws {
+    public init(
+        _ dockerfile: ParsedDockerfile, buildArgs: [String: String] = [:],
+        target: Platform = .linuxAMD64, build: Platform = .linuxAMD64
+    ) throws {
         self.buildArgs = buildArgs
         self.escape = dockerfile.directives.escape
         for (name, value) in PredefinedArgs.platform(target: target, build: build) { values[name] = value }
@@ -176,11 +178,12 @@ public struct VariableScope: Sendable {
             if let p = from.platform { from.platform = p.replacingText(try globals.expand(p)) }
             return .from(from)
         case .arg(let decls):
-            return .arg(try decls.map { d in
-                var d = d
-                if let v = d.defaultValue { d.defaultValue = try expandWord(v) }
-                return d
-            })
+            return .arg(
+                try decls.map { d in
+                    var d = d
+                    if let v = d.defaultValue { d.defaultValue = try expandWord(v) }
+                    return d
+                })
         case .env(let pairs):
             return .env(try pairs.map { KeyValue(key: try expandWord($0.key), value: try expandWord($0.value)) })
         case .label(let pairs):
@@ -234,7 +237,8 @@ public struct VariableScope: Sendable {
         if let w = c.chmod {
             let e = try expandWord(w)
             guard let mode = UInt32(e.text, radix: 8), mode <= 0o7777 else {
-                throw DockerfileError.syntax(w.location, "invalid --chmod=\(e.text): use an octal mode such as 0755 or 644")
+                throw DockerfileError.syntax(
+                    w.location, "invalid --chmod=\(e.text): use an octal mode such as 0755 or 644")
             }
             c.chmod = e
         }

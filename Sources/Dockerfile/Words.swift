@@ -164,11 +164,15 @@ extension Span {
                 let valuePoints = Array(bodyPoints[(eq + 1)...])
                 let value = String(body[(eq + 1)...])
                 let endPoint = i < points.count ? points[i] : end
-                flags.append(RawFlag(name: String(body[..<eq]), value: value, location: location,
-                                     valueWord: Word(text: value, file: file, points: valuePoints, fallback: endPoint)))
+                flags.append(
+                    RawFlag(
+                        name: String(body[..<eq]), value: value, location: location,
+                        valueWord: Word(text: value, file: file, points: valuePoints, fallback: endPoint)))
             } else {
-                flags.append(RawFlag(name: String(body), value: nil, location: location,
-                                     valueWord: Word("", location: location)))
+                flags.append(
+                    RawFlag(
+                        name: String(body), value: nil, location: location,
+                        valueWord: Word("", location: location)))
             }
         }
     }

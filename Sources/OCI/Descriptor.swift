@@ -20,7 +20,8 @@ public struct Descriptor: Sendable, Hashable, Codable {
         digest = try container.decode(Digest.self, forKey: .digest)
         size = try container.decode(Int64.self, forKey: .size)
         guard size >= 0, size <= Self.maxSize else {
-            throw DecodingError.dataCorruptedError(forKey: .size, in: container,
+            throw DecodingError.dataCorruptedError(
+                forKey: .size, in: container,
                 debugDescription: "blob \(digest) declares a size of \(size) bytes, outside 0...\(Self.maxSize)")
         }
         annotations = try container.decodeIfPresent([String: String].self, forKey: .annotations)
@@ -28,7 +29,10 @@ public struct Descriptor: Sendable, Hashable, Codable {
         urls = try container.decodeIfPresent([String].self, forKey: .urls)
     }
 
-    public init(mediaType: String, digest: Digest, size: Int64, annotations: [String: String]? = nil, platform: Platform? = nil, urls: [String]? = nil) {
+    public init(
+        mediaType: String, digest: Digest, size: Int64, annotations: [String: String]? = nil, platform: Platform? = nil,
+        urls: [String]? = nil
+    ) {
         self.mediaType = mediaType
         self.digest = digest
         self.size = size
@@ -73,7 +77,8 @@ public struct Platform: Sendable, Hashable, Codable, CustomStringConvertible {
 
     /// Index entries match when os and architecture agree and the variant, if asked for, agrees.
     public func matches(_ other: Platform) -> Bool {
-        os == other.os && architecture == other.architecture && (variant == nil || other.variant == nil || variant == other.variant)
+        os == other.os && architecture == other.architecture
+            && (variant == nil || other.variant == nil || variant == other.variant)
     }
 }
 

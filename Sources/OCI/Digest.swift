@@ -16,7 +16,7 @@ public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comp
         guard parts.count == 2 else { throw .invalidDigest(string) }
         let (algorithm, encoded) = (parts[0], parts[1])
         guard algorithm == "sha256", encoded.count == 64,
-              encoded.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) })
+            encoded.utf8.allSatisfy({ ($0 >= 48 && $0 <= 57) || ($0 >= 97 && $0 <= 102) })
         else { throw .invalidDigest(string) }
         self.init(algorithm: algorithm, encoded: encoded)
     }

@@ -14,7 +14,10 @@ public struct ImageConfig: Sendable, Hashable, Codable {
     public var history: [History]
     public var unknown: [String: JSONValue]
 
-    public init(architecture: String = "amd64", os: String = "linux", created: String? = nil, config: ContainerConfig = .init(), rootfs: RootFS = .init(), history: [History] = []) {
+    public init(
+        architecture: String = "amd64", os: String = "linux", created: String? = nil, config: ContainerConfig = .init(),
+        rootfs: RootFS = .init(), history: [History] = []
+    ) {
         self.architecture = architecture
         self.os = os
         self.created = created
@@ -24,7 +27,9 @@ public struct ImageConfig: Sendable, Hashable, Codable {
         self.unknown = [:]
     }
 
-    private static let known: Set<String> = ["architecture", "os", "variant", "created", "author", "config", "rootfs", "history"]
+    private static let known: Set<String> = [
+        "architecture", "os", "variant", "created", "author", "config", "rootfs", "history",
+    ]
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: AnyKey.self)
@@ -178,7 +183,10 @@ public struct Healthcheck: Sendable, Hashable, Codable {
         case startInterval = "StartInterval", retries = "Retries"
     }
 
-    public init(test: [String]?, interval: Int64? = nil, timeout: Int64? = nil, startPeriod: Int64? = nil, startInterval: Int64? = nil, retries: Int? = nil) {
+    public init(
+        test: [String]?, interval: Int64? = nil, timeout: Int64? = nil, startPeriod: Int64? = nil,
+        startInterval: Int64? = nil, retries: Int? = nil
+    ) {
         self.test = test
         self.interval = interval
         self.timeout = timeout

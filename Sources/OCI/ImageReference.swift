@@ -36,7 +36,9 @@ public struct ImageReference: Sendable, Hashable, Codable, CustomStringConvertib
         var repository = String(rest)
         if let slash = rest.firstIndex(of: "/") {
             let first = rest[..<slash]
-            if first.contains(".") || first.contains(":") || first == "localhost" || first.contains(where: { $0.isUppercase }) {
+            if first.contains(".") || first.contains(":") || first == "localhost"
+                || first.contains(where: { $0.isUppercase })
+            {
                 registry = String(first)
                 repository = String(rest[rest.index(after: slash)...])
             }
@@ -49,7 +51,8 @@ public struct ImageReference: Sendable, Hashable, Codable, CustomStringConvertib
         guard !repository.isEmpty else { throw .invalidReference(text, reason: "the repository name is empty") }
         for component in repository.split(separator: "/", omittingEmptySubsequences: false) {
             guard Self.isValidPathComponent(component) else {
-                let reason = component.contains(where: { $0.isUppercase })
+                let reason =
+                    component.contains(where: { $0.isUppercase })
                     ? "repository names must be lowercase"
                     : "'\(component)' is not a valid name component (lowercase letters, digits, and . _ - between them)"
                 throw .invalidReference(text, reason: reason)
@@ -99,7 +102,9 @@ public struct ImageReference: Sendable, Hashable, Codable, CustomStringConvertib
     public static func isValidTag(_ tag: String) -> Bool {
         let bytes = Array(tag.utf8)
         guard (1...128).contains(bytes.count) else { return false }
-        func word(_ b: UInt8) -> Bool { (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95 }
+        func word(_ b: UInt8) -> Bool {
+            (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122) || b == 95
+        }
         return word(bytes[0]) && bytes.dropFirst().allSatisfy { word($0) || $0 == 46 || $0 == 45 }
     }
 
@@ -114,7 +119,9 @@ public struct ImageReference: Sendable, Hashable, Codable, CustomStringConvertib
             var j = i
             while j < bytes.count && !isAlnum(bytes[j]) { j += 1 }
             let sep = bytes[i..<j]
-            let ok = sep.elementsEqual([46]) || sep.elementsEqual([95]) || sep.elementsEqual([95, 95]) || sep.allSatisfy { $0 == 45 }
+            let ok =
+                sep.elementsEqual([46]) || sep.elementsEqual([95]) || sep.elementsEqual([95, 95])
+                || sep.allSatisfy { $0 == 45 }
             if !ok { return false }
             i = j
         }
@@ -135,7 +142,9 @@ public struct ImageReference: Sendable, Hashable, Codable, CustomStringConvertib
         }
         if let colon = host.lastIndex(of: ":") {
             let port = host[host.index(after: colon)...]
-            guard !port.isEmpty, port.allSatisfy(\.isNumber), Int(port).map({ $0 > 0 && $0 < 65536 }) == true else { return false }
+            guard !port.isEmpty, port.allSatisfy(\.isNumber), Int(port).map({ $0 > 0 && $0 < 65536 }) == true else {
+                return false
+            }
             hostPart = host[..<colon]
         }
         return hostPart.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in

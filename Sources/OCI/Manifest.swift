@@ -21,7 +21,8 @@ public struct Manifest: Sendable, Hashable, Codable {
     public static func decode(_ data: Data) throws(OCIError) -> Manifest {
         let manifest = try CanonicalJSON.decode(Manifest.self, from: data, what: "image manifest")
         guard manifest.schemaVersion == 2 else {
-            throw .invalidJSON(what: "image manifest", reason: "schemaVersion \(manifest.schemaVersion) is not supported (only 2)")
+            throw .invalidJSON(
+                what: "image manifest", reason: "schemaVersion \(manifest.schemaVersion) is not supported (only 2)")
         }
         return manifest
     }
@@ -34,7 +35,9 @@ public struct Manifest: Sendable, Hashable, Codable {
         var copy = self
         copy.mediaType = format.manifestMediaType
         copy.config.mediaType = format.configMediaType
-        copy.layers = layers.map { var l = $0; l.mediaType = format.convertLayerMediaType(l.mediaType); return l }
+        copy.layers = layers.map {
+            var l = $0; l.mediaType = format.convertLayerMediaType(l.mediaType); return l
+        }
         return copy
     }
 }
@@ -46,7 +49,8 @@ public struct ImageIndex: Sendable, Hashable, Codable {
     public var manifests: [Descriptor]
     public var annotations: [String: String]?
 
-    public init(mediaType: String? = MediaType.ociIndex, manifests: [Descriptor], annotations: [String: String]? = nil) {
+    public init(mediaType: String? = MediaType.ociIndex, manifests: [Descriptor], annotations: [String: String]? = nil)
+    {
         self.mediaType = mediaType
         self.manifests = manifests
         self.annotations = annotations
@@ -60,7 +64,8 @@ public struct ImageIndex: Sendable, Hashable, Codable {
     public func manifest(for platform: Platform) throws(OCIError) -> Descriptor {
         let candidates = manifests.filter { MediaType.manifests.contains($0.mediaType) }
         if let match = candidates.first(where: { $0.platform.map { platform.matches($0) } ?? false }) { return match }
-        throw .noMatchingPlatform(wanted: platform.description, available: candidates.compactMap { $0.platform?.description })
+        throw .noMatchingPlatform(
+            wanted: platform.description, available: candidates.compactMap { $0.platform?.description })
     }
 }
 
@@ -74,6 +79,7 @@ public enum ManifestKind {
         if let declared = probe.mediaType { return declared }
         if probe.manifests != nil { return MediaType.ociIndex }
         if probe.config != nil { return MediaType.ociManifest }
-        throw .invalidJSON(what: "manifest", reason: "neither a manifest nor an index (no mediaType, config or manifests)")
+        throw .invalidJSON(
+            what: "manifest", reason: "neither a manifest nor an index (no mediaType, config or manifests)")
     }
 }

@@ -8,7 +8,9 @@ public final class SHA256Hasher {
     private let context: OpaquePointer
 
     public init() {
-        guard let ctx = EVP_MD_CTX_new() else { fatalError("OpenSSL could not allocate a digest context (out of memory)") }
+        guard let ctx = EVP_MD_CTX_new() else {
+            fatalError("OpenSSL could not allocate a digest context (out of memory)")
+        }
         EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
         context = ctx
     }
@@ -66,10 +68,11 @@ public final class SHA256Hasher {
         var length: UInt32 = 0
         let result = key.withUnsafeBytes { keyBuffer in
             message.withUnsafeBytes { messageBuffer in
-                HMAC(EVP_sha256(),
-                     keyBuffer.baseAddress, Int32(keyBuffer.count),
-                     messageBuffer.baseAddress?.assumingMemoryBound(to: UInt8.self), messageBuffer.count,
-                     &out, &length)
+                HMAC(
+                    EVP_sha256(),
+                    keyBuffer.baseAddress, Int32(keyBuffer.count),
+                    messageBuffer.baseAddress?.assumingMemoryBound(to: UInt8.self), messageBuffer.count,
+                    &out, &length)
             }
         }
         precondition(result != nil, "OpenSSL HMAC(sha256) failed")

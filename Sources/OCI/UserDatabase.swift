@@ -90,7 +90,9 @@ public struct UserDatabase: Sendable, Equatable {
             uid = numeric
         } else {
             guard hasPasswd else { return .failure(.noPasswd(user: userPart)) }
-            guard let found = accounts.first(where: { $0.name == userPart }) else { return .failure(.unknownUser(userPart)) }
+            guard let found = accounts.first(where: { $0.name == userPart }) else {
+                return .failure(.unknownUser(userPart))
+            }
             account = found
             uid = found.uid
         }
@@ -106,13 +108,16 @@ public struct UserDatabase: Sendable, Equatable {
             }
         } else if let name = account?.name {
             // runc adds supplementary groups only when USER names no group.
-            for group in groups where group.members.contains(name) && group.gid != gid && !additional.contains(group.gid) {
+            for group in groups
+            where group.members.contains(name) && group.gid != gid && !additional.contains(group.gid) {
                 additional.append(group.gid)
             }
         }
         let home = account.map { $0.home.isEmpty ? "/" : $0.home } ?? "/"
-        return .success(Identity(uid: uid, gid: gid, additionalGids: additional, name: account?.name, home: home,
-                                 fromPasswd: UInt32(userPart) == nil && !userPart.isEmpty))
+        return .success(
+            Identity(
+                uid: uid, gid: gid, additionalGids: additional, name: account?.name, home: home,
+                fromPasswd: UInt32(userPart) == nil && !userPart.isEmpty))
     }
 
     /// The uid of a user name, for comparisons ("is USER the expected user?").

@@ -16,7 +16,8 @@ public enum ByteSize {
         let number = trimmed[..<numberEnd]
         let unit = trimmed[numberEnd...].trimmingCharacters(in: .whitespaces).lowercased()
         guard !number.isEmpty, number.filter({ $0 == "." }).count <= 1, let value = Double(number),
-              let factor = units[unit] else { throw .invalidSize(text) }
+            let factor = units[unit]
+        else { throw .invalidSize(text) }
         let bytes = (value * factor).rounded()
         guard bytes >= 0, bytes < 9.2e18 else { throw .invalidSize(text) }
         return Int64(bytes)

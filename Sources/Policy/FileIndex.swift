@@ -28,7 +28,8 @@ public struct EntryRecord: Sendable {
     public var size: Int64
     public var linkTarget: String?
 
-    public init(path: String, kind: NodeKind, mode: UInt32, uid: UInt32, gid: UInt32, size: Int64, linkTarget: String?) {
+    public init(path: String, kind: NodeKind, mode: UInt32, uid: UInt32, gid: UInt32, size: Int64, linkTarget: String?)
+    {
         self.path = path
         self.kind = kind
         self.mode = mode
@@ -119,7 +120,11 @@ public struct FileIndex: Sendable {
         let slash = path.lastIndex(of: "/")
         let name = slash.map { path[path.index(after: $0)...] } ?? Substring(path)
         // Only whiteouts need the parent; most entries skip building it.
-        if name.hasPrefix(".wh.") { applyWhiteout(name: name, parent: slash.map { String(path[..<$0]) } ?? "") } else { add(record) }
+        if name.hasPrefix(".wh.") {
+            applyWhiteout(name: name, parent: slash.map { String(path[..<$0]) } ?? "")
+        } else {
+            add(record)
+        }
     }
 
     private mutating func applyWhiteout(name: Substring, parent: String) {
@@ -188,8 +193,10 @@ public struct FileIndex: Sendable {
             nodes[path] = node
         } else {
             if childrenBuilt { link(path) }
-            nodes[path] = FileNode(kind: record.kind, mode: record.mode, uid: record.uid, gid: record.gid, size: record.size,
-                                   linkTarget: record.linkTarget, layer: currentLayer, deleted: false, occurrences: 1, cumulative: record.size)
+            nodes[path] = FileNode(
+                kind: record.kind, mode: record.mode, uid: record.uid, gid: record.gid, size: record.size,
+                linkTarget: record.linkTarget, layer: currentLayer, deleted: false, occurrences: 1,
+                cumulative: record.size)
         }
     }
 
@@ -209,7 +216,11 @@ public struct FileIndex: Sendable {
     /// A live node at an exact path ("/etc/passwd" or "etc/passwd"), without following symlinks.
     public func node(at path: String) -> FileNode? {
         let key = Self.key(path)
-        if key.isEmpty { return FileNode(kind: .directory, mode: 0o755, uid: 0, gid: 0, size: 0, linkTarget: nil, layer: 0, deleted: false, occurrences: 1, cumulative: 0) }
+        if key.isEmpty {
+            return FileNode(
+                kind: .directory, mode: 0o755, uid: 0, gid: 0, size: 0, linkTarget: nil, layer: 0, deleted: false,
+                occurrences: 1, cumulative: 0)
+        }
         guard let node = nodes[key], !node.deleted else { return nil }
         return node
     }
@@ -237,8 +248,15 @@ public struct FileIndex: Sendable {
         let final = resolved.joined(separator: "/")
         guard let node = node(at: final) else {
             // A directory never listed itself but holding files is still a directory.
-            if implicitDirectories, nodes.keys.contains(where: { $0.hasPrefix(final + "/") && !(nodes[$0]?.deleted ?? true) }) {
-                return ("/" + final, FileNode(kind: .directory, mode: 0o755, uid: 0, gid: 0, size: 0, linkTarget: nil, layer: 0, deleted: false, occurrences: 1, cumulative: 0))
+            if implicitDirectories,
+                nodes.keys.contains(where: { $0.hasPrefix(final + "/") && !(nodes[$0]?.deleted ?? true) })
+            {
+                return (
+                    "/" + final,
+                    FileNode(
+                        kind: .directory, mode: 0o755, uid: 0, gid: 0, size: 0, linkTarget: nil, layer: 0,
+                        deleted: false, occurrences: 1, cumulative: 0)
+                )
             }
             return nil
         }
@@ -320,8 +338,16 @@ public enum FilePermissions {
         for group in 0..<3 {
             let r = chars[group * 3], w = chars[group * 3 + 1], x = chars[group * 3 + 2]
             let shift = UInt32(6 - group * 3)
-            switch r { case "r": bits |= 4 << shift; case "-": break; default: return nil }
-            switch w { case "w": bits |= 2 << shift; case "-": break; default: return nil }
+            switch r {
+            case "r": bits |= 4 << shift;
+            case "-": break;
+            default: return nil
+            }
+            switch w {
+            case "w": bits |= 2 << shift;
+            case "-": break;
+            default: return nil
+            }
             let s = specials[group]
             switch x {
             case "x": bits |= 1 << shift

@@ -27,7 +27,8 @@ enum Glob {
     static func allows(_ list: [String], _ path: String) -> Bool {
         list.contains { entry in
             let trimmed = entry.count > 1 && entry.hasSuffix("/") ? String(entry.dropLast()) : entry
-            return matches(trimmed, path) || path.hasPrefix(trimmed == "/" ? "/" : trimmed + "/") && !trimmed.contains("*")
+            return matches(trimmed, path)
+                || path.hasPrefix(trimmed == "/" ? "/" : trimmed + "/") && !trimmed.contains("*")
         }
     }
 }

@@ -14,7 +14,8 @@ public struct LayerBlob: Sendable {
     /// Bytes of the layer tar, when known without reading it.
     public var uncompressedSize: Int64?
 
-    public init(digest: Digest?, diffID: Digest?, file: URL, offset: Int64 = 0, length: Int64, uncompressedSize: Int64?) {
+    public init(digest: Digest?, diffID: Digest?, file: URL, offset: Int64 = 0, length: Int64, uncompressedSize: Int64?)
+    {
         self.digest = digest
         self.diffID = diffID
         self.file = file
@@ -72,7 +73,8 @@ public enum ImageLocator {
         if fm.fileExists(atPath: text, isDirectory: &isDir) {
             if isDir.boolValue {
                 guard fm.fileExists(atPath: (text as NSString).appendingPathComponent("oci-layout")) else {
-                    throw PolicyError.invalidImage(text, reason: "the directory has no oci-layout file, so it is not an OCI image layout")
+                    throw PolicyError.invalidImage(
+                        text, reason: "the directory has no oci-layout file, so it is not an OCI image layout")
                 }
                 return try OCILayoutReader.load(directory: URL(fileURLWithPath: text), tag: nil, reference: text)
             }
@@ -81,7 +83,11 @@ public enum ImageLocator {
             }
         }
         if text.hasSuffix(".tar") || text.hasPrefix("/") || text.hasPrefix("./") {
-            throw PolicyError.invalidImage(text, reason: "no such file or directory; give an OCI layout directory, a docker-archive .tar or a store image name")
+            throw PolicyError.invalidImage(
+                text,
+                reason:
+                    "no such file or directory; give an OCI layout directory, a docker-archive .tar or a store image name"
+            )
         }
         let store = try ImageStore(root: storeRoot)
         let image = try await store.resolve(text)
@@ -89,19 +95,24 @@ public enum ImageLocator {
         for (index, layer) in image.manifest.layers.enumerated() {
             let info = await store.layerInfo(layer.digest)
             let diffID = index < image.config.rootfs.diffIDs.count ? image.config.rootfs.diffIDs[index] : info?.diffID
-            layers.append(LayerBlob(digest: layer.digest, diffID: diffID, file: store.blobURL(layer.digest),
-                                    length: layer.size, uncompressedSize: info?.uncompressedSize))
+            layers.append(
+                LayerBlob(
+                    digest: layer.digest, diffID: diffID, file: store.blobURL(layer.digest),
+                    length: layer.size, uncompressedSize: info?.uncompressedSize))
         }
         let name = image.names.first?.familiar ?? image.digest.description
-        return ImageSubject(reference: text.contains("sha256:") || text.allSatisfy(\.isHexDigit) ? name : text,
-                            digest: image.digest, config: image.config, layers: layers,
-                            cacheDirectory: store.root.appendingPathComponent("meta/files"))
+        return ImageSubject(
+            reference: text.contains("sha256:") || text.allSatisfy(\.isHexDigit) ? name : text,
+            digest: image.digest, config: image.config, layers: layers,
+            cacheDirectory: store.root.appendingPathComponent("meta/files"))
     }
 
     /// `DIR:TAG` -> (DIR, TAG) unless the whole text is an existing path.
     static func splitTag(_ text: String, isDirectory: Bool) -> (String, String?) {
         if FileManager.default.fileExists(atPath: text) { return (text, nil) }
-        guard let colon = text.lastIndex(of: ":"), !text[text.index(after: colon)...].contains("/") else { return (text, nil) }
+        guard let colon = text.lastIndex(of: ":"), !text[text.index(after: colon)...].contains("/") else {
+            return (text, nil)
+        }
         return (String(text[..<colon]), String(text[text.index(after: colon)...]))
     }
 }
@@ -110,7 +121,8 @@ enum OCILayoutReader {
     static func load(directory: URL, tag: String?, reference: String) throws(PolicyError) -> ImageSubject {
         let fm = FileManager.default
         guard fm.fileExists(atPath: directory.appendingPathComponent("oci-layout").path) else {
-            throw .invalidImage(reference, reason: "\(directory.path) has no oci-layout file; give an OCI image layout directory")
+            throw .invalidImage(
+                reference, reason: "\(directory.path) has no oci-layout file; give an OCI image layout directory")
         }
         let indexURL = directory.appendingPathComponent("index.json")
         let index: ImageIndex
@@ -126,19 +138,28 @@ enum OCILayoutReader {
             }
             guard let first = matches.first else {
                 let tags = index.manifests.compactMap { $0.annotations?[refName] }
-                throw .invalidImage(reference, reason: "no image tagged '\(tag)' in \(indexURL.path) (tags: \(tags.isEmpty ? "none" : tags.joined(separator: ", ")))")
+                throw .invalidImage(
+                    reference,
+                    reason:
+                        "no image tagged '\(tag)' in \(indexURL.path) (tags: \(tags.isEmpty ? "none" : tags.joined(separator: ", ")))"
+                )
             }
             entry = first
         } else {
             guard index.manifests.count == 1, let only = index.manifests.first else {
                 let tags = index.manifests.compactMap { $0.annotations?[refName] }
-                throw .invalidImage(reference, reason: index.manifests.isEmpty
-                    ? "the layout has no images"
-                    : "the layout has \(index.manifests.count) images; name one as oci:\(directory.path):TAG (tags: \(tags.joined(separator: ", ")))")
+                throw .invalidImage(
+                    reference,
+                    reason: index.manifests.isEmpty
+                        ? "the layout has no images"
+                        : "the layout has \(index.manifests.count) images; name one as oci:\(directory.path):TAG (tags: \(tags.joined(separator: ", ")))"
+                )
             }
             entry = only
         }
-        func blob(_ digest: Digest) -> URL { directory.appendingPathComponent("blobs/\(digest.algorithm)/\(digest.encoded)") }
+        func blob(_ digest: Digest) -> URL {
+            directory.appendingPathComponent("blobs/\(digest.algorithm)/\(digest.encoded)")
+        }
         do {
             if MediaType.indexes.contains(entry.mediaType) {
                 let nested = try ImageIndex.decode(try readFile(blob(entry.digest)))
@@ -147,11 +168,14 @@ enum OCILayoutReader {
             let manifest = try Manifest.decode(try readFile(blob(entry.digest)))
             let config = try ImageConfig.decode(try readFile(blob(manifest.config.digest)))
             let layers = manifest.layers.enumerated().map { index, layer in
-                LayerBlob(digest: layer.digest, diffID: index < config.rootfs.diffIDs.count ? config.rootfs.diffIDs[index] : nil,
-                          file: blob(layer.digest), length: layer.size,
-                          uncompressedSize: layer.mediaType == MediaType.ociLayerTar ? layer.size : nil)
+                LayerBlob(
+                    digest: layer.digest,
+                    diffID: index < config.rootfs.diffIDs.count ? config.rootfs.diffIDs[index] : nil,
+                    file: blob(layer.digest), length: layer.size,
+                    uncompressedSize: layer.mediaType == MediaType.ociLayerTar ? layer.size : nil)
             }
-            return ImageSubject(reference: reference, digest: entry.digest, config: config, layers: layers, cacheDirectory: nil)
+            return ImageSubject(
+                reference: reference, digest: entry.digest, config: config, layers: layers, cacheDirectory: nil)
         } catch let error as PolicyError {
             throw error
         } catch let error as OCIError {
@@ -187,10 +211,13 @@ enum DockerArchiveReader {
             return try TarMembers.read(file, member)
         }
         let entries: [Entry]
-        do { entries = try JSONDecoder().decode([Entry].self, from: try bytes("manifest.json")) } catch let error as PolicyError {
+        do { entries = try JSONDecoder().decode([Entry].self, from: try bytes("manifest.json")) } catch let error
+            as PolicyError
+        {
             throw error
         } catch {
-            throw .invalidImage(reference, reason: "manifest.json in \(file.path) is not a docker save manifest: \(error)")
+            throw .invalidImage(
+                reference, reason: "manifest.json in \(file.path) is not a docker save manifest: \(error)")
         }
         let chosen: Entry?
         if let tag {
@@ -200,21 +227,29 @@ enum DockerArchiveReader {
         }
         guard let entry = chosen else {
             let tags = entries.flatMap { $0.RepoTags ?? [] }
-            throw .invalidImage(reference, reason: tag == nil
-                ? "the archive holds \(entries.count) images; name one as docker-archive:\(file.path):TAG (tags: \(tags.joined(separator: ", ")))"
-                : "no image tagged '\(tag!)' in the archive (tags: \(tags.joined(separator: ", ")))")
+            throw .invalidImage(
+                reference,
+                reason: tag == nil
+                    ? "the archive holds \(entries.count) images; name one as docker-archive:\(file.path):TAG (tags: \(tags.joined(separator: ", ")))"
+                    : "no image tagged '\(tag!)' in the archive (tags: \(tags.joined(separator: ", ")))")
         }
         let config: ImageConfig
-        do { config = try ImageConfig.decode(try bytes(entry.Config)) } catch let error as PolicyError { throw error } catch {
+        do { config = try ImageConfig.decode(try bytes(entry.Config)) } catch let error as PolicyError {
+            throw error
+        } catch {
             throw .invalidImage(reference, reason: "\(entry.Config): \(error)")
         }
         var layers: [LayerBlob] = []
         for (index, name) in entry.Layers.enumerated() {
-            guard let member = members[normalize(name)] else { throw .invalidImage(reference, reason: "layer \(name) is missing from \(file.path)") }
+            guard let member = members[normalize(name)] else {
+                throw .invalidImage(reference, reason: "layer \(name) is missing from \(file.path)")
+            }
             let hex = name.hasPrefix("blobs/sha256/") ? String(name.dropFirst("blobs/sha256/".count)) : nil
             let digest = hex.flatMap { try? Digest(parsing: "sha256:" + $0) }
-            layers.append(LayerBlob(digest: digest, diffID: index < config.rootfs.diffIDs.count ? config.rootfs.diffIDs[index] : nil,
-                                    file: file, offset: member.offset, length: member.size, uncompressedSize: nil))
+            layers.append(
+                LayerBlob(
+                    digest: digest, diffID: index < config.rootfs.diffIDs.count ? config.rootfs.diffIDs[index] : nil,
+                    file: file, offset: member.offset, length: member.size, uncompressedSize: nil))
         }
         return ImageSubject(reference: reference, digest: nil, config: config, layers: layers, cacheDirectory: nil)
     }
@@ -250,13 +285,21 @@ enum TarMembers {
             // Every member must fit in the file: negative or impossible sizes (a crafted
             // base-256 field) would send the walk backwards or past the end.
             guard let size = number(header[124..<136]), size >= 0, size <= fileSize - dataOffset else {
-                throw .invalidImage(url.path, reason: "the tar header at byte \(offset) declares an impossible size; the archive is damaged or crafted")
+                throw .invalidImage(
+                    url.path,
+                    reason:
+                        "the tar header at byte \(offset) declares an impossible size; the archive is damaged or crafted"
+                )
             }
             let type = header[156]
             let padded = (size + 511) / 512 * 512
             if type == UInt8(ascii: "L") || type == UInt8(ascii: "x") {
                 guard size <= 1 << 20 else {
-                    throw .invalidImage(url.path, reason: "the extended header at byte \(offset) is larger than 1 MiB; the archive is damaged or crafted")
+                    throw .invalidImage(
+                        url.path,
+                        reason:
+                            "the extended header at byte \(offset) is larger than 1 MiB; the archive is damaged or crafted"
+                    )
                 }
                 var data = [UInt8](repeating: 0, count: Int(size))
                 _ = data.withUnsafeMutableBytes { pread(fd, $0.baseAddress, Int(size), off_t(dataOffset)) }

@@ -12,10 +12,13 @@ public enum LayerScanner {
         let instructions = image.layerInstructions
         for (position, layer) in image.layers.enumerated() {
             index.beginLayer()
-            var figures = LayerFigures(index: position, digest: layer.digest?.description, diffID: layer.diffID?.description,
-                                       createdBy: instructions[position], compressedSize: layer.length,
-                                       uncompressedSize: layer.uncompressedSize ?? 0, entries: 0, fileBytes: 0, cached: false)
-            let cacheURL = layer.digest.flatMap { digest in image.cacheDirectory?.appendingPathComponent("\(digest.encoded).idx") }
+            var figures = LayerFigures(
+                index: position, digest: layer.digest?.description, diffID: layer.diffID?.description,
+                createdBy: instructions[position], compressedSize: layer.length,
+                uncompressedSize: layer.uncompressedSize ?? 0, entries: 0, fileBytes: 0, cached: false)
+            let cacheURL = layer.digest.flatMap { digest in
+                image.cacheDirectory?.appendingPathComponent("\(digest.encoded).idx")
+            }
             if let cacheURL, let cache = FileListCache.read(cacheURL) {
                 figures.cached = true
                 index.reserve(cache.count)
@@ -42,11 +45,15 @@ public enum LayerScanner {
         return index
     }
 
-    private static func stream(_ layer: LayerBlob, into index: inout FileIndex, figures: inout LayerFigures,
-                               cache: FileListCache.Writer?) throws(PolicyError) {
+    private static func stream(
+        _ layer: LayerBlob, into index: inout FileIndex, figures: inout LayerFigures,
+        cache: FileListCache.Writer?
+    ) throws(PolicyError) {
         let name = layer.digest?.description ?? layer.file.path
         let fd = open(layer.file.path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .unreadableLayer(name, reason: "\(layer.file.path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw .unreadableLayer(name, reason: "\(layer.file.path): \(String(cString: strerror(errno)))")
+        }
         defer { close(fd) }
         if layer.offset > 0, lseek(fd, off_t(layer.offset), SEEK_SET) < 0 {
             throw .unreadableLayer(name, reason: String(cString: strerror(errno)))
@@ -86,7 +93,9 @@ public enum LayerScanner {
         case .blockDevice: kind = .blockDevice
         case .fifo: kind = .fifo
         }
-        return EntryRecord(path: entry.path, kind: kind, mode: entry.mode, uid: entry.uid, gid: entry.gid, size: size, linkTarget: link)
+        return EntryRecord(
+            path: entry.path, kind: kind, mode: entry.mode, uid: entry.uid, gid: entry.gid, size: size, linkTarget: link
+        )
     }
 
     /// The tar stream's size when nothing recorded it: a plain tar blob is its own size; for
@@ -97,10 +106,15 @@ public enum LayerScanner {
         guard fd >= 0 else { return fromEntries }
         defer { close(fd) }
         var magic = [UInt8](repeating: 0, count: 2)
-        guard magic.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, 2, off_t(layer.offset)) }) == 2 else { return fromEntries }
+        guard magic.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, 2, off_t(layer.offset)) }) == 2 else {
+            return fromEntries
+        }
         if magic != [0x1f, 0x8b] { return layer.length }
         var trailer = [UInt8](repeating: 0, count: 4)
-        guard layer.length >= 4, layer.offset <= Int64.max - layer.length, trailer.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, 4, off_t(layer.offset + layer.length - 4)) }) == 4 else {
+        guard layer.length >= 4, layer.offset <= Int64.max - layer.length,
+            trailer.withUnsafeMutableBytes({ pread(fd, $0.baseAddress, 4, off_t(layer.offset + layer.length - 4)) })
+                == 4
+        else {
             return fromEntries
         }
         let isize = Int64(trailer[0]) | Int64(trailer[1]) << 8 | Int64(trailer[2]) << 16 | Int64(trailer[3]) << 24
@@ -165,9 +179,12 @@ enum FileListCache {
                     let mode = raw.loadUnaligned(fromByteOffset: offset + 1, as: UInt32.self).littleEndian
                     let uid = raw.loadUnaligned(fromByteOffset: offset + 5, as: UInt32.self).littleEndian
                     let gid = raw.loadUnaligned(fromByteOffset: offset + 9, as: UInt32.self).littleEndian
-                    let size = Int64(bitPattern: raw.loadUnaligned(fromByteOffset: offset + 13, as: UInt64.self).littleEndian)
+                    let size = Int64(
+                        bitPattern: raw.loadUnaligned(fromByteOffset: offset + 13, as: UInt64.self).littleEndian)
                     let pathLength = Int(raw.loadUnaligned(fromByteOffset: offset + 21, as: UInt32.self).littleEndian)
-                    let path = String(decoding: UnsafeRawBufferPointer(rebasing: raw[(offset + 25)..<(offset + 25 + pathLength)]), as: UTF8.self)
+                    let path = String(
+                        decoding: UnsafeRawBufferPointer(rebasing: raw[(offset + 25)..<(offset + 25 + pathLength)]),
+                        as: UTF8.self)
                     offset += 25 + pathLength
                     let linkLength = raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian
                     offset += 4
@@ -182,7 +199,10 @@ enum FileListCache {
                         link = String(decoding: UnsafeRawBufferPointer(rebasing: raw[offset..<end]), as: UTF8.self)
                         offset = end
                     }
-                    body(EntryRecord(path: path, kind: NodeKind(rawValue: kind) ?? .regular, mode: mode, uid: uid, gid: gid, size: size, linkTarget: link))
+                    body(
+                        EntryRecord(
+                            path: path, kind: NodeKind(rawValue: kind) ?? .regular, mode: mode, uid: uid, gid: gid,
+                            size: size, linkTarget: link))
                 }
             }
         }
@@ -197,7 +217,9 @@ enum FileListCache {
     /// A list's bytes, or nil when they are not exactly well-formed.
     static func parse(_ data: Data) -> Contents? {
         guard data.count >= 16, data.prefix(8).elementsEqual(magic), let count = validate(data) else { return nil }
-        let size = data.withUnsafeBytes { Int64(bitPattern: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian) }
+        let size = data.withUnsafeBytes {
+            Int64(bitPattern: $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian)
+        }
         return Contents(data: data, uncompressedSize: size, count: count)
     }
 
@@ -211,7 +233,8 @@ enum FileListCache {
                 guard offset + 25 <= raw.count else { return nil }
                 let kind = raw[offset]
                 guard kind == capturedKind || NodeKind(rawValue: kind) != nil else { return nil }
-                let size = Int64(bitPattern: raw.loadUnaligned(fromByteOffset: offset + 13, as: UInt64.self).littleEndian)
+                let size = Int64(
+                    bitPattern: raw.loadUnaligned(fromByteOffset: offset + 13, as: UInt64.self).littleEndian)
                 guard size >= 0, size <= LayerEntry.maxFileSize else { return nil }
                 if kind != capturedKind { count += 1 }
                 let pathLength = Int(raw.loadUnaligned(fromByteOffset: offset + 21, as: UInt32.self).littleEndian)
@@ -237,16 +260,22 @@ public enum LayerFileList {
     }
 
     /// The list of a layer blob in the store, made from the blob when the store has none yet.
-    public static func ensure(blob: Descriptor, diffID: Digest, uncompressedSize: Int64?, storeRoot: URL) throws(PolicyError) -> Data {
+    public static func ensure(
+        blob: Descriptor, diffID: Digest, uncompressedSize: Int64?, storeRoot: URL
+    ) throws(PolicyError) -> Data {
         let file = url(storeRoot: storeRoot, blob: blob.digest)
         if let existing = FileListCache.read(file) { return existing.data }
-        let layer = LayerBlob(digest: blob.digest, diffID: diffID, file: storeRoot.appendingPathComponent("blobs/sha256/\(blob.digest.encoded)"),
-                              length: blob.size, uncompressedSize: uncompressedSize)
-        let subject = ImageSubject(reference: blob.digest.description, digest: nil, config: ImageConfig(), layers: [layer],
-                                   cacheDirectory: file.deletingLastPathComponent())
+        let layer = LayerBlob(
+            digest: blob.digest, diffID: diffID,
+            file: storeRoot.appendingPathComponent("blobs/sha256/\(blob.digest.encoded)"),
+            length: blob.size, uncompressedSize: uncompressedSize)
+        let subject = ImageSubject(
+            reference: blob.digest.description, digest: nil, config: ImageConfig(), layers: [layer],
+            cacheDirectory: file.deletingLastPathComponent())
         _ = try LayerScanner.scan(subject)
         guard let written = FileListCache.read(file) else {
-            throw .unreadableLayer(blob.digest.description, reason: "its file list could not be written to \(file.path)")
+            throw .unreadableLayer(
+                blob.digest.description, reason: "its file list could not be written to \(file.path)")
         }
         return written.data
     }
@@ -259,7 +288,10 @@ public enum LayerFileList {
         guard let contents = FileListCache.parse(data) else { return nil }
         var paths: [String: Bool] = [:]
         paths.reserveCapacity(contents.count)
-        contents.forEach { record in paths[record.path] = record.kind == .directory } captured: { _, _ in }
+        contents.forEach { record in
+            paths[record.path] = record.kind == .directory
+        } captured: { _, _ in
+        }
         return paths
     }
 }

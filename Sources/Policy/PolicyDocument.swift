@@ -85,7 +85,10 @@ public struct SecretsPolicy: Sendable {
     /// Names allowed despite matching (e.g. `PIP_INDEX_TOKEN_URL`).
     public var allow: [String] = []
 
-    public static let defaultNames = ["*_PASSWORD", "*_PASSWD", "*_SECRET", "*_SECRET_KEY", "*_TOKEN", "*_API_KEY", "*_APIKEY", "*_PRIVATE_KEY", "PASSWORD", "SECRET", "TOKEN", "API_KEY"]
+    public static let defaultNames = [
+        "*_PASSWORD", "*_PASSWD", "*_SECRET", "*_SECRET_KEY", "*_TOKEN", "*_API_KEY", "*_APIKEY", "*_PRIVATE_KEY",
+        "PASSWORD", "SECRET", "TOKEN", "API_KEY",
+    ]
 }
 
 /// A list of image paths (globs: `*` within one component, `**` across components).

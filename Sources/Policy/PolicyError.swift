@@ -19,7 +19,8 @@ public enum PolicyError: Error, CustomStringConvertible, Sendable, Equatable {
         case .policyNotFound(let path, let hint):
             return "policy \(path) not found: \(hint)"
         case .invalidSize(let text):
-            return "invalid size '\(text)': write a number with a unit, e.g. 500MB, 1.5GB, 512MiB (B, KB, MB, GB, TB are decimal; KiB, MiB, GiB, TiB binary)"
+            return
+                "invalid size '\(text)': write a number with a unit, e.g. 500MB, 1.5GB, 512MiB (B, KB, MB, GB, TB are decimal; KiB, MiB, GiB, TiB binary)"
         case .invalidImage(let what, let reason):
             return "cannot read image \(what): \(reason)"
         case .unreadableLayer(let what, let reason):

@@ -26,8 +26,11 @@ public enum Report {
 
     static func shortInstruction(_ createdBy: String?) -> String {
         guard var text = createdBy?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return "(no history)" }
-        if text.hasPrefix("/bin/sh -c #(nop) ") { text = String(text.dropFirst("/bin/sh -c #(nop) ".count)).trimmingCharacters(in: .whitespaces) }
-        else if text.hasPrefix("/bin/sh -c ") { text = "RUN " + text.dropFirst("/bin/sh -c ".count) }
+        if text.hasPrefix("/bin/sh -c #(nop) ") {
+            text = String(text.dropFirst("/bin/sh -c #(nop) ".count)).trimmingCharacters(in: .whitespaces)
+        } else if text.hasPrefix("/bin/sh -c ") {
+            text = "RUN " + text.dropFirst("/bin/sh -c ".count)
+        }
         text = text.replacingOccurrences(of: "\n", with: " ")
         return text.count > 60 ? String(text.prefix(59)) + "…" : text
     }
@@ -35,7 +38,8 @@ public enum Report {
     public static func text(_ report: VerificationReport, color: Bool) -> String {
         func paint(_ s: String, _ code: String) -> String { color ? "\u{1B}[\(code)m\(s)\u{1B}[0m" : s }
         var out = "Image:  \(report.image.reference)\(report.image.digest.map { " (\($0))" } ?? "")\n"
-        out += "Policy: \(report.policy.name)\(report.policy.file.map { " (\($0))" } ?? ""), fail on \(report.failOn.rawValue)\n\n"
+        out +=
+            "Policy: \(report.policy.name)\(report.policy.file.map { " (\($0))" } ?? ""), fail on \(report.failOn.rawValue)\n\n"
         var rows = [["STATUS", "ID", "RULE", "SEVERITY", "RESULT"]]
         var paints: [String?] = [nil]
         for r in report.results {
@@ -43,7 +47,9 @@ public enum Report {
             let code: String?
             switch r.status {
             case .passed: status = "pass"; code = "32"
-            case .failed: status = r.violation ? "FAIL" : (r.severity == .info ? "info" : "warn"); code = r.violation ? "31;1" : "33"
+            case .failed:
+                status = r.violation ? "FAIL" : (r.severity == .info ? "info" : "warn");
+                code = r.violation ? "31;1" : "33"
             case .suppressed: status = "suppressed"; code = "36"
             case .skipped: status = "skipped"; code = "2"
             }
@@ -66,7 +72,9 @@ public enum Report {
             out += "\n"
             for r in problems {
                 out += "\(paint(r.title, r.violation ? "31;1" : "33")) (\(r.severity.rawValue)): \(r.message)\n"
-                for finding in r.findings.prefix(20) where finding.message != r.message { out += "  - \(finding.message)\n" }
+                for finding in r.findings.prefix(20) where finding.message != r.message {
+                    out += "  - \(finding.message)\n"
+                }
                 if r.findings.count > 20 { out += "  - … and \(r.findings.count - 20) more (see --format json)\n" }
                 out += "  help: \(r.help)\n"
             }
@@ -79,7 +87,10 @@ public enum Report {
         out += ", \(size.files) files, \(ByteSize.format(size.wastedBytes)) wasted\n"
         var layerRows = [["LAYER", "SIZE", "COMPRESSED", "CREATED BY"]]
         for layer in size.layers {
-            layerRows.append(["\(layer.index + 1)", ByteSize.format(layer.uncompressedSize), ByteSize.format(layer.compressedSize), shortInstruction(layer.createdBy)])
+            layerRows.append([
+                "\(layer.index + 1)", ByteSize.format(layer.uncompressedSize), ByteSize.format(layer.compressedSize),
+                shortInstruction(layer.createdBy),
+            ])
         }
         out += table(layerRows, indent: "  ")
         if !size.largestDirectories.isEmpty {
@@ -92,7 +103,8 @@ public enum Report {
         }
         let s = report.summary
         let verdict = report.passed ? paint("PASSED", "32;1") : paint("FAILED", "31;1")
-        out += "\n\(verdict): \(s.passed) passed, \(s.failed) failed (\(s.errors) error, \(s.warnings) warning, \(s.infos) info), \(s.suppressed) suppressed"
+        out +=
+            "\n\(verdict): \(s.passed) passed, \(s.failed) failed (\(s.errors) error, \(s.warnings) warning, \(s.infos) info), \(s.suppressed) suppressed"
         if s.skipped > 0 { out += ", \(s.skipped) skipped" }
         out += "\n"
         return out
@@ -102,11 +114,14 @@ public enum Report {
         guard let columns = rows.first?.count else { return "" }
         let widths = (0..<columns).map { c in rows.map { $0[c].count }.max() ?? 0 }
         return rows.map { row in
-            indent + row.enumerated().map { c, cell in
-                c == columns - 1 ? cell : (c == 0 && cell.first?.isNumber == true
-                    ? String(repeating: " ", count: widths[c] - cell.count) + cell
-                    : cell.padding(toLength: widths[c], withPad: " ", startingAt: 0))
-            }.joined(separator: "  ")
+            indent
+                + row.enumerated().map { c, cell in
+                    c == columns - 1
+                        ? cell
+                        : (c == 0 && cell.first?.isNumber == true
+                            ? String(repeating: " ", count: widths[c] - cell.count) + cell
+                            : cell.padding(toLength: widths[c], withPad: " ", startingAt: 0))
+                }.joined(separator: "  ")
         }.joined(separator: "\n") + "\n"
     }
 
@@ -119,24 +134,34 @@ public enum Report {
         let skipped = report.results.filter { $0.status == .suppressed || $0.status == .skipped }.count
         let suite = "imagekit verify \(report.image.reference)"
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        out += "<testsuites name=\"imagekit verify\" tests=\"\(report.results.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"\(skipped)\">\n"
-        out += "  <testsuite name=\"\(xml(suite))\" tests=\"\(report.results.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"\(skipped)\" time=\"0\">\n"
+        out +=
+            "<testsuites name=\"imagekit verify\" tests=\"\(report.results.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"\(skipped)\">\n"
+        out +=
+            "  <testsuite name=\"\(xml(suite))\" tests=\"\(report.results.count)\" failures=\"\(failures)\" errors=\"0\" skipped=\"\(skipped)\" time=\"0\">\n"
         out += "    <properties>\n"
         out += "      <property name=\"policy\" value=\"\(xml(report.policy.name))\"/>\n"
         if let file = report.policy.file { out += "      <property name=\"policyFile\" value=\"\(xml(file))\"/>\n" }
-        if let digest = report.image.digest { out += "      <property name=\"imageDigest\" value=\"\(xml(digest))\"/>\n" }
+        if let digest = report.image.digest {
+            out += "      <property name=\"imageDigest\" value=\"\(xml(digest))\"/>\n"
+        }
         out += "      <property name=\"failOn\" value=\"\(report.failOn.rawValue)\"/>\n"
         out += "    </properties>\n"
         for r in report.results {
-            out += "    <testcase classname=\"imagekit.policy.\(xml(report.policy.name))\" name=\"\(xml(r.title))\" time=\"0\""
-            let details = ([r.message] + r.findings.map(\.message).filter { $0 != r.message }).joined(separator: "\n") + "\n\nhelp: \(r.help)"
+            out +=
+                "    <testcase classname=\"imagekit.policy.\(xml(report.policy.name))\" name=\"\(xml(r.title))\" time=\"0\""
+            let details =
+                ([r.message] + r.findings.map(\.message).filter { $0 != r.message }).joined(separator: "\n")
+                + "\n\nhelp: \(r.help)"
             switch r.status {
             case .failed where r.violation:
-                out += ">\n      <failure message=\"\(xml(r.message))\" type=\"\(r.severity.rawValue)\">\(xml(details))</failure>\n    </testcase>\n"
+                out +=
+                    ">\n      <failure message=\"\(xml(r.message))\" type=\"\(r.severity.rawValue)\">\(xml(details))</failure>\n    </testcase>\n"
             case .failed:
-                out += ">\n      <system-out>\(xml("\(r.severity.rawValue): " + details))</system-out>\n    </testcase>\n"
+                out +=
+                    ">\n      <system-out>\(xml("\(r.severity.rawValue): " + details))</system-out>\n    </testcase>\n"
             case .suppressed:
-                out += ">\n      <skipped message=\"\(xml("suppressed: " + (r.suppressionReason ?? "")))\"/>\n    </testcase>\n"
+                out +=
+                    ">\n      <skipped message=\"\(xml("suppressed: " + (r.suppressionReason ?? "")))\"/>\n    </testcase>\n"
             case .skipped:
                 out += ">\n      <skipped message=\"\(xml(r.message))\"/>\n    </testcase>\n"
             case .passed:
@@ -159,7 +184,11 @@ public enum Report {
             case "\n", "\t", "\r": out.unicodeScalars.append(scalar)
             default:
                 // XML 1.0 cannot carry other control characters, even escaped.
-                if scalar.value < 0x20 || (0xFFFE...0xFFFF).contains(scalar.value) { out += "?" } else { out.unicodeScalars.append(scalar) }
+                if scalar.value < 0x20 || (0xFFFE...0xFFFF).contains(scalar.value) {
+                    out += "?"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
             }
         }
         return out
@@ -170,20 +199,29 @@ public enum Report {
     public static func sarif(_ report: VerificationReport) throws -> Data {
         var rules: [SARIFLog.Rule] = []
         for id in report.results.map(\.id) {
-            guard let rule = RuleCatalog.find(id), let result = report.results.first(where: { $0.id == id }) else { continue }
-            rules.append(SARIFLog.Rule(id: rule.id, name: rule.name, summary: rule.summary, help: rule.help, level: result.severity.sarifLevel))
+            guard let rule = RuleCatalog.find(id), let result = report.results.first(where: { $0.id == id }) else {
+                continue
+            }
+            rules.append(
+                SARIFLog.Rule(
+                    id: rule.id, name: rule.name, summary: rule.summary, help: rule.help,
+                    level: result.severity.sarifLevel))
         }
         var results: [SARIFLog.Result] = []
         for (ruleIndex, r) in report.results.enumerated() where r.status == .failed || r.status == .suppressed {
             let items = r.findings.isEmpty ? [Finding(r.message)] : r.findings
             for finding in items {
-                results.append(SARIFLog.Result(ruleId: r.id, ruleIndex: ruleIndex, level: r.severity.sarifLevel, message: finding.message,
-                                               logicalLocation: finding.path,
-                                               suppression: r.status == .suppressed ? (r.suppressionReason ?? "") : nil))
+                results.append(
+                    SARIFLog.Result(
+                        ruleId: r.id, ruleIndex: ruleIndex, level: r.severity.sarifLevel, message: finding.message,
+                        logicalLocation: finding.path,
+                        suppression: r.status == .suppressed ? (r.suppressionReason ?? "") : nil))
             }
         }
-        return try SARIFLog(toolVersion: report.toolVersion, image: report.image.reference, rules: rules, results: results,
-                            exitCode: Int(report.exitCode), exitCodeDescription: report.passed ? nil : "policy violated",
-                            properties: ["policy": report.policy.name, "imageDigest": report.image.digest ?? ""]).data()
+        return try SARIFLog(
+            toolVersion: report.toolVersion, image: report.image.reference, rules: rules, results: results,
+            exitCode: Int(report.exitCode), exitCodeDescription: report.passed ? nil : "policy violated",
+            properties: ["policy": report.policy.name, "imageDigest": report.image.digest ?? ""]
+        ).data()
     }
 }

@@ -13,7 +13,10 @@ public struct SARIFLog {
         /// e.g. "security-severity" and "tags", which code scanning ranks and filters alerts by.
         public var properties: [String: Any]
 
-        public init(id: String, name: String, summary: String, help: String, level: String, helpURI: String? = nil, properties: [String: Any] = [:]) {
+        public init(
+            id: String, name: String, summary: String, help: String, level: String, helpURI: String? = nil,
+            properties: [String: Any] = [:]
+        ) {
             self.id = id
             self.name = name
             self.summary = summary
@@ -34,7 +37,10 @@ public struct SARIFLog {
         /// Set when the result was accepted on purpose; the text says why.
         public var suppression: String?
 
-        public init(ruleId: String, ruleIndex: Int, level: String, message: String, logicalLocation: String? = nil, suppression: String? = nil) {
+        public init(
+            ruleId: String, ruleIndex: Int, level: String, message: String, logicalLocation: String? = nil,
+            suppression: String? = nil
+        ) {
             self.ruleId = ruleId
             self.ruleIndex = ruleIndex
             self.level = level
@@ -53,8 +59,10 @@ public struct SARIFLog {
     public var exitCodeDescription: String?
     public var properties: [String: Any]
 
-    public init(toolVersion: String, image: String, rules: [Rule], results: [Result], exitCode: Int,
-                exitCodeDescription: String? = nil, properties: [String: Any] = [:]) {
+    public init(
+        toolVersion: String, image: String, rules: [Rule], results: [Result], exitCode: Int,
+        exitCodeDescription: String? = nil, properties: [String: Any] = [:]
+    ) {
         self.toolVersion = toolVersion
         self.image = image
         self.rules = rules
@@ -110,7 +118,8 @@ public struct SARIFLog {
             "version": "2.1.0",
             "runs": [run],
         ]
-        return try JSONSerialization.data(withJSONObject: log, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) + Data("\n".utf8)
+        return try JSONSerialization.data(
+            withJSONObject: log, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) + Data("\n".utf8)
     }
 
     /// The image reference as a URI reference (spaces and other unsafe characters escaped).

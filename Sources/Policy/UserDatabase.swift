@@ -26,11 +26,18 @@ struct ResolvedUser {
         case .success(let identity):
             return .success(ResolvedUser(spec: spec, identity: identity))
         case .failure(.noPasswd(let user)):
-            return .failure(Finding("USER '\(user)' is a name but the image has no /etc/passwd to resolve it; use a numeric UID", path: "/etc/passwd"))
+            return .failure(
+                Finding(
+                    "USER '\(user)' is a name but the image has no /etc/passwd to resolve it; use a numeric UID",
+                    path: "/etc/passwd"))
         case .failure(.unknownUser(let user)):
-            return .failure(Finding("USER '\(user)' is not in the image's /etc/passwd, so the container cannot start; add the user or use a numeric UID", path: "/etc/passwd"))
+            return .failure(
+                Finding(
+                    "USER '\(user)' is not in the image's /etc/passwd, so the container cannot start; add the user or use a numeric UID",
+                    path: "/etc/passwd"))
         case .failure(.unknownGroup(let group)):
-            return .failure(Finding("group '\(group)' of USER \(spec) is not in the image's /etc/group", path: "/etc/group"))
+            return .failure(
+                Finding("group '\(group)' of USER \(spec) is not in the image's /etc/group", path: "/etc/group"))
         }
     }
 

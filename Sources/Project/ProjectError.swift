@@ -14,7 +14,8 @@ public enum ProjectError: Error, CustomStringConvertible, Sendable {
         case .unreadable(let file, let reason):
             return "cannot read \(file): \(reason)"
         case .noLastBuild(let project):
-            return "no image given and the project in \(project) has not been built with this store yet; run `imagekit build` first or name the image"
+            return
+                "no image given and the project in \(project) has not been built with this store yet; run `imagekit build` first or name the image"
         }
     }
 }

@@ -115,7 +115,9 @@ public struct ProjectFile: Sendable, Equatable {
         let top = try reader.mapping(root, allowed: ["image", "build", "verify", "push"], what: "the project file")
         project.image = try top["image"].map { try reader.string($0, key: "image") }
         if let node = top["build"] {
-            let m = try reader.mapping(node, allowed: ["dockerfile", "context", "args", "target", "platform", "format", "tags", "cache"], what: "build")
+            let m = try reader.mapping(
+                node, allowed: ["dockerfile", "context", "args", "target", "platform", "format", "tags", "cache"],
+                what: "build")
             project.build.dockerfile = try m["dockerfile"].map { try reader.string($0, key: "build.dockerfile") }
             project.build.context = try m["context"].map { try reader.string($0, key: "build.context") }
             project.build.args = try m["args"].map { try reader.stringMap($0, key: "build.args") } ?? [:]
@@ -129,17 +131,27 @@ public struct ProjectFile: Sendable, Equatable {
             let m = try reader.mapping(node, allowed: ["policy", "maxSize", "maxCompressedSize"], what: "verify")
             project.verify.policy = try m["policy"].map { try reader.string($0, key: "verify.policy") }
             project.verify.maxSize = try m["maxSize"].map { try reader.string($0, key: "verify.maxSize") }
-            project.verify.maxCompressedSize = try m["maxCompressedSize"].map { try reader.string($0, key: "verify.maxCompressedSize") }
+            project.verify.maxCompressedSize = try m["maxCompressedSize"].map {
+                try reader.string($0, key: "verify.maxCompressedSize")
+            }
         }
         if let node = top["push"] {
-            let m = try reader.mapping(node, allowed: ["repository", "tags", "sam", "cfnParameters", "cfnParameter", "ecsTaskDefinition", "container", "createRepository", "region", "scan"], what: "push")
+            let m = try reader.mapping(
+                node,
+                allowed: [
+                    "repository", "tags", "sam", "cfnParameters", "cfnParameter", "ecsTaskDefinition", "container",
+                    "createRepository", "region", "scan",
+                ], what: "push")
             project.push.repository = try m["repository"].map { try reader.string($0, key: "push.repository") }
             project.push.tags = try m["tags"].map { try reader.stringList($0, key: "push.tags") } ?? []
             project.push.cfnParameters = try m["cfnParameters"].map { try reader.string($0, key: "push.cfnParameters") }
             project.push.cfnParameter = try m["cfnParameter"].map { try reader.string($0, key: "push.cfnParameter") }
-            project.push.ecsTaskDefinition = try m["ecsTaskDefinition"].map { try reader.string($0, key: "push.ecsTaskDefinition") }
+            project.push.ecsTaskDefinition = try m["ecsTaskDefinition"].map {
+                try reader.string($0, key: "push.ecsTaskDefinition")
+            }
             project.push.container = try m["container"].map { try reader.string($0, key: "push.container") }
-            project.push.createRepository = try m["createRepository"].map { try reader.bool($0, key: "push.createRepository") } ?? false
+            project.push.createRepository =
+                try m["createRepository"].map { try reader.bool($0, key: "push.createRepository") } ?? false
             project.push.region = try m["region"].map { try reader.string($0, key: "push.region") }
             if let samNode = m["sam"] {
                 let s = try reader.mapping(samNode, allowed: ["config", "env", "parameter"], what: "push.sam")
@@ -167,7 +179,9 @@ public struct ProjectFile: Sendable, Equatable {
     /// project's defaults (its build args could name a base the other Dockerfile never meant).
     public func isOwnContext(_ context: URL) -> Bool {
         let wanted = context.resolvingSymlinksInPath().standardizedFileURL.path
-        return [resolve(build.context ?? "."), directory].contains { $0.resolvingSymlinksInPath().standardizedFileURL.path == wanted }
+        return [resolve(build.context ?? "."), directory].contains {
+            $0.resolvingSymlinksInPath().standardizedFileURL.path == wanted
+        }
     }
 
     /// The build defaults this file sets, for saying which were applied ("build args BASE_IMAGE, tag app").
@@ -211,19 +225,27 @@ struct NodeReader {
         }
         var result: [String: Node] = [:]
         for (keyNode, value) in mapping {
-            guard let key = keyNode.string else { throw .invalid(file: file, line: line(keyNode), message: "keys must be strings") }
-            guard allowed.contains(key) else {
-                throw .invalid(file: file, line: line(keyNode),
-                               message: "unknown key '\(key)' in \(what); expected one of: \(allowed.sorted().joined(separator: ", "))")
+            guard let key = keyNode.string else {
+                throw .invalid(file: file, line: line(keyNode), message: "keys must be strings")
             }
-            if result[key] != nil { throw .invalid(file: file, line: line(keyNode), message: "'\(key)' appears twice in \(what)") }
+            guard allowed.contains(key) else {
+                throw .invalid(
+                    file: file, line: line(keyNode),
+                    message:
+                        "unknown key '\(key)' in \(what); expected one of: \(allowed.sorted().joined(separator: ", "))")
+            }
+            if result[key] != nil {
+                throw .invalid(file: file, line: line(keyNode), message: "'\(key)' appears twice in \(what)")
+            }
             result[key] = value
         }
         return result
     }
 
     func string(_ node: Node, key: String) throws(ProjectError) -> String {
-        guard case .scalar(let scalar) = node, node.tag.description != Tag.Name.null.rawValue, !scalar.string.isEmpty || scalar.style != .plain else {
+        guard case .scalar(let scalar) = node, node.tag.description != Tag.Name.null.rawValue,
+            !scalar.string.isEmpty || scalar.style != .plain
+        else {
             throw .invalid(file: file, line: line(node), message: "'\(key)' must be a string")
         }
         return scalar.string
@@ -239,7 +261,9 @@ struct NodeReader {
     func duration(_ node: Node, key: String) throws(ProjectError) -> Int {
         let text = try string(node, key: key)
         guard let seconds = ProjectFile.Scan.seconds(text) else {
-            throw .invalid(file: file, line: line(node), message: "'\(key)' must be a duration such as 600, 90s or 15m, not '\(text)'")
+            throw .invalid(
+                file: file, line: line(node),
+                message: "'\(key)' must be a duration such as 600, 90s or 15m, not '\(text)'")
         }
         return seconds
     }
@@ -247,7 +271,9 @@ struct NodeReader {
     func oneOf(_ node: Node, key: String, _ values: [String]) throws(ProjectError) -> String {
         let value = try string(node, key: key)
         guard values.contains(value) else {
-            throw .invalid(file: file, line: line(node), message: "'\(key)' must be one of \(values.joined(separator: ", ")), not '\(value)'")
+            throw .invalid(
+                file: file, line: line(node),
+                message: "'\(key)' must be one of \(values.joined(separator: ", ")), not '\(value)'")
         }
         return value
     }
@@ -267,7 +293,9 @@ struct NodeReader {
         }
         var out: [String: String] = [:]
         for (k, v) in mapping {
-            guard let name = k.string else { throw .invalid(file: file, line: line(k), message: "keys of '\(key)' must be strings") }
+            guard let name = k.string else {
+                throw .invalid(file: file, line: line(k), message: "keys of '\(key)' must be strings")
+            }
             guard case .scalar(let scalar) = v else {
                 throw .invalid(file: file, line: line(v), message: "'\(key).\(name)' must be a single value")
             }

@@ -29,7 +29,7 @@ public struct ProjectState: Sendable {
 
     public func lastBuild() throws(ProjectError) -> LastBuild {
         guard let data = try? Data(contentsOf: file), let record = try? JSONDecoder().decode(Record.self, from: data),
-              record.project == projectDirectory.standardizedFileURL.path
+            record.project == projectDirectory.standardizedFileURL.path
         else { throw .noLastBuild(project: projectDirectory.path) }
         return record.lastBuild
     }
@@ -37,7 +37,8 @@ public struct ProjectState: Sendable {
     public func recordBuild(_ build: LastBuild) throws(ProjectError) {
         let record = Record(project: projectDirectory.standardizedFileURL.path, lastBuild: build)
         do {
-            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
             // Data.write(.atomic) writes a temp file and renames it.

@@ -57,7 +57,9 @@ final class BlobWriter {
 
     /// Flushes to disk and returns the blob digest, and for gzip layers the diffID and uncompressed size.
     func finish() throws -> (digest: Digest, diffID: Digest?, uncompressedSize: Int64?, gzipError: GzipError?) {
-        guard fsync(fd) == 0 else { throw RegistryError.local("syncing \(path) failed: \(String(cString: strerror(errno)))") }
+        guard fsync(fd) == 0 else {
+            throw RegistryError.local("syncing \(path) failed: \(String(cString: strerror(errno)))")
+        }
         let digest = hasher.finalizeDigest()
         if let gzipError { return (digest, nil, nil, gzipError) }
         if let inflater {

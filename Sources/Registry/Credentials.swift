@@ -1,7 +1,9 @@
 import Foundation
 
 /// A user name and secret for one registry. The secret never appears in descriptions or dumps.
-public struct RegistryCredentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+public struct RegistryCredentials: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible,
+    CustomReflectable
+{
     public var username: String
     public var password: String
     /// An OAuth2 refresh token (`identitytoken` in Docker's config); exchanged at the token endpoint.
@@ -99,24 +101,32 @@ public struct DockerConfigCredentials: RegistryCredentialSource {
         }
         let config: ConfigFile
         do { config = try JSONDecoder().decode(ConfigFile.self, from: data) } catch {
-            throw RegistryError.credentials("\(configFile.path) is not valid Docker config JSON (\(Self.describe(error))); fix or remove it")
+            throw RegistryError.credentials(
+                "\(configFile.path) is not valid Docker config JSON (\(Self.describe(error))); fix or remove it")
         }
         let keys = RegistryHost.configKeys(for: host)
         if let helpers = config.credHelpers, let helper = keys.lazy.compactMap({ helpers[$0] }).first {
             return try runHelper(helper, serverURL: keys[0])
         }
-        if let auths = config.auths, case let (key, entry)? = keys.lazy.compactMap({ k in auths[k].map { (k, $0) } }).first {
+        if let auths = config.auths,
+            case let (key, entry)? = keys.lazy.compactMap({ k in auths[k].map { (k, $0) } }).first
+        {
             if let token = entry.identitytoken, !token.isEmpty {
                 return RegistryCredentials(username: entry.username ?? "<token>", password: "", identityToken: token)
             }
-            if let user = entry.username, let password = entry.password { return RegistryCredentials(username: user, password: password) }
+            if let user = entry.username, let password = entry.password {
+                return RegistryCredentials(username: user, password: password)
+            }
             if let encoded = entry.auth, !encoded.isEmpty {
                 guard let decoded = Data(base64Encoded: encoded).flatMap({ String(data: $0, encoding: .utf8) }),
-                      let colon = decoded.firstIndex(of: ":")
+                    let colon = decoded.firstIndex(of: ":")
                 else {
-                    throw RegistryError.credentials("the 'auth' entry for \(key) in \(configFile.path) is not base64 of user:password; log in again")
+                    throw RegistryError.credentials(
+                        "the 'auth' entry for \(key) in \(configFile.path) is not base64 of user:password; log in again"
+                    )
                 }
-                return RegistryCredentials(username: String(decoded[..<colon]), password: String(decoded[decoded.index(after: colon)...]))
+                return RegistryCredentials(
+                    username: String(decoded[..<colon]), password: String(decoded[decoded.index(after: colon)...]))
             }
         }
         if let store = config.credsStore, !store.isEmpty {
@@ -128,8 +138,14 @@ public struct DockerConfigCredentials: RegistryCredentialSource {
     /// Runs `docker-credential-NAME get`; "not found" answers mean no credentials, other failures are errors.
     private func runHelper(_ name: String, serverURL: String) throws -> RegistryCredentials? {
         let executable = "docker-credential-\(name)"
-        guard let path = searchPath.map({ "\($0)/\(executable)" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw RegistryError.credentials("\(configFile.path) names the credential helper '\(name)', but \(executable) is not on PATH; install it or remove it from the config")
+        guard
+            let path = searchPath.map({ "\($0)/\(executable)" }).first(where: {
+                FileManager.default.isExecutableFile(atPath: $0)
+            })
+        else {
+            throw RegistryError.credentials(
+                "\(configFile.path) names the credential helper '\(name)', but \(executable) is not on PATH; install it or remove it from the config"
+            )
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
@@ -150,7 +166,9 @@ public struct DockerConfigCredentials: RegistryCredentialSource {
             // The helper protocol reports a missing entry on stdout; its text is not a secret.
             let message = String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             if message.lowercased().contains("not found") { return nil }
-            throw RegistryError.credentials("\(executable) get failed with status \(process.terminationStatus) for \(serverURL); run it by hand to see why")
+            throw RegistryError.credentials(
+                "\(executable) get failed with status \(process.terminationStatus) for \(serverURL); run it by hand to see why"
+            )
         }
         struct Answer: Decodable { var Username: String?; var Secret: String? }
         guard let answer = try? JSONDecoder().decode(Answer.self, from: out), let secret = answer.Secret else {
@@ -164,7 +182,8 @@ public struct DockerConfigCredentials: RegistryCredentialSource {
     private static func describe(_ error: Error) -> String {
         switch error {
         case DecodingError.dataCorrupted(let context): return context.debugDescription
-        case DecodingError.typeMismatch(_, let context): return "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+        case DecodingError.typeMismatch(_, let context):
+            return "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
         default: return "\(error)"
         }
     }
@@ -172,13 +191,18 @@ public struct DockerConfigCredentials: RegistryCredentialSource {
 
 /// Host names as registries and Docker's config spell them.
 enum RegistryHost {
-    static let dockerHubKeys = ["https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io",
-                                "https://index.docker.io/v1", "https://registry-1.docker.io"]
+    static let dockerHubKeys = [
+        "https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io",
+        "https://index.docker.io/v1", "https://registry-1.docker.io",
+    ]
 
     /// The keys Docker's config may use for a host, the preferred (helper server URL) first.
     static func configKeys(for host: String) -> [String] {
         if isDockerHub(host) { return dockerHubKeys }
-        return [host, "https://\(host)", "http://\(host)", "https://\(host)/v1/", "https://\(host)/v2/", "http://\(host)/v2/"]
+        return [
+            host, "https://\(host)", "http://\(host)", "https://\(host)/v1/", "https://\(host)/v2/",
+            "http://\(host)/v2/",
+        ]
     }
 
     static func isDockerHub(_ host: String) -> Bool {

@@ -88,7 +88,8 @@ public struct RegistryMirror: Sendable, Hashable {
 extension RegistryClientOptions {
     func isInsecure(_ host: String) -> Bool {
         let bare = Self.hostWithoutPort(host)
-        return ["127.0.0.1", "localhost", "::1", "[::1]"].contains(bare) || insecureRegistries.contains(host) || insecureRegistries.contains(bare)
+        return ["127.0.0.1", "localhost", "::1", "[::1]"].contains(bare) || insecureRegistries.contains(host)
+            || insecureRegistries.contains(bare)
     }
 
     /// Plain http only to hosts the user named insecure (and loopback): never a downgrade
@@ -100,17 +101,23 @@ extension RegistryClientOptions {
 
     static func hostWithoutPort(_ host: String) -> String {
         if host.hasPrefix("["), let close = host.firstIndex(of: "]") { return String(host[...close]) }
-        if let colon = host.lastIndex(of: ":"), host[host.index(after: colon)...].allSatisfy(\.isNumber) { return String(host[..<colon]) }
+        if let colon = host.lastIndex(of: ":"), host[host.index(after: colon)...].allSatisfy(\.isNumber) {
+            return String(host[..<colon])
+        }
         return host
     }
 
     func endpoint(for reference: ImageReference, forPush: Bool = false) -> RepositoryEndpoint {
         if reference.registry == ImageReference.dockerHub {
             if !forPush, let mirror = dockerHubMirror, let repository = mirror.repository(for: reference.repository) {
-                return RepositoryEndpoint(scheme: mirror.scheme ?? (isInsecure(mirror.host) ? "http" : "https"), host: mirror.host, repository: repository)
+                return RepositoryEndpoint(
+                    scheme: mirror.scheme ?? (isInsecure(mirror.host) ? "http" : "https"), host: mirror.host,
+                    repository: repository)
             }
             return RepositoryEndpoint(scheme: "https", host: "registry-1.docker.io", repository: reference.repository)
         }
-        return RepositoryEndpoint(scheme: isInsecure(reference.registry) ? "http" : "https", host: reference.registry, repository: reference.repository)
+        return RepositoryEndpoint(
+            scheme: isInsecure(reference.registry) ? "http" : "https", host: reference.registry,
+            repository: reference.repository)
     }
 }

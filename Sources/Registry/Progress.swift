@@ -2,7 +2,9 @@ import OCI
 
 /// What a pull or push reports while it runs. Never carries credentials.
 public enum ProgressEvent: Sendable {
-    public enum SkipReason: String, Sendable { case present = "already present", mounted = "mounted", remote = "left in the registry" }
+    public enum SkipReason: String, Sendable {
+        case present = "already present", mounted = "mounted", remote = "left in the registry"
+    }
 
     /// The reference resolved to a manifest (for a pull: the platform's manifest).
     case resolved(reference: String, digest: Digest)

@@ -24,9 +24,12 @@ public struct RegistryClientOptions: Sendable {
     /// What "now" is for token lifetimes; tests pass a clock they move by hand.
     public var clock: @Sendable () -> Date
 
-    public init(insecureRegistries: Set<String> = [], dockerHubMirror: RegistryMirror? = nil, preemptiveBasic: Bool = false,
-                retry: RetryPolicy = .default, pullConcurrency: Int = 3, userAgent: String = ToolVersion.userAgent, idleTimeout: Int64 = 120,
-                clock: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        insecureRegistries: Set<String> = [], dockerHubMirror: RegistryMirror? = nil, preemptiveBasic: Bool = false,
+        retry: RetryPolicy = .default, pullConcurrency: Int = 3, userAgent: String = ToolVersion.userAgent,
+        idleTimeout: Int64 = 120,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.insecureRegistries = insecureRegistries
         self.dockerHubMirror = dockerHubMirror
         self.preemptiveBasic = preemptiveBasic
@@ -46,7 +49,9 @@ public final class RegistryClient: Sendable {
     let http: HTTPClient
     let auth: AuthState
 
-    public init(credentials: any RegistryCredentialSource = DockerConfigCredentials(), options: RegistryClientOptions = .init()) {
+    public init(
+        credentials: any RegistryCredentialSource = DockerConfigCredentials(), options: RegistryClientOptions = .init()
+    ) {
         self.options = options
         self.credentialSource = credentials
         var configuration = HTTPClient.Configuration(
@@ -92,8 +97,11 @@ public final class RegistryClient: Sendable {
             let response = try await executeFollowingRedirects(request, endpoint: endpoint)
             if response.status == .unauthorized {
                 await drain(response)
-                throw RegistryError.unauthorized(host: Origin(request.url)?.description ?? request.url,
-                    hint: "\(endpoint.host) sent this request to another origin, and imagekit sends credentials only to the registry's own scheme, host and port")
+                throw RegistryError.unauthorized(
+                    host: Origin(request.url)?.description ?? request.url,
+                    hint:
+                        "\(endpoint.host) sent this request to another origin, and imagekit sends credentials only to the registry's own scheme, host and port"
+                )
             }
             return response
         }
@@ -108,32 +116,40 @@ public final class RegistryClient: Sendable {
             let challenges = AuthChallenge.parse(response.headers["WWW-Authenticate"].joined(separator: ", "))
             await drain(response)
             if answeredChallenge {
-                throw RegistryError.unauthorized(host: endpoint.host, hint: Self.loginHint(endpoint.credentialHost, credentials))
+                throw RegistryError.unauthorized(
+                    host: endpoint.host, hint: Self.loginHint(endpoint.credentialHost, credentials))
             }
             answeredChallenge = true
             if let bearer = challenges.first(where: \.isBearer), let realm = bearer.realm {
                 await auth.learn(host: endpoint.host, scheme: .bearer(realm: realm, service: bearer.service))
                 if let sent, sent.hasPrefix("Bearer ") {
                     // Only the token this request used is stale; a concurrent request may have cached a newer one.
-                    await auth.forgetToken(host: endpoint.host, scopes: request.scopes.map { scopeString($0, endpoint) },
-                                           matching: String(sent.dropFirst("Bearer ".count)))
+                    await auth.forgetToken(
+                        host: endpoint.host, scopes: request.scopes.map { scopeString($0, endpoint) },
+                        matching: String(sent.dropFirst("Bearer ".count)))
                 }
             } else if challenges.contains(where: \.isBasic) {
                 guard credentials != nil else {
-                    throw RegistryError.unauthorized(host: endpoint.host, hint: Self.loginHint(endpoint.credentialHost, nil))
+                    throw RegistryError.unauthorized(
+                        host: endpoint.host, hint: Self.loginHint(endpoint.credentialHost, nil))
                 }
                 await auth.learn(host: endpoint.host, scheme: .basic)
             } else {
-                throw RegistryError.unauthorized(host: endpoint.host, hint: "it asked for no supported authentication scheme (Basic or Bearer); " + Self.loginHint(endpoint.credentialHost, credentials))
+                throw RegistryError.unauthorized(
+                    host: endpoint.host,
+                    hint: "it asked for no supported authentication scheme (Basic or Bearer); "
+                        + Self.loginHint(endpoint.credentialHost, credentials))
             }
         }
     }
 
     static func loginHint(_ host: String, _ credentials: RegistryCredentials?) -> String {
         if let credentials {
-            return "the registry rejected \(credentials.description); check the user name and password (or log in again: tokens expire)"
+            return
+                "the registry rejected \(credentials.description); check the user name and password (or log in again: tokens expire)"
         }
-        return "no credentials are known for \(host): log in (docker login \(host)), add them to $DOCKER_CONFIG/config.json, or pass --username and --password-stdin"
+        return
+            "no credentials are known for \(host): log in (docker login \(host)), add them to $DOCKER_CONFIG/config.json, or pass --username and --password-stdin"
     }
 
     /// `repository:NAME:ACTIONS` for a plain action list, or the scope as given when it is already full.
@@ -141,18 +157,23 @@ public final class RegistryClient: Sendable {
         scope.hasPrefix("repository:") ? scope : "repository:\(endpoint.repository):\(scope)"
     }
 
-    private func authorization(endpoint: RepositoryEndpoint, scopes: [String], credentials: RegistryCredentials?) async throws -> String? {
+    private func authorization(
+        endpoint: RepositoryEndpoint, scopes: [String], credentials: RegistryCredentials?
+    ) async throws -> String? {
         switch await auth.scheme(for: endpoint.host) {
         case .basic:
             return credentials?.basicHeader
         case .bearer(let realm, let service):
             let full = scopes.map { scopeString($0, endpoint) }
             let token = try await auth.token(host: endpoint.host, scopes: full) {
-                try await self.fetchToken(realm: realm, service: service, scopes: full, endpoint: endpoint, credentials: credentials)
+                try await self.fetchToken(
+                    realm: realm, service: service, scopes: full, endpoint: endpoint, credentials: credentials)
             }
             return "Bearer \(token)"
         case nil:
-            if options.preemptiveBasic, let credentials, credentials.identityToken == nil { return credentials.basicHeader }
+            if options.preemptiveBasic, let credentials, credentials.identityToken == nil {
+                return credentials.basicHeader
+            }
             return nil
         }
     }
@@ -163,15 +184,24 @@ public final class RegistryClient: Sendable {
         var expires_in: Double?
     }
 
-    private func fetchToken(realm: String, service: String?, scopes: [String], endpoint: RepositoryEndpoint,
-                            credentials: RegistryCredentials?) async throws -> (String, Double) {
-        guard var components = URLComponents(string: realm), let realmHost = components.host, let realmOrigin = Origin(realm),
-              ["http", "https"].contains(realmOrigin.scheme) else {
-            throw RegistryError.invalidResponse(host: endpoint.host, reason: "the Bearer challenge names an invalid realm '\(realm)'")
+    private func fetchToken(
+        realm: String, service: String?, scopes: [String], endpoint: RepositoryEndpoint,
+        credentials: RegistryCredentials?
+    ) async throws -> (String, Double) {
+        guard var components = URLComponents(string: realm), let realmHost = components.host,
+            let realmOrigin = Origin(realm),
+            ["http", "https"].contains(realmOrigin.scheme)
+        else {
+            throw RegistryError.invalidResponse(
+                host: endpoint.host, reason: "the Bearer challenge names an invalid realm '\(realm)'")
         }
         // The realm gets the credentials: never over plain http unless the user said so.
         guard realmOrigin.scheme == "https" || options.allowsPlainHTTP(realmOrigin) else {
-            throw RegistryError.invalidResponse(host: endpoint.host, reason: "its token realm \(realmOrigin) is plain http, which would expose the credentials; if that host really serves only http, pass --insecure-registry \(realmHost)")
+            throw RegistryError.invalidResponse(
+                host: endpoint.host,
+                reason:
+                    "its token realm \(realmOrigin) is plain http, which would expose the credentials; if that host really serves only http, pass --insecure-registry \(realmHost)"
+            )
         }
         var request: HTTPClientRequest
         if let refresh = credentials?.identityToken {
@@ -179,9 +209,12 @@ public final class RegistryClient: Sendable {
             request = HTTPClientRequest(url: realm)
             request.method = .POST
             var form = URLComponents()
-            form.queryItems = [URLQueryItem(name: "grant_type", value: "refresh_token"),
-                               URLQueryItem(name: "client_id", value: "imagekit"),
-                               URLQueryItem(name: "refresh_token", value: refresh)]
+            form.queryItems =
+                [
+                    URLQueryItem(name: "grant_type", value: "refresh_token"),
+                    URLQueryItem(name: "client_id", value: "imagekit"),
+                    URLQueryItem(name: "refresh_token", value: refresh),
+                ]
                 + (service.map { [URLQueryItem(name: "service", value: $0)] } ?? [])
                 + scopes.map { URLQueryItem(name: "scope", value: $0) }
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
@@ -205,35 +238,52 @@ public final class RegistryClient: Sendable {
         switch response.status.code {
         case 200:
             guard let answer = try? JSONDecoder().decode(TokenAnswer.self, from: body),
-                  let token = answer.token ?? answer.access_token, !token.isEmpty
-            else { throw RegistryError.invalidResponse(host: realmHost, reason: "the token endpoint answered without a token") }
+                let token = answer.token ?? answer.access_token, !token.isEmpty
+            else {
+                throw RegistryError.invalidResponse(
+                    host: realmHost, reason: "the token endpoint answered without a token")
+            }
             return (token, answer.expires_in ?? 60)
         case 401, 403:
-            throw RegistryError.unauthorized(host: endpoint.host, hint: Self.loginHint(endpoint.credentialHost, credentials))
+            throw RegistryError.unauthorized(
+                host: endpoint.host, hint: Self.loginHint(endpoint.credentialHost, credentials))
         case 429, 500...599:
-            throw TransientFailure(description: "the token endpoint \(realmHost) answered HTTP \(response.status.code)",
-                                   retryAfter: RetryPolicy.parseRetryAfter(response.headers.first(name: "Retry-After")))
+            throw TransientFailure(
+                description: "the token endpoint \(realmHost) answered HTTP \(response.status.code)",
+                retryAfter: RetryPolicy.parseRetryAfter(response.headers.first(name: "Retry-After")))
         default:
-            throw RegistryError.httpError(host: realmHost, operation: "token request", status: Int(response.status.code), detail: Self.errorDetail(body))
+            throw RegistryError.httpError(
+                host: realmHost, operation: "token request", status: Int(response.status.code),
+                detail: Self.errorDetail(body))
         }
     }
 
     /// Follows redirects by hand. Every hop must be https unless its host was named insecure;
     /// `Authorization` goes only to the registry's own origin and is dropped for good at the
     /// first hop that leaves it (blob stores such as S3 also reject a second auth mechanism).
-    private func executeFollowingRedirects(_ request: Request, endpoint: RepositoryEndpoint) async throws -> HTTPClientResponse {
+    private func executeFollowingRedirects(
+        _ request: Request, endpoint: RepositoryEndpoint
+    ) async throws -> HTTPClientResponse {
         var current = request
         for _ in 0..<10 {
             guard let origin = Origin(current.url), ["http", "https"].contains(origin.scheme) else {
-                throw RegistryError.invalidResponse(host: endpoint.host, reason: "a request to the invalid URL '\(current.url)'")
+                throw RegistryError.invalidResponse(
+                    host: endpoint.host, reason: "a request to the invalid URL '\(current.url)'")
             }
             guard origin.scheme == "https" || options.allowsPlainHTTP(origin) else {
-                throw RegistryError.invalidResponse(host: endpoint.host, reason: "it sent imagekit to plain http (\(origin)); refused, as it would expose the request; if that host really serves only http, pass --insecure-registry \(origin.host)")
+                throw RegistryError.invalidResponse(
+                    host: endpoint.host,
+                    reason:
+                        "it sent imagekit to plain http (\(origin)); refused, as it would expose the request; if that host really serves only http, pass --insecure-registry \(origin.host)"
+                )
             }
-            if !Self.carriesCredentials(registry: endpoint.origin, to: origin) { current.headers.remove(name: "Authorization") }
+            if !Self.carriesCredentials(registry: endpoint.origin, to: origin) {
+                current.headers.remove(name: "Authorization")
+            }
             let response = try await execute(current)
             guard [301, 302, 303, 307, 308].contains(response.status.code),
-                  let location = response.headers.first(name: "Location") else { return response }
+                let location = response.headers.first(name: "Location")
+            else { return response }
             await drain(response)
             guard let next = URL(string: location, relativeTo: URL(string: current.url))?.absoluteURL else {
                 throw RegistryError.invalidResponse(host: endpoint.host, reason: "redirect to an invalid location")
@@ -267,7 +317,9 @@ public final class RegistryClient: Sendable {
         var timeout = TimeAmount.seconds(300)
         switch request.body {
         case .none:
-            if request.method == .PUT || request.method == .POST { outgoing.headers.replaceOrAdd(name: "Content-Length", value: "0") }
+            if request.method == .PUT || request.method == .POST {
+                outgoing.headers.replaceOrAdd(name: "Content-Length", value: "0")
+            }
         case .data(let data):
             outgoing.body = .bytes(ByteBuffer(data: data))
         case .file(let path, let size, let onBytes):
@@ -288,10 +340,15 @@ public final class RegistryClient: Sendable {
                 return RegistryError.unreachable(host: host, reason: "the host name does not resolve (\(dns))")
             }
             let reasons = connection.connectionErrors.map { "\($0.error)" }
-            return RegistryError.unreachable(host: host, reason: reasons.contains(where: { $0.contains("refused") }) ? "connection refused" : reasons.joined(separator: "; "))
+            return RegistryError.unreachable(
+                host: host,
+                reason: reasons.contains(where: { $0.contains("refused") })
+                    ? "connection refused" : reasons.joined(separator: "; "))
         }
         if let io = error as? IOError {
-            if io.errnoCode == ECONNREFUSED { return RegistryError.unreachable(host: host, reason: "connection refused") }
+            if io.errnoCode == ECONNREFUSED {
+                return RegistryError.unreachable(host: host, reason: "connection refused")
+            }
             return TransientFailure(description: "the connection to \(host) failed (\(io.description))")
         }
         if let client = error as? HTTPClientError {
@@ -308,7 +365,9 @@ public final class RegistryClient: Sendable {
         }
         let text = String(describing: error)
         if text.contains("NIOSSL") || text.contains("handshake") || text.contains("certificate") {
-            return RegistryError.unreachable(host: host, reason: "TLS failed (\(text)); if the registry speaks plain http, pass --insecure-registry \(host)")
+            return RegistryError.unreachable(
+                host: host,
+                reason: "TLS failed (\(text)); if the registry speaks plain http, pass --insecure-registry \(host)")
         }
         return TransientFailure(description: "the connection to \(host) failed (\(text))")
     }
@@ -331,7 +390,9 @@ public final class RegistryClient: Sendable {
 
     /// The first message of a registry's JSON error body (`{"errors":[{"code":..,"message":..}]}`).
     static func errorDetail(_ body: Data) -> String {
-        struct Errors: Decodable { struct Item: Decodable { var code: String?; var message: String? }; var errors: [Item]? }
+        struct Errors: Decodable {
+            struct Item: Decodable { var code: String?; var message: String? }; var errors: [Item]?
+        }
         if let parsed = try? JSONDecoder().decode(Errors.self, from: body), let first = parsed.errors?.first {
             return [first.code, first.message].compactMap { $0 }.joined(separator: ": ")
         }
@@ -342,17 +403,21 @@ public final class RegistryClient: Sendable {
     // MARK: Retries
 
     /// Runs `body` until it succeeds, fails for good, or the retry budget is spent.
-    func retrying<T: Sendable>(_ operation: String, progress: (any ProgressSink)?, _ body: (Int) async throws -> T) async throws -> T {
+    func retrying<T: Sendable>(
+        _ operation: String, progress: (any ProgressSink)?, _ body: (Int) async throws -> T
+    ) async throws -> T {
         var attempt = 1
         while true {
             do {
                 return try await body(attempt)
             } catch let failure as TransientFailure {
                 guard attempt < options.retry.maxAttempts else {
-                    throw RegistryError.retriesExhausted(operation: operation, attempts: attempt, lastError: failure.description)
+                    throw RegistryError.retriesExhausted(
+                        operation: operation, attempts: attempt, lastError: failure.description)
                 }
                 let delay = options.retry.delay(afterAttempt: attempt, retryAfter: failure.retryAfter)
-                progress?.report(.retrying(operation: operation, attempt: attempt, delay: delay, reason: failure.description))
+                progress?.report(
+                    .retrying(operation: operation, attempt: attempt, delay: delay, reason: failure.description))
                 try await Task.sleep(nanoseconds: UInt64(delay * 1_000_000_000))
                 attempt += 1
             }
@@ -366,7 +431,9 @@ public final class RegistryClient: Sendable {
         case 429, 500...599:
             let retryAfter = RetryPolicy.parseRetryAfter(response.headers.first(name: "Retry-After"))
             let detail = Self.errorDetail(try await collect(response, limit: 1 << 16, host: endpoint.host))
-            throw TransientFailure(description: "\(operation) answered HTTP \(code)\(detail.isEmpty ? "" : " (\(detail))")", retryAfter: retryAfter)
+            throw TransientFailure(
+                description: "\(operation) answered HTTP \(code)\(detail.isEmpty ? "" : " (\(detail))")",
+                retryAfter: retryAfter)
         case 403:
             let detail = Self.errorDetail(try await collect(response, limit: 1 << 16, host: endpoint.host))
             throw RegistryError.denied(host: endpoint.host, repository: endpoint.repository, detail: detail)
@@ -405,7 +472,9 @@ actor AuthState {
     func scheme(for host: String) -> Scheme? { schemes[host] }
     func learn(host: String, scheme: Scheme) { schemes[host] = scheme }
 
-    private func key(_ host: String, _ scopes: [String]) -> String { host + " " + scopes.sorted().joined(separator: " ") }
+    private func key(_ host: String, _ scopes: [String]) -> String {
+        host + " " + scopes.sorted().joined(separator: " ")
+    }
 
     func forgetToken(host: String, scopes: [String], matching token: String) {
         let k = key(host, scopes)
@@ -413,7 +482,9 @@ actor AuthState {
     }
 
     /// A cached token while it is valid; otherwise one fetch shared by every concurrent caller.
-    func token(host: String, scopes: [String], fetch: @escaping @Sendable () async throws -> (String, Double)) async throws -> String {
+    func token(
+        host: String, scopes: [String], fetch: @escaping @Sendable () async throws -> (String, Double)
+    ) async throws -> String {
         let k = key(host, scopes)
         if let cached = tokens[k], cached.expires > clock() { return cached.token }
         let task: Task<(String, Double), Error>
@@ -468,7 +539,9 @@ struct FileChunks: AsyncSequence, Sendable {
                     return r
                 }
             }
-            if readError != 0 { throw RegistryError.local("reading \(path) failed: \(String(cString: strerror(readError)))") }
+            if readError != 0 {
+                throw RegistryError.local("reading \(path) failed: \(String(cString: strerror(readError)))")
+            }
             if n == 0 { finished = true; reader = nil; return nil }
             reader!.sent += Int64(n)
             onBytes?(reader!.sent)

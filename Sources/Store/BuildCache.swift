@@ -1,5 +1,6 @@
 import Foundation
 import OCI
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,7 +38,8 @@ public struct BuildCache: Sendable {
     /// The entry for `key` if it exists and its layer is still in the store.
     public func lookup(_ key: Digest) -> CacheEntry? {
         let file = url(key)
-        guard let data = try? FileOps.read(file), let entry = try? JSONDecoder().decode(CacheEntry.self, from: data) else { return nil }
+        guard let data = try? FileOps.read(file), let entry = try? JSONDecoder().decode(CacheEntry.self, from: data)
+        else { return nil }
         if let layer = entry.layer, !store.hasBlob(layer.digest) { return nil }
         utimes(file.path, nil)  // recently used: trimmed last
         return entry
@@ -52,9 +54,11 @@ public struct BuildCache: Sendable {
     /// Layer digests the cache keeps alive.
     public func roots() -> Set<Digest> {
         var roots = Set<Digest>()
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasSuffix(".json") {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        where name.hasSuffix(".json") {
             if let data = try? FileOps.read(directory.appendingPathComponent(name)),
-               let entry = try? JSONDecoder().decode(CacheEntry.self, from: data), let layer = entry.layer {
+                let entry = try? JSONDecoder().decode(CacheEntry.self, from: data), let layer = entry.layer
+            {
                 roots.insert(layer.digest)
             }
         }
@@ -67,11 +71,13 @@ public struct BuildCache: Sendable {
     public func trim(toBytes limit: Int64) -> Int {
         struct Item { let url: URL; let used: Int; let bytes: Int64 }
         var items: [Item] = []
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where name.hasSuffix(".json") {
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        where name.hasSuffix(".json") {
             let file = directory.appendingPathComponent(name)
             var st = stat()
             guard stat(file.path, &st) == 0, let data = try? FileOps.read(file),
-                  let entry = try? JSONDecoder().decode(CacheEntry.self, from: data) else { continue }
+                let entry = try? JSONDecoder().decode(CacheEntry.self, from: data)
+            else { continue }
             items.append(Item(url: file, used: st.st_mtim.tv_sec, bytes: entry.layer?.size ?? 0))
         }
         var total = items.reduce(Int64(0)) { $0 + $1.bytes }

@@ -1,4 +1,5 @@
 import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,7 +9,8 @@ public enum FileOps {
     /// Writes `data` to `url` atomically: readers see the old file or the new one, never a part.
     public static func atomicWrite(_ data: Data, to url: URL, mode: mode_t = 0o644) throws(StoreError) {
         let dir = url.deletingLastPathComponent()
-        let temp = dir.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
+        let temp = dir.appendingPathComponent(
+            ".\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
         let fd = open(temp.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw .io(path: temp.path, operation: "creating", errno: errno) }
         var ok = false
@@ -32,7 +34,9 @@ public enum FileOps {
             throw .io(path: temp.path, operation: "writing", errno: failure)
         }
         close(fd)
-        guard rename(temp.path, url.path) == 0 else { throw .io(path: url.path, operation: "renaming into", errno: errno) }
+        guard rename(temp.path, url.path) == 0 else {
+            throw .io(path: url.path, operation: "renaming into", errno: errno)
+        }
         ok = true
         syncDirectory(dir)
     }

@@ -1,6 +1,7 @@
 import Archive
 import Foundation
 import OCI
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,7 +16,9 @@ public struct ImageExporter: Sendable {
 
     /// Returns the digest of the manifest as written (it differs from the stored one when the format is converted).
     @discardableResult
-    public func export(_ image: StoredImage, as kind: Kind, to destination: URL, reference: ImageReference?) async throws -> Digest {
+    public func export(
+        _ image: StoredImage, as kind: Kind, to destination: URL, reference: ImageReference?
+    ) async throws -> Digest {
         let format: ImageFormat = kind == .dockerArchive ? .docker : .oci
         let manifestData: Data
         let manifest: Manifest
@@ -32,8 +35,9 @@ public struct ImageExporter: Sendable {
             annotations[ImageStore.refNameAnnotation] = reference.tag ?? reference.digest?.description ?? "latest"
             annotations[ImageStore.containerdNameAnnotation] = reference.description
         }
-        let descriptor = Descriptor(mediaType: format.manifestMediaType, digest: manifestDigest, size: Int64(manifestData.count),
-                                    annotations: annotations.isEmpty ? nil : annotations)
+        let descriptor = Descriptor(
+            mediaType: format.manifestMediaType, digest: manifestDigest, size: Int64(manifestData.count),
+            annotations: annotations.isEmpty ? nil : annotations)
         let blobs = [manifest.config.digest] + manifest.layers.map(\.digest)
         for digest in blobs where !store.hasBlob(digest) { throw StoreError.blobMissing(digest) }
 
@@ -49,10 +53,15 @@ public struct ImageExporter: Sendable {
                     "RepoTags": repoTag.map { [$0] } ?? [],
                     "Layers": manifest.layers.map { "blobs/sha256/\($0.digest.encoded)" },
                 ]
-                extra.append(("manifest.json", try JSONSerialization.data(withJSONObject: [entry], options: [.sortedKeys])))
+                extra.append(
+                    ("manifest.json", try JSONSerialization.data(withJSONObject: [entry], options: [.sortedKeys])))
                 if let reference, let tag = reference.tag {
                     let repositories = [reference.familiarName: [tag: manifest.config.digest.encoded]]
-                    extra.append(("repositories", try JSONSerialization.data(withJSONObject: repositories, options: [.sortedKeys])))
+                    extra.append(
+                        (
+                            "repositories",
+                            try JSONSerialization.data(withJSONObject: repositories, options: [.sortedKeys])
+                        ))
                 }
             }
             try writeTar(destination, descriptor: descriptor, manifestData: manifestData, blobs: blobs, extra: extra)
@@ -72,23 +81,31 @@ public struct ImageExporter: Sendable {
         let indexURL = dir.appendingPathComponent("index.json")
         var entries: [Descriptor] = []
         if fm.fileExists(atPath: dir.path, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw StoreError.cannotCreate(path: dir.path, reason: "it is a file; give a directory path, or a path ending in .tar") }
+            guard isDir.boolValue else {
+                throw StoreError.cannotCreate(
+                    path: dir.path, reason: "it is a file; give a directory path, or a path ending in .tar")
+            }
             let contents = try fm.contentsOfDirectory(atPath: dir.path)
             if !contents.isEmpty {
                 guard contents.contains("oci-layout"), let data = try? FileOps.read(indexURL) else {
-                    throw StoreError.cannotCreate(path: dir.path, reason: "the directory is not empty and not an OCI layout; choose an empty or new directory")
+                    throw StoreError.cannotCreate(
+                        path: dir.path,
+                        reason: "the directory is not empty and not an OCI layout; choose an empty or new directory")
                 }
                 entries = try ImageIndex.decode(data).manifests
             }
         }
         try FileOps.makeDirectory(dir.appendingPathComponent("blobs/sha256"))
         for digest in blobs { try copyBlob(digest, to: dir.appendingPathComponent("blobs/sha256/\(digest.encoded)")) }
-        try FileOps.atomicWrite(manifestData, to: dir.appendingPathComponent("blobs/sha256/\(descriptor.digest.encoded)"))
-        try FileOps.atomicWrite(Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), to: dir.appendingPathComponent("oci-layout"))
+        try FileOps.atomicWrite(
+            manifestData, to: dir.appendingPathComponent("blobs/sha256/\(descriptor.digest.encoded)"))
+        try FileOps.atomicWrite(
+            Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), to: dir.appendingPathComponent("oci-layout"))
         let name = descriptor.annotations?[ImageStore.refNameAnnotation]
         entries.removeAll { name != nil && $0.annotations?[ImageStore.refNameAnnotation] == name }
         entries.append(descriptor)
-        try FileOps.atomicWrite(try CanonicalJSON.encode(ImageIndex(mediaType: MediaType.ociIndex, manifests: entries)), to: indexURL)
+        try FileOps.atomicWrite(
+            try CanonicalJSON.encode(ImageIndex(mediaType: MediaType.ociIndex, manifests: entries)), to: indexURL)
     }
 
     /// A reflink (FICLONE: copy-on-write, instant on btrfs and xfs) or else a copy, checked
@@ -124,7 +141,9 @@ public struct ImageExporter: Sendable {
                 try writeAll(output, chunk, path: temp.path)
             }
             let actual = hasher.finalizeDigest()
-            guard actual == digest else { throw StoreError.corrupt(path: source.path, reason: "its content hashes to \(actual)") }
+            guard actual == digest else {
+                throw StoreError.corrupt(path: source.path, reason: "its content hashes to \(actual)")
+            }
         }
         guard fsync(output) == 0 else { throw StoreError.io(path: temp.path, operation: "syncing", errno: errno) }
         try FileOps.moveIntoPlace(temp, destination)
@@ -135,8 +154,11 @@ public struct ImageExporter: Sendable {
     static let ficlone = UInt(0x4004_9409)
 
     /// A tar written to a temporary name next to the destination, then renamed: never half a file.
-    private func writeTar(_ destination: URL, descriptor: Descriptor, manifestData: Data, blobs: [Digest], extra: [(String, Data)]) throws {
-        let temp = destination.deletingLastPathComponent().appendingPathComponent(".\(destination.lastPathComponent).\(getpid()).partial")
+    private func writeTar(
+        _ destination: URL, descriptor: Descriptor, manifestData: Data, blobs: [Digest], extra: [(String, Data)]
+    ) throws {
+        let temp = destination.deletingLastPathComponent().appendingPathComponent(
+            ".\(destination.lastPathComponent).\(getpid()).partial")
         unlink(temp.path)
         do {
             let files = try layoutFiles(descriptor: descriptor)

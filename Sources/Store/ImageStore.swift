@@ -1,6 +1,7 @@
 import Archive
 import Foundation
 import OCI
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -111,7 +112,9 @@ public actor ImageStore {
         // New, made by an older version or by hand: the store is its owner's only.
         var st = stat()
         // Only the owner can tighten it; a store shared on purpose by another owner stays as it is.
-        if stat(root.path, &st) == 0, st.st_mode & 0o077 != 0, st.st_uid == geteuid(), chmod(root.path, st.st_mode & 0o700) != 0 {
+        if stat(root.path, &st) == 0, st.st_mode & 0o077 != 0, st.st_uid == geteuid(),
+            chmod(root.path, st.st_mode & 0o700) != 0
+        {
             throw .io(path: root.path, operation: "restricting permissions of", errno: errno)
         }
         for dir in ["blobs/sha256", "ingest", "meta/layers", "meta/remote", "cache", "unpacked", "tmp"] {
@@ -121,14 +124,16 @@ public actor ImageStore {
         if fm.fileExists(atPath: layoutFile.path) {
             let data = try FileOps.read(layoutFile)
             guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-                  object["imageLayoutVersion"] as? String == "1.0.0"
+                object["imageLayoutVersion"] as? String == "1.0.0"
             else { throw .notALayout(path: root.path, reason: "oci-layout does not say imageLayoutVersion 1.0.0") }
         } else {
             try FileOps.atomicWrite(Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), to: layoutFile)
         }
         let indexFile = root.appendingPathComponent("index.json")
         if !fm.fileExists(atPath: indexFile.path) {
-            try FileOps.atomicWrite(try Self.encode(ImageIndex(mediaType: MediaType.ociIndex, manifests: []), path: indexFile.path), to: indexFile)
+            try FileOps.atomicWrite(
+                try Self.encode(ImageIndex(mediaType: MediaType.ociIndex, manifests: []), path: indexFile.path),
+                to: indexFile)
         }
         indexLock = try FileLock(path: root.appendingPathComponent("index.lock").path)
         gcLock = try FileLock(path: root.appendingPathComponent("gc.lock").path)
@@ -177,7 +182,9 @@ public actor ImageStore {
             unlink(temp.path)
         } else {
             // Read-only: nothing, an export included, may change a blob in place.
-            guard chmod(temp.path, 0o444) == 0 else { throw .io(path: temp.path, operation: "making read-only", errno: errno) }
+            guard chmod(temp.path, 0o444) == 0 else {
+                throw .io(path: temp.path, operation: "making read-only", errno: errno)
+            }
             try FileOps.moveIntoPlace(temp, destination)
         }
         return Descriptor(mediaType: "application/octet-stream", digest: digest, size: size)
@@ -250,8 +257,11 @@ public actor ImageStore {
     }
 
     /// Records facts just computed from a blob's bytes, stamped so later checks can trust them.
-    public func recordVerifiedLayerInfo(diffID: Digest, uncompressedSize: Int64, for digest: Digest) throws(StoreError) {
-        try recordLayerInfo(LayerInfo(diffID: diffID, uncompressedSize: uncompressedSize, verified: FileStamp(blobURL(digest))), for: digest)
+    public func recordVerifiedLayerInfo(diffID: Digest, uncompressedSize: Int64, for digest: Digest) throws(StoreError)
+    {
+        try recordLayerInfo(
+            LayerInfo(diffID: diffID, uncompressedSize: uncompressedSize, verified: FileStamp(blobURL(digest))),
+            for: digest)
     }
 
     /// A stored layer blob checked against a descriptor that names it: its size now, and its
@@ -261,13 +271,17 @@ public actor ImageStore {
     public func verifiedLayerInfo(_ layer: Descriptor) throws(StoreError) -> LayerInfo {
         let url = blobURL(layer.digest)
         guard let stamp = FileStamp(url) else { throw .blobMissing(layer.digest) }
-        guard stamp.size == layer.size else { throw .sizeMismatch(digest: layer.digest, expected: layer.size, actual: stamp.size) }
+        guard stamp.size == layer.size else {
+            throw .sizeMismatch(digest: layer.digest, expected: layer.size, actual: stamp.size)
+        }
         if let info = layerInfo(layer.digest), info.verified == stamp { return info }
         let digests: LayerDigests
         do { digests = try LayerReader.hash(layer: url) } catch {
             throw .corrupt(path: url.path, reason: error.description)
         }
-        guard digests.digest == layer.digest else { throw .corrupt(path: url.path, reason: "its content hashes to \(digests.digest)") }
+        guard digests.digest == layer.digest else {
+            throw .corrupt(path: url.path, reason: "its content hashes to \(digests.digest)")
+        }
         let info = LayerInfo(diffID: digests.diffID, uncompressedSize: digests.uncompressedSize, verified: stamp)
         try recordLayerInfo(info, for: layer.digest)
         return info
@@ -296,8 +310,10 @@ public actor ImageStore {
 
     /// Writes config and manifest, then tags. The layers must be in the store, or recorded as remote.
     @discardableResult
-    public func commitImage(config: ImageConfig, layers: [Descriptor], format: ImageFormat,
-                            annotations: [String: String]? = nil, tags: [ImageReference]) throws(StoreError) -> StoredImage {
+    public func commitImage(
+        config: ImageConfig, layers: [Descriptor], format: ImageFormat,
+        annotations: [String: String]? = nil, tags: [ImageReference]
+    ) throws(StoreError) -> StoredImage {
         for layer in layers where !isAvailable(layer.digest) { throw .blobMissing(layer.digest) }
         let configData: Data
         do { configData = try CanonicalJSON.encode(config) } catch {
@@ -307,7 +323,9 @@ public actor ImageStore {
         let manifest = Manifest(
             mediaType: format.manifestMediaType,
             config: Descriptor(mediaType: format.configMediaType, digest: configDigest, size: Int64(configData.count)),
-            layers: layers.map { var l = $0; l.mediaType = format.convertLayerMediaType(l.mediaType); l.annotations = nil; return l },
+            layers: layers.map {
+                var l = $0; l.mediaType = format.convertLayerMediaType(l.mediaType); l.annotations = nil; return l
+            },
             annotations: annotations)
         return try commitManifest(manifestData: try Self.encode(manifest, path: "manifest"), tags: tags)
     }
@@ -328,13 +346,16 @@ public actor ImageStore {
         }
         for layer in manifest.layers {
             if let size = blobSize(layer.digest) {
-                guard size == layer.size else { throw .sizeMismatch(digest: layer.digest, expected: layer.size, actual: size) }
+                guard size == layer.size else {
+                    throw .sizeMismatch(digest: layer.digest, expected: layer.size, actual: size)
+                }
             } else if !isAvailable(layer.digest) {
                 throw .blobMissing(layer.digest)
             }
         }
         let digest = try putBlob(manifestData)
-        let descriptor = Descriptor(mediaType: manifest.mediaType ?? MediaType.ociManifest, digest: digest, size: Int64(manifestData.count))
+        let descriptor = Descriptor(
+            mediaType: manifest.mediaType ?? MediaType.ociManifest, digest: digest, size: Int64(manifestData.count))
         try updateIndex { entries in
             let names = Set(tags.map(\.description))
             entries.removeAll { entry in entry.annotations?[Self.refNameAnnotation].map(names.contains) ?? false }
@@ -345,7 +366,9 @@ public actor ImageStore {
                 entries.removeAll { $0.digest == digest && $0.annotations?[Self.refNameAnnotation] == nil }
                 for tag in tags {
                     var entry = descriptor
-                    entry.annotations = [Self.refNameAnnotation: tag.description, Self.containerdNameAnnotation: tag.description]
+                    entry.annotations = [
+                        Self.refNameAnnotation: tag.description, Self.containerdNameAnnotation: tag.description,
+                    ]
                     entries.append(entry)
                 }
             }
@@ -371,7 +394,8 @@ public actor ImageStore {
                 }
             }
             if matches.count == 1, let (digest, names) = matches.first,
-               let entry = entries.first(where: { $0.digest == digest }) {
+                let entry = entries.first(where: { $0.digest == digest })
+            {
                 return try load(descriptor: entry, names: names)
             }
             if matches.count > 1 { throw .ambiguous(text, matches: matches.keys.map(\.short).sorted()) }
@@ -387,7 +411,8 @@ public actor ImageStore {
             }
             return try load(descriptor: entry, names: entries.filter { $0.digest == digest }.flatMap(Self.names))
         }
-        guard let entry = entries.first(where: { $0.annotations?[Self.refNameAnnotation] == reference.description }) else {
+        guard let entry = entries.first(where: { $0.annotations?[Self.refNameAnnotation] == reference.description })
+        else {
             throw .imageNotFound(text, known: knownNames(entries))
         }
         return try load(descriptor: entry, names: entries.filter { $0.digest == entry.digest }.flatMap(Self.names))
@@ -402,9 +427,11 @@ public actor ImageStore {
                 sum.addingSaturating(layerInfo(layer.digest)?.uncompressedSize ?? layer.size)
             }
             let name = Self.names(of: entry).first
-            rows.append(ImageSummary(name: name.map { $0.familiarName }, tag: name?.tag, digest: entry.digest, id: image.id,
-                                     created: image.config.created, uncompressedSize: uncompressed,
-                                     compressedSize: image.manifest.compressedLayerSize + image.manifest.config.size))
+            rows.append(
+                ImageSummary(
+                    name: name.map { $0.familiarName }, tag: name?.tag, digest: entry.digest, id: image.id,
+                    created: image.config.created, uncompressedSize: uncompressed,
+                    compressedSize: image.manifest.compressedLayerSize + image.manifest.config.size))
         }
         return rows.sorted { ($0.name ?? "~", $0.tag ?? "") < ($1.name ?? "~", $1.tag ?? "") }
     }
@@ -412,9 +439,11 @@ public actor ImageStore {
     /// Removes one tag, or with a digest every tag of that image (`force` needed when it has several).
     /// Returns the references removed; blobs stay until `prune`.
     @discardableResult
-    public func remove(_ text: String, force: Bool = false) throws(StoreError) -> (untagged: [String], deleted: Digest?) {
+    public func remove(_ text: String, force: Bool = false) throws(StoreError) -> (untagged: [String], deleted: Digest?)
+    {
         let image = try resolve(text)
-        let byName = (try? ImageReference(parsing: text))?.digest == nil
+        let byName =
+            (try? ImageReference(parsing: text))?.digest == nil
             && image.names.contains(where: { (try? ImageReference(parsing: text))?.description == $0.description })
         var untagged: [String] = []
         var deleted: Digest?
@@ -436,7 +465,9 @@ public actor ImageStore {
     /// Deletes blobs no image references, and abandoned partial writes. Waits for other
     /// imagekit processes using this store to finish first.
     /// `cacheLimit` bounds the layer bytes the build cache keeps (least recently used go first).
-    public func prune(cacheLimit: Int64 = 10_000_000_000, waiting: @Sendable () -> Void = {}) throws(StoreError) -> PruneReport {
+    public func prune(
+        cacheLimit: Int64 = 10_000_000_000, waiting: @Sendable () -> Void = {}
+    ) throws(StoreError) -> PruneReport {
         gcLock.unlock()
         defer { try? gcLock.lock(exclusive: false) }
         if !gcLock.tryLock(exclusive: true) {
@@ -507,12 +538,15 @@ public actor ImageStore {
         do { config = try ImageConfig.decode(configData) } catch {
             throw .corrupt(path: blobURL(manifest.config.digest).path, reason: error.description)
         }
-        return StoredImage(names: names.isEmpty ? Self.names(of: descriptor) : names, descriptor: descriptor,
-                           manifestData: manifestData, manifest: manifest, configData: configData, config: config)
+        return StoredImage(
+            names: names.isEmpty ? Self.names(of: descriptor) : names, descriptor: descriptor,
+            manifestData: manifestData, manifest: manifest, configData: configData, config: config)
     }
 
     private static func names(of entry: Descriptor) -> [ImageReference] {
-        guard let name = entry.annotations?[refNameAnnotation], let ref = try? ImageReference(parsing: name) else { return [] }
+        guard let name = entry.annotations?[refNameAnnotation], let ref = try? ImageReference(parsing: name) else {
+            return []
+        }
         return [ref]
     }
 
@@ -533,7 +567,8 @@ public actor ImageStore {
             var entries = try readIndex()
             try change(&entries)
             let url = root.appendingPathComponent("index.json")
-            try FileOps.atomicWrite(try Self.encode(ImageIndex(mediaType: MediaType.ociIndex, manifests: entries), path: url.path), to: url)
+            try FileOps.atomicWrite(
+                try Self.encode(ImageIndex(mediaType: MediaType.ociIndex, manifests: entries), path: url.path), to: url)
         }
     }
 

@@ -1,6 +1,7 @@
 import Archive
 import Foundation
 import OCI
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,7 +33,8 @@ public struct LayerCache: Sendable {
         let temp = directory.appendingPathComponent(".tmp-\(UUID().uuidString.lowercased())")
         try FileOps.makeDirectory(temp)
         do {
-            _ = try LayerExtractor.unpackForOverlay(layer: store.blobURL(blob), to: temp, options: ExtractOptions(expected: (blob, diffID)))
+            _ = try LayerExtractor.unpackForOverlay(
+                layer: store.blobURL(blob), to: temp, options: ExtractOptions(expected: (blob, diffID)))
         } catch {
             try? FileManager.default.removeItem(at: temp)
             throw error

@@ -17,19 +17,25 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case .cannotCreate(let path, let reason):
-            return "cannot create the image store at \(path): \(reason); choose another place with --store or IMAGEKIT_STORE"
+            return
+                "cannot create the image store at \(path): \(reason); choose another place with --store or IMAGEKIT_STORE"
         case .notALayout(let path, let reason):
-            return "\(path) is not an imagekit store (OCI image layout): \(reason); point --store at an empty or existing store directory"
+            return
+                "\(path) is not an imagekit store (OCI image layout): \(reason); point --store at an empty or existing store directory"
         case .io(let path, let operation, let code):
             return "\(operation) \(path) failed: \(String(cString: strerror(code)))"
         case .blobMissing(let digest):
-            return "blob \(digest) is missing from the store; pull or build the image again (or run `imagekit prune` to drop broken images)"
+            return
+                "blob \(digest) is missing from the store; pull or build the image again (or run `imagekit prune` to drop broken images)"
         case .digestMismatch(let expected, let actual, let source):
-            return "content from \(source) does not match its digest: expected \(expected), got \(actual); nothing was stored"
+            return
+                "content from \(source) does not match its digest: expected \(expected), got \(actual); nothing was stored"
         case .sizeMismatch(let digest, let expected, let actual):
             return "blob \(digest) has \(actual) bytes, expected \(expected); nothing was stored"
         case .imageNotFound(let name, let known):
-            let hint = known.isEmpty ? "the store has no images yet" : "known images: \(known.prefix(8).joined(separator: ", "))"
+            let hint =
+                known.isEmpty
+                ? "the store has no images yet" : "known images: \(known.prefix(8).joined(separator: ", "))"
             return "image '\(name)' is not in the store (\(hint)); build, import or pull it first"
         case .ambiguous(let prefix, let matches):
             return "'\(prefix)' matches several images (\(matches.joined(separator: ", "))); give more digits or a name"

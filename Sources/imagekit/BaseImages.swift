@@ -16,13 +16,15 @@ struct BaseImages: BaseImageSource {
     func pull(_ reference: ImageReference, platform: Platform, into store: ImageStore) async throws -> StoredImage {
         let renderer = ProgressRenderer(options: progress, verb: "pulling")
         if let (client, cache) = registryCache {
-            let image = try await client.pull(reference, platform: platform, into: store, progress: renderer) { layer, diffID in
+            let image = try await client.pull(reference, platform: platform, into: store, progress: renderer) {
+                layer, diffID in
                 await cache.leaveInRegistry(layer, diffID: diffID)
             }
             renderer.finish()
             return image
         }
-        let image = try await RegistryOptions.withClient(credentials: DockerConfigCredentials(), options: clientOptions) { client in
+        let image = try await RegistryOptions.withClient(credentials: DockerConfigCredentials(), options: clientOptions)
+        { client in
             try await client.pull(reference, platform: platform, into: store, progress: renderer)
         }
         renderer.finish()

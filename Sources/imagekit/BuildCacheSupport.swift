@@ -37,7 +37,8 @@ actor RegistryBuildCache: RemoteCacheSource {
                 warnings.append("cache \(reference.familiar) is not usable, building without it: \(error)")
                 continue
             }
-            let served = Dictionary(fetched.manifest.layers.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })
+            let served = Dictionary(
+                fetched.manifest.layers.map { ($0.digest, $0.size) }, uniquingKeysWith: { first, _ in first })
             var good: [Digest: RegistryCacheDocument.Layer] = [:]  // by blob digest
             var diffIDs: [Digest: Digest] = [:]
             var conflicting = Set<Digest>()
@@ -52,16 +53,22 @@ actor RegistryBuildCache: RemoteCacheSource {
                         size = nil
                     }
                     // One blob has one diffID: two different claims make both suspect.
-                    if let claimed = diffIDs[layer.blob.digest], claimed != layer.diffID { conflicting.insert(layer.blob.digest) }
+                    if let claimed = diffIDs[layer.blob.digest], claimed != layer.diffID {
+                        conflicting.insert(layer.blob.digest)
+                    }
                     guard size == layer.blob.size, !conflicting.contains(layer.blob.digest) else {
-                        warnings.append("cache \(reference.familiar): ignoring the records of layer \(layer.blob.digest) (\(layer.blob.size) bytes, diffID \(layer.diffID)): the registry does not serve that blob as recorded")
+                        warnings.append(
+                            "cache \(reference.familiar): ignoring the records of layer \(layer.blob.digest) (\(layer.blob.size) bytes, diffID \(layer.diffID)): the registry does not serve that blob as recorded"
+                        )
                         good[layer.blob.digest] = nil
                         continue
                     }
                     diffIDs[layer.blob.digest] = layer.diffID
                     good[layer.blob.digest] = layer
                 }
-                if layer.fileList != nil || layer.cached, layers[layer.diffID] == nil { layers[layer.diffID] = (layer, reference) }
+                if layer.fileList != nil || layer.cached, layers[layer.diffID] == nil {
+                    layers[layer.diffID] = (layer, reference)
+                }
             }
             for record in fetched.document.records where records[record.key] == nil {
                 if let digest = record.layer {
@@ -77,11 +84,14 @@ actor RegistryBuildCache: RemoteCacheSource {
 
     func lookup(_ key: Digest, store: ImageStore) async -> RemoteCacheHit? {
         guard let known = records[key] else { return nil }
-        let entry = CacheEntry(layer: known.layer?.blob, diffID: known.layer?.diffID, uncompressedSize: known.layer?.uncompressedSize,
-                               createdBy: known.record.createdBy)
+        let entry = CacheEntry(
+            layer: known.layer?.blob, diffID: known.layer?.diffID, uncompressedSize: known.layer?.uncompressedSize,
+            createdBy: known.record.createdBy)
         if let layer = known.layer {
             do {
-                if !store.hasBlob(layer.blob.digest) { try await store.recordRemoteLayer(layer.blob.digest, repository: known.source.name) }
+                if !store.hasBlob(layer.blob.digest) {
+                    try await store.recordRemoteLayer(layer.blob.digest, repository: known.source.name)
+                }
             } catch { return nil }
         }
         return RemoteCacheHit(entry: entry, source: known.source.familiar)
@@ -99,7 +109,9 @@ actor RegistryBuildCache: RemoteCacheSource {
             return try await client.fetchLayer(layer, diffID: diffID, from: known.source, into: store)
         }
         // A base layer left in its own registry.
-        guard let remote = store.remoteLayer(layer.digest), let source = try? ImageReference(parsing: remote.repository, defaultTag: nil) else {
+        guard let remote = store.remoteLayer(layer.digest),
+            let source = try? ImageReference(parsing: remote.repository, defaultTag: nil)
+        else {
             throw StoreError.blobMissing(layer.digest)
         }
         try await client.fetchLayer(layer, diffID: diffID, from: source, into: store)
@@ -109,7 +121,8 @@ actor RegistryBuildCache: RemoteCacheSource {
     /// size, which the store records (what verify and `images` report without the blob).
     func leaveInRegistry(_ layer: Descriptor, diffID: Digest) async -> Bool {
         guard let known = layers[diffID], known.layer.fileList != nil, known.layer.blob.digest == layer.digest,
-              let size = known.layer.uncompressedSize else { return false }
+            let size = known.layer.uncompressedSize
+        else { return false }
         do {
             try await store.recordLayerInfo(LayerInfo(diffID: diffID, uncompressedSize: size), for: layer.digest)
         } catch { return false }
@@ -122,7 +135,9 @@ actor RegistryBuildCache: RemoteCacheSource {
         guard let known = layers[diffID], let list = known.layer.fileList else { return nil }
         let file = LayerFileList.url(storeRoot: store.root, blob: known.layer.blob.digest)
         if let data = try? FileOps.read(file), LayerFileList.isValid(data) { return data }
-        guard let data = try? await client.fetchSmallBlob(list, from: known.source), LayerFileList.isValid(data) else { return nil }
+        guard let data = try? await client.fetchSmallBlob(list, from: known.source), LayerFileList.isValid(data) else {
+            return nil
+        }
         try? FileOps.makeDirectory(file.deletingLastPathComponent())
         try? FileOps.atomicWrite(data, to: file)
         return data
@@ -141,37 +156,53 @@ actor RegistryBuildCache: RemoteCacheSource {
 /// `--cache-to`: every step result of the build (every stage's, the builder stages' included)
 /// with its layer and the file lists of all the layers the stages stand on.
 enum RegistryCacheExport {
-    static func document(for result: BuildResult, store: ImageStore, imported: RegistryBuildCache?) async throws -> RegistryCacheDocument {
+    static func document(
+        for result: BuildResult, store: ImageStore, imported: RegistryBuildCache?
+    ) async throws -> RegistryCacheDocument {
         var layers: [RegistryCacheDocument.Layer] = []
         var listed = Set<Digest>()
         // A list the store has, else the imported cache's (a small download), else one made from the blob.
         func fileList(_ blob: Descriptor, diffID: Digest, uncompressedSize: Int64?) async throws -> Descriptor? {
             let data: Data
-            if let local = try? FileOps.read(LayerFileList.url(storeRoot: store.root, blob: blob.digest)), LayerFileList.isValid(local) {
+            if let local = try? FileOps.read(LayerFileList.url(storeRoot: store.root, blob: blob.digest)),
+                LayerFileList.isValid(local)
+            {
                 data = local
             } else if let imported, let fetched = await imported.fileList(diffID) {
                 data = fetched
             } else if store.hasBlob(blob.digest) {
-                data = try LayerFileList.ensure(blob: blob, diffID: diffID, uncompressedSize: uncompressedSize, storeRoot: store.root)
+                data = try LayerFileList.ensure(
+                    blob: blob, diffID: diffID, uncompressedSize: uncompressedSize, storeRoot: store.root)
             } else {
                 return nil
             }
             let digest = try await store.putBlob(data)
-            return Descriptor(mediaType: RegistryCacheDocument.fileListMediaType, digest: digest, size: Int64(data.count))
+            return Descriptor(
+                mediaType: RegistryCacheDocument.fileListMediaType, digest: digest, size: Int64(data.count))
         }
         var records: [RegistryCacheDocument.Record] = []
         for record in result.cacheRecords {
-            records.append(RegistryCacheDocument.Record(key: record.key, layer: record.entry.layer?.digest, createdBy: record.entry.createdBy))
-            guard let layer = record.entry.layer, let diffID = record.entry.diffID, listed.insert(diffID).inserted else { continue }
+            records.append(
+                RegistryCacheDocument.Record(
+                    key: record.key, layer: record.entry.layer?.digest, createdBy: record.entry.createdBy))
+            guard let layer = record.entry.layer, let diffID = record.entry.diffID, listed.insert(diffID).inserted
+            else { continue }
             let size = await store.layerInfo(layer.digest)?.uncompressedSize ?? record.entry.uncompressedSize
-            layers.append(RegistryCacheDocument.Layer(blob: layer, diffID: diffID, uncompressedSize: size, cached: true,
-                                                      fileList: try await fileList(layer, diffID: diffID, uncompressedSize: size)))
+            layers.append(
+                RegistryCacheDocument.Layer(
+                    blob: layer, diffID: diffID, uncompressedSize: size, cached: true,
+                    fileList: try await fileList(layer, diffID: diffID, uncompressedSize: size)))
         }
         // Base layers: their file lists only (the blobs stay in the base image's repository).
         for built in result.layers where listed.insert(built.diffID).inserted {
             let size = await store.layerInfo(built.descriptor.digest)?.uncompressedSize
-            guard let list = try await fileList(built.descriptor, diffID: built.diffID, uncompressedSize: size) else { continue }
-            layers.append(RegistryCacheDocument.Layer(blob: built.descriptor, diffID: built.diffID, uncompressedSize: size, cached: false, fileList: list))
+            guard let list = try await fileList(built.descriptor, diffID: built.diffID, uncompressedSize: size) else {
+                continue
+            }
+            layers.append(
+                RegistryCacheDocument.Layer(
+                    blob: built.descriptor, diffID: built.diffID, uncompressedSize: size, cached: false, fileList: list)
+            )
         }
         return RegistryCacheDocument(records: records, layers: layers)
     }
@@ -197,8 +228,10 @@ struct CacheRefs {
     /// Errors of `body` pass through untouched; only resolving the refs is caught.
     private struct BodyError: Error { let error: any Error }
 
-    func withResolved<T: Sendable>(registryOptions: RegistryOptions, registryHost: String?,
-                                   _ body: @escaping @Sendable (Resolved) async throws -> T) async throws -> T {
+    func withResolved<T: Sendable>(
+        registryOptions: RegistryOptions, registryHost: String?,
+        _ body: @escaping @Sendable (Resolved) async throws -> T
+    ) async throws -> T {
         do {
             return try await resolve(registryOptions: registryOptions, registryHost: registryHost) { resolved in
                 do { return try await body(resolved) } catch { throw BodyError(error: error) }
@@ -212,14 +245,18 @@ struct CacheRefs {
         }
     }
 
-    private func resolve<T: Sendable>(registryOptions: RegistryOptions, registryHost: String?,
-                                      _ body: @escaping @Sendable (Resolved) async throws -> T) async throws -> T {
+    private func resolve<T: Sendable>(
+        registryOptions: RegistryOptions, registryHost: String?,
+        _ body: @escaping @Sendable (Resolved) async throws -> T
+    ) async throws -> T {
         let from = self.from, to = self.to
         guard !from.isEmpty || to != nil else { return try await body(Resolved()) }
         guard (from + [to].compactMap { $0 }).contains(where: ECRDestination.isECR) else {
             let sources = try from.map { try Self.parse($0, flag: "--cache-from") }
             let destination = try to.map { try Self.parse($0, flag: "--cache-to") }
-            return try await RegistryOptions.withClient(credentials: DockerConfigCredentials(), options: try registryOptions.clientOptions()) { client in
+            return try await RegistryOptions.withClient(
+                credentials: DockerConfigCredentials(), options: try registryOptions.clientOptions()
+            ) { client in
                 try await body(Resolved(client: client, from: sources, to: destination))
             }
         }
@@ -230,7 +267,8 @@ struct CacheRefs {
                 guard ECRDestination.isECR(text) else { return try Self.parse(text, flag: flag) }
                 let target = try await ECRDestination.resolve(text, context: context, registryHost: registryHost)
                 if !credentials.contains(where: { ($0 as? ECRCredentialSource)?.host == target.host }) {
-                    credentials.append(ECRCredentialSource(host: target.host, accountId: target.accountId, ecr: context.ecr))
+                    credentials.append(
+                        ECRCredentialSource(host: target.host, accountId: target.accountId, ecr: context.ecr))
                 }
                 return try Self.parse(target.reference, flag: flag)
             }
@@ -239,7 +277,9 @@ struct CacheRefs {
             var destination: ImageReference?
             if let to { destination = try await resolve(to, flag: "--cache-to") }
             let target = destination
-            return try await RegistryOptions.withClient(credentials: CredentialChain(credentials + [DockerConfigCredentials()]), options: options) { client in
+            return try await RegistryOptions.withClient(
+                credentials: CredentialChain(credentials + [DockerConfigCredentials()]), options: options
+            ) { client in
                 try await body(Resolved(client: client, from: sources, to: target))
             }
         }

@@ -12,14 +12,18 @@ struct AWSContext: Sendable {
     let ecr: ECRClient
     let sts: STSClient
 
-    static func with<T: Sendable>(profile: String?, region: String?, endpointURL: String?,
-                                  _ body: @Sendable (AWSContext) async throws -> T) async throws -> T {
+    static func with<T: Sendable>(
+        profile: String?, region: String?, endpointURL: String?,
+        _ body: @Sendable (AWSContext) async throws -> T
+    ) async throws -> T {
         let environment = ProcessInfo.processInfo.environment
         let resolver = AWSConfigResolver(environment: environment, profile: profile)
         let credentials = try await resolver.resolveCredentials()
         let region = try region ?? resolver.resolveRegion().region
-        let ecrEndpoint = try AWSEndpoint.resolve(service: .ecr, region: region, explicit: endpointURL, environment: environment)
-        let stsEndpoint = try AWSEndpoint.resolve(service: .sts, region: region, explicit: nil, environment: environment)
+        let ecrEndpoint = try AWSEndpoint.resolve(
+            service: .ecr, region: region, explicit: endpointURL, environment: environment)
+        let stsEndpoint = try AWSEndpoint.resolve(
+            service: .sts, region: region, explicit: nil, environment: environment)
         return try await AWSHTTPClient.withClient { http in
             let context = AWSContext(
                 credentials: credentials, region: region,
@@ -62,14 +66,17 @@ struct ECRDestination: Sendable {
     static func resolve(_ text: String, context: AWSContext, registryHost: String?) async throws -> ECRDestination {
         if text.hasPrefix("ecr://") {
             let name = String(text.dropFirst("ecr://".count))
-            guard !name.isEmpty else { throw CommandFailure.usage("ecr:// needs a repository name, e.g. ecr://vibejudge-dashboard") }
+            guard !name.isEmpty else {
+                throw CommandFailure.usage("ecr:// needs a repository name, e.g. ecr://vibejudge-dashboard")
+            }
             let identity = try await context.sts.getCallerIdentity()
             let host = registryHost ?? ECRRegistry(accountId: identity.account, region: context.region).host
             return ECRDestination(host: host, repository: name, accountId: identity.account)
         }
         let parts = text.split(separator: "/", maxSplits: 1).map(String.init)
         let registry = try ECRRegistry(host: parts[0])
-        return ECRDestination(host: registryHost ?? parts[0], repository: parts.count > 1 ? parts[1] : "", accountId: registry.accountId)
+        return ECRDestination(
+            host: registryHost ?? parts[0], repository: parts.count > 1 ? parts[1] : "", accountId: registry.accountId)
     }
 
     var reference: String { "\(host)/\(repository)" }
@@ -80,17 +87,24 @@ struct ECRDestination: Sendable {
     /// A missing repository is reported before any upload (ECR may drop the connection on the
     /// upload POST instead of answering 404); with `create`, it is made with scan on push and the
     /// project's lifecycle policy.
-    func ensureRepository(context: AWSContext, create: Bool, lifecyclePolicy: URL?, progress: ProgressOptions) async throws {
+    func ensureRepository(
+        context: AWSContext, create: Bool, lifecyclePolicy: URL?, progress: ProgressOptions
+    ) async throws {
         let name = repositoryName
         do {
             _ = try await context.ecr.describeRepositories(names: [name], registryId: accountId)
         } catch AWSError.repositoryNotFound {
             guard create else {
-                throw CommandFailure.usage("ECR repository '\(name)' does not exist in \(accountId.map { "account \($0), " } ?? "")\(context.region); create it with --create-repository (scan on push, lifecycle policy) or `aws ecr create-repository --repository-name \(name)`")
+                throw CommandFailure.usage(
+                    "ECR repository '\(name)' does not exist in \(accountId.map { "account \($0), " } ?? "")\(context.region); create it with --create-repository (scan on push, lifecycle policy) or `aws ecr create-repository --repository-name \(name)`"
+                )
             }
             progress.say("creating ECR repository \(name) (scan on push)")
             _ = try await context.ecr.createRepository(name: name, scanOnPush: true, tagMutability: .mutable)
-            let policy = try lifecyclePolicy.flatMap { FileManager.default.fileExists(atPath: $0.path) ? try String(contentsOf: $0, encoding: .utf8) : nil }
+            let policy =
+                try lifecyclePolicy.flatMap {
+                    FileManager.default.fileExists(atPath: $0.path) ? try String(contentsOf: $0, encoding: .utf8) : nil
+                }
                 ?? ECRLifecyclePolicy.keepLast(10)
             _ = try await context.ecr.putLifecyclePolicy(repository: name, policyText: policy)
         }

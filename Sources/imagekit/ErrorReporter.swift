@@ -8,8 +8,12 @@ struct CommandFailure: Error, CustomStringConvertible {
     var description: String { message }
 
     static func usage(_ message: String) -> CommandFailure { CommandFailure(message: message, code: ExitStatus.usage) }
-    static func check(_ message: String) -> CommandFailure { CommandFailure(message: message, code: ExitStatus.checkFailed) }
-    static func remote(_ message: String) -> CommandFailure { CommandFailure(message: message, code: ExitStatus.remote) }
+    static func check(_ message: String) -> CommandFailure {
+        CommandFailure(message: message, code: ExitStatus.checkFailed)
+    }
+    static func remote(_ message: String) -> CommandFailure {
+        CommandFailure(message: message, code: ExitStatus.remote)
+    }
 }
 
 enum ErrorReporter {

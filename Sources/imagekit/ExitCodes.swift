@@ -59,8 +59,8 @@ extension AWSError: ExitCoded {
     var exitCode: Int32 {
         switch self {
         case .configFile, .profileNotFound, .noCredentials, .unsupportedCredentialSource, .incompleteCredentials,
-             .credentialProcessFailed, .noRegion, .invalidEndpoint, .invalidRegistryHost, .repositoryNotFound,
-             .repositoryAlreadyExists, .lifecyclePolicyInvalid:
+            .credentialProcessFailed, .noRegion, .invalidEndpoint, .invalidRegistryHost, .repositoryNotFound,
+            .repositoryAlreadyExists, .lifecyclePolicyInvalid:
             return ExitStatus.usage
         default:
             // Unreachable endpoints, refused credentials, denied calls, service faults, scans.

@@ -4,7 +4,11 @@ import Store
 
 /// Options every command takes.
 struct StoreOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The image store directory (default: $IMAGEKIT_STORE, else $XDG_DATA_HOME/imagekit or ~/.local/share/imagekit).", valueName: "path"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The image store directory (default: $IMAGEKIT_STORE, else $XDG_DATA_HOME/imagekit or ~/.local/share/imagekit).",
+            valueName: "path"))
     var store: String?
 
     var storeURL: URL {
@@ -18,7 +22,8 @@ struct StoreOptions: ParsableArguments {
 struct ProgressOptions: ParsableArguments {
     enum Mode: String, ExpressibleByArgument, CaseIterable { case auto, plain, quiet }
 
-    @Option(name: .long, help: "Progress output on stderr: auto (live on a terminal), plain (one line per event) or quiet.")
+    @Option(
+        name: .long, help: "Progress output on stderr: auto (live on a terminal), plain (one line per event) or quiet.")
     var progress: Mode = .auto
 
     var isTerminal: Bool { isatty(STDERR_FILENO) == 1 }
@@ -51,6 +56,8 @@ enum ByteFormat {
         var value = Double(bytes)
         var unit = 0
         while value >= 1000 && unit < units.count - 1 { value /= 1000; unit += 1 }
-        return unit == 0 ? "\(bytes)B" : String(format: value < 10 ? "%.2f%@" : (value < 100 ? "%.1f%@" : "%.0f%@"), value, units[unit])
+        return unit == 0
+            ? "\(bytes)B"
+            : String(format: value < 10 ? "%.2f%@" : (value < 100 ? "%.1f%@" : "%.0f%@"), value, units[unit])
     }
 }

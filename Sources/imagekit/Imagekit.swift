@@ -9,19 +9,19 @@ struct Imagekit: AsyncParsableCommand {
         commandName: "imagekit",
         abstract: "Build, verify and push container images without a Docker daemon.",
         discussion: """
-        In a project with an imagekit.yaml, `imagekit build`, `imagekit verify` and `imagekit push --tag TAG` \
-        need no other arguments. Results go to stdout, progress and errors to stderr.
+            In a project with an imagekit.yaml, `imagekit build`, `imagekit verify` and `imagekit push --tag TAG` \
+            need no other arguments. Results go to stdout, progress and errors to stderr.
 
-        EXIT CODES
-          0    success
-          1    the image failed a check: a policy is violated (verify),
-               or a build step failed (build)
-          2    usage or input error: bad arguments, unreadable or malformed
-               files, unknown image
-          3    remote error: registry or AWS unreachable, refused credentials,
-               upload failed after retries
-          130  interrupted (Ctrl-C)
-        """,
+            EXIT CODES
+              0    success
+              1    the image failed a check: a policy is violated (verify),
+                   or a build step failed (build)
+              2    usage or input error: bad arguments, unreadable or malformed
+                   files, unknown image
+              3    remote error: registry or AWS unreachable, refused credentials,
+                   upload failed after retries
+              130  interrupted (Ctrl-C)
+            """,
         version: ToolVersion.version,
         subcommands: CommandRegistry.all
     )

@@ -14,22 +14,31 @@ struct ScanGate {
 
     /// The gate the flags and the project ask for; nil when none does. Project settings apply
     /// only to the project's own repository (`fromProject`), as its SAM settings do.
-    init?(scan: Bool, failOn: String?, timeout: String?, report: String?, project: ProjectFile.Scan?, fromProject: Bool, cwd: URL, projectDirectory: URL?) throws {
+    init?(
+        scan: Bool, failOn: String?, timeout: String?, report: String?, project: ProjectFile.Scan?, fromProject: Bool,
+        cwd: URL, projectDirectory: URL?
+    ) throws {
         let configured = fromProject ? project : nil
         guard scan || configured != nil else {
             if failOn != nil || timeout != nil || report != nil {
-                throw CommandFailure.usage("--scan-fail-on, --scan-timeout and --scan-report go with --scan (or push.scan in imagekit.yaml)")
+                throw CommandFailure.usage(
+                    "--scan-fail-on, --scan-timeout and --scan-report go with --scan (or push.scan in imagekit.yaml)")
             }
             return nil
         }
         let severityName = failOn ?? configured?.failOn ?? "CRITICAL"
-        guard let severity = ECRScanSeverity(name: severityName), ECRScanSeverity.thresholdNames.contains(severity.description) else {
-            throw CommandFailure.usage("--scan-fail-on must be one of \(ECRScanSeverity.thresholdNames.joined(separator: ", ")), not '\(severityName)'")
+        guard let severity = ECRScanSeverity(name: severityName),
+            ECRScanSeverity.thresholdNames.contains(severity.description)
+        else {
+            throw CommandFailure.usage(
+                "--scan-fail-on must be one of \(ECRScanSeverity.thresholdNames.joined(separator: ", ")), not '\(severityName)'"
+            )
         }
         threshold = severity
         if let timeout {
             guard let seconds = ProjectFile.Scan.seconds(timeout) else {
-                throw CommandFailure.usage("--scan-timeout must be a duration such as 600, 90s or 15m, not '\(timeout)'")
+                throw CommandFailure.usage(
+                    "--scan-timeout must be a duration such as 600, 90s or 15m, not '\(timeout)'")
             }
             self.timeout = seconds
         } else {
@@ -44,12 +53,16 @@ struct ScanGate {
 
     /// Waits for the scan and applies the threshold. Throws exit 1 on findings at or above it and
     /// exit 3 when the scan fails or does not complete in time.
-    func check(reference: String, repository: String, digest: String, registryId: String?, context: AWSContext, progress: ProgressOptions) async throws {
+    func check(
+        reference: String, repository: String, digest: String, registryId: String?, context: AWSContext,
+        progress: ProgressOptions
+    ) async throws {
         progress.say("waiting for the ECR scan of \(reference) (fail on \(threshold), up to \(timeout) s)")
         let result: ECRScanResult
         do {
-            result = try await context.ecr.imageScanFindings(repository: repository, digest: digest, registryId: registryId,
-                                                             polling: ECRScanPolling(timeout: TimeInterval(timeout)))
+            result = try await context.ecr.imageScanFindings(
+                repository: repository, digest: digest, registryId: registryId,
+                polling: ECRScanPolling(timeout: TimeInterval(timeout)))
         } catch let error as AWSError {
             switch error {
             case .scanTimedOut, .scanFailed, .imageNotFound: throw CommandFailure.remote("\(error)")
@@ -63,19 +76,26 @@ struct ScanGate {
             progress.say("wrote the scan findings to \(report.relativePath) (SARIF)")
         }
         if blocking > 0 {
-            throw CommandFailure.check("the ECR scan found \(blocking) finding\(blocking == 1 ? "" : "s") at or above \(threshold) in \(reference); the digest was not written to any deployment file. Update the base image or the packages named above (see the fixed-in versions), then build and push again")
+            throw CommandFailure.check(
+                "the ECR scan found \(blocking) finding\(blocking == 1 ? "" : "s") at or above \(threshold) in \(reference); the digest was not written to any deployment file. Update the base image or the packages named above (see the fixed-in versions), then build and push again"
+            )
         }
     }
 
     /// "ECR scan (basic): 1 CRITICAL, 2 HIGH, ..." and the ten most severe findings.
     static func summary(_ result: ECRScanResult, threshold: ECRScanSeverity, top: Int = 10) -> [String] {
-        let counts = ECRScanSeverity.allCases.reversed().map { "\(result.counts[$0] ?? 0) \($0)" }.joined(separator: ", ")
+        let counts = ECRScanSeverity.allCases.reversed().map { "\(result.counts[$0] ?? 0) \($0)" }.joined(
+            separator: ", ")
         var lines = ["ECR scan (\(result.scanner)): \(counts)"]
         for finding in result.findings.prefix(top) {
             let marker = finding.severity >= threshold ? "!" : " "
-            lines.append("  \(marker) \(finding.severity.description.padding(toLength: 13, withPad: " ", startingAt: 0)) \(describe(finding))")
+            lines.append(
+                "  \(marker) \(finding.severity.description.padding(toLength: 13, withPad: " ", startingAt: 0)) \(describe(finding))"
+            )
         }
-        if result.findings.count > top { lines.append("    ... and \(result.findings.count - top) more (see --scan-report)") }
+        if result.findings.count > top {
+            lines.append("    ... and \(result.findings.count - top) more (see --scan-report)")
+        }
         return lines
     }
 
@@ -96,19 +116,33 @@ struct ScanGate {
             let level = finding.severity >= threshold ? "error" : finding.severity >= .medium ? "warning" : "note"
             if index[finding.id] == nil {
                 index[finding.id] = rules.count
-                let help = "\(finding.title ?? finding.id)\n\(finding.fixedIn.map { "Update \(finding.package ?? "the package") to \($0) or later." } ?? "No fixed version is known yet.")"
-                rules.append(SARIFLog.Rule(
-                    id: finding.id, name: finding.id, summary: finding.title ?? finding.id, help: help, level: level, helpURI: finding.uri,
-                    properties: ["security-severity": securitySeverity(finding), "tags": ["security", "vulnerability", finding.severity.description.lowercased()]]))
+                let help =
+                    "\(finding.title ?? finding.id)\n\(finding.fixedIn.map { "Update \(finding.package ?? "the package") to \($0) or later." } ?? "No fixed version is known yet.")"
+                rules.append(
+                    SARIFLog.Rule(
+                        id: finding.id, name: finding.id, summary: finding.title ?? finding.id, help: help,
+                        level: level, helpURI: finding.uri,
+                        properties: [
+                            "security-severity": securitySeverity(finding),
+                            "tags": ["security", "vulnerability", finding.severity.description.lowercased()],
+                        ]))
             }
-            results.append(SARIFLog.Result(ruleId: finding.id, ruleIndex: index[finding.id]!, level: level,
-                                           message: "\(finding.severity): \(describe(finding))", logicalLocation: finding.package))
+            results.append(
+                SARIFLog.Result(
+                    ruleId: finding.id, ruleIndex: index[finding.id]!, level: level,
+                    message: "\(finding.severity): \(describe(finding))", logicalLocation: finding.package))
         }
         let blocking = result.count(atOrAbove: threshold)
-        return try SARIFLog(toolVersion: Verifier.toolVersion, image: reference, rules: rules, results: results,
-                            exitCode: blocking > 0 ? 1 : 0, exitCodeDescription: blocking > 0 ? "findings at or above \(threshold)" : nil,
-                            properties: ["scanner": "ecr-\(result.scanner)", "failOn": threshold.description, "imageDigest": result.digest,
-                                         "severityCounts": Dictionary(uniqueKeysWithValues: result.counts.map { ($0.key.description, $0.value) })]).data()
+        return try SARIFLog(
+            toolVersion: Verifier.toolVersion, image: reference, rules: rules, results: results,
+            exitCode: blocking > 0 ? 1 : 0,
+            exitCodeDescription: blocking > 0 ? "findings at or above \(threshold)" : nil,
+            properties: [
+                "scanner": "ecr-\(result.scanner)", "failOn": threshold.description, "imageDigest": result.digest,
+                "severityCounts": Dictionary(
+                    uniqueKeysWithValues: result.counts.map { ($0.key.description, $0.value) }),
+            ]
+        ).data()
     }
 
     /// The CVSS score when known, else the middle of the severity's band.

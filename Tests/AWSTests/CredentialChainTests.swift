@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import AWS
 
 /// Each test builds its own HOME and environment dictionary, so they run in parallel without touching the process env.
@@ -14,7 +15,9 @@ struct CredentialChainTests {
 
         init(credentials: String? = nil, config: String? = nil, extra: [String: String] = [:]) throws {
             root = try TestSupport.temporaryDirectory()
-            if let credentials { try TestSupport.write(credentials, to: root.appendingPathComponent(".aws/credentials")) }
+            if let credentials {
+                try TestSupport.write(credentials, to: root.appendingPathComponent(".aws/credentials"))
+            }
             if let config { try TestSupport.write(config, to: root.appendingPathComponent(".aws/config")) }
             environment = ["HOME": root.path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
                 .merging(extra) { $1 }
@@ -38,9 +41,12 @@ struct CredentialChainTests {
 
     @Test("environment variables come first, with the session token")
     func environment() async throws {
-        let home = try Home(credentials: "[default]\naws_access_key_id = AKIAFILE\naws_secret_access_key = other\n",
-                            extra: ["AWS_ACCESS_KEY_ID": "AKIAENV0000000000001", "AWS_SECRET_ACCESS_KEY": Self.secret,
-                                    "AWS_SESSION_TOKEN": Self.token])
+        let home = try Home(
+            credentials: "[default]\naws_access_key_id = AKIAFILE\naws_secret_access_key = other\n",
+            extra: [
+                "AWS_ACCESS_KEY_ID": "AKIAENV0000000000001", "AWS_SECRET_ACCESS_KEY": Self.secret,
+                "AWS_SESSION_TOKEN": Self.token,
+            ])
         defer { home.remove() }
         let credentials = try await home.resolver().resolveCredentials()
         #expect(credentials.accessKeyId == "AKIAENV0000000000001")
@@ -53,15 +59,18 @@ struct CredentialChainTests {
     func partialEnvironment() async throws {
         let home = try Home(extra: ["AWS_ACCESS_KEY_ID": "AKIAENV"])
         defer { home.remove() }
-        await #expect(throws: AWSError.incompleteCredentials(source: "the environment", missing: "AWS_SECRET_ACCESS_KEY")) {
+        await #expect(
+            throws: AWSError.incompleteCredentials(source: "the environment", missing: "AWS_SECRET_ACCESS_KEY")
+        ) {
             try await home.resolver().resolveCredentials()
         }
     }
 
     @Test("an explicit profile wins over environment keys")
     func explicitProfile() async throws {
-        let home = try Home(credentials: "[ci]\naws_access_key_id = AKIACI\naws_secret_access_key = \(Self.secret)\n",
-                            extra: ["AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "x"])
+        let home = try Home(
+            credentials: "[ci]\naws_access_key_id = AKIACI\naws_secret_access_key = \(Self.secret)\n",
+            extra: ["AWS_ACCESS_KEY_ID": "AKIAENV", "AWS_SECRET_ACCESS_KEY": "x"])
         defer { home.remove() }
         let credentials = try await home.resolver(profile: "ci").resolveCredentials()
         #expect(credentials.accessKeyId == "AKIACI")
@@ -71,17 +80,17 @@ struct CredentialChainTests {
     @Test("shared credentials file, default and AWS_PROFILE, comments and odd spacing")
     func credentialsFile() async throws {
         let text = """
-        # work accounts
-        [default]
-        aws_access_key_id=AKIADEFAULT
-        aws_secret_access_key = \(Self.secret)
+            # work accounts
+            [default]
+            aws_access_key_id=AKIADEFAULT
+            aws_secret_access_key = \(Self.secret)
 
-        ; staging
-        [dev]
-        AWS_ACCESS_KEY_ID   :  AKIADEV
-        aws_secret_access_key = devsecret
-        aws_session_token = \(Self.token)
-        """
+            ; staging
+            [dev]
+            AWS_ACCESS_KEY_ID   :  AKIADEV
+            aws_secret_access_key = devsecret
+            aws_session_token = \(Self.token)
+            """
         let home = try Home(credentials: text)
         defer { home.remove() }
         #expect(try await home.resolver().resolveCredentials().accessKeyId == "AKIADEFAULT")
@@ -96,8 +105,9 @@ struct CredentialChainTests {
     func configFile() async throws {
         let home = try Home()
         defer { home.remove() }
-        try TestSupport.write("[profile build]\nregion = eu-west-3\naws_access_key_id = AKIACONFIG\naws_secret_access_key = \(Self.secret)\n",
-                              to: home.root.appendingPathComponent("conf/custom-config"))
+        try TestSupport.write(
+            "[profile build]\nregion = eu-west-3\naws_access_key_id = AKIACONFIG\naws_secret_access_key = \(Self.secret)\n",
+            to: home.root.appendingPathComponent("conf/custom-config"))
         var env = home
         env.environment["AWS_CONFIG_FILE"] = "~/conf/custom-config"
         env.environment["AWS_SHARED_CREDENTIALS_FILE"] = "~/conf/none"
@@ -137,13 +147,15 @@ struct CredentialChainTests {
         let home = try Home()
         defer { home.remove() }
         let script = home.root.appendingPathComponent("bin/creds helper.sh")
-        try TestSupport.write("""
-        #!/bin/sh
-        # prints what the first argument and the environment say
-        printf '{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s", "SessionToken": "%s", "Expiration": "2099-01-01T00:00:00Z"}' "$1" "$CREDS_SECRET" "$2"
-        """, to: script, mode: 0o755)
-        try TestSupport.write("[profile proc]\ncredential_process = \"\(script.path)\" AKIAPROC 'tok en'\n",
-                              to: home.root.appendingPathComponent(".aws/config"))
+        try TestSupport.write(
+            """
+            #!/bin/sh
+            # prints what the first argument and the environment say
+            printf '{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s", "SessionToken": "%s", "Expiration": "2099-01-01T00:00:00Z"}' "$1" "$CREDS_SECRET" "$2"
+            """, to: script, mode: 0o755)
+        try TestSupport.write(
+            "[profile proc]\ncredential_process = \"\(script.path)\" AKIAPROC 'tok en'\n",
+            to: home.root.appendingPathComponent(".aws/config"))
         var env = home
         env.environment["CREDS_SECRET"] = Self.secret
         let credentials = try await env.resolver(profile: "proc").resolveCredentials()
@@ -160,25 +172,32 @@ struct CredentialChainTests {
         let home = try Home()
         defer { home.remove() }
         let failing = home.root.appendingPathComponent("fail.sh")
-        try TestSupport.write("#!/bin/sh\necho 'token expired, run aws sso login' >&2\nexit 3\n", to: failing, mode: 0o755)
+        try TestSupport.write(
+            "#!/bin/sh\necho 'token expired, run aws sso login' >&2\nexit 3\n", to: failing, mode: 0o755)
         let garbage = home.root.appendingPathComponent("garbage.sh")
-        try TestSupport.write("#!/bin/sh\necho 'AccessKeyId=AKIA SecretAccessKey=\(Self.secret)'\n", to: garbage, mode: 0o755)
+        try TestSupport.write(
+            "#!/bin/sh\necho 'AccessKeyId=AKIA SecretAccessKey=\(Self.secret)'\n", to: garbage, mode: 0o755)
         let old = home.root.appendingPathComponent("old.sh")
-        try TestSupport.write("#!/bin/sh\necho '{\"Version\": 2, \"AccessKeyId\": \"A\", \"SecretAccessKey\": \"\(Self.secret)\"}'\n", to: old, mode: 0o755)
-        try TestSupport.write("""
-        [profile fail]
-        credential_process = \(failing.path)
-        [profile garbage]
-        credential_process = \(garbage.path)
-        [profile old]
-        credential_process = \(old.path)
-        [profile missing]
-        credential_process = /nonexistent/imagekit-helper --flag
-        """, to: home.root.appendingPathComponent(".aws/config"))
+        try TestSupport.write(
+            "#!/bin/sh\necho '{\"Version\": 2, \"AccessKeyId\": \"A\", \"SecretAccessKey\": \"\(Self.secret)\"}'\n",
+            to: old, mode: 0o755)
+        try TestSupport.write(
+            """
+            [profile fail]
+            credential_process = \(failing.path)
+            [profile garbage]
+            credential_process = \(garbage.path)
+            [profile old]
+            credential_process = \(old.path)
+            [profile missing]
+            credential_process = /nonexistent/imagekit-helper --flag
+            """, to: home.root.appendingPathComponent(".aws/config"))
 
-        for (profile, expected) in [("fail", "exit status 3: token expired, run aws sso login"),
-                                    ("garbage", "not a JSON object"), ("old", "\"Version\": 1"),
-                                    ("missing", "exit status 127")] {
+        for (profile, expected) in [
+            ("fail", "exit status 3: token expired, run aws sso login"),
+            ("garbage", "not a JSON object"), ("old", "\"Version\": 1"),
+            ("missing", "exit status 127"),
+        ] {
             do {
                 _ = try await home.resolver(profile: profile).resolveCredentials()
                 Issue.record("profile \(profile) should fail")
@@ -192,16 +211,17 @@ struct CredentialChainTests {
 
     @Test("role_arn and SSO profiles are refused with a way out")
     func unsupportedSources() async throws {
-        let home = try Home(config: """
-        [profile role]
-        role_arn = arn:aws:iam::123456789012:role/deploy
-        source_profile = default
-        [profile sso]
-        sso_session = corp
-        sso_account_id = 123456789012
-        [sso-session corp]
-        sso_start_url = https://corp.awsapps.com/start
-        """)
+        let home = try Home(
+            config: """
+                [profile role]
+                role_arn = arn:aws:iam::123456789012:role/deploy
+                source_profile = default
+                [profile sso]
+                sso_session = corp
+                sso_account_id = 123456789012
+                [sso-session corp]
+                sso_start_url = https://corp.awsapps.com/start
+                """)
         defer { home.remove() }
         for profile in ["role", "sso"] {
             do {
@@ -216,10 +236,13 @@ struct CredentialChainTests {
 
     @Test("a named profile that does not exist is an error naming both files")
     func missingProfile() async throws {
-        let home = try Home(credentials: "[default]\naws_access_key_id = A\naws_secret_access_key = B\n",
-                            extra: ["AWS_PROFILE": "nope"])
+        let home = try Home(
+            credentials: "[default]\naws_access_key_id = A\naws_secret_access_key = B\n",
+            extra: ["AWS_PROFILE": "nope"])
         defer { home.remove() }
-        await #expect(throws: AWSError.profileNotFound(profile: "nope", searched: [home.credentialsPath, home.configPath])) {
+        await #expect(
+            throws: AWSError.profileNotFound(profile: "nope", searched: [home.credentialsPath, home.configPath])
+        ) {
             try await home.resolver().resolveCredentials()
         }
     }
@@ -243,11 +266,17 @@ struct CredentialChainTests {
     @Test("malformed lines report file:LINE and never the line itself")
     func malformed() async throws {
         let cases: [(String, Int, String)] = [
-            ("[default]\naws_access_key_id = AKIA\naws_secret_access_key \(Self.secret)\n", 3, "expected \"[section]\" or \"key = value\""),
+            (
+                "[default]\naws_access_key_id = AKIA\naws_secret_access_key \(Self.secret)\n", 3,
+                "expected \"[section]\" or \"key = value\""
+            ),
             ("aws_access_key_id = AKIA\n[default]\n", 1, "before any [section] header"),
             ("[default\naws_access_key_id = A\n", 1, "missing its closing"),
             ("[default]\na = 1\n[default]\n", 3, "defined twice (first on line 1)"),
-            ("[default]\naws_secret_access_key = \(Self.secret)\naws_secret_access_key = \(Self.secret)\n", 3, "set twice"),
+            (
+                "[default]\naws_secret_access_key = \(Self.secret)\naws_secret_access_key = \(Self.secret)\n", 3,
+                "set twice"
+            ),
             ("\r\n[default]\r\n   indented = \(Self.secret)\r\n", 3, "indented line outside a setting"),
         ]
         for (text, line, message) in cases {
@@ -267,17 +296,21 @@ struct CredentialChainTests {
 
     @Test("descriptions, debug output and dumps never show the secret or token")
     func redaction() {
-        let credentials = AWSCredentials(accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: Self.secret,
-                                         sessionToken: Self.token, source: "test")
+        let credentials = AWSCredentials(
+            accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: Self.secret,
+            sessionToken: Self.token, source: "test")
         var dumped = ""
         dump(credentials, to: &dumped)
-        for text in ["\(credentials)", String(describing: credentials), String(reflecting: credentials), dumped,
-                     "\([credentials])", "\(Optional(credentials) as Any)"] {
+        for text in [
+            "\(credentials)", String(describing: credentials), String(reflecting: credentials), dumped,
+            "\([credentials])", "\(Optional(credentials) as Any)",
+        ] {
             expectNoSecret(text)
             #expect(text.contains("<redacted>"))
         }
         #expect(credentials.maskedAccessKeyId == "****************MPLE")
-        let authorization = ECRAuthorization(username: "AWS", password: Self.secret, expiresAt: Date(), proxyEndpoint: "https://x")
+        let authorization = ECRAuthorization(
+            username: "AWS", password: Self.secret, expiresAt: Date(), proxyEndpoint: "https://x")
         expectNoSecret("\(authorization)")
     }
 }

@@ -1,7 +1,9 @@
 import AsyncHTTPClient
 import Foundation
 import Testing
+
 @testable import AWS
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,7 +25,9 @@ struct MotoServer {
         address.sin_port = 0
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0 else { throw TestSupport.ProcessFailure(description: "bind() failed") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
@@ -34,7 +38,8 @@ struct MotoServer {
     }
 
     static func with<T>(_ body: (MotoServer, HTTPClient) async throws -> T) async throws -> T {
-        let executable = try #require(TestSupport.which("moto_server", extra: ["/root/.pyenv/shims"]), "moto_server is not on PATH")
+        let executable = try #require(
+            TestSupport.which("moto_server", extra: ["/root/.pyenv/shims"]), "moto_server is not on PATH")
         let port = try freePort()
         let directory = try TestSupport.temporaryDirectory()
         let log = directory.appendingPathComponent("moto.log")
@@ -75,8 +80,10 @@ struct MotoServer {
         let deadline = Date().addingTimeInterval(240)
         while Date() < deadline {
             guard process.isRunning else { throw TestSupport.ProcessFailure(description: "moto_server exited early") }
-            if let response = try? await client.execute(HTTPClientRequest(url: "\(endpoint)/moto-api/"), timeout: .seconds(2)),
-               response.status.code < 500 {
+            if let response = try? await client.execute(
+                HTTPClientRequest(url: "\(endpoint)/moto-api/"), timeout: .seconds(2)),
+                response.status.code < 500
+            {
                 return
             }
             try await Task.sleep(nanoseconds: 200_000_000)
@@ -141,7 +148,9 @@ struct MotoEndToEndTests {
 
             let policy = ECRLifecyclePolicy.keepLast(10)
             let stored = try await ecr.putLifecyclePolicy(repository: name, policyText: policy)
-            let rules = try #require((try JSONSerialization.jsonObject(with: Data(stored.utf8)) as? [String: Any])?["rules"] as? [[String: Any]])
+            let rules = try #require(
+                (try JSONSerialization.jsonObject(with: Data(stored.utf8)) as? [String: Any])?["rules"]
+                    as? [[String: Any]])
             #expect((rules.first?["selection"] as? [String: Any])?["countNumber"] as? Int == 10)
             await #expect(throws: AWSError.self) {
                 try await ecr.putLifecyclePolicy(repository: "imagekit/does-not-exist", policyText: policy)
@@ -163,9 +172,11 @@ struct MotoEndToEndTests {
     func unreachable() async throws {
         try await AWSHTTPClient.withClient { client in
             let port = try MotoServer.freePort()
-            let endpoint = try AWSEndpoint.resolve(service: .sts, region: "us-east-1", explicit: "http://127.0.0.1:\(port)")
-            let sts = STSClient(httpClient: client, credentials: AWSCredentials(accessKeyId: "A", secretAccessKey: "B"),
-                                region: "us-east-1", endpoint: endpoint, timeout: .seconds(2))
+            let endpoint = try AWSEndpoint.resolve(
+                service: .sts, region: "us-east-1", explicit: "http://127.0.0.1:\(port)")
+            let sts = STSClient(
+                httpClient: client, credentials: AWSCredentials(accessKeyId: "A", secretAccessKey: "B"),
+                region: "us-east-1", endpoint: endpoint, timeout: .seconds(2))
             do {
                 _ = try await sts.getCallerIdentity()
                 Issue.record("expected a transport error")

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import OCI
 import Testing
+
 @testable import AWS
 
 @Suite("SigV4 signer rules")
@@ -10,7 +11,8 @@ struct SigV4SignerTests {
 
     @Test("signing key derivation matches the AWS documentation example")
     func signingKey() {
-        let key = SigV4Signer.signingKey(secretAccessKey: SuiteConstants.secret, day: "20120215", region: "us-east-1", service: "iam")
+        let key = SigV4Signer.signingKey(
+            secretAccessKey: SuiteConstants.secret, day: "20120215", region: "us-east-1", service: "iam")
         #expect(SHA256Hasher.hex(key) == "f4780e2d9f65fa895f9c67b32ce1baf0b0d8a43505a000a1a9e090d414db404d")
     }
 
@@ -64,23 +66,28 @@ struct SigV4SignerTests {
     @Test("x-amz-content-sha256 and the session token are added and signed")
     func optionalHeaders() {
         let session = AWSCredentials(accessKeyId: "AKID", secretAccessKey: "secret", sessionToken: "token")
-        let signer = SigV4Signer(credentials: session, region: "eu-west-1", service: "ecr", addsContentSHA256Header: true)
-        let signed = signer.sign(method: "GET", url: URL(string: "https://h.example:8443/v2/")!, headers: [],
-                                 body: Data(), date: SuiteConstants.date)
+        let signer = SigV4Signer(
+            credentials: session, region: "eu-west-1", service: "ecr", addsContentSHA256Header: true)
+        let signed = signer.sign(
+            method: "GET", url: URL(string: "https://h.example:8443/v2/")!, headers: [],
+            body: Data(), date: SuiteConstants.date)
         #expect(signed.header("x-amz-content-sha256") == emptyPayloadHash)
         #expect(signed.header("X-Amz-Security-Token") == "token")
         #expect(signed.header("Host") == "h.example:8443")
         #expect(signed.signedHeaders == "host;x-amz-content-sha256;x-amz-date;x-amz-security-token")
-        #expect(signed.authorization.hasPrefix("AWS4-HMAC-SHA256 Credential=AKID/20150830/eu-west-1/ecr/aws4_request, "))
+        #expect(
+            signed.authorization.hasPrefix("AWS4-HMAC-SHA256 Credential=AKID/20150830/eu-west-1/ecr/aws4_request, "))
     }
 
     @Test("re-signing replaces the previous Authorization and date")
     func resign() {
         let signer = SigV4Signer(credentials: credentials, region: "us-east-1", service: "service")
-        let first = signer.sign(method: "GET", url: URL(string: "https://example.amazonaws.com/")!, headers: [],
-                                body: Data(), date: SuiteConstants.date)
-        let second = signer.sign(method: "GET", url: URL(string: "https://example.amazonaws.com/")!, headers: first.headers,
-                                 body: Data(), date: SuiteConstants.date)
+        let first = signer.sign(
+            method: "GET", url: URL(string: "https://example.amazonaws.com/")!, headers: [],
+            body: Data(), date: SuiteConstants.date)
+        let second = signer.sign(
+            method: "GET", url: URL(string: "https://example.amazonaws.com/")!, headers: first.headers,
+            body: Data(), date: SuiteConstants.date)
         #expect(second.authorization == first.authorization)
         #expect(second.headers.filter { $0.name == "Authorization" }.count == 1)
         #expect(second.headers.filter { $0.name == "X-Amz-Date" }.count == 1)
@@ -91,20 +98,20 @@ struct SigV4SignerTests {
 @Suite("SigV4 agrees with botocore")
 struct BotocoreComparisonTests {
     static let script = #"""
-import base64, datetime, json, sys
-from unittest import mock
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
-spec = json.loads(sys.argv[1])
-skip = {"host", "x-amz-date", "authorization", "x-amz-security-token", "content-length"}
-request = AWSRequest(method=spec["method"], url=spec["url"], data=base64.b64decode(spec["body"]),
-                     headers={name: value for name, value in spec["headers"] if name.lower() not in skip})
-fixed = datetime.datetime.strptime(spec["date"], "%Y%m%dT%H%M%SZ")
-with mock.patch("botocore.auth.get_current_datetime", return_value=fixed):
-    SigV4Auth(Credentials(spec["key"], spec["secret"], spec["token"]), spec["service"], spec["region"]).add_auth(request)
-print(json.dumps({"authorization": request.headers["Authorization"], "date": request.headers["X-Amz-Date"]}))
-"""#
+        import base64, datetime, json, sys
+        from unittest import mock
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+        spec = json.loads(sys.argv[1])
+        skip = {"host", "x-amz-date", "authorization", "x-amz-security-token", "content-length"}
+        request = AWSRequest(method=spec["method"], url=spec["url"], data=base64.b64decode(spec["body"]),
+                             headers={name: value for name, value in spec["headers"] if name.lower() not in skip})
+        fixed = datetime.datetime.strptime(spec["date"], "%Y%m%dT%H%M%SZ")
+        with mock.patch("botocore.auth.get_current_datetime", return_value=fixed):
+            SigV4Auth(Credentials(spec["key"], spec["secret"], spec["token"]), spec["service"], spec["region"]).add_auth(request)
+        print(json.dumps({"authorization": request.headers["Authorization"], "date": request.headers["X-Amz-Date"]}))
+        """#
 
     struct Variant: Sendable, CustomTestStringConvertible {
         var endpoint: String
@@ -115,23 +122,33 @@ print(json.dumps({"authorization": request.headers["Authorization"], "date": req
     }
 
     static let variants: [Variant] = [
-        Variant(endpoint: "https://api.ecr.us-east-1.amazonaws.com", region: "us-east-1", registryIds: [], sessionToken: nil),
-        Variant(endpoint: "https://api.ecr.eu-central-1.amazonaws.com", region: "eu-central-1", registryIds: ["123456789012"],
-                sessionToken: "FwoGZXIvYXdzEJr//////////wEaDExampleSessionToken+/="),
-        Variant(endpoint: "http://127.0.0.1:5123", region: "cn-north-1", registryIds: ["123456789012", "210987654321"], sessionToken: nil),
+        Variant(
+            endpoint: "https://api.ecr.us-east-1.amazonaws.com", region: "us-east-1", registryIds: [], sessionToken: nil
+        ),
+        Variant(
+            endpoint: "https://api.ecr.eu-central-1.amazonaws.com", region: "eu-central-1",
+            registryIds: ["123456789012"],
+            sessionToken: "FwoGZXIvYXdzEJr//////////wEaDExampleSessionToken+/="),
+        Variant(
+            endpoint: "http://127.0.0.1:5123", region: "cn-north-1", registryIds: ["123456789012", "210987654321"],
+            sessionToken: nil),
     ]
 
     @Test("ECR GetAuthorizationToken Authorization header is byte-identical to botocore's", arguments: variants)
     func getAuthorizationToken(_ variant: Variant) throws {
         let python = try #require(TestSupport.which("python3"), "python3 with botocore is needed")
-        let credentials = AWSCredentials(accessKeyId: "AKIAIOSFODNN7EXAMPLE",
-                                         secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-                                         sessionToken: variant.sessionToken)
-        let client = ECRClient(httpClient: HTTPClient.shared, credentials: credentials, region: variant.region,
-                               endpoint: AWSEndpoint(url: URL(string: variant.endpoint)!, source: "test"))
-        let body = variant.registryIds.isEmpty ? Data("{}".utf8)
+        let credentials = AWSCredentials(
+            accessKeyId: "AKIAIOSFODNN7EXAMPLE",
+            secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            sessionToken: variant.sessionToken)
+        let client = ECRClient(
+            httpClient: HTTPClient.shared, credentials: credentials, region: variant.region,
+            endpoint: AWSEndpoint(url: URL(string: variant.endpoint)!, source: "test"))
+        let body =
+            variant.registryIds.isEmpty
+            ? Data("{}".utf8)
             : try JSONSerialization.data(withJSONObject: ["registryIds": variant.registryIds])
-        let date = Date(timeIntervalSince1970: 1_763_753_400) // 2025-11-21T19:30:00Z
+        let date = Date(timeIntervalSince1970: 1_763_753_400)  // 2025-11-21T19:30:00Z
         let request = client.signedRequest(operation: "GetAuthorizationToken", body: body, date: date)
 
         let spec: [String: Any] = [
@@ -147,7 +164,10 @@ print(json.dumps({"authorization": request.headers["Authorization"], "date": req
         let ours = try #require(request.headers.first { $0.name == "Authorization" }?.value)
         #expect(ours == answer["authorization"])
         #expect(request.headers.first { $0.name == "X-Amz-Date" }?.value == answer["date"])
-        #expect(request.headers.contains { $0.name == "X-Amz-Target" && $0.value == "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken" })
+        #expect(
+            request.headers.contains {
+                $0.name == "X-Amz-Target" && $0.value == "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken"
+            })
     }
 }
 

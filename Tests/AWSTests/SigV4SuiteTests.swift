@@ -1,6 +1,7 @@
 import Foundation
 import OCI
 import Testing
+
 @testable import AWS
 
 /// One case of the AWS SigV4 test suite, read from the shipped resource files.
@@ -39,7 +40,8 @@ struct SuiteCase: CustomTestStringConvertible, Sendable {
         authorization = try read("authz")
 
         let raw = try read("req")
-        let (head, body) = raw.range(of: "\n\n").map { (String(raw[..<$0.lowerBound]), String(raw[$0.upperBound...])) } ?? (raw, "")
+        let (head, body) =
+            raw.range(of: "\n\n").map { (String(raw[..<$0.lowerBound]), String(raw[$0.upperBound...])) } ?? (raw, "")
         self.body = body
         var lines = head.components(separatedBy: "\n")
         let requestLine = lines.removeFirst()
@@ -70,7 +72,7 @@ struct SuiteCase: CustomTestStringConvertible, Sendable {
 }
 
 enum SuiteConstants {
-    static let date = Date(timeIntervalSince1970: 1_440_938_160) // 2015-08-30T12:36:00Z
+    static let date = Date(timeIntervalSince1970: 1_440_938_160)  // 2015-08-30T12:36:00Z
     static let accessKeyId = "AKIDEXAMPLE"
     static let secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 
@@ -87,9 +89,11 @@ struct SigV4SuiteTests {
     func suiteIsComplete() {
         let names = Set(SuiteCase.all.map(\.name))
         #expect(names.count == 31)
-        for required in ["get-vanilla", "get-vanilla-query-order-key-case", "get-header-value-trim", "get-utf8", "get-space",
-                         "get-slash", "get-relative", "post-x-www-form-urlencoded", "post-vanilla-query",
-                         "get-header-key-duplicate", "post-sts-header-before", "post-sts-header-after"] {
+        for required in [
+            "get-vanilla", "get-vanilla-query-order-key-case", "get-header-value-trim", "get-utf8", "get-space",
+            "get-slash", "get-relative", "post-x-www-form-urlencoded", "post-vanilla-query",
+            "get-header-key-duplicate", "post-sts-header-before", "post-sts-header-after",
+        ] {
             #expect(names.contains(required), "missing \(required)")
         }
     }
@@ -97,13 +101,16 @@ struct SigV4SuiteTests {
     @Test("signature matches the suite", arguments: SuiteCase.all)
     func matchesSuite(_ suiteCase: SuiteCase) {
         let isSTS = suiteCase.name.hasPrefix("post-sts-")
-        let credentials = AWSCredentials(accessKeyId: SuiteConstants.accessKeyId, secretAccessKey: SuiteConstants.secret,
-                                         sessionToken: isSTS ? SuiteConstants.sessionToken : nil)
-        let signer = SigV4Signer(credentials: credentials, region: "us-east-1", service: "service",
-                                 signsSecurityToken: suiteCase.name != "post-sts-header-after")
-        let signed = signer.sign(method: suiteCase.method, path: suiteCase.path, query: suiteCase.query,
-                                 headers: suiteCase.headers, payloadHash: SHA256Hasher.hex(of: suiteCase.body),
-                                 date: SuiteConstants.date)
+        let credentials = AWSCredentials(
+            accessKeyId: SuiteConstants.accessKeyId, secretAccessKey: SuiteConstants.secret,
+            sessionToken: isSTS ? SuiteConstants.sessionToken : nil)
+        let signer = SigV4Signer(
+            credentials: credentials, region: "us-east-1", service: "service",
+            signsSecurityToken: suiteCase.name != "post-sts-header-after")
+        let signed = signer.sign(
+            method: suiteCase.method, path: suiteCase.path, query: suiteCase.query,
+            headers: suiteCase.headers, payloadHash: SHA256Hasher.hex(of: suiteCase.body),
+            date: SuiteConstants.date)
         #expect(signed.canonicalRequest == suiteCase.canonicalRequest)
         #expect(signed.stringToSign == suiteCase.stringToSign)
         #expect(signed.authorization == suiteCase.authorization)
@@ -116,10 +123,13 @@ struct SigV4SuiteTests {
 
     @Test("get-vanilla through a URL: the Host header comes from the URL")
     func vanillaFromURL() {
-        let signer = SigV4Signer(credentials: AWSCredentials(accessKeyId: SuiteConstants.accessKeyId, secretAccessKey: SuiteConstants.secret),
-                                 region: "us-east-1", service: "service")
-        let signed = signer.sign(method: "GET", url: URL(string: "https://example.amazonaws.com/")!, headers: [],
-                                 body: Data(), date: SuiteConstants.date)
+        let signer = SigV4Signer(
+            credentials: AWSCredentials(
+                accessKeyId: SuiteConstants.accessKeyId, secretAccessKey: SuiteConstants.secret),
+            region: "us-east-1", service: "service")
+        let signed = signer.sign(
+            method: "GET", url: URL(string: "https://example.amazonaws.com/")!, headers: [],
+            body: Data(), date: SuiteConstants.date)
         #expect(signed.signature == "5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31")
         #expect(signed.header("host") == "example.amazonaws.com")
     }

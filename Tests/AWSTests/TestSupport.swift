@@ -3,7 +3,8 @@ import Foundation
 /// Helpers shared by the AWS tests: temporary directories and running real tools.
 enum TestSupport {
     static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("imagekit-aws-tests-\(UUID().uuidString)")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "imagekit-aws-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
@@ -44,7 +45,10 @@ enum TestSupport {
         process.waitUntilExit()
         let stdout = try String(contentsOf: out, encoding: .utf8)
         guard process.terminationStatus == 0 else {
-            throw ProcessFailure(description: "\(executable) exited \(process.terminationStatus): \(try String(contentsOf: err, encoding: .utf8))")
+            throw ProcessFailure(
+                description:
+                    "\(executable) exited \(process.terminationStatus): \(try String(contentsOf: err, encoding: .utf8))"
+            )
         }
         return stdout
     }

@@ -1,7 +1,9 @@
 import Foundation
 import OCI
 import Testing
+
 import func TestSupport.directorySnapshot
+
 @testable import Archive
 
 /// Crafted layers: impossible sizes, sparse files claiming far more than the layer holds, and
@@ -26,7 +28,9 @@ import func TestSupport.directorySnapshot
     static func refused(_ layer: URL, in scene: Scene, options: ExtractOptions = .init()) throws -> ArchiveError {
         let before = directorySnapshot(scene.outside)
         var caught: ArchiveError?
-        do { _ = try LayerExtractor.unpackForOverlay(layer: layer, to: scene.root, options: options) } catch { caught = error }
+        do { _ = try LayerExtractor.unpackForOverlay(layer: layer, to: scene.root, options: options) } catch {
+            caught = error
+        }
         #expect(directorySnapshot(scene.outside) == before, "extraction touched files outside its root")
         let error = try #require(caught, "\(layer.lastPathComponent) was extracted")
         #expect(error.description.contains(layer.path), "the error does not name the layer: \(error)")
@@ -36,18 +40,19 @@ import func TestSupport.directorySnapshot
 
     /// A tar with one regular file whose size field is the base-256 encoding of -1.
     static func negativeSizeTar(_ url: URL) throws {
-        _ = try python("""
-        import io, sys, tarfile
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
-            info = tarfile.TarInfo("file"); info.size = 4
-            t.addfile(info, io.BytesIO(b"data"))
-        data = bytearray(buf.getvalue())
-        data[124:136] = b"\\xff" * 12
-        data[148:156] = b"        "
-        data[148:156] = ("%06o\\0 " % sum(data[0:512])).encode()
-        open(sys.argv[1], "wb").write(bytes(data))
-        """, [url.path])
+        _ = try python(
+            """
+            import io, sys, tarfile
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
+                info = tarfile.TarInfo("file"); info.size = 4
+                t.addfile(info, io.BytesIO(b"data"))
+            data = bytearray(buf.getvalue())
+            data[124:136] = b"\\xff" * 12
+            data[148:156] = b"        "
+            data[148:156] = ("%06o\\0 " % sum(data[0:512])).encode()
+            open(sys.argv[1], "wb").write(bytes(data))
+            """, [url.path])
     }
 
     @Test func aNegativeBase256SizeIsRefused() throws {
@@ -66,14 +71,15 @@ import func TestSupport.directorySnapshot
         let scene = try Scene()
         defer { scene.dir.cleanup() }
         let layer = scene.dir.path("sparse-max.tar")
-        _ = try python("""
-        import io, sys, tarfile
-        with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
-            info = tarfile.TarInfo("big"); info.size = 1
-            info.pax_headers = {"GNU.sparse.size": str(2**63 - 1), "GNU.sparse.numblocks": "1",
-                                "GNU.sparse.offset": "0", "GNU.sparse.numbytes": "1", "GNU.sparse.name": "big"}
-            t.addfile(info, io.BytesIO(b"x"))
-        """, [layer.path])
+        _ = try python(
+            """
+            import io, sys, tarfile
+            with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+                info = tarfile.TarInfo("big"); info.size = 1
+                info.pax_headers = {"GNU.sparse.size": str(2**63 - 1), "GNU.sparse.numblocks": "1",
+                                    "GNU.sparse.offset": "0", "GNU.sparse.numbytes": "1", "GNU.sparse.name": "big"}
+                t.addfile(info, io.BytesIO(b"x"))
+            """, [layer.path])
         let error = try Self.refused(layer, in: scene)
         #expect(error.description.contains("impossible size of \(Int64.max) bytes"), "\(error)")
         #expect(!FileManager.default.fileExists(atPath: scene.root.appendingPathComponent("big").path))
@@ -119,7 +125,8 @@ import func TestSupport.directorySnapshot
         let scene = try Scene()
         defer { scene.dir.cleanup() }
         let layer = try Self.sparseGiBLayer(scene)
-        let stats = try LayerExtractor.unpackForOverlay(layer: layer, to: scene.root, options: ExtractOptions(byteLimit: 2 << 30))
+        let stats = try LayerExtractor.unpackForOverlay(
+            layer: layer, to: scene.root, options: ExtractOptions(byteLimit: 2 << 30))
         #expect(stats.bytes < 1 << 20, "holes were written as data: \(stats.bytes) bytes")
         var st = stat()
         #expect(stat(scene.root.appendingPathComponent("huge").path, &st) == 0)
@@ -135,7 +142,9 @@ import func TestSupport.directorySnapshot
         let options = ExtractOptions()
         #expect(try options.limit(compressedSize: 10_000, environment: [:]) == ExtractOptions.minimumLimit)
         #expect(try options.limit(compressedSize: 1 << 20, environment: [:]) == 1024 << 20)
-        #expect(try options.limit(compressedSize: 1 << 20, environment: [ExtractOptions.ratioVariable: "4096"]) == 4096 << 20)
+        #expect(
+            try options.limit(compressedSize: 1 << 20, environment: [ExtractOptions.ratioVariable: "4096"]) == 4096
+                << 20)
         #expect(try options.limit(compressedSize: Int64.max / 2, environment: [:]) == Int64.max)
         #expect(throws: ArchiveError.invalidExtractRatio("-1")) {
             try options.limit(compressedSize: 1, environment: [ExtractOptions.ratioVariable: "-1"])
@@ -151,12 +160,16 @@ import func TestSupport.directorySnapshot
         let layer = try Self.sparseGiBLayer(scene)
         let digests = try LayerReader.hash(layer: layer)
         let other = SHA256Hasher.hash(Data("another layer".utf8))
-        let wrongDiffID = try Self.refused(layer, in: scene, options: ExtractOptions(byteLimit: 2 << 30, expected: (digests.digest, other)))
-        #expect(wrongDiffID == .digestMismatch(layer: layer.path, what: "diffID", expected: other, actual: digests.diffID))
+        let wrongDiffID = try Self.refused(
+            layer, in: scene, options: ExtractOptions(byteLimit: 2 << 30, expected: (digests.digest, other)))
+        #expect(
+            wrongDiffID == .digestMismatch(layer: layer.path, what: "diffID", expected: other, actual: digests.diffID))
         let fresh = try Scene()
         defer { fresh.dir.cleanup() }
-        let wrongDigest = try Self.refused(layer, in: fresh, options: ExtractOptions(byteLimit: 2 << 30, expected: (other, digests.diffID)))
-        #expect(wrongDigest == .digestMismatch(layer: layer.path, what: "digest", expected: other, actual: digests.digest))
+        let wrongDigest = try Self.refused(
+            layer, in: fresh, options: ExtractOptions(byteLimit: 2 << 30, expected: (other, digests.diffID)))
+        #expect(
+            wrongDigest == .digestMismatch(layer: layer.path, what: "digest", expected: other, actual: digests.digest))
         // The hashes are those of the bytes: gzip's for the digest, the tar's for the diffID.
         #expect(digests.digest == SHA256Hasher.hash(try Data(contentsOf: layer)))
         let tar = try run("/bin/sh", ["-c", "gzip -dc '\(layer.path)' | sha256sum"]).stdout.prefix(64)

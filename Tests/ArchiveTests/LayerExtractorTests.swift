@@ -1,6 +1,7 @@
 import Foundation
 import OCI
 import Testing
+
 @testable import Archive
 
 /// Builds a tar(.gz) with Python's tarfile from helper calls:
@@ -19,7 +20,8 @@ func craftTar(_ output: URL, gzip: Bool = true, _ body: String) throws {
             ti = tarfile.TarInfo(name); ti.type = tarfile.LNKTYPE; ti.linkname = target; t.addfile(ti)
         def c(name, major, minor):
             ti = tarfile.TarInfo(name); ti.type = tarfile.CHRTYPE; ti.devmajor = major; ti.devminor = minor; t.addfile(ti)
-        """ + body.split(separator: "\n").map { "\n" + $0.trimmingCharacters(in: .whitespaces) }.joined() + "\nt.close()\n"
+        """ + body.split(separator: "\n").map { "\n" + $0.trimmingCharacters(in: .whitespaces) }.joined()
+        + "\nt.close()\n"
     _ = try python(script, [output.path, gzip ? "1" : "0"])
 }
 
@@ -63,7 +65,8 @@ struct LayerExtractorTests {
         let tree = tmp.path("tree")
         try makeFixtureTree(tree)
         // A read-only directory with contents: its mode must be set after it was filled.
-        try FileManager.default.createDirectory(at: tree.appendingPathComponent("ro"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: tree.appendingPathComponent("ro"), withIntermediateDirectories: true)
         try write(Array("inside".utf8), to: tree.appendingPathComponent("ro/file"))
         chmod(tree.appendingPathComponent("ro").path, 0o555)
         let layer = tmp.path("layer.tar.gz")
@@ -75,18 +78,26 @@ struct LayerExtractorTests {
         #expect(stats.entries == written.entryCount)
         #expect(stats.bytes == 3_158_073 + 20 + 7 + 10 + 5 + 8 + 6)
 
-        #expect(try Data(contentsOf: out.appendingPathComponent("big.bin")) == Data(contentsOf: tree.appendingPathComponent("big.bin")))
-        let tool = lstatOf(out.appendingPathComponent("bin/tool"))!, toolLink = lstatOf(out.appendingPathComponent("bin/tool-link"))!
+        #expect(
+            try Data(contentsOf: out.appendingPathComponent("big.bin"))
+                == Data(contentsOf: tree.appendingPathComponent("big.bin")))
+        let tool = lstatOf(out.appendingPathComponent("bin/tool"))!,
+            toolLink = lstatOf(out.appendingPathComponent("bin/tool-link"))!
         #expect(tool.st_ino == toolLink.st_ino)
         #expect(tool.st_mode & 0o7777 == 0o755)
         #expect(lstatOf(out.appendingPathComponent("bin/su"))!.st_mode & 0o7777 == 0o4755)
         let config = lstatOf(out.appendingPathComponent("etc/config"))!
         #expect(config.st_uid == 1000 && config.st_gid == 1000 && config.st_mode & 0o7777 == 0o640)
         #expect(config.st_mtim.tv_sec == Int(LayerOptions.defaultEpoch))
-        #expect(readXattr(path: out.appendingPathComponent("etc/config").path, name: "user.comment") == Array("hello".utf8))
+        #expect(
+            readXattr(path: out.appendingPathComponent("etc/config").path, name: "user.comment") == Array("hello".utf8))
         #expect(readXattr(path: out.appendingPathComponent("etc/config").path, name: "trusted.secret") == nil)
-        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: out.appendingPathComponent("abs-link").path) == "/etc/passwd")
-        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: out.appendingPathComponent("rel-link").path) == "bin/tool")
+        #expect(
+            try FileManager.default.destinationOfSymbolicLink(atPath: out.appendingPathComponent("abs-link").path)
+                == "/etc/passwd")
+        #expect(
+            try FileManager.default.destinationOfSymbolicLink(atPath: out.appendingPathComponent("rel-link").path)
+                == "bin/tool")
         #expect(lstatOf(out.appendingPathComponent("fifo"))!.st_mode & FileType.mask == FileType.fifo)
         let null = lstatOf(out.appendingPathComponent("null"))!
         #expect(null.st_mode & FileType.mask == FileType.character && null.st_rdev == makeDevice(1, 3))
@@ -94,7 +105,9 @@ struct LayerExtractorTests {
         #expect(emptyDir.st_mode & 0o7777 == 0o700 && emptyDir.st_mtim.tv_sec == Int(LayerOptions.defaultEpoch))
         #expect(lstatOf(out.appendingPathComponent("ro"))!.st_mode & 0o7777 == 0o555)
         #expect(try String(contentsOf: out.appendingPathComponent("ro/file"), encoding: .utf8) == "inside")
-        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("deep/" + String(repeating: "n", count: 120) + ".txt").path))
+        #expect(
+            FileManager.default.fileExists(
+                atPath: out.appendingPathComponent("deep/" + String(repeating: "n", count: 120) + ".txt").path))
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("ünïcode-名前.txt").path))
 
         // Scanning the extracted tree gives the same layer, byte for byte.
@@ -107,13 +120,16 @@ struct LayerExtractorTests {
         defer { tmp.cleanup() }
         let root = tmp.path("root")
         for dir in ["etc", "opaque/sub", "keep"] {
-            try FileManager.default.createDirectory(at: root.appendingPathComponent(dir), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: root.appendingPathComponent(dir), withIntermediateDirectories: true)
         }
         for file in ["etc/a", "etc/b", "opaque/x", "opaque/sub/y", "keep/z"] {
             try write(Array(file.utf8), to: root.appendingPathComponent(file))
         }
         let layer = tmp.path("l.tar.gz")
-        try craftTar(layer, """
+        try craftTar(
+            layer,
+            """
             f('etc/.wh.a', b'')
             d('gone')
             f('gone/.wh.nothing', b'')
@@ -130,7 +146,10 @@ struct LayerExtractorTests {
         #expect(!fm.fileExists(atPath: root.appendingPathComponent("etc/a").path))
         #expect(fm.fileExists(atPath: root.appendingPathComponent("etc/b").path))
         #expect(!fm.fileExists(atPath: root.appendingPathComponent("keep").path))
-        #expect(try fm.contentsOfDirectory(atPath: root.appendingPathComponent("opaque").path).sorted() == ["-early", "new"])
+        #expect(
+            try fm.contentsOfDirectory(atPath: root.appendingPathComponent("opaque").path).sorted() == [
+                "-early", "new",
+            ])
         #expect(!fm.fileExists(atPath: root.appendingPathComponent("missing-parent").path))
         // Whiteout files themselves never appear in a merged root.
         #expect(try fm.contentsOfDirectory(atPath: root.appendingPathComponent("gone").path) == [])
@@ -140,13 +159,15 @@ struct LayerExtractorTests {
         let tmp = try TempDir()
         defer { tmp.cleanup() }
         let upper = tmp.path("upper")
-        try FileManager.default.createDirectory(at: upper.appendingPathComponent("etc/opaque"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: upper.appendingPathComponent("etc/opaque"), withIntermediateDirectories: true)
         try write(Array("new".utf8), to: upper.appendingPathComponent("etc/opaque/fresh"))
         try setXattrWithPython(upper.appendingPathComponent("etc/opaque"), name: "trusted.overlay.opaque", value: "y")
         #expect(mknod(upper.appendingPathComponent("etc/deleted").path, FileType.character, makeDevice(0, 0)) == 0)
         let layer = tmp.path("upper.tar.gz")
         _ = try writeLayer(upper, to: layer, scan: .init(overlayWhiteouts: true))
-        let names = try python("""
+        let names = try python(
+            """
             import tarfile, sys
             print('\\n'.join(m.name + ':' + str(m.type, 'ascii') for m in tarfile.open(sys.argv[1])))
             """, [layer.path])
@@ -158,7 +179,9 @@ struct LayerExtractorTests {
         #expect(stats.entries == 5)
         let device = lstatOf(lower.appendingPathComponent("etc/deleted"))!
         #expect(device.st_mode & FileType.mask == FileType.character && device.st_rdev == 0)
-        #expect(readXattr(path: lower.appendingPathComponent("etc/opaque").path, name: "trusted.overlay.opaque") == Array("y".utf8))
+        #expect(
+            readXattr(path: lower.appendingPathComponent("etc/opaque").path, name: "trusted.overlay.opaque")
+                == Array("y".utf8))
         #expect(!FileManager.default.fileExists(atPath: lower.appendingPathComponent("etc/opaque/.wh..wh..opq").path))
         #expect(try String(contentsOf: lower.appendingPathComponent("etc/opaque/fresh"), encoding: .utf8) == "new")
         // And the unpacked form scans back to the same layer.
@@ -197,7 +220,9 @@ struct LayerExtractorTests {
         defer { box.tmp.cleanup() }
         let layer = box.tmp.path("evil.tar.gz")
         let sentinel = box.sentinel.path
-        try craftTar(layer, """
+        try craftTar(
+            layer,
+            """
             l('abs', '\(sentinel)')
             f('abs/pwned', b'pwned')
             l('rel', '../sentinel')
@@ -219,7 +244,8 @@ struct LayerExtractorTests {
         #expect(FileManager.default.fileExists(atPath: t.appendingPathComponent("sentinel/pwned3").path))
         #expect(FileManager.default.fileExists(atPath: t.appendingPathComponent("dotdot-file").path))
         // The symlinks themselves are kept as recorded (a rootfs has absolute links).
-        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: t.appendingPathComponent("abs").path) == sentinel)
+        #expect(
+            try FileManager.default.destinationOfSymbolicLink(atPath: t.appendingPathComponent("abs").path) == sentinel)
         // A file entry replaces a symlink of the same name instead of writing through it.
         #expect(lstatOf(t.appendingPathComponent("keep-link"))!.st_mode & FileType.mask == FileType.regular)
         #expect(try String(contentsOf: t.appendingPathComponent("keep-link"), encoding: .utf8) == "replaced")
@@ -229,7 +255,9 @@ struct LayerExtractorTests {
         let box = try Sandbox()
         defer { box.tmp.cleanup() }
         let loop = box.tmp.path("loop.tar.gz")
-        try craftTar(loop, """
+        try craftTar(
+            loop,
+            """
             l('etc', '/etc')
             f('etc/passwd', b'root::0:0::/:/bin/sh')
             """)
@@ -241,7 +269,9 @@ struct LayerExtractorTests {
             #expect(error.description.contains("etc/passwd"))
         }
         let hardlink = box.tmp.path("hardlink.tar.gz")
-        try craftTar(hardlink, """
+        try craftTar(
+            hardlink,
+            """
             l('s', '\(box.sentinel.path)')
             h('stolen', 's/keep')
             """)
@@ -322,7 +352,9 @@ struct LayerReaderTests {
         let tmp = try TempDir()
         defer { tmp.cleanup() }
         let tar = tmp.path("x.tar")
-        try craftTar(tar, gzip: false, """
+        try craftTar(
+            tar, gzip: false,
+            """
             d('./a/')
             f('./a/b.txt', b'hello')
             f('c//d', b'')

@@ -1,6 +1,7 @@
 import Foundation
 import OCI
 import Testing
+
 @testable import Archive
 
 /// A tree with every kind of entry a layer carries.
@@ -27,7 +28,8 @@ func makeFixtureTree(_ root: URL) throws {
     symlink("bin/tool", root.appendingPathComponent("rel-link").path)
     mkfifo(root.appendingPathComponent("fifo").path, 0o644)
     mknod(root.appendingPathComponent("null").path, FileType.character | 0o666, makeDevice(1, 3))
-    try write(Array("long\n".utf8), to: root.appendingPathComponent("deep/" + String(repeating: "n", count: 120) + ".txt"))
+    try write(
+        Array("long\n".utf8), to: root.appendingPathComponent("deep/" + String(repeating: "n", count: 120) + ".txt"))
     try write(Array("unicode\n".utf8), to: root.appendingPathComponent("ünïcode-名前.txt"))
 }
 
@@ -75,7 +77,8 @@ struct LayerWriterTests {
         setTimes(tree.appendingPathComponent("old"), seconds: 500_000_000)
         setTimes(tree.appendingPathComponent("new"), seconds: 1_700_000_000)
         _ = try writeLayer(tree, to: tmp.path("l.tar.gz"), options: LayerOptions(sourceDateEpoch: 1_000_000_000))
-        let out = try python("""
+        let out = try python(
+            """
             import tarfile, sys
             with tarfile.open(sys.argv[1]) as t:
                 for m in t.getmembers(): print(m.name, int(m.mtime))
@@ -99,7 +102,8 @@ struct LayerWriterTests {
         #expect(listing.stdout.contains("abs-link -> /etc/passwd"))
         #expect(listing.stdout.contains("2000-01-01 00:00"))
 
-        let report = try python("""
+        let report = try python(
+            """
             import tarfile, sys
             with tarfile.open(sys.argv[1]) as t:
                 for m in t.getmembers():
@@ -112,24 +116,25 @@ struct LayerWriterTests {
             """, [layer.path])
         let lines = report.split(separator: "\n").map(String.init)
         let longName = "deep/" + String(repeating: "n", count: 120) + ".txt"
-        #expect(lines == [
-            "l abs-link 0o777 0 0 '' '' 946684800 0 /etc/passwd ",
-            "f big.bin 0o644 0 0 '' '' 946684800 3158073  ",
-            "d bin 0o755 0 0 '' '' 946684800 0  ",
-            "f bin/su 0o4755 0 0 '' '' 946684800 7  ",
-            "f bin/tool 0o755 0 0 '' '' 946684800 20  ",
-            "h bin/tool-link 0o755 0 0 '' '' 946684800 0 bin/tool ",
-            "d deep 0o755 0 0 '' '' 946684800 0  ",
-            "f \(longName) 0o644 0 0 '' '' 946684800 5  ",
-            "d empty-dir 0o700 0 0 '' '' 946684800 0  ",
-            "f empty.txt 0o644 0 0 '' '' 946684800 0  ",
-            "d etc 0o755 0 0 '' '' 946684800 0  ",
-            "f etc/config 0o640 1000 1000 '' '' 946684800 10  SCHILY.xattr.user.comment=hello",
-            "p fifo 0o644 0 0 '' '' 946684800 0  ",
-            "c null 0o644 0 0 '' '' 946684800 0 1,3 ",
-            "l rel-link 0o777 0 0 '' '' 946684800 0 bin/tool ",
-            "f ünïcode-名前.txt 0o644 0 0 '' '' 946684800 8  ",
-        ])
+        #expect(
+            lines == [
+                "l abs-link 0o777 0 0 '' '' 946684800 0 /etc/passwd ",
+                "f big.bin 0o644 0 0 '' '' 946684800 3158073  ",
+                "d bin 0o755 0 0 '' '' 946684800 0  ",
+                "f bin/su 0o4755 0 0 '' '' 946684800 7  ",
+                "f bin/tool 0o755 0 0 '' '' 946684800 20  ",
+                "h bin/tool-link 0o755 0 0 '' '' 946684800 0 bin/tool ",
+                "d deep 0o755 0 0 '' '' 946684800 0  ",
+                "f \(longName) 0o644 0 0 '' '' 946684800 5  ",
+                "d empty-dir 0o700 0 0 '' '' 946684800 0  ",
+                "f empty.txt 0o644 0 0 '' '' 946684800 0  ",
+                "d etc 0o755 0 0 '' '' 946684800 0  ",
+                "f etc/config 0o640 1000 1000 '' '' 946684800 10  SCHILY.xattr.user.comment=hello",
+                "p fifo 0o644 0 0 '' '' 946684800 0  ",
+                "c null 0o644 0 0 '' '' 946684800 0 1,3 ",
+                "l rel-link 0o777 0 0 '' '' 946684800 0 bin/tool ",
+                "f ünïcode-名前.txt 0o644 0 0 '' '' 946684800 8  ",
+            ])
     }
 
     @Test func paxHeadersOnlyWhereNeededWithStableNamesAndNoExtraTimes() throws {
@@ -140,7 +145,8 @@ struct LayerWriterTests {
         let layer = tmp.path("layer.tar.gz")
         _ = try writeLayer(tree, to: layer)
         // Walk the raw 512-byte headers: list the pax ('x') headers, their names and records.
-        let raw = try python("""
+        let raw = try python(
+            """
             import gzip, sys
             data = gzip.open(sys.argv[1]).read()
             off = 0
@@ -185,14 +191,16 @@ struct LayerWriterTests {
         let tmp = try TempDir()
         defer { tmp.cleanup() }
         let tree = tmp.path("tree")
-        try FileManager.default.createDirectory(at: tree.appendingPathComponent("etc"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: tree.appendingPathComponent("etc"), withIntermediateDirectories: true)
         try write(Array("127.0.0.1 localhost\n".utf8), to: tree.appendingPathComponent("etc/hosts"))
         let scanned = try LayerWriter.write(directory: tree, to: tmp.path("a.tar.gz"), options: LayerOptions())
 
         let writer = try LayerWriter(output: tmp.path("b.tar.gz"), options: LayerOptions(compressionThreads: 1))
         try writer.add(LayerEntry(path: "etc", kind: .directory, mode: 0o755, mtime: 2_000_000_000))
-        try writer.add(LayerEntry(path: "etc/hosts", kind: .regular(source: nil, size: 0), mode: 0o644, mtime: 2_000_000_000),
-                       data: Data("127.0.0.1 localhost\n".utf8))
+        try writer.add(
+            LayerEntry(path: "etc/hosts", kind: .regular(source: nil, size: 0), mode: 0o644, mtime: 2_000_000_000),
+            data: Data("127.0.0.1 localhost\n".utf8))
         #expect(try writer.finish() == scanned)
     }
 
@@ -255,7 +263,8 @@ struct LayerWriterTests {
 
     @Test func sourceDateEpochFromEnvironment() throws {
         #expect(try LayerOptions.fromEnvironment([:]).sourceDateEpoch == LayerOptions.defaultEpoch)
-        #expect(try LayerOptions.fromEnvironment(["SOURCE_DATE_EPOCH": ""]).sourceDateEpoch == LayerOptions.defaultEpoch)
+        #expect(
+            try LayerOptions.fromEnvironment(["SOURCE_DATE_EPOCH": ""]).sourceDateEpoch == LayerOptions.defaultEpoch)
         #expect(try LayerOptions.fromEnvironment(["SOURCE_DATE_EPOCH": "1700000000"]).sourceDateEpoch == 1_700_000_000)
         for bad in ["-1", "17e8", "soon", "1700000000.5", "99999999999999999999999"] {
             #expect(throws: ArchiveError.invalidSourceDateEpoch(bad)) {
@@ -301,7 +310,8 @@ struct GzipCompressorTests {
         try write(one, to: tmp.path("x.gz"))
         #expect(try run("/bin/gzip", ["-t", tmp.path("x.gz").path]).status == 0)
         try write(input, to: tmp.path("x"))
-        let same = try python("""
+        let same = try python(
+            """
             import gzip, sys
             print(gzip.open(sys.argv[1]).read() == open(sys.argv[2], 'rb').read())
             """, [tmp.path("x.gz").path, tmp.path("x").path])

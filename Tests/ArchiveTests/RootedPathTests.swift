@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Archive
 
 /// Resolution inside a root as securejoin does it: symlinks followed from the root, never out of it.
@@ -33,7 +34,9 @@ import Testing
         #expect(try RootedPath.resolve("/", in: root, escapes: .clamp).relative == "")
         // The host path is looked up inside the root, where it does not exist.
         #expect(throws: RootedPathError.self) { try RootedPath.resolve("host/secret", in: root, escapes: .clamp) }
-        #expect(throws: RootedPathError.tooManyLinks(path: "a/loop")) { try RootedPath.resolve("a/loop", in: root, escapes: .clamp) }
+        #expect(throws: RootedPathError.tooManyLinks(path: "a/loop")) {
+            try RootedPath.resolve("a/loop", in: root, escapes: .clamp)
+        }
         #expect(RootedPath.contents(of: "/lib/f", in: root) == Data("inside".utf8))
         #expect(RootedPath.contents(of: "host/secret", in: root) == nil)
         _ = outside
@@ -84,15 +87,18 @@ import Testing
         #expect(RootedPath.openFile("lib/f", under: root) == -1 && errno == ENOTDIR)
         #expect(RootedPath.openFile("host/secret", under: root) == -1)
 
-        let entry = LayerEntry(path: "secret", kind: .regular(source: root.appendingPathComponent("host/secret"), size: 6), mode: 0o644)
+        let entry = LayerEntry(
+            path: "secret", kind: .regular(source: root.appendingPathComponent("host/secret"), size: 6), mode: 0o644)
         let writer = try LayerWriter(output: temp.path("layer.tar.gz"), options: LayerOptions())
         writer.sourceRoot = root
         #expect(throws: ArchiveError.self) { try writer.add(entry) }
         // Without a source root only the last component is held to O_NOFOLLOW.
         let plain = try LayerWriter(output: temp.path("plain.tar.gz"), options: LayerOptions())
-        try plain.add(LayerEntry(path: "f", kind: .regular(source: root.appendingPathComponent("lib/f"), size: 6), mode: 0o644))
+        try plain.add(
+            LayerEntry(path: "f", kind: .regular(source: root.appendingPathComponent("lib/f"), size: 6), mode: 0o644))
         #expect(throws: ArchiveError.self) {
-            try plain.add(LayerEntry(path: "g", kind: .regular(source: root.appendingPathComponent("lib"), size: 6), mode: 0o644))
+            try plain.add(
+                LayerEntry(path: "g", kind: .regular(source: root.appendingPathComponent("lib"), size: 6), mode: 0o644))
         }
         _ = outside
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Archive
 
 /// A fresh directory under the system temp dir, removed by `cleanup()`.
@@ -41,9 +42,10 @@ func run(_ executable: String, _ arguments: [String], input: Data? = nil) throws
     let outData = out.fileHandleForReading.readDataToEndOfFile()
     let errData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return ProcessResult(status: process.terminationStatus,
-                         stdout: String(decoding: outData, as: UTF8.self),
-                         stderr: String(decoding: errData, as: UTF8.self))
+    return ProcessResult(
+        status: process.terminationStatus,
+        stdout: String(decoding: outData, as: UTF8.self),
+        stderr: String(decoding: errData, as: UTF8.self))
 }
 
 /// Runs a Python 3 script with arguments and returns its stdout; a failure fails the test.
@@ -82,8 +84,10 @@ func setTimes(_ url: URL, seconds: Int) {
 }
 
 /// Writes a layer from a directory scan and returns the result.
-func writeLayer(_ directory: URL, to output: URL, options: LayerOptions = LayerOptions(),
-                scan: TreeScanner.Options = .init()) throws -> WrittenLayer {
+func writeLayer(
+    _ directory: URL, to output: URL, options: LayerOptions = LayerOptions(),
+    scan: TreeScanner.Options = .init()
+) throws -> WrittenLayer {
     let entries = try TreeScanner.scan(directory, options: scan)
     let writer = try LayerWriter(output: output, options: options)
     for entry in entries { try writer.add(entry) }
@@ -92,6 +96,7 @@ func writeLayer(_ directory: URL, to output: URL, options: LayerOptions = LayerO
 
 /// Sets an xattr through Python (no setfattr binary needed).
 func setXattrWithPython(_ url: URL, name: String, value: String) throws {
-    _ = try python("import os,sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode(), follow_symlinks=False)",
-                   [url.path, name, value])
+    _ = try python(
+        "import os,sys; os.setxattr(sys.argv[1], sys.argv[2], sys.argv[3].encode(), follow_symlinks=False)",
+        [url.path, name, value])
 }

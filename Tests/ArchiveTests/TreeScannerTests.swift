@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Archive
 
 @Suite("TreeScanner")
@@ -9,7 +10,8 @@ struct TreeScannerTests {
         defer { tmp.cleanup() }
         let tree = tmp.path("tree")
         try makeFixtureTree(tree)
-        try FileManager.default.createDirectory(at: tree.appendingPathComponent("a/b"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: tree.appendingPathComponent("a/b"), withIntermediateDirectories: true)
         try write([], to: tree.appendingPathComponent("a-b"))
         try write([], to: tree.appendingPathComponent("a/b/c"))
         // A hardlink whose name sorts before the original: it becomes the file.
@@ -41,14 +43,17 @@ struct TreeScannerTests {
         let tmp = try TempDir()
         defer { tmp.cleanup() }
         let tree = tmp.path("tree")
-        try FileManager.default.createDirectory(at: tree.appendingPathComponent("keep"), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: tree.appendingPathComponent("node_modules/x"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: tree.appendingPathComponent("keep"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: tree.appendingPathComponent("node_modules/x"), withIntermediateDirectories: true)
         try write([1], to: tree.appendingPathComponent("keep/file"))
         try write([1], to: tree.appendingPathComponent("node_modules/x/y"))
         try write([1], to: tree.appendingPathComponent("secret.env"))
         try setXattrWithPython(tree.appendingPathComponent("keep/file"), name: "user.a", value: "1")
-        let options = TreeScanner.Options(pathPrefix: "/app/", exclude: { $0 == "node_modules" || $0.hasSuffix(".env") },
-                                          includeRoot: true, xattrs: false)
+        let options = TreeScanner.Options(
+            pathPrefix: "/app/", exclude: { $0 == "node_modules" || $0.hasSuffix(".env") },
+            includeRoot: true, xattrs: false)
         let entries = try TreeScanner.scan(tree, options: options)
         #expect(entries.map(\.path) == ["app", "app/keep", "app/keep/file"])
         #expect(entries.allSatisfy { $0.xattrs.isEmpty })
@@ -71,12 +76,16 @@ struct TreeScannerTests {
         let tmp = try TempDir()
         defer { tmp.cleanup() }
         let upper = tmp.path("upper")
-        try FileManager.default.createDirectory(at: upper.appendingPathComponent("etc/opaque"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: upper.appendingPathComponent("etc/opaque"), withIntermediateDirectories: true)
         try write(Array("new".utf8), to: upper.appendingPathComponent("etc/opaque/fresh"))
         try setXattrWithPython(upper.appendingPathComponent("etc/opaque"), name: "trusted.overlay.opaque", value: "y")
         #expect(mknod(upper.appendingPathComponent("etc/deleted").path, FileType.character, makeDevice(0, 0)) == 0)
         let entries = try TreeScanner.scan(upper, options: .init(overlayWhiteouts: true))
-        #expect(entries.map(\.path) == ["etc", "etc/.wh.deleted", "etc/opaque", "etc/opaque/.wh..wh..opq", "etc/opaque/fresh"])
+        #expect(
+            entries.map(\.path) == [
+                "etc", "etc/.wh.deleted", "etc/opaque", "etc/opaque/.wh..wh..opq", "etc/opaque/fresh",
+            ])
         #expect(entries[1].kind == .regular(source: nil, size: 0))
         #expect(entries[3].kind == .regular(source: nil, size: 0))
         #expect(entries[2].xattrs.isEmpty)

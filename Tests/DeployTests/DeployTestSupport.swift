@@ -1,10 +1,12 @@
 import Foundation
 import Testing
+
 @testable import Deploy
 
 enum DeployTestSupport {
     static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("imagekit-deploy-tests-\(UUID().uuidString)")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "imagekit-deploy-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
@@ -13,7 +15,8 @@ enum DeployTestSupport {
 
     static func python() throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for directory in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(directory)/python3") {
+        for directory in path.split(separator: ":")
+        where FileManager.default.isExecutableFile(atPath: "\(directory)/python3") {
             return "\(directory)/python3"
         }
         throw Failure(description: "python3 is not on PATH")
@@ -40,23 +43,29 @@ enum DeployTestSupport {
     }
 
     static let tomlScript = #"""
-import json, sys, tomllib
-with open(sys.argv[1], "rb") as f:
-    doc = tomllib.load(f)
-table = doc.get(sys.argv[2], {}).get(sys.argv[3], {}).get("parameters", {})
-print(json.dumps({"version": doc.get("version"), "overrides": table.get("parameter_overrides"), "table": table}))
-"""#
+        import json, sys, tomllib
+        with open(sys.argv[1], "rb") as f:
+            doc = tomllib.load(f)
+        table = doc.get(sys.argv[2], {}).get(sys.argv[3], {}).get("parameters", {})
+        print(json.dumps({"version": doc.get("version"), "overrides": table.get("parameter_overrides"), "table": table}))
+        """#
 
     /// What Python's `tomllib` reads from `[env.table.parameters]`: `parameter_overrides`, the whole table and `version`.
-    static func tomllib(_ path: String, env: String = "default", table: String = "deploy") throws -> (overrides: Any?, table: [String: Any], version: Double?) {
+    static func tomllib(
+        _ path: String, env: String = "default", table: String = "deploy"
+    ) throws -> (overrides: Any?, table: [String: Any], version: Double?) {
         let output = try runPython(tomlScript, [path, env, table])
         let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as! [String: Any]
-        return (object["overrides"].flatMap { $0 is NSNull ? nil : $0 }, object["table"] as? [String: Any] ?? [:],
-                object["version"] as? Double)
+        return (
+            object["overrides"].flatMap { $0 is NSNull ? nil : $0 }, object["table"] as? [String: Any] ?? [:],
+            object["version"] as? Double
+        )
     }
 
     /// Writes `text` to a fresh samconfig.toml, edits it, and returns the path and the new text.
-    static func editFile(_ text: String, env: String = "default", key: String = "ImageUri", value: String) throws -> (path: String, text: String, change: DeployChange, directory: URL) {
+    static func editFile(
+        _ text: String, env: String = "default", key: String = "ImageUri", value: String
+    ) throws -> (path: String, text: String, change: DeployChange, directory: URL) {
         let directory = try temporaryDirectory()
         let path = directory.appendingPathComponent("samconfig.toml").path
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Deploy
 
 @Suite("CloudFormation parameters and ECS task definition files")
@@ -12,26 +13,27 @@ struct JSONEditorTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("doc.json").path
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        let output = try DeployTestSupport.runPython("import json, sys; print(json.dumps(json.load(open(sys.argv[1]))))", [path])
+        let output = try DeployTestSupport.runPython(
+            "import json, sys; print(json.dumps(json.load(open(sys.argv[1]))))", [path])
         return try JSONSerialization.jsonObject(with: Data(output.utf8))
     }
 
     @Test("list shape: the value is replaced in place, order and formatting kept")
     func listShape() throws {
         let original = """
-        [
-          {
-            "ParameterKey": "Stage",
-            "ParameterValue": "dev"
-          },
-          {
-            "ParameterKey": "ImageUri",
-            "ParameterValue": "old"
-          },
-          {"ParameterKey": "Memory", "ParameterValue": "512"}
-        ]
+            [
+              {
+                "ParameterKey": "Stage",
+                "ParameterValue": "dev"
+              },
+              {
+                "ParameterKey": "ImageUri",
+                "ParameterValue": "old"
+              },
+              {"ParameterKey": "Memory", "ParameterValue": "512"}
+            ]
 
-        """
+            """
         let (text, change) = try CloudFormationParameters.edit(original, key: "ImageUri", value: Self.image)
         #expect(text == original.replacingOccurrences(of: "\"old\"", with: "\"\(Self.image)\""))
         #expect(change.previousValue == "old")
@@ -45,26 +47,38 @@ struct JSONEditorTests {
     func listAppend() throws {
         let pretty = "[\n    {\n        \"ParameterKey\": \"Stage\",\n        \"ParameterValue\": \"dev\"\n    }\n]\n"
         let (text, _) = try CloudFormationParameters.edit(pretty, key: "ImageUri", value: "img")
-        #expect(text == "[\n    {\n        \"ParameterKey\": \"Stage\",\n        \"ParameterValue\": \"dev\"\n    },\n    {\n        \"ParameterKey\": \"ImageUri\",\n        \"ParameterValue\": \"img\"\n    }\n]\n")
+        #expect(
+            text
+                == "[\n    {\n        \"ParameterKey\": \"Stage\",\n        \"ParameterValue\": \"dev\"\n    },\n    {\n        \"ParameterKey\": \"ImageUri\",\n        \"ParameterValue\": \"img\"\n    }\n]\n"
+        )
         let compact = #"[{"ParameterKey":"Stage","ParameterValue":"dev"}]"#
         let (small, _) = try CloudFormationParameters.edit(compact, key: "ImageUri", value: "img")
-        #expect(small == #"[{"ParameterKey":"Stage","ParameterValue":"dev"}, {"ParameterKey":"ImageUri", "ParameterValue":"img"}]"#)
+        #expect(
+            small
+                == #"[{"ParameterKey":"Stage","ParameterValue":"dev"}, {"ParameterKey":"ImageUri", "ParameterValue":"img"}]"#
+        )
         let entries = try #require(try pythonJSON(small) as? [[String: String]])
         #expect(entries.last == ["ParameterKey": "ImageUri", "ParameterValue": "img"])
         let (fromEmpty, _) = try CloudFormationParameters.edit("[]", key: "ImageUri", value: "img")
-        #expect(try pythonJSON(fromEmpty) as? [[String: String]] == [["ParameterKey": "ImageUri", "ParameterValue": "img"]])
+        #expect(
+            try pythonJSON(fromEmpty) as? [[String: String]] == [["ParameterKey": "ImageUri", "ParameterValue": "img"]])
     }
 
     @Test("UsePreviousValue is replaced by the new value")
     func usePreviousValue() throws {
-        let original = #"[{"ParameterKey": "ImageUri", "UsePreviousValue": true}, {"ParameterKey": "Stage", "ParameterValue": "x"}]"#
+        let original =
+            #"[{"ParameterKey": "ImageUri", "UsePreviousValue": true}, {"ParameterKey": "Stage", "ParameterValue": "x"}]"#
         let (text, _) = try CloudFormationParameters.edit(original, key: "ImageUri", value: "img")
-        #expect(text == #"[{"ParameterKey": "ImageUri", "ParameterValue": "img"}, {"ParameterKey": "Stage", "ParameterValue": "x"}]"#)
+        #expect(
+            text
+                == #"[{"ParameterKey": "ImageUri", "ParameterValue": "img"}, {"ParameterKey": "Stage", "ParameterValue": "x"}]"#
+        )
     }
 
     @Test("object shape {\"Parameters\": {...}}, CRLF kept, escaping correct")
     func objectShape() throws {
-        let original = "{\r\n  \"Parameters\": {\r\n    \"Stage\": \"dev\",\r\n    \"ImageUri\": \"old\"\r\n  },\r\n  \"Tags\": {\"team\": \"web\"}\r\n}\r\n"
+        let original =
+            "{\r\n  \"Parameters\": {\r\n    \"Stage\": \"dev\",\r\n    \"ImageUri\": \"old\"\r\n  },\r\n  \"Tags\": {\"team\": \"web\"}\r\n}\r\n"
         let (text, change) = try CloudFormationParameters.edit(original, key: "ImageUri", value: "a\"b\\c/d")
         #expect(text == original.replacingOccurrences(of: "\"old\"", with: #""a\"b\\c/d""#))
         #expect(change.location == "Parameters.ImageUri")
@@ -73,7 +87,10 @@ struct JSONEditorTests {
 
         let (added, _) = try CloudFormationParameters.edit(original, key: "Memory", value: "1024")
         #expect(added.contains("\"ImageUri\": \"old\",\r\n    \"Memory\": \"1024\"\r\n  },"))
-        #expect((try pythonJSON(added) as? [String: Any]).flatMap { $0["Parameters"] as? [String: String] } == ["Stage": "dev", "ImageUri": "old", "Memory": "1024"])
+        #expect(
+            (try pythonJSON(added) as? [String: Any]).flatMap { $0["Parameters"] as? [String: String] } == [
+                "Stage": "dev", "ImageUri": "old", "Memory": "1024",
+            ])
     }
 
     @Test("file round trip: atomic, mode kept; a missing file is created; bad JSON names line and column")
@@ -82,16 +99,24 @@ struct JSONEditorTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("params.json").path
         try CloudFormationParameters(path: path).setParameter("ImageUri", to: "first")
-        #expect(try pythonJSON(String(contentsOfFile: path, encoding: .utf8)) as? [[String: String]] == [["ParameterKey": "ImageUri", "ParameterValue": "first"]])
+        #expect(
+            try pythonJSON(String(contentsOfFile: path, encoding: .utf8)) as? [[String: String]] == [
+                ["ParameterKey": "ImageUri", "ParameterValue": "first"]
+            ])
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         let change = try CloudFormationParameters(path: path).setParameter("ImageUri", to: "second")
         #expect(change.previousValue == "first")
-        #expect((try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        #expect(
+            (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue == 0o600)
 
         let broken = directory.appendingPathComponent("broken.json").path
         let brokenText = "[\n  {\"ParameterKey\": \"A\" \"ParameterValue\": \"x\"}\n]\n"
         try Data(brokenText.utf8).write(to: URL(fileURLWithPath: broken))
-        #expect(throws: DeployError.syntax(file: broken, line: 2, column: 24, message: "expected \",\" or \"}\" after the value of \"ParameterKey\"")) {
+        #expect(
+            throws: DeployError.syntax(
+                file: broken, line: 2, column: 24,
+                message: "expected \",\" or \"}\" after the value of \"ParameterKey\"")
+        ) {
             try CloudFormationParameters(path: broken).setParameter("ImageUri", to: "x")
         }
         #expect(try String(contentsOfFile: broken, encoding: .utf8) == brokenText)
@@ -99,26 +124,26 @@ struct JSONEditorTests {
     }
 
     static let taskDefinition = """
-    {
-      "family": "vibejudge-dashboard",
-      "containerDefinitions": [
         {
-          "name": "sidecar",
-          "image": "public.ecr.aws/aws-observability/aws-otel-collector:latest",
-          "essential": false
-        },
-        {
-          "name": "dashboard",
-          "image": "old:1",
-          "portMappings": [{"containerPort": 8501}],
-          "essential": true
+          "family": "vibejudge-dashboard",
+          "containerDefinitions": [
+            {
+              "name": "sidecar",
+              "image": "public.ecr.aws/aws-observability/aws-otel-collector:latest",
+              "essential": false
+            },
+            {
+              "name": "dashboard",
+              "image": "old:1",
+              "portMappings": [{"containerPort": 8501}],
+              "essential": true
+            }
+          ],
+          "cpu": "256",
+          "memory": "512"
         }
-      ],
-      "cpu": "256",
-      "memory": "512"
-    }
 
-    """
+        """
 
     @Test("task definition: only the named container's image changes")
     func taskDefinitionImage() throws {
@@ -128,14 +153,21 @@ struct JSONEditorTests {
         #expect(change.line == 11)
         let object = try #require(try pythonJSON(text) as? [String: Any])
         let containers = try #require(object["containerDefinitions"] as? [[String: Any]])
-        #expect(containers.map { $0["image"] as? String } == ["public.ecr.aws/aws-observability/aws-otel-collector:latest", Self.image])
+        #expect(
+            containers.map { $0["image"] as? String } == [
+                "public.ecr.aws/aws-observability/aws-otel-collector:latest", Self.image,
+            ])
     }
 
     @Test("describe-task-definition output and a bare list work too; a missing image key is added")
     func taskDefinitionShapes() throws {
-        let wrapped = #"{"taskDefinition": {"taskDefinitionArn": "arn:x", "containerDefinitions": [{"name": "web", "image": "a"}], "revision": 3}}"#
+        let wrapped =
+            #"{"taskDefinition": {"taskDefinitionArn": "arn:x", "containerDefinitions": [{"name": "web", "image": "a"}], "revision": 3}}"#
         let (text, _) = try ECSTaskDefinition.edit(wrapped, container: "web", image: "b")
-        #expect(text == #"{"taskDefinition": {"taskDefinitionArn": "arn:x", "containerDefinitions": [{"name": "web", "image": "b"}], "revision": 3}}"#)
+        #expect(
+            text
+                == #"{"taskDefinition": {"taskDefinitionArn": "arn:x", "containerDefinitions": [{"name": "web", "image": "b"}], "revision": 3}}"#
+        )
         let bare = "[\n  {\n    \"name\": \"web\",\n    \"essential\": true\n  }\n]"
         let (added, change) = try ECSTaskDefinition.edit(bare, container: "web", image: "img")
         #expect(added == "[\n  {\n    \"name\": \"web\",\n    \"essential\": true,\n    \"image\": \"img\"\n  }\n]")
@@ -144,12 +176,20 @@ struct JSONEditorTests {
 
     @Test("a missing container lists the names there are")
     func missingContainer() throws {
-        #expect(throws: DeployError.containerNotFound(file: "task-definition.json", name: "web", available: ["sidecar", "dashboard"])) {
+        #expect(
+            throws: DeployError.containerNotFound(
+                file: "task-definition.json", name: "web", available: ["sidecar", "dashboard"])
+        ) {
             try ECSTaskDefinition.edit(Self.taskDefinition, container: "web", image: "x")
         }
         let error = DeployError.containerNotFound(file: "td.json", name: "web", available: ["sidecar", "dashboard"])
-        #expect("\(error)" == "td.json: no container named \"web\" in the task definition (containers: sidecar, dashboard); pass one of these names")
-        #expect(throws: DeployError.self) { try ECSTaskDefinition.edit(#"{"family": "x"}"#, container: "web", image: "x") }
+        #expect(
+            "\(error)"
+                == "td.json: no container named \"web\" in the task definition (containers: sidecar, dashboard); pass one of these names"
+        )
+        #expect(throws: DeployError.self) {
+            try ECSTaskDefinition.edit(#"{"family": "x"}"#, container: "web", image: "x")
+        }
     }
 
     @Test("task definition file edit is atomic and a failed edit leaves it alone")

@@ -1,34 +1,37 @@
 import Foundation
 import Testing
+
 @testable import Deploy
 
 @Suite("samconfig.toml parameter_overrides editing")
 struct SAMConfigEditorTests {
-    static let image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/vibejudge-dashboard@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+    static let image =
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/vibejudge-dashboard@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
     @Test("basic string: only the ImageUri value of the chosen environment changes")
     func basicString() throws {
         let original = """
-        # SAM configuration
-        version = 0.1
+            # SAM configuration
+            version = 0.1
 
-        [default.deploy.parameters]
-        stack_name = "vibejudge"   # the stack
-        parameter_overrides = "Environment=\\"dev\\" ImageUri=old.example/app:1 Memory=512"
-        capabilities = "CAPABILITY_IAM"
+            [default.deploy.parameters]
+            stack_name = "vibejudge"   # the stack
+            parameter_overrides = "Environment=\\"dev\\" ImageUri=old.example/app:1 Memory=512"
+            capabilities = "CAPABILITY_IAM"
 
-        [prod.deploy.parameters]
-        stack_name = "vibejudge-prod"
-        parameter_overrides = "Environment=prod ImageUri=old.example/app:1"
+            [prod.deploy.parameters]
+            stack_name = "vibejudge-prod"
+            parameter_overrides = "Environment=prod ImageUri=old.example/app:1"
 
-        [default.global.parameters]
-        region = "us-east-1"
+            [default.global.parameters]
+            region = "us-east-1"
 
-        """
+            """
         let edit = try DeployTestSupport.editFile(original, value: Self.image)
         defer { try? FileManager.default.removeItem(at: edit.directory) }
         #expect(DeployTestSupport.changedLines(original, edit.text) == [6])
-        #expect(edit.text.contains("parameter_overrides = \"Environment=\\\"dev\\\" ImageUri=\(Self.image) Memory=512\""))
+        #expect(
+            edit.text.contains("parameter_overrides = \"Environment=\\\"dev\\\" ImageUri=\(Self.image) Memory=512\""))
         #expect(edit.change.previousValue == "old.example/app:1")
         #expect(edit.change.line == 6)
         #expect(edit.change.location == "[default.deploy.parameters] parameter_overrides")
@@ -42,10 +45,10 @@ struct SAMConfigEditorTests {
     @Test("quoted values with spaces and =, set and read back through SAM's quoting")
     func quoting() throws {
         let original = """
-        version = 0.1
-        [dev.deploy.parameters]
-        parameter_overrides = "A=1 Banner=\\"hello  world\\" Query=a=b&c=d ImageUri=\\"old image\\" Path=x\\\\ y"
-        """
+            version = 0.1
+            [dev.deploy.parameters]
+            parameter_overrides = "A=1 Banner=\\"hello  world\\" Query=a=b&c=d ImageUri=\\"old image\\" Path=x\\\\ y"
+            """
         let edit = try DeployTestSupport.editFile(original, env: "dev", value: "new image=\"v2\"")
         defer { try? FileManager.default.removeItem(at: edit.directory) }
         #expect(edit.change.previousValue == "old image")
@@ -62,7 +65,10 @@ struct SAMConfigEditorTests {
         let original = "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = 'A=\"x y\" ImageUri=old'\n"
         let edit = try DeployTestSupport.editFile(original, value: Self.image)
         defer { try? FileManager.default.removeItem(at: edit.directory) }
-        #expect(edit.text == "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = 'A=\"x y\" ImageUri=\(Self.image)'\n")
+        #expect(
+            edit.text
+                == "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = 'A=\"x y\" ImageUri=\(Self.image)'\n"
+        )
         #expect(try DeployTestSupport.tomllib(edit.path).overrides as? String == "A=\"x y\" ImageUri=\(Self.image)")
     }
 
@@ -77,37 +83,55 @@ struct SAMConfigEditorTests {
 
     @Test("multi-line basic and literal strings")
     func multiline() throws {
-        let basic = "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = \"\"\"\nA=1 \\\n  ImageUri=old\nB=\\\"two words\\\"\n\"\"\"\nstack_name = \"s\"\n"
+        let basic =
+            "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = \"\"\"\nA=1 \\\n  ImageUri=old\nB=\\\"two words\\\"\n\"\"\"\nstack_name = \"s\"\n"
         let edit = try DeployTestSupport.editFile(basic, value: Self.image)
         defer { try? FileManager.default.removeItem(at: edit.directory) }
         #expect(DeployTestSupport.changedLines(basic, edit.text) == [5])
-        #expect(try DeployTestSupport.tomllib(edit.path).overrides as? String == "A=1 ImageUri=\(Self.image)\nB=\"two words\"\n")
+        #expect(
+            try DeployTestSupport.tomllib(edit.path).overrides as? String
+                == "A=1 ImageUri=\(Self.image)\nB=\"two words\"\n")
 
         let literal = "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = '''\nA=1\nB=\"x y\"'''\n"
         let added = try DeployTestSupport.editFile(literal, value: Self.image)
         defer { try? FileManager.default.removeItem(at: added.directory) }
-        #expect(try DeployTestSupport.tomllib(added.path).overrides as? String == "A=1\nB=\"x y\" ImageUri=\(Self.image)")
+        #expect(
+            try DeployTestSupport.tomllib(added.path).overrides as? String == "A=1\nB=\"x y\" ImageUri=\(Self.image)")
     }
 
     @Test("array of strings: element edited in place, or appended in the array's layout")
     func arrays() throws {
-        let inline = "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = [\"A=1\", \"B=x y\", \"ImageUri=old\"]  # list\n"
+        let inline =
+            "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = [\"A=1\", \"B=x y\", \"ImageUri=old\"]  # list\n"
         let edit = try DeployTestSupport.editFile(inline, value: Self.image)
         defer { try? FileManager.default.removeItem(at: edit.directory) }
-        #expect(try DeployTestSupport.tomllib(edit.path).overrides as? [String] == ["A=1", "B=x y", "ImageUri=\(Self.image)"])
+        #expect(
+            try DeployTestSupport.tomllib(edit.path).overrides as? [String] == [
+                "A=1", "B=x y", "ImageUri=\(Self.image)",
+            ])
         #expect(edit.change.previousValue == "old")
 
         let oneLine = "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = [\"A=1\", 'B=\"x y\"']\n"
         let appended = try DeployTestSupport.editFile(oneLine, value: "with space")
         defer { try? FileManager.default.removeItem(at: appended.directory) }
         #expect(appended.text.contains("parameter_overrides = [\"A=1\", 'B=\"x y\"', 'ImageUri=\"with space\"']"))
-        #expect(try DeployTestSupport.tomllib(appended.path).overrides as? [String] == ["A=1", "B=\"x y\"", "ImageUri=\"with space\""])
+        #expect(
+            try DeployTestSupport.tomllib(appended.path).overrides as? [String] == [
+                "A=1", "B=\"x y\"", "ImageUri=\"with space\"",
+            ])
 
-        let multi = "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = [\n    \"A=1\",  # first\n    \"B=2\",\n]\nstack_name = \"s\"\n"
+        let multi =
+            "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = [\n    \"A=1\",  # first\n    \"B=2\",\n]\nstack_name = \"s\"\n"
         let grown = try DeployTestSupport.editFile(multi, value: Self.image)
         defer { try? FileManager.default.removeItem(at: grown.directory) }
-        #expect(grown.text == "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = [\n    \"A=1\",  # first\n    \"B=2\",\n    \"ImageUri=\(Self.image)\",\n]\nstack_name = \"s\"\n")
-        #expect(try DeployTestSupport.tomllib(grown.path).overrides as? [String] == ["A=1", "B=2", "ImageUri=\(Self.image)"])
+        #expect(
+            grown.text
+                == "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = [\n    \"A=1\",  # first\n    \"B=2\",\n    \"ImageUri=\(Self.image)\",\n]\nstack_name = \"s\"\n"
+        )
+        #expect(
+            try DeployTestSupport.tomllib(grown.path).overrides as? [String] == [
+                "A=1", "B=2", "ImageUri=\(Self.image)",
+            ])
 
         let empty = "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = []\n"
         let filled = try DeployTestSupport.editFile(empty, value: "x")
@@ -121,8 +145,10 @@ struct SAMConfigEditorTests {
         let edit = try DeployTestSupport.editFile(original, value: Self.image)
         defer { try? FileManager.default.removeItem(at: edit.directory) }
         #expect(edit.change.previousValue == nil)
-        #expect(try DeployTestSupport.tomllib(edit.path).overrides as? String == "Environment=dev ImageUri=\(Self.image)")
-        let empty = try DeployTestSupport.editFile("version = 0.1\n[default.deploy.parameters]\nparameter_overrides = \"\"\n", value: "v")
+        #expect(
+            try DeployTestSupport.tomllib(edit.path).overrides as? String == "Environment=dev ImageUri=\(Self.image)")
+        let empty = try DeployTestSupport.editFile(
+            "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = \"\"\n", value: "v")
         defer { try? FileManager.default.removeItem(at: empty.directory) }
         #expect(try DeployTestSupport.tomllib(empty.path).overrides as? String == "ImageUri=v")
     }
@@ -130,18 +156,22 @@ struct SAMConfigEditorTests {
     @Test("missing parameter_overrides is added to the table; a missing table is created")
     func missingEntryAndTable() throws {
         let original = """
-        version = 0.1
-        [default.deploy.parameters]
-        stack_name = "app"
-        resolve_s3 = true
+            version = 0.1
+            [default.deploy.parameters]
+            stack_name = "app"
+            resolve_s3 = true
 
-        # production
-        [prod.deploy.parameters]
-        stack_name = "app-prod"
-        """
+            # production
+            [prod.deploy.parameters]
+            stack_name = "app-prod"
+            """
         let edit = try DeployTestSupport.editFile(original, value: Self.image)
         defer { try? FileManager.default.removeItem(at: edit.directory) }
-        #expect(edit.text == original.replacingOccurrences(of: "resolve_s3 = true\n", with: "resolve_s3 = true\nparameter_overrides = \"ImageUri=\(Self.image)\"\n"))
+        #expect(
+            edit.text
+                == original.replacingOccurrences(
+                    of: "resolve_s3 = true\n",
+                    with: "resolve_s3 = true\nparameter_overrides = \"ImageUri=\(Self.image)\"\n"))
         #expect(edit.change.line == 5)
         let parsed = try DeployTestSupport.tomllib(edit.path)
         #expect(parsed.overrides as? String == "ImageUri=\(Self.image)")
@@ -149,8 +179,12 @@ struct SAMConfigEditorTests {
 
         let staging = try DeployTestSupport.editFile(original, env: "staging", value: Self.image)
         defer { try? FileManager.default.removeItem(at: staging.directory) }
-        #expect(staging.text == original + "\n\n[staging.deploy.parameters]\nparameter_overrides = \"ImageUri=\(Self.image)\"\n")
-        #expect(try DeployTestSupport.tomllib(staging.path, env: "staging").overrides as? String == "ImageUri=\(Self.image)")
+        #expect(
+            staging.text == original
+                + "\n\n[staging.deploy.parameters]\nparameter_overrides = \"ImageUri=\(Self.image)\"\n")
+        #expect(
+            try DeployTestSupport.tomllib(staging.path, env: "staging").overrides as? String == "ImageUri=\(Self.image)"
+        )
         #expect(try DeployTestSupport.tomllib(staging.path, env: "prod").table["stack_name"] as? String == "app-prod")
     }
 
@@ -169,28 +203,37 @@ struct SAMConfigEditorTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let path = directory.appendingPathComponent("samconfig.toml").path
         let change = try SAMConfigEditor(path: path, environment: "dev").setParameter(to: Self.image)
-        #expect(try String(contentsOfFile: path, encoding: .utf8) == "version = 0.1\n\n[dev.deploy.parameters]\nparameter_overrides = \"ImageUri=\(Self.image)\"\n")
+        #expect(
+            try String(contentsOfFile: path, encoding: .utf8)
+                == "version = 0.1\n\n[dev.deploy.parameters]\nparameter_overrides = \"ImageUri=\(Self.image)\"\n")
         #expect(change.modified)
         let parsed = try DeployTestSupport.tomllib(path, env: "dev")
         #expect(parsed.version == 0.1)
         #expect(parsed.overrides as? String == "ImageUri=\(Self.image)")
 
-        let noVersion = try DeployTestSupport.editFile("# comment\n[default.global.parameters]\nregion = \"eu-west-1\"", value: "v")
+        let noVersion = try DeployTestSupport.editFile(
+            "# comment\n[default.global.parameters]\nregion = \"eu-west-1\"", value: "v")
         defer { try? FileManager.default.removeItem(at: noVersion.directory) }
-        #expect(noVersion.text == "# comment\nversion = 0.1\n\n[default.global.parameters]\nregion = \"eu-west-1\"\n\n[default.deploy.parameters]\nparameter_overrides = \"ImageUri=v\"\n")
+        #expect(
+            noVersion.text
+                == "# comment\nversion = 0.1\n\n[default.global.parameters]\nregion = \"eu-west-1\"\n\n[default.deploy.parameters]\nparameter_overrides = \"ImageUri=v\"\n"
+        )
         #expect(try DeployTestSupport.tomllib(noVersion.path).version == 0.1)
     }
 
     @Test("SAM precedence: global parameter_overrides is edited only when the deploy table has none")
     func globalFallback() throws {
-        let globalOnly = "version = 0.1\n[default.global.parameters]\nparameter_overrides = \"ImageUri=old Stage=dev\"\n[default.deploy.parameters]\nstack_name = \"s\"\n"
+        let globalOnly =
+            "version = 0.1\n[default.global.parameters]\nparameter_overrides = \"ImageUri=old Stage=dev\"\n[default.deploy.parameters]\nstack_name = \"s\"\n"
         let edit = try DeployTestSupport.editFile(globalOnly, value: "new")
         defer { try? FileManager.default.removeItem(at: edit.directory) }
         #expect(edit.change.location == "[default.global.parameters] parameter_overrides")
-        #expect(try DeployTestSupport.tomllib(edit.path, table: "global").overrides as? String == "ImageUri=new Stage=dev")
+        #expect(
+            try DeployTestSupport.tomllib(edit.path, table: "global").overrides as? String == "ImageUri=new Stage=dev")
         #expect(try DeployTestSupport.tomllib(edit.path).overrides == nil)
 
-        let both = "version = 0.1\n[default.global.parameters]\nparameter_overrides = \"ImageUri=old\"\n[default.deploy.parameters]\nparameter_overrides = \"Stage=dev\"\n"
+        let both =
+            "version = 0.1\n[default.global.parameters]\nparameter_overrides = \"ImageUri=old\"\n[default.deploy.parameters]\nparameter_overrides = \"Stage=dev\"\n"
         let deploy = try DeployTestSupport.editFile(both, value: "new")
         defer { try? FileManager.default.removeItem(at: deploy.directory) }
         #expect(try DeployTestSupport.tomllib(deploy.path).overrides as? String == "Stage=dev ImageUri=new")
@@ -199,7 +242,8 @@ struct SAMConfigEditorTests {
 
     @Test("CRLF line endings are kept, new lines included")
     func crlf() throws {
-        let original = "version = 0.1\r\n[default.deploy.parameters]\r\nstack_name = \"s\"\r\nparameter_overrides = \"A=1 ImageUri=old\"\r\n\r\n[prod.deploy.parameters]\r\nstack_name = \"p\"\r\n"
+        let original =
+            "version = 0.1\r\n[default.deploy.parameters]\r\nstack_name = \"s\"\r\nparameter_overrides = \"A=1 ImageUri=old\"\r\n\r\n[prod.deploy.parameters]\r\nstack_name = \"p\"\r\n"
         let edit = try DeployTestSupport.editFile(original, value: "new")
         defer { try? FileManager.default.removeItem(at: edit.directory) }
         #expect(edit.text == original.replacingOccurrences(of: "ImageUri=old", with: "ImageUri=new"))
@@ -223,17 +267,31 @@ struct SAMConfigEditorTests {
         #expect(change.previousValue == "same")
     }
 
-    @Test("parse errors name samconfig.toml, the line and the column", arguments: [
-        ("version = 0.1\n[default.deploy.parameters]\nparameter_overrides = \"ImageUri=x\n", 3, "unterminated string"),
-        ("version = 0.1\n[default.deploy.parameters\nstack_name = \"s\"\n", 2, "expected \"]\""),
-        ("version = 0.1\n[default.deploy.parameters]\nstack_name = app\n", 3, "strings must be quoted"),
-        ("version = 0.1\n[default.deploy.parameters]\nparameter_overrides = \"A=1 =broken\"\n", 3, "expected Key=Value"),
-        ("version = 0.1\n[default.deploy.parameters]\nparameter_overrides = \"A=\\\"open\"\n", 3, "no closing quote"),
-        ("version = 0.1\n[default.deploy.parameters]\nparameter_overrides = 42\n", 3, "must be a string"),
-        ("version = 0.1\n[default.deploy.parameters]\nparameter_overrides = [\"A=1\", 2]\n", 3, "array elements must be strings"),
-        ("version = 0.1\n[default.deploy]\nparameters = { stack_name = \"s\" }\n", 3, "inline table"),
-        ("version = 0.1\n\n\nkey = \"a\" extra\n", 4, "unexpected text after"),
-    ])
+    @Test(
+        "parse errors name samconfig.toml, the line and the column",
+        arguments: [
+            (
+                "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = \"ImageUri=x\n", 3,
+                "unterminated string"
+            ),
+            ("version = 0.1\n[default.deploy.parameters\nstack_name = \"s\"\n", 2, "expected \"]\""),
+            ("version = 0.1\n[default.deploy.parameters]\nstack_name = app\n", 3, "strings must be quoted"),
+            (
+                "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = \"A=1 =broken\"\n", 3,
+                "expected Key=Value"
+            ),
+            (
+                "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = \"A=\\\"open\"\n", 3,
+                "no closing quote"
+            ),
+            ("version = 0.1\n[default.deploy.parameters]\nparameter_overrides = 42\n", 3, "must be a string"),
+            (
+                "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = [\"A=1\", 2]\n", 3,
+                "array elements must be strings"
+            ),
+            ("version = 0.1\n[default.deploy]\nparameters = { stack_name = \"s\" }\n", 3, "inline table"),
+            ("version = 0.1\n\n\nkey = \"a\" extra\n", 4, "unexpected text after"),
+        ])
     func parseErrors(text: String, line: Int, message: String) throws {
         let directory = try DeployTestSupport.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -253,7 +311,11 @@ struct SAMConfigEditorTests {
 
     @Test("column numbers point at the bad token")
     func columns() {
-        #expect(throws: DeployError.syntax(file: "samconfig.toml", line: 2, column: 28, message: "parameter_overrides: expected Key=Value (a parameter name of letters and digits, then \"=\")")) {
+        #expect(
+            throws: DeployError.syntax(
+                file: "samconfig.toml", line: 2, column: 28,
+                message: "parameter_overrides: expected Key=Value (a parameter name of letters and digits, then \"=\")")
+        ) {
             try SAMConfigEditor.edit("[default.deploy.parameters]\nparameter_overrides = \"A=1 -B=2\"\n", value: "v")
         }
     }
@@ -305,8 +367,9 @@ struct SAMConfigEditorTests {
 
     @Test("other keys than ImageUri, and invalid names")
     func otherKeys() throws {
-        let (text, _) = try SAMConfigEditor.edit("version = 0.1\n[default.deploy.parameters]\nparameter_overrides = \"ImageUri=a\"\n",
-                                                 key: "DashboardImage", value: "b")
+        let (text, _) = try SAMConfigEditor.edit(
+            "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = \"ImageUri=a\"\n",
+            key: "DashboardImage", value: "b")
         #expect(text.contains("\"ImageUri=a DashboardImage=b\""))
         #expect(throws: DeployError.self) { try SAMConfigEditor.edit("", key: "Image Uri", value: "x") }
     }

@@ -1,9 +1,12 @@
 import Testing
+
 @testable import Dockerfile
 
 /// Walks a stage's instructions up to (not including) the first RUN and returns the scope there.
-private func scope(_ text: String, stage: Int = 0, buildArgs: [String: String] = [:],
-                   baseEnvironment: [String] = [], untilLine: Int? = nil) throws -> VariableScope {
+private func scope(
+    _ text: String, stage: Int = 0, buildArgs: [String: String] = [:],
+    baseEnvironment: [String] = [], untilLine: Int? = nil
+) throws -> VariableScope {
     let graph = try StageGraph(try DockerfileParser().parse(text), buildArgs: buildArgs)
     var scope = graph.scope(baseEnvironment: baseEnvironment)
     for located in graph.stages[stage].instructions {
@@ -50,7 +53,8 @@ private func resolved(_ text: String, line: Int, buildArgs: [String: String] = [
         """
 
     @Test func envTakesArgWithDefault() throws {
-        #expect(try scope(Self.contImgVerDefault, buildArgs: ["CONT_IMG_VER": "v2.0.1"]).lookup("CONT_IMG_VER") == "v2.0.1")
+        #expect(
+            try scope(Self.contImgVerDefault, buildArgs: ["CONT_IMG_VER": "v2.0.1"]).lookup("CONT_IMG_VER") == "v2.0.1")
         #expect(try scope(Self.contImgVerDefault).lookup("CONT_IMG_VER") == "v1.0.0")
         #expect(try scope(Self.contImgVerDefault).environment == ["CONT_IMG_VER=v1.0.0"])
     }
@@ -64,7 +68,8 @@ private func resolved(_ text: String, line: Int, buildArgs: [String: String] = [
         """
 
     @Test func argScopeStartsAtItsLine() throws {
-        #expect(try resolved(Self.username, line: 2, buildArgs: ["username": "what_user"])
+        #expect(
+            try resolved(Self.username, line: 2, buildArgs: ["username": "what_user"])
                 == .user(Word("some_user", location: SourceLocation(file: "Dockerfile", line: 2, column: 6))))
         guard case .user(let w) = try resolved(Self.username, line: 4, buildArgs: ["username": "what_user"]) else {
             Issue.record("not a USER")
@@ -103,7 +108,8 @@ private func resolved(_ text: String, line: Int, buildArgs: [String: String] = [
     @Test func globalArgInFrom() throws {
         let graph = try StageGraph(try DockerfileParser().parse(Self.codeVersion))
         #expect(graph.stages.map(\.base) == [.image("base:latest"), .image("extras:latest")])
-        let overridden = try StageGraph(try DockerfileParser().parse(Self.codeVersion), buildArgs: ["CODE_VERSION": "1.2"])
+        let overridden = try StageGraph(
+            try DockerfileParser().parse(Self.codeVersion), buildArgs: ["CODE_VERSION": "1.2"])
         #expect(overridden.stages.map(\.base) == [.image("base:1.2"), .image("extras:1.2")])
         #expect(try overridden.unconsumedBuildArgs(neededFor: nil).isEmpty)
     }
@@ -149,8 +155,9 @@ private func resolved(_ text: String, line: Int, buildArgs: [String: String] = [
     }
 
     @Test func baseImageEnvironmentIsVisibleAndReplacedInPlace() throws {
-        let s = try scope("FROM debian\nENV PATH=/opt/bin:$PATH LANG=C.UTF-8\n",
-                          baseEnvironment: ["PATH=/usr/bin:/bin", "TERM=xterm"])
+        let s = try scope(
+            "FROM debian\nENV PATH=/opt/bin:$PATH LANG=C.UTF-8\n",
+            baseEnvironment: ["PATH=/usr/bin:/bin", "TERM=xterm"])
         #expect(s.environment == ["PATH=/opt/bin:/usr/bin:/bin", "TERM=xterm", "LANG=C.UTF-8"])
     }
 
@@ -160,7 +167,8 @@ private func resolved(_ text: String, line: Int, buildArgs: [String: String] = [
     }
 
     @Test func proxyArgsReachRunWithoutDeclarationButNotExpansion() throws {
-        let s = try scope("FROM alpine\nARG A=1\n", buildArgs: ["HTTP_PROXY": "http://proxy:3128", "no_proxy": "localhost"])
+        let s = try scope(
+            "FROM alpine\nARG A=1\n", buildArgs: ["HTTP_PROXY": "http://proxy:3128", "no_proxy": "localhost"])
         #expect(s.lookup("HTTP_PROXY") == nil)
         #expect(s.environment.isEmpty)
         #expect(s.runArgs.map(\.name) == ["A", "HTTP_PROXY", "no_proxy"])
@@ -179,14 +187,20 @@ private func resolved(_ text: String, line: Int, buildArgs: [String: String] = [
     }
 
     @Test func unconsumedBuildArgs() throws {
-        let parsed = try DockerfileParser().parse("ARG G\nFROM alpine AS a\nARG USED\nFROM alpine AS b\nARG ONLY_IN_B\n")
-        let graph = try StageGraph(parsed, buildArgs: ["G": "1", "USED": "2", "ONLY_IN_B": "3", "TYPO": "4", "HTTPS_PROXY": "p", "TARGETARCH": "arm64"])
+        let parsed = try DockerfileParser().parse(
+            "ARG G\nFROM alpine AS a\nARG USED\nFROM alpine AS b\nARG ONLY_IN_B\n")
+        let graph = try StageGraph(
+            parsed,
+            buildArgs: [
+                "G": "1", "USED": "2", "ONLY_IN_B": "3", "TYPO": "4", "HTTPS_PROXY": "p", "TARGETARCH": "arm64",
+            ])
         #expect(try graph.unconsumedBuildArgs(neededFor: "a") == ["ONLY_IN_B", "TYPO"])
         #expect(try graph.unconsumedBuildArgs(neededFor: nil) == ["TYPO", "USED"])
     }
 
     @Test func quotedEnvAndLabelValues() throws {
-        let text = "FROM busybox\nENV MY_NAME=\"John Doe\" MY_DOG=Rex\\ The\\ Dog \\\n    MY_CAT=fluffy\nLABEL \"com.example.vendor\"=\"ACME Incorporated\"\n"
+        let text =
+            "FROM busybox\nENV MY_NAME=\"John Doe\" MY_DOG=Rex\\ The\\ Dog \\\n    MY_CAT=fluffy\nLABEL \"com.example.vendor\"=\"ACME Incorporated\"\n"
         let s = try scope(text)
         #expect(s.environment == ["MY_NAME=John Doe", "MY_DOG=Rex The Dog", "MY_CAT=fluffy"])
         guard case .label(let pairs) = try resolved(text, line: 4) else {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Dockerfile
 
 @Suite struct CopySourcesTests {
@@ -7,14 +8,20 @@ import Testing
 
     init() throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("context-\(UUID().uuidString)")
-        for path in ["home.txt", "homer.md", ".hidden", "src/a.go", "src/b.go", "src/sub/c.go", "docs/README.md", "star*", "file1", "file2", "filex"] {
+        for path in [
+            "home.txt", "homer.md", ".hidden", "src/a.go", "src/b.go", "src/sub/c.go", "docs/README.md", "star*",
+            "file1", "file2", "filex",
+        ] {
             let url = root.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(path.utf8).write(to: url)
         }
     }
 
-    private func word(_ text: String) -> Word { Word(text, location: SourceLocation(file: "Dockerfile", line: 4, column: 6)) }
+    private func word(_ text: String) -> Word {
+        Word(text, location: SourceLocation(file: "Dockerfile", line: 4, column: 6))
+    }
 
     @Test func wildcardsMatchOneComponent() throws {
         defer { try? FileManager.default.removeItem(at: root) }
@@ -55,7 +62,10 @@ import Testing
             _ = try CopySources.expand(word("homer.md"), in: root, ignore: ignore)
             Issue.record("no error")
         } catch let error as DockerfileError {
-            #expect(error.description == "Dockerfile:4:6: `homer.md` is excluded by .dockerignore line 3: `*.md`; remove that line or add `!homer.md` to .dockerignore")
+            #expect(
+                error.description
+                    == "Dockerfile:4:6: `homer.md` is excluded by .dockerignore line 3: `*.md`; remove that line or add `!homer.md` to .dockerignore"
+            )
         }
     }
 
@@ -66,8 +76,12 @@ import Testing
         #expect(!CopySources.destinationIsDirectory("/app"))
         try CopySources.checkDestination(word("/app/"), matchedSourceCount: 3)
         try CopySources.checkDestination(word("/app"), matchedSourceCount: 1)
-        #expect(throws: DockerfileError.copySource(SourceLocation(file: "Dockerfile", line: 4, column: 6),
-                                                   "when using COPY with more than one source file, the destination must be a directory and end with a /: write /app/")) {
+        #expect(
+            throws: DockerfileError.copySource(
+                SourceLocation(file: "Dockerfile", line: 4, column: 6),
+                "when using COPY with more than one source file, the destination must be a directory and end with a /: write /app/"
+            )
+        ) {
             try CopySources.checkDestination(word("/app"), matchedSourceCount: 2)
         }
         #expect(CopySources.resolveDestination("app/", workdir: "/srv") == "/srv/app/")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Dockerfile
 
 private func corpus(_ folder: String) throws -> URL {
@@ -9,7 +10,8 @@ private func corpus(_ folder: String) throws -> URL {
 
 private func dockerfiles(_ folder: String) -> [String] {
     guard let dir = try? corpus(folder),
-          let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path) else { return [] }
+        let names = try? FileManager.default.contentsOfDirectory(atPath: dir.path)
+    else { return [] }
     return names.filter { $0.hasSuffix(".Dockerfile") }.map { String($0.dropLast(".Dockerfile".count)) }.sorted()
 }
 
@@ -42,7 +44,8 @@ private func dockerfiles(_ folder: String) -> [String] {
         }
         let file = name + ".Dockerfile"
         do {
-            let result = try CorpusEncoder.run(text, file: file, buildArgs: buildArgs, target: expected["target"]?.stringValue)
+            let result = try CorpusEncoder.run(
+                text, file: file, buildArgs: buildArgs, target: expected["target"]?.stringValue)
             Issue.record("\(name) parsed without error: \(result)")
         } catch let error as DockerfileError {
             let text = error.description

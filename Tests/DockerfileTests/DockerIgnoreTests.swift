@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Dockerfile
 
 struct IgnoreCase: CustomTestStringConvertible, Sendable {
@@ -13,7 +14,8 @@ struct IgnoreCase: CustomTestStringConvertible, Sendable {
 
     static func all() -> [IgnoreCase] {
         guard let root = Bundle.module.url(forResource: "Corpus", withExtension: nil),
-              case .array(let items)? = try? JSONValue.decode(root.appendingPathComponent("dockerignore/cases.json")) else { return [] }
+            case .array(let items)? = try? JSONValue.decode(root.appendingPathComponent("dockerignore/cases.json"))
+        else { return [] }
         return items.map { item in
             func strings(_ key: String) -> [String] {
                 if case .array(let a)? = item[key] { return a.compactMap(\.stringValue) }
@@ -23,8 +25,9 @@ struct IgnoreCase: CustomTestStringConvertible, Sendable {
             if case .object(let o)? = item["excluded"] {
                 for (k, v) in o { if case .number(let n) = v { excluded[k] = Int(n) } }
             }
-            return IgnoreCase(name: item["name"]?.stringValue ?? "?", ignore: item["ignore"]?.stringValue ?? "",
-                              excluded: excluded, included: strings("included"), descend: strings("descend"), prune: strings("prune"))
+            return IgnoreCase(
+                name: item["name"]?.stringValue ?? "?", ignore: item["ignore"]?.stringValue ?? "",
+                excluded: excluded, included: strings("included"), descend: strings("descend"), prune: strings("prune"))
         }
     }
 }
@@ -39,10 +42,15 @@ struct IgnoreCase: CustomTestStringConvertible, Sendable {
         let ignore = try DockerIgnore(parsing: c.ignore)
         for (path, line) in c.excluded.sorted(by: { $0.key < $1.key }) {
             let pattern = ignore.excludingPattern(path)
-            #expect(pattern?.line == line, "\(c.name): \(path) should be excluded by line \(line), got \(String(describing: pattern))")
+            #expect(
+                pattern?.line == line,
+                "\(c.name): \(path) should be excluded by line \(line), got \(String(describing: pattern))")
         }
         for path in c.included {
-            #expect(!ignore.isExcluded(path), "\(c.name): \(path) should be included, excluded by \(String(describing: ignore.excludingPattern(path)))")
+            #expect(
+                !ignore.isExcluded(path),
+                "\(c.name): \(path) should be included, excluded by \(String(describing: ignore.excludingPattern(path)))"
+            )
         }
         for dir in c.descend {
             #expect(ignore.mayContainIncluded(dir), "\(c.name): the walk must enter \(dir)")
@@ -59,8 +67,11 @@ struct IgnoreCase: CustomTestStringConvertible, Sendable {
     }
 
     @Test func rejectsBadPatterns() {
-        #expect(throws: DockerfileError.ignoreFile(SourceLocation(file: ".dockerignore", line: 2, column: 1),
-                                                   "illegal exclusion pattern \"!\": write the path to re-include after the `!`")) {
+        #expect(
+            throws: DockerfileError.ignoreFile(
+                SourceLocation(file: ".dockerignore", line: 2, column: 1),
+                "illegal exclusion pattern \"!\": write the path to re-include after the `!`")
+        ) {
             try DockerIgnore(parsing: "ok\n!\n")
         }
         do {
@@ -85,7 +96,8 @@ struct IgnoreCase: CustomTestStringConvertible, Sendable {
         #expect(root.file == ".dockerignore")
         #expect(root.isExcluded("a.md"))
 
-        try "*.txt\n".write(to: docker.appendingPathComponent("build.Dockerfile.dockerignore"), atomically: true, encoding: .utf8)
+        try "*.txt\n".write(
+            to: docker.appendingPathComponent("build.Dockerfile.dockerignore"), atomically: true, encoding: .utf8)
         let specific = try DockerIgnore.load(contextDirectory: dir, dockerfilePath: dockerfile)
         #expect(specific.file == "docker/build.Dockerfile.dockerignore")
         #expect(specific.isExcluded("a.txt"))

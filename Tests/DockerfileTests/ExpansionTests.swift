@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Dockerfile
 
 private let environment: [String: String] = [
@@ -107,14 +108,18 @@ private func expand(_ text: String, escape: Character = "\\") throws -> String {
 
     @Test func errorsPointIntoContinuedLines() throws {
         let text = "FROM alpine\nCOPY a \\\n     ${B /x\n"
-        #expect(throws: DockerfileError.expansion(SourceLocation(file: "Dockerfile", line: 3, column: 6),
-                                                  "bad substitution: missing `}` in `${B`; write ${B}")) {
+        #expect(
+            throws: DockerfileError.expansion(
+                SourceLocation(file: "Dockerfile", line: 3, column: 6),
+                "bad substitution: missing `}` in `${B`; write ${B}")
+        ) {
             try DockerfileParser().parse(text)
         }
     }
 
     @Test func shellFormInstructionsAreNotExpanded() throws {
-        let parsed = try DockerfileParser().parse("FROM alpine\nRUN echo $HOME ${X:-y}\nCMD echo $A\nENTRYPOINT [\"$B\"]\n")
+        let parsed = try DockerfileParser().parse(
+            "FROM alpine\nRUN echo $HOME ${X:-y}\nCMD echo $A\nENTRYPOINT [\"$B\"]\n")
         let graph = try StageGraph(parsed)
         let scope = graph.scope(baseEnvironment: ["HOME=/root", "A=1", "B=2"])
         let run = try scope.resolve(parsed.instructions[1])
@@ -127,6 +132,7 @@ private func expand(_ text: String, escape: Character = "\\") throws -> String {
         let parsed = try DockerfileParser().parse("FROM alpine\nARG V=1\nONBUILD COPY $V /x\n")
         var scope = try StageGraph(parsed).scope()
         try scope.apply(parsed.instructions[1])
-        #expect(try scope.resolve(parsed.instructions[2]) == .onbuild(OnBuildTrigger(text: "COPY $V /x", keyword: .copy)))
+        #expect(
+            try scope.resolve(parsed.instructions[2]) == .onbuild(OnBuildTrigger(text: "COPY $V /x", keyword: .copy)))
     }
 }

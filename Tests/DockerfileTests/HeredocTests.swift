@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Dockerfile
 
 /// Heredoc markers and bodies as BuildKit's parser reads them (`parseHeredoc`, `heredocsFromLine`).
@@ -19,7 +20,8 @@ import Testing
     }
 
     @Test func bodiesFollowTheInstructionInOrder() throws {
-        let parsed = try DockerfileParser().parse("FROM alpine\nRUN <<A cat >a && \\\n  <<-B cat >b\nx \\\n# kept\nA\n\ty\n\tB\nENV k=v\n")
+        let parsed = try DockerfileParser().parse(
+            "FROM alpine\nRUN <<A cat >a && \\\n  <<-B cat >b\nx \\\n# kept\nA\n\ty\n\tB\nENV k=v\n")
         #expect(parsed.instructions.count == 3)
         guard case .run(let run) = parsed.instructions[1].instruction else {
             Issue.record("not RUN")
@@ -39,7 +41,8 @@ import Testing
     }
 
     @Test func copyBodiesExpandUnlessTheDelimiterIsQuoted() throws {
-        let text = "FROM alpine\nARG V=1\nCOPY <<a <<'b' <<-c /d/\n$V ${V:-x} '$V' \"$V\" \\$V it's\na\n$V\nb\n\t$V\nc\n"
+        let text =
+            "FROM alpine\nARG V=1\nCOPY <<a <<'b' <<-c /d/\n$V ${V:-x} '$V' \"$V\" \\$V it's\na\n$V\nb\n\t$V\nc\n"
         let graph = try StageGraph(try DockerfileParser().parse(text))
         var scope = graph.scope()
         let instructions = graph.stages[0].instructions

@@ -1,4 +1,5 @@
 import Foundation
+
 @testable import Dockerfile
 
 /// A JSON value compared structurally (object key order does not matter).
@@ -8,12 +9,19 @@ enum JSONValue: Equatable, Codable, CustomStringConvertible {
 
     init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let n = try? c.decode(Double.self) { self = .number(n) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let n = try? c.decode(Double.self) {
+            self = .number(n)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([JSONValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try c.decode([String: JSONValue].self))
+        }
     }
 
     func encode(to encoder: Encoder) throws {
@@ -52,7 +60,8 @@ enum JSONValue: Equatable, Codable, CustomStringConvertible {
 /// Turns parsed (and resolved) instructions into the JSON the corpus expects.
 enum CorpusEncoder {
     static func word(raw: Word, resolved: Word) -> JSONValue {
-        raw.text == resolved.text ? .string(raw.text) : .object(["raw": .string(raw.text), "value": .string(resolved.text)])
+        raw.text == resolved.text
+            ? .string(raw.text) : .object(["raw": .string(raw.text), "value": .string(resolved.text)])
     }
 
     static func words(raw: [Word], resolved: [Word]) -> JSONValue {
@@ -68,13 +77,17 @@ enum CorpusEncoder {
     }
 
     static func heredocs(_ docs: [Heredoc]) -> JSONValue {
-        .array(docs.map { d in
-            var o: [String: JSONValue] = ["name": .string(d.name), "content": .string(d.content), "at": .string("\(d.location.line):\(d.location.column)")]
-            if !d.expand { o["expand"] = .bool(false) }
-            if d.chomp { o["chomp"] = .bool(true) }
-            if d.fileDescriptor != 0 { o["fd"] = .number(Double(d.fileDescriptor)) }
-            return .object(o)
-        })
+        .array(
+            docs.map { d in
+                var o: [String: JSONValue] = [
+                    "name": .string(d.name), "content": .string(d.content),
+                    "at": .string("\(d.location.line):\(d.location.column)"),
+                ]
+                if !d.expand { o["expand"] = .bool(false) }
+                if d.chomp { o["chomp"] = .bool(true) }
+                if d.fileDescriptor != 0 { o["fd"] = .number(Double(d.fileDescriptor)) }
+                return .object(o)
+            })
     }
 
     static func encode(_ located: LocatedInstruction, resolved: Instruction) -> JSONValue {
@@ -88,15 +101,17 @@ enum CorpusEncoder {
             if let n = f.stageName { o["name"] = .string(n) }
             if let p = f.platform, let rp = r.platform { o["platform"] = word(raw: p, resolved: rp) }
         case (.arg(let decls), .arg(let r)):
-            o["args"] = .array(zip(decls, r).map { d, rd in
-                var a: [String: JSONValue] = ["name": .string(d.name)]
-                if let v = d.defaultValue, let rv = rd.defaultValue { a["default"] = word(raw: v, resolved: rv) }
-                return .object(a)
-            })
+            o["args"] = .array(
+                zip(decls, r).map { d, rd in
+                    var a: [String: JSONValue] = ["name": .string(d.name)]
+                    if let v = d.defaultValue, let rv = rd.defaultValue { a["default"] = word(raw: v, resolved: rv) }
+                    return .object(a)
+                })
         case (.env(let pairs), .env(let r)), (.label(let pairs), .label(let r)):
-            o["pairs"] = .array(zip(pairs, r).map { p, rp in
-                .array([word(raw: p.key, resolved: rp.key), word(raw: p.value, resolved: rp.value)])
-            })
+            o["pairs"] = .array(
+                zip(pairs, r).map { p, rp in
+                    .array([word(raw: p.key, resolved: rp.key), word(raw: p.value, resolved: rp.value)])
+                })
         case (.workdir(let w), .workdir(let r)), (.user(let w), .user(let r)), (.stopSignal(let w), .stopSignal(let r)):
             o["value"] = word(raw: w, resolved: r)
         case (.expose(let w), .expose(let r)):
@@ -108,7 +123,10 @@ enum CorpusEncoder {
                 o["none"] = .bool(true)
             case .check(let c):
                 o["test"] = .array(c.test.map(JSONValue.string))
-                for (k, v) in [("interval", c.interval), ("timeout", c.timeout), ("startPeriod", c.startPeriod), ("startInterval", c.startInterval)] where v != 0 {
+                for (k, v) in [
+                    ("interval", c.interval), ("timeout", c.timeout), ("startPeriod", c.startPeriod),
+                    ("startInterval", c.startInterval),
+                ] where v != 0 {
                     o[k] = .number(Double(v))
                 }
                 if c.retries != 0 { o["retries"] = .number(Double(c.retries)) }
@@ -132,26 +150,31 @@ enum CorpusEncoder {
             if c.isJSONForm { o["json"] = .bool(true) }
             if c.parents { o["parents"] = .bool(true) }
             if !c.excludes.isEmpty { o["exclude"] = words(raw: c.excludes, resolved: r.excludes) }
-            if !r.heredocs.isEmpty { o["heredocs"] = heredocs(r.heredocs); o["endLine"] = .number(Double(located.endLine)) }
+            if !r.heredocs.isEmpty {
+                o["heredocs"] = heredocs(r.heredocs); o["endLine"] = .number(Double(located.endLine))
+            }
         case (.run(_), .run(let r)):
             command(r.command, into: &o)
             if r.network != .default { o["network"] = .string(r.network.rawValue) }
-            if !r.heredocs.isEmpty { o["heredocs"] = heredocs(r.heredocs); o["endLine"] = .number(Double(located.endLine)) }
+            if !r.heredocs.isEmpty {
+                o["heredocs"] = heredocs(r.heredocs); o["endLine"] = .number(Double(located.endLine))
+            }
             if !r.mounts.isEmpty {
-                o["mounts"] = .array(r.mounts.map { m in
-                    var j: [String: JSONValue] = ["type": .string(m.type.rawValue), "readOnly": .bool(m.readOnly)]
-                    if let v = m.target { j["target"] = .string(v) }
-                    if let v = m.from { j["from"] = .string(v) }
-                    if let v = m.source { j["source"] = .string(v) }
-                    if let v = m.id { j["id"] = .string(v) }
-                    if let v = m.sharing { j["sharing"] = .string(v.rawValue) }
-                    if let v = m.mode { j["mode"] = .string(String(v, radix: 8)) }
-                    if let v = m.uid { j["uid"] = .number(Double(v)) }
-                    if let v = m.gid { j["gid"] = .number(Double(v)) }
-                    if m.required { j["required"] = .bool(true) }
-                    if let v = m.size { j["size"] = .number(Double(v)) }
-                    return .object(j)
-                })
+                o["mounts"] = .array(
+                    r.mounts.map { m in
+                        var j: [String: JSONValue] = ["type": .string(m.type.rawValue), "readOnly": .bool(m.readOnly)]
+                        if let v = m.target { j["target"] = .string(v) }
+                        if let v = m.from { j["from"] = .string(v) }
+                        if let v = m.source { j["source"] = .string(v) }
+                        if let v = m.id { j["id"] = .string(v) }
+                        if let v = m.sharing { j["sharing"] = .string(v.rawValue) }
+                        if let v = m.mode { j["mode"] = .string(String(v, radix: 8)) }
+                        if let v = m.uid { j["uid"] = .number(Double(v)) }
+                        if let v = m.gid { j["gid"] = .number(Double(v)) }
+                        if m.required { j["required"] = .bool(true) }
+                        if let v = m.size { j["size"] = .number(Double(v)) }
+                        return .object(j)
+                    })
             }
         case (.maintainer(let name), _):
             o["name"] = .string(name)
@@ -177,7 +200,9 @@ enum CorpusEncoder {
 
     /// Parses, builds the stage graph and resolves every instruction the way the executor does
     /// (scopes start from an empty base environment).
-    static func run(_ text: String, file: String, buildArgs: [String: String] = [:], target: String? = nil) throws -> JSONValue {
+    static func run(
+        _ text: String, file: String, buildArgs: [String: String] = [:], target: String? = nil
+    ) throws -> JSONValue {
         let parsed = try DockerfileParser(file: file).parse(text)
         let graph = try StageGraph(parsed, buildArgs: buildArgs)
         let needed = try graph.stages(neededFor: target)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Dockerfile
 
 @Suite struct ParserTests {
@@ -16,13 +17,15 @@ import Testing
     }
 
     @Test func mountDefaults() throws {
-        let parsed = try DockerfileParser().parse("""
+        let parsed = try DockerfileParser().parse(
+            """
             FROM alpine
             RUN --mount=type=secret,target=/root/.npmrc --mount=type=cache,target=/c --mount=source=x,target=/b npm ci
             RUN --mount=type=secret,id=tok --mount=type=cache,target=/c,ro,id=shared true
             """)
         guard case .run(let first) = parsed.instructions[1].instruction,
-              case .run(let second) = parsed.instructions[2].instruction else {
+            case .run(let second) = parsed.instructions[2].instruction
+        else {
             Issue.record("not RUN")
             return
         }
@@ -48,13 +51,15 @@ import Testing
     }
 
     @Test func bindSourcesMayClimbInsideTheirRoot() throws {
-        let parsed = try DockerfileParser().parse("FROM alpine\nRUN --mount=type=bind,source=a/../b,target=/x --mount=type=cache,target=/c,id=../x true\n")
+        let parsed = try DockerfileParser().parse(
+            "FROM alpine\nRUN --mount=type=bind,source=a/../b,target=/x --mount=type=cache,target=/c,id=../x true\n")
         guard case .run(let run) = parsed.instructions[1].instruction else { Issue.record("not a RUN"); return }
         #expect(run.mounts[0].source == "a/../b" && run.mounts[1].id == "../x")
     }
 
     @Test func mountValuesExpandWhenResolved() throws {
-        let parsed = try DockerfileParser().parse("FROM alpine\nARG DIR=/cache UID=1000\nRUN --mount=type=cache,target=$DIR,uid=$UID true\n")
+        let parsed = try DockerfileParser().parse(
+            "FROM alpine\nARG DIR=/cache UID=1000\nRUN --mount=type=cache,target=$DIR,uid=$UID true\n")
         var scope = try StageGraph(parsed).scope()
         try scope.apply(parsed.instructions[1])
         guard case .run(let run) = try scope.resolve(parsed.instructions[2]) else {
@@ -66,7 +71,8 @@ import Testing
     }
 
     @Test func parserDirectivesOnlyAtTheTop() throws {
-        let parsed = try DockerfileParser().parse("# syntax=docker/dockerfile:1\n# Escape = `\nFROM alpine\nRUN echo \\\n")
+        let parsed = try DockerfileParser().parse(
+            "# syntax=docker/dockerfile:1\n# Escape = `\nFROM alpine\nRUN echo \\\n")
         #expect(parsed.directives.escape == "`")
         #expect(parsed.directives.syntax == "docker/dockerfile:1")
         guard case .run(let run) = parsed.instructions[1].instruction else {
@@ -79,7 +85,8 @@ import Testing
     }
 
     @Test func instructionTextAndEndLine() throws {
-        let parsed = try DockerfileParser(file: "app.Dockerfile").parse("FROM alpine\nRUN a \\\n  && b \\\n  && c\nCMD x\n")
+        let parsed = try DockerfileParser(file: "app.Dockerfile").parse(
+            "FROM alpine\nRUN a \\\n  && b \\\n  && c\nCMD x\n")
         let run = parsed.instructions[1]
         #expect(run.text == "RUN a   && b   && c")
         #expect(run.location == SourceLocation(file: "app.Dockerfile", line: 2, column: 1))
@@ -88,7 +95,8 @@ import Testing
     }
 
     @Test func stageOrderForTargets() throws {
-        let parsed = try DockerfileParser().parse("""
+        let parsed = try DockerfileParser().parse(
+            """
             FROM alpine AS deps
             FROM alpine AS tools
             FROM deps AS build
@@ -105,7 +113,9 @@ import Testing
         #expect(try graph.stages(neededFor: nil).map(\.index) == [0, 1, 2, 3, 4])
         #expect(try graph.stages(neededFor: "build").map(\.displayName) == ["deps", "tools", "build"])
         #expect(try graph.stages(neededFor: "DOCS").map(\.index) == [3])
-        #expect(try graph.reference("alpine:3.20", at: parsed.instructions[0].location, inStage: 4) == .image("alpine:3.20"))
+        #expect(
+            try graph.reference("alpine:3.20", at: parsed.instructions[0].location, inStage: 4) == .image("alpine:3.20")
+        )
         #expect(try graph.reference("BUILD", at: parsed.instructions[0].location, inStage: 4) == .stage(2))
     }
 

@@ -6,7 +6,8 @@ import Testing
     static func write(_ files: [String: String], in dir: URL) throws {
         for (path, text) in files {
             let url = dir.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(text.utf8).write(to: url)
         }
     }
@@ -25,7 +26,8 @@ import Testing
         let layout = scratch.path("unpack-layout-\(UUID().uuidString.prefix(6))")
         #expect(try Imagekit.run(["export", image, "-o", layout], store: store).status == 0)
         let bundle = scratch.path("bundle-\(UUID().uuidString.prefix(6))")
-        let result = try run(tool("umoci"), ["unpack", "--image", "\(layout):\(image.split(separator: ":").last!)", bundle])
+        let result = try run(
+            tool("umoci"), ["unpack", "--image", "\(layout):\(image.split(separator: ":").last!)", bundle])
         #expect(result.status == 0, "\(result.stderr)")
         return URL(fileURLWithPath: bundle)
     }
@@ -37,27 +39,27 @@ import Testing
     }
 
     static let metadataDockerfile = """
-    # syntax=docker/dockerfile:1
-    ARG BASE=debian-python:bookworm
-    FROM ${BASE} AS assets
-    WORKDIR /assets
-    COPY static/ ./static/
-    COPY --chmod=0640 config.ini ./
+        # syntax=docker/dockerfile:1
+        ARG BASE=debian-python:bookworm
+        FROM ${BASE} AS assets
+        WORKDIR /assets
+        COPY static/ ./static/
+        COPY --chmod=0640 config.ini ./
 
-    FROM ${BASE}
-    ARG VERSION=1.2.3
-    ENV APP_HOME=/app \\
-        APP_VERSION=${VERSION}
-    LABEL org.opencontainers.image.version=$VERSION maintainer="team@example.com"
-    WORKDIR $APP_HOME
-    COPY --from=assets --chown=1000:1000 /assets /app/assets
-    COPY --chown=1000:1000 --chmod=0755 app/ ./
-    USER 1000
-    EXPOSE 8501
-    HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["python3", "-c", "print('ok')"]
-    ENTRYPOINT ["python3"]
-    CMD ["main.py"]
-    """
+        FROM ${BASE}
+        ARG VERSION=1.2.3
+        ENV APP_HOME=/app \\
+            APP_VERSION=${VERSION}
+        LABEL org.opencontainers.image.version=$VERSION maintainer="team@example.com"
+        WORKDIR $APP_HOME
+        COPY --from=assets --chown=1000:1000 /assets /app/assets
+        COPY --chown=1000:1000 --chmod=0755 app/ ./
+        USER 1000
+        EXPOSE 8501
+        HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["python3", "-c", "print('ok')"]
+        ENTRYPOINT ["python3"]
+        CMD ["main.py"]
+        """
 
     static let metadataContext: [String: String] = [
         "Dockerfile": metadataDockerfile,
@@ -77,7 +79,9 @@ import Testing
         let base = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
         try Self.write(Self.metadataContext, in: context)
-        let built = try Imagekit.run(["build", "-t", "meta:1", "--iidfile", scratch.path("iid"), "--progress", "plain", context.path], store: store)
+        let built = try Imagekit.run(
+            ["build", "-t", "meta:1", "--iidfile", scratch.path("iid"), "--progress", "plain", context.path],
+            store: store)
         #expect(built.status == 0, "\(built.stderr)")
         let digest = built.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(try String(contentsOfFile: scratch.path("iid"), encoding: .utf8) == digest)
@@ -106,7 +110,11 @@ import Testing
         let rootfs = try Self.unpack(store, "meta:1", scratch: scratch).appendingPathComponent("rootfs")
         let app = rootfs.appendingPathComponent("app")
         let files = try FileManager.default.subpathsOfDirectory(atPath: app.path).sorted()
-        #expect(files == ["KEEP.md", "assets", "assets/config.ini", "assets/static", "assets/static/style.css", "lib", "lib/util.py", "main.py"])
+        #expect(
+            files == [
+                "KEEP.md", "assets", "assets/config.ini", "assets/static", "assets/static/style.css", "lib",
+                "lib/util.py", "main.py",
+            ])
         #expect(Self.owner(app.appendingPathComponent("main.py")) == "1000:1000 755")
         #expect(Self.owner(app.appendingPathComponent("lib")) == "1000:1000 755")
         #expect(Self.owner(app.appendingPathComponent("assets/config.ini")) == "1000:1000 640")
@@ -128,30 +136,37 @@ import Testing
         var files = Self.metadataContext
         files["docker/app.Dockerfile"] = files.removeValue(forKey: "Dockerfile")
         files["imagekit.yaml"] = """
-        image: vibejudge-dashboard
-        build:
-          dockerfile: docker/app.Dockerfile
-          context: .
-          args: { VERSION: 9.9.9 }
-        """
+            image: vibejudge-dashboard
+            build:
+              dockerfile: docker/app.Dockerfile
+              context: .
+              args: { VERSION: 9.9.9 }
+            """
         try Self.write(files, in: project)
         let built = try Imagekit.run(["build"], store: store, directory: project)
         #expect(built.status == 0, "\(built.stderr)")
         let config = try Self.config(store, "vibejudge-dashboard:latest", scratch: scratch)
         #expect((config["Labels"] as? [String: String])?["org.opencontainers.image.version"] == "9.9.9")
         // Flags beat the file.
-        let flagged = try Imagekit.run(["build", "-t", "other:2", "--build-arg", "VERSION=1.0.0"], store: store, directory: project)
+        let flagged = try Imagekit.run(
+            ["build", "-t", "other:2", "--build-arg", "VERSION=1.0.0"], store: store, directory: project)
         #expect(flagged.status == 0, "\(flagged.stderr)")
-        #expect((try Self.config(store, "other:2", scratch: scratch)["Labels"] as? [String: String])?["org.opencontainers.image.version"] == "1.0.0")
+        #expect(
+            (try Self.config(store, "other:2", scratch: scratch)["Labels"] as? [String: String])?[
+                "org.opencontainers.image.version"] == "1.0.0")
 
         // The gzip level is part of the cache key: another level writes other blobs, and going back reuses the first ones.
         let first = built.stdout
-        let level9 = try Imagekit.run(["build", "--compression-level", "9", "--progress", "quiet"], store: store, directory: project)
+        let level9 = try Imagekit.run(
+            ["build", "--compression-level", "9", "--progress", "quiet"], store: store, directory: project)
         #expect(level9.status == 0 && level9.stdout != first, "\(level9.stderr)")
         #expect(try Imagekit.run(["build", "--progress", "quiet"], store: store, directory: project).stdout == first)
 
         // It says which defaults it applied.
-        #expect(built.stderr.contains("using imagekit.yaml: dockerfile docker/app.Dockerfile; build args VERSION; tag vibejudge-dashboard"), "\(built.stderr)")
+        #expect(
+            built.stderr.contains(
+                "using imagekit.yaml: dockerfile docker/app.Dockerfile; build args VERSION; tag vibejudge-dashboard"),
+            "\(built.stderr)")
 
         // Another context built from inside the project is built as `docker build` would: none of
         // the project's args or tags, and a note saying so.
@@ -159,8 +174,12 @@ import Testing
         try Self.write(Self.metadataContext, in: other)
         let unrelated = try Imagekit.run(["build", "-t", "unrelated:1", "elsewhere"], store: store, directory: project)
         #expect(unrelated.status == 0, "\(unrelated.stderr)")
-        #expect(unrelated.stderr.contains("note: imagekit.yaml not applied: elsewhere is not this project's build context"), "\(unrelated.stderr)")
-        #expect((try Self.config(store, "unrelated:1", scratch: scratch)["Labels"] as? [String: String])?["org.opencontainers.image.version"] != "9.9.9")
+        #expect(
+            unrelated.stderr.contains("note: imagekit.yaml not applied: elsewhere is not this project's build context"),
+            "\(unrelated.stderr)")
+        #expect(
+            (try Self.config(store, "unrelated:1", scratch: scratch)["Labels"] as? [String: String])?[
+                "org.opencontainers.image.version"] != "9.9.9")
         // The project's own directory as the context is still the project.
         let own = try Imagekit.run(["build", "--progress", "plain", "."], store: store, directory: project)
         #expect(own.status == 0 && own.stderr.contains("using imagekit.yaml"), "\(own.stderr)")
@@ -195,7 +214,9 @@ import Testing
         let error = result.stderr.split(separator: "\n").last(where: { $0.hasPrefix("error: ") }) ?? ""
         #expect(error.contains(location), "\(result.stderr)")
         #expect(error.lowercased().contains(mention.lowercased()), "\(result.stderr)")
-        #expect(BadInputTests.snapshot(store).filter { !$0.key.hasPrefix("tmp") } == before.filter { !$0.key.hasPrefix("tmp") })
+        #expect(
+            BadInputTests.snapshot(store).filter { !$0.key.hasPrefix("tmp") }
+                == before.filter { !$0.key.hasPrefix("tmp") })
     }
 
     @Test func unknownTargetListsStages() throws {
@@ -205,6 +226,8 @@ import Testing
         try Self.write(["Dockerfile": "FROM scratch AS one\nFROM scratch AS two\n"], in: context)
         let result = try Imagekit.run(["build", "--target", "three", context.path], store: store)
         #expect(result.status == 2)
-        #expect(result.stderr.contains("three") && result.stderr.contains("one") && result.stderr.contains("two"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains("three") && result.stderr.contains("one") && result.stderr.contains("two"),
+            "\(result.stderr)")
     }
 }

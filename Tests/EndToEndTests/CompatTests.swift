@@ -5,43 +5,43 @@ import Testing
 /// heredocs in RUN, COPY and ADD, and WORKDIR created for the current USER, as BuildKit does them.
 @Suite(.serialized) struct CompatTests {
     static let heredocDockerfile = """
-    # syntax=docker/dockerfile:1
-    # check=skip=JSONArgsRecommended;error=true
-    FROM debian-python:bookworm
-    ARG GREETING=hello
-    RUN <<EOF
-    set -e
-    # a comment line belongs to the script
-    echo "$GREETING simple" > /simple
-    EOF
-    RUN <<-EOT
-    \techo tabs > /tabs
-    \tEOT
-    RUN <<EOF
-    #!/usr/bin/python3
-    import sys
-    open("/shebang", "w").write(sys.argv[0] + "\\n")
-    EOF
-    RUN <<A cat > /a && <<'B' cat > /b
-    first $GREETING
-    A
-    second $GREETING
-    B
-    RUN python3 <<EOF
-    open("/py", "w").write("py\\n")
-    EOF
-    COPY <<EOF /etc/app.conf
-    greeting=$GREETING "quoted" \\$kept
-    EOF
-    COPY <<'EOF' /etc/raw.conf
-    greeting=$GREETING
-    EOF
-    ADD --chmod=0755 <<-EOT <<two /opt/bin/
-    \t#!/bin/sh
-    \tEOT
-    2
-    two
-    """
+        # syntax=docker/dockerfile:1
+        # check=skip=JSONArgsRecommended;error=true
+        FROM debian-python:bookworm
+        ARG GREETING=hello
+        RUN <<EOF
+        set -e
+        # a comment line belongs to the script
+        echo "$GREETING simple" > /simple
+        EOF
+        RUN <<-EOT
+        \techo tabs > /tabs
+        \tEOT
+        RUN <<EOF
+        #!/usr/bin/python3
+        import sys
+        open("/shebang", "w").write(sys.argv[0] + "\\n")
+        EOF
+        RUN <<A cat > /a && <<'B' cat > /b
+        first $GREETING
+        A
+        second $GREETING
+        B
+        RUN python3 <<EOF
+        open("/py", "w").write("py\\n")
+        EOF
+        COPY <<EOF /etc/app.conf
+        greeting=$GREETING "quoted" \\$kept
+        EOF
+        COPY <<'EOF' /etc/raw.conf
+        greeting=$GREETING
+        EOF
+        ADD --chmod=0755 <<-EOT <<two /opt/bin/
+        \t#!/bin/sh
+        \tEOT
+        2
+        two
+        """
 
     @Test func heredocsRunAndCopyAsBuildKitDoesAndAreReproducible() throws {
         let scratch = Scratch("compat-heredoc")
@@ -49,12 +49,15 @@ import Testing
         let base = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
         try BuildTests.write(["Dockerfile": Self.heredocDockerfile], in: context)
-        let built = try Imagekit.run(["build", "-t", "heredoc:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
+        let built = try Imagekit.run(
+            ["build", "-t", "heredoc:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
         try #require(built.status == 0, "\(built.stderr)")
         let digest = built.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
 
         let rootfs = try BuildTests.unpack(store, "heredoc:1", scratch: scratch).appendingPathComponent("rootfs")
-        func read(_ path: String) -> String? { try? String(contentsOf: rootfs.appendingPathComponent(path), encoding: .utf8) }
+        func read(_ path: String) -> String? {
+            try? String(contentsOf: rootfs.appendingPathComponent(path), encoding: .utf8)
+        }
         #expect(read("simple") == "hello simple\n")
         #expect(read("tabs") == "tabs\n")
         #expect(read("shebang") == "/dev/pipes/EOF\n")
@@ -76,8 +79,13 @@ import Testing
         }
 
         // A changed heredoc body is a changed step; the unchanged steps before it stay cached.
-        try BuildTests.write(["Dockerfile": Self.heredocDockerfile.replacingOccurrences(of: "greeting=$GREETING \"quoted\"", with: "greeting=$GREETING changed")], in: context)
-        let changed = try Imagekit.run(["build", "-t", "heredoc:2", "--progress", "plain", context.path], store: store, directory: scratch.url)
+        try BuildTests.write(
+            [
+                "Dockerfile": Self.heredocDockerfile.replacingOccurrences(
+                    of: "greeting=$GREETING \"quoted\"", with: "greeting=$GREETING changed")
+            ], in: context)
+        let changed = try Imagekit.run(
+            ["build", "-t", "heredoc:2", "--progress", "plain", context.path], store: store, directory: scratch.url)
         try #require(changed.status == 0, "\(changed.stderr)")
         #expect(RunTests.wasCached(changed.stderr, step: "python3 <<EOF") == true, "\(changed.stderr)")
         #expect(changed.stdout.trimmingCharacters(in: .whitespacesAndNewlines) != digest)
@@ -86,16 +94,20 @@ import Testing
         // The same Dockerfile in another empty store gives the same image.
         let store2 = scratch.path("store2")
         _ = try Fixture.importBase(store: store2)
-        let again = try Imagekit.run(["build", "-t", "heredoc:1", "--progress", "plain", context.path], store: store2, directory: scratch.url)
+        let again = try Imagekit.run(
+            ["build", "-t", "heredoc:1", "--progress", "plain", context.path], store: store2, directory: scratch.url)
         try #require(again.status == 0, "\(again.stderr)")
-        #expect(again.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == digest, "\(RunTests.layerDifferences(store, store2, image: "heredoc:1"))")
+        #expect(
+            again.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == digest,
+            "\(RunTests.layerDifferences(store, store2, image: "heredoc:1"))")
     }
 
     @Test func unterminatedHeredocIsAnInputErrorWithItsPosition() throws {
         let scratch = Scratch("compat-unterminated")
         let context = scratch.url.appendingPathComponent("ctx")
         try BuildTests.write(["Dockerfile": "FROM scratch\nCOPY <<EOF /x\nno end\nEOS\n"], in: context)
-        let result = try Imagekit.run(["build", "-t", "bad:1", context.path], store: scratch.path("store"), directory: scratch.url)
+        let result = try Imagekit.run(
+            ["build", "-t", "bad:1", context.path], store: scratch.path("store"), directory: scratch.url)
         #expect(result.status == 2, "\(result.stderr)")
         #expect(result.stderr.contains("Dockerfile:2:6: unterminated heredoc `<<EOF`"), "\(result.stderr)")
     }
@@ -105,20 +117,24 @@ import Testing
         let store = scratch.path("store")
         _ = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
-        try BuildTests.write(["Dockerfile": """
-            FROM debian-python:bookworm
-            RUN useradd --uid 1500 --user-group --create-home app && groupadd --gid 1700 extra
-            USER app
-            WORKDIR /home/app/w/deeper
-            RUN touch f
-            USER 1234
-            WORKDIR /data/x
-            USER app:extra
-            WORKDIR /srv/y
-            USER root
-            WORKDIR /home/app/w/deeper
-            """], in: context)
-        let built = try Imagekit.run(["build", "-t", "wd:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
+        try BuildTests.write(
+            [
+                "Dockerfile": """
+                FROM debian-python:bookworm
+                RUN useradd --uid 1500 --user-group --create-home app && groupadd --gid 1700 extra
+                USER app
+                WORKDIR /home/app/w/deeper
+                RUN touch f
+                USER 1234
+                WORKDIR /data/x
+                USER app:extra
+                WORKDIR /srv/y
+                USER root
+                WORKDIR /home/app/w/deeper
+                """
+            ], in: context)
+        let built = try Imagekit.run(
+            ["build", "-t", "wd:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
         try #require(built.status == 0, "\(built.stderr)")
         let rootfs = try BuildTests.unpack(store, "wd:1", scratch: scratch).appendingPathComponent("rootfs")
         #expect(BuildTests.owner(rootfs.appendingPathComponent("home/app/w")) == "1500:1500 755")
@@ -137,13 +153,17 @@ import Testing
         let store = scratch.path("store")
         let base = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
-        try BuildTests.write(["Dockerfile": """
-            FROM debian-python:bookworm
-            RUN --mount=type=tmpfs,target=/scratch/t,size=1m test "$(stat -f -c %T /scratch/t)" = tmpfs \\
-             && echo x > /scratch/t/f && ! head -c 2097152 /dev/zero > /scratch/t/big 2>/dev/null && echo ran > /ran
-            RUN test ! -e /scratch/t/f
-            """], in: context)
-        let built = try Imagekit.run(["build", "-t", "tmpfs:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
+        try BuildTests.write(
+            [
+                "Dockerfile": """
+                FROM debian-python:bookworm
+                RUN --mount=type=tmpfs,target=/scratch/t,size=1m test "$(stat -f -c %T /scratch/t)" = tmpfs \\
+                 && echo x > /scratch/t/f && ! head -c 2097152 /dev/zero > /scratch/t/big 2>/dev/null && echo ran > /ran
+                RUN test ! -e /scratch/t/f
+                """
+            ], in: context)
+        let built = try Imagekit.run(
+            ["build", "-t", "tmpfs:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
         try #require(built.status == 0, "\(built.stderr)")
         let baseLayers = Set(try RunTests.manifestLayers(store, base))
         let own = try RunTests.manifestLayers(store, "tmpfs:1").filter { !baseLayers.contains($0) }
@@ -163,13 +183,16 @@ import Testing
 
         init(directory: URL) throws {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-            process.arguments = ["-c", """
+            process.arguments = [
+                "-c",
+                """
                 import functools, http.server, sys
                 handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
                 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
                 print(server.server_address[1], flush=True)
                 server.serve_forever()
-                """, directory.path]
+                """, directory.path,
+            ]
             let pipe = Pipe()
             process.standardOutput = pipe
             process.standardError = FileHandle.nullDevice
@@ -200,28 +223,39 @@ import Testing
         // A real gzip archive: ADD from a URL must not unpack it.
         let payload = scratch.url.appendingPathComponent("payload")
         try BuildTests.write(["payload/a.txt": "archived\n"], in: scratch.url)
-        try #require(try run("/usr/bin/tar", ["-czf", served.appendingPathComponent("tool.tar.gz").path, "-C", payload.path, "a.txt"]).status == 0)
+        try #require(
+            try run(
+                "/usr/bin/tar",
+                ["-czf", served.appendingPathComponent("tool.tar.gz").path, "-C", payload.path, "a.txt"]
+            ).status == 0)
         try BuildTests.write(["conf.txt": "version=1\n"], in: served)
-        let archiveDigest = try run("/usr/bin/sha256sum", [served.appendingPathComponent("tool.tar.gz").path]).stdout.prefix(64)
+        let archiveDigest = try run("/usr/bin/sha256sum", [served.appendingPathComponent("tool.tar.gz").path]).stdout
+            .prefix(64)
         let server = try FileServer(directory: served)
         try #require(server.port > 0)
 
         let store = scratch.path("store")
         _ = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
-        try BuildTests.write(["Dockerfile": """
-            FROM debian-python:bookworm
-            ADD --checksum=sha256:\(archiveDigest) \(server.url("tool.tar.gz")) /opt/
-            ADD \(server.url("conf.txt")) /etc/app/conf
-            RUN cat /etc/app/conf > /seen
-            """], in: context)
+        try BuildTests.write(
+            [
+                "Dockerfile": """
+                FROM debian-python:bookworm
+                ADD --checksum=sha256:\(archiveDigest) \(server.url("tool.tar.gz")) /opt/
+                ADD \(server.url("conf.txt")) /etc/app/conf
+                RUN cat /etc/app/conf > /seen
+                """
+            ], in: context)
         func build(_ store: String, tag: String = "addurl:1") throws -> ProcessResult {
-            try Imagekit.run(["build", "-t", tag, "--progress", "plain", context.path], store: store, directory: scratch.url)
+            try Imagekit.run(
+                ["build", "-t", tag, "--progress", "plain", context.path], store: store, directory: scratch.url)
         }
         let built = try build(store)
         try #require(built.status == 0, "\(built.stderr)")
         let digest = built.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(built.stderr.contains("ADD \(server.url("conf.txt")) has no --checksum, so the build is not reproducible"), "\(built.stderr)")
+        #expect(
+            built.stderr.contains("ADD \(server.url("conf.txt")) has no --checksum, so the build is not reproducible"),
+            "\(built.stderr)")
         #expect(!built.stderr.contains("ADD \(server.url("tool.tar.gz")) has no --checksum"), "\(built.stderr)")
 
         let rootfs = try BuildTests.unpack(store, "addurl:1", scratch: scratch).appendingPathComponent("rootfs")
@@ -236,7 +270,9 @@ import Testing
         _ = try Fixture.importBase(store: store2)
         let again = try build(store2)
         try #require(again.status == 0, "\(again.stderr)")
-        #expect(again.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == digest, "\(RunTests.layerDifferences(store, store2, image: "addurl:1"))")
+        #expect(
+            again.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == digest,
+            "\(RunTests.layerDifferences(store, store2, image: "addurl:1"))")
 
         // The content is in the cache key: a changed file at the same URL is a new step.
         try BuildTests.write(["conf.txt": "version=2\n"], in: served)
@@ -249,7 +285,9 @@ import Testing
 
         // A checksum that does not match stops the build (exit 1), naming the URL and both digests.
         let wrong = "sha256:" + String(repeating: "0", count: 64)
-        try BuildTests.write(["Dockerfile": "FROM debian-python:bookworm\nADD --checksum=\(wrong) \(server.url("tool.tar.gz")) /opt/\n"], in: context)
+        try BuildTests.write(
+            ["Dockerfile": "FROM debian-python:bookworm\nADD --checksum=\(wrong) \(server.url("tool.tar.gz")) /opt/\n"],
+            in: context)
         let mismatch = try build(store, tag: "addurl:bad")
         #expect(mismatch.status == 1, "\(mismatch.stderr)")
         #expect(mismatch.stderr.contains("Dockerfile:2:"), "\(mismatch.stderr)")
@@ -263,7 +301,9 @@ import Testing
     @Test func sshMountForwardsTheAgentGivenWithSSHDefault() throws {
         let scratch = Scratch("compat-ssh")
         let key = scratch.path("id_ed25519")
-        try #require(try run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "imagekit-test", "-f", key]).status == 0)
+        try #require(
+            try run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "imagekit-test", "-f", key]).status
+                == 0)
         // In the foreground (-D) the agent is a child to stop at the end; it prints its variables
         // once the socket listens, so reading them is the wait.
         let socket = scratch.path("agent.sock")
@@ -291,36 +331,46 @@ import Testing
         let base = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
         // The agent protocol spoken by hand: REQUEST_IDENTITIES (11) answers IDENTITIES_ANSWER (12) and a count.
-        try BuildTests.write(["Dockerfile": """
-            FROM debian-python:bookworm
-            RUN --mount=type=ssh python3 <<'EOF' > /agent
-            import os, socket, struct
-            s = socket.socket(socket.AF_UNIX)
-            s.connect(os.environ["SSH_AUTH_SOCK"])
-            s.sendall(struct.pack(">IB", 1, 11))
-            n = struct.unpack(">I", s.recv(4))[0]
-            d = b""
-            while len(d) < n:
-                d += s.recv(n - len(d))
-            print(os.environ["SSH_AUTH_SOCK"], d[0], struct.unpack(">I", d[1:5])[0])
-            EOF
-            """], in: context)
-        let built = try Imagekit.run(["build", "-t", "ssh:1", "--progress", "plain", "--ssh", "default", context.path], store: store,
-                                     environment: ["SSH_AUTH_SOCK": socket], directory: scratch.url)
+        try BuildTests.write(
+            [
+                "Dockerfile": """
+                FROM debian-python:bookworm
+                RUN --mount=type=ssh python3 <<'EOF' > /agent
+                import os, socket, struct
+                s = socket.socket(socket.AF_UNIX)
+                s.connect(os.environ["SSH_AUTH_SOCK"])
+                s.sendall(struct.pack(">IB", 1, 11))
+                n = struct.unpack(">I", s.recv(4))[0]
+                d = b""
+                while len(d) < n:
+                    d += s.recv(n - len(d))
+                print(os.environ["SSH_AUTH_SOCK"], d[0], struct.unpack(">I", d[1:5])[0])
+                EOF
+                """
+            ], in: context)
+        let built = try Imagekit.run(
+            ["build", "-t", "ssh:1", "--progress", "plain", "--ssh", "default", context.path], store: store,
+            environment: ["SSH_AUTH_SOCK": socket], directory: scratch.url)
         try #require(built.status == 0, "\(built.stderr)")
         let rootfs = try BuildTests.unpack(store, "ssh:1", scratch: scratch).appendingPathComponent("rootfs")
-        #expect((try? String(contentsOf: rootfs.appendingPathComponent("agent"), encoding: .utf8)) == "/run/buildkit/ssh_agent.0 12 1\n")
+        #expect(
+            (try? String(contentsOf: rootfs.appendingPathComponent("agent"), encoding: .utf8))
+                == "/run/buildkit/ssh_agent.0 12 1\n")
         let baseLayers = Set(try RunTests.manifestLayers(store, base))
         for layer in try RunTests.manifestLayers(store, "ssh:1") where !baseLayers.contains(layer) {
             #expect(try RunTests.layerPaths(store, layer) == ["agent"])
         }
 
         // A required agent that was not given is an input error before anything runs.
-        try BuildTests.write(["Dockerfile": "FROM debian-python:bookworm\nRUN --mount=type=ssh,id=deploy,required=true true\n"], in: context)
-        let missing = try Imagekit.run(["build", "-t", "ssh:2", "--ssh", "default", context.path], store: store,
-                                       environment: ["SSH_AUTH_SOCK": socket], directory: scratch.url)
+        try BuildTests.write(
+            ["Dockerfile": "FROM debian-python:bookworm\nRUN --mount=type=ssh,id=deploy,required=true true\n"],
+            in: context)
+        let missing = try Imagekit.run(
+            ["build", "-t", "ssh:2", "--ssh", "default", context.path], store: store,
+            environment: ["SSH_AUTH_SOCK": socket], directory: scratch.url)
         #expect(missing.status == 2, "\(missing.stderr)")
-        #expect(missing.stderr.contains("ssh agent 'deploy' is required: pass it with --ssh deploy"), "\(missing.stderr)")
+        #expect(
+            missing.stderr.contains("ssh agent 'deploy' is required: pass it with --ssh deploy"), "\(missing.stderr)")
     }
 
     // MARK: ADD of a git repository
@@ -328,14 +378,18 @@ import Testing
     @Test func addFromGitClonesTheRefWithoutItsGitDirectory() throws {
         let scratch = Scratch("compat-addgit")
         let work = scratch.url.appendingPathComponent("work")
-        try BuildTests.write(["README": "v1\n", "bin/tool": "#!/bin/sh\necho tool\n", "sub/inner.txt": "inner\n"], in: work)
+        try BuildTests.write(
+            ["README": "v1\n", "bin/tool": "#!/bin/sh\necho tool\n", "sub/inner.txt": "inner\n"], in: work)
         func git(_ args: [String], in dir: URL) throws {
-            let result = try run("/usr/bin/git", ["-C", dir.path, "-c", "user.name=imagekit", "-c", "user.email=test@imagekit.invalid"] + args)
+            let result = try run(
+                "/usr/bin/git",
+                ["-C", dir.path, "-c", "user.name=imagekit", "-c", "user.email=test@imagekit.invalid"] + args)
             try #require(result.status == 0, "git \(args): \(result.stderr)")
         }
         try git(["init", "--quiet", "--initial-branch=main"], in: work)
         try #require(chmod(work.appendingPathComponent("bin/tool").path, 0o755) == 0)
-        try FileManager.default.createSymbolicLink(atPath: work.appendingPathComponent("link").path, withDestinationPath: "README")
+        try FileManager.default.createSymbolicLink(
+            atPath: work.appendingPathComponent("link").path, withDestinationPath: "README")
         try git(["add", "."], in: work)
         try git(["commit", "--quiet", "-m", "v1"], in: work)
         try git(["tag", "v1"], in: work)
@@ -344,7 +398,11 @@ import Testing
         // A bare copy served over dumb HTTP by a local server.
         let served = scratch.url.appendingPathComponent("served")
         try FileManager.default.createDirectory(at: served, withIntermediateDirectories: true)
-        try #require(try run("/usr/bin/git", ["clone", "--quiet", "--bare", work.path, served.appendingPathComponent("repo.git").path]).status == 0)
+        try #require(
+            try run(
+                "/usr/bin/git",
+                ["clone", "--quiet", "--bare", work.path, served.appendingPathComponent("repo.git").path]
+            ).status == 0)
         try git(["update-server-info"], in: served.appendingPathComponent("repo.git"))
         let server = try FileServer(directory: served)
         try #require(server.port > 0)
@@ -352,39 +410,55 @@ import Testing
         let store = scratch.path("store")
         _ = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
-        try BuildTests.write(["Dockerfile": """
-            FROM debian-python:bookworm
-            ADD \(server.url("repo.git")) /src/head/
-            ADD \(server.url("repo.git"))#v1 /src/v1
-            ADD \(server.url("repo.git"))#v1:sub /src/sub
-            RUN /src/v1/bin/tool > /ran
-            """], in: context)
-        let built = try Imagekit.run(["build", "-t", "git:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
+        try BuildTests.write(
+            [
+                "Dockerfile": """
+                FROM debian-python:bookworm
+                ADD \(server.url("repo.git")) /src/head/
+                ADD \(server.url("repo.git"))#v1 /src/v1
+                ADD \(server.url("repo.git"))#v1:sub /src/sub
+                RUN /src/v1/bin/tool > /ran
+                """
+            ], in: context)
+        let built = try Imagekit.run(
+            ["build", "-t", "git:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
         try #require(built.status == 0, "\(built.stderr)")
         let digest = built.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let rootfs = try BuildTests.unpack(store, "git:1", scratch: scratch).appendingPathComponent("rootfs")
-        func read(_ path: String) -> String? { try? String(contentsOf: rootfs.appendingPathComponent(path), encoding: .utf8) }
+        func read(_ path: String) -> String? {
+            try? String(contentsOf: rootfs.appendingPathComponent(path), encoding: .utf8)
+        }
         #expect(read("src/head/README") == "v2\n")
         #expect(read("src/v1/README") == "v1\n")
         #expect(read("src/sub/inner.txt") == "inner\n")
         #expect(!FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("src/sub/README").path))
         #expect(read("ran") == "tool\n")
         #expect(BuildTests.owner(rootfs.appendingPathComponent("src/v1/bin/tool")) == "0:0 755")
-        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: rootfs.appendingPathComponent("src/v1/link").path)) == "README")
+        #expect(
+            (try? FileManager.default.destinationOfSymbolicLink(
+                atPath: rootfs.appendingPathComponent("src/v1/link").path)) == "README")
         #expect(!FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("src/v1/.git").path))
 
         // Reproducible: the same repository in another empty store gives the same image.
         let store2 = scratch.path("store2")
         _ = try Fixture.importBase(store: store2)
-        let again = try Imagekit.run(["build", "-t", "git:1", "--progress", "plain", context.path], store: store2, directory: scratch.url)
+        let again = try Imagekit.run(
+            ["build", "-t", "git:1", "--progress", "plain", context.path], store: store2, directory: scratch.url)
         try #require(again.status == 0, "\(again.stderr)")
-        #expect(again.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == digest, "\(RunTests.layerDifferences(store, store2, image: "git:1"))")
+        #expect(
+            again.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == digest,
+            "\(RunTests.layerDifferences(store, store2, image: "git:1"))")
 
         // A ref the repository does not have stops the build and says which.
-        try BuildTests.write(["Dockerfile": "FROM debian-python:bookworm\nADD \(server.url("repo.git"))#no-such-tag /src/\n"], in: context)
+        try BuildTests.write(
+            ["Dockerfile": "FROM debian-python:bookworm\nADD \(server.url("repo.git"))#no-such-tag /src/\n"],
+            in: context)
         let missing = try Imagekit.run(["build", "-t", "git:2", context.path], store: store, directory: scratch.url)
         #expect(missing.status == 3, "\(missing.stderr)")
-        #expect(missing.stderr.contains("Dockerfile:2:5: cannot download \(server.url("repo.git"))#no-such-tag: no branch, tag or commit `no-such-tag` in \(server.url("repo.git"))"), "\(missing.stderr)")
+        #expect(
+            missing.stderr.contains(
+                "Dockerfile:2:5: cannot download \(server.url("repo.git"))#no-such-tag: no branch, tag or commit `no-such-tag` in \(server.url("repo.git"))"
+            ), "\(missing.stderr)")
     }
 
     // MARK: COPY --exclude
@@ -393,26 +467,30 @@ import Testing
         let scratch = Scratch("compat-exclude")
         let store = scratch.path("store")
         let context = scratch.url.appendingPathComponent("ctx")
-        try BuildTests.write([
-            "Dockerfile": """
+        try BuildTests.write(
+            [
+                "Dockerfile": """
                 FROM scratch
                 COPY --exclude=*.txt --exclude=node_modules src /src/
                 COPY --exclude=*.txt hom* /top/
                 ARG PATTERN=**/*.txt
                 COPY --exclude=$PATTERN src /all/
                 """,
-            "src/a.txt": "a", "src/b.go": "b", "src/sub/c.txt": "c", "src/node_modules/x.js": "x",
-            "home.txt": "h", "homer.md": "m",
-        ], in: context)
-        let built = try Imagekit.run(["build", "-t", "exclude:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
+                "src/a.txt": "a", "src/b.go": "b", "src/sub/c.txt": "c", "src/node_modules/x.js": "x",
+                "home.txt": "h", "homer.md": "m",
+            ], in: context)
+        let built = try Imagekit.run(
+            ["build", "-t", "exclude:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
         try #require(built.status == 0, "\(built.stderr)")
         let rootfs = try BuildTests.unpack(store, "exclude:1", scratch: scratch).appendingPathComponent("rootfs")
-        let listed = try run("/bin/sh", ["-c", "cd \"$0\" && find src top all -printf '%p %y\\n' | sort", rootfs.path]).lines
-        #expect(listed == [
-            "all d", "all/b.go f", "all/node_modules d", "all/node_modules/x.js f", "all/sub d",
-            "src d", "src/b.go f", "src/sub d", "src/sub/c.txt f",
-            "top d", "top/homer.md f",
-        ], "\(listed)")
+        let listed = try run("/bin/sh", ["-c", "cd \"$0\" && find src top all -printf '%p %y\\n' | sort", rootfs.path])
+            .lines
+        #expect(
+            listed == [
+                "all d", "all/b.go f", "all/node_modules d", "all/node_modules/x.js f", "all/sub d",
+                "src d", "src/b.go f", "src/sub d", "src/sub/c.txt f",
+                "top d", "top/homer.md f",
+            ], "\(listed)")
     }
 
     // MARK: COPY --parents
@@ -421,27 +499,33 @@ import Testing
         let scratch = Scratch("compat-parents")
         let store = scratch.path("store")
         let context = scratch.url.appendingPathComponent("ctx")
-        try BuildTests.write([
-            "Dockerfile": """
+        try BuildTests.write(
+            [
+                "Dockerfile": """
                 FROM scratch
                 COPY --parents a/x.txt b/*.md /p/
                 COPY --parents ./src/./pkg /q/
                 COPY --parents src/pkg/f.go /r
                 """,
-            "a/x.txt": "x", "b/r.md": "r", "b/skip.txt": "s", "src/pkg/f.go": "f", "src/pkg/deep/g.go": "g",
-        ], in: context)
-        let built = try Imagekit.run(["build", "-t", "parents:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
+                "a/x.txt": "x", "b/r.md": "r", "b/skip.txt": "s", "src/pkg/f.go": "f", "src/pkg/deep/g.go": "g",
+            ], in: context)
+        let built = try Imagekit.run(
+            ["build", "-t", "parents:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
         try #require(built.status == 0, "\(built.stderr)")
         let rootfs = try BuildTests.unpack(store, "parents:1", scratch: scratch).appendingPathComponent("rootfs")
         let listed = try run("/bin/sh", ["-c", "cd \"$0\" && find p q r -printf '%p %y\\n' | sort", rootfs.path]).lines
-        #expect(listed == [
-            "p d", "p/a d", "p/a/x.txt f", "p/b d", "p/b/r.md f",
-            "q d", "q/pkg d", "q/pkg/deep d", "q/pkg/deep/g.go f", "q/pkg/f.go f",
-            "r d", "r/src d", "r/src/pkg d", "r/src/pkg/f.go f",
-        ], "\(listed)")
+        #expect(
+            listed == [
+                "p d", "p/a d", "p/a/x.txt f", "p/b d", "p/b/r.md f",
+                "q d", "q/pkg d", "q/pkg/deep d", "q/pkg/deep/g.go f", "q/pkg/f.go f",
+                "r d", "r/src d", "r/src/pkg d", "r/src/pkg/f.go f",
+            ], "\(listed)")
 
         try BuildTests.write(["Dockerfile": "FROM scratch\nADD --parents a/x.txt /p/\n"], in: context)
-        let refused = try Imagekit.run(["build", "-t", "parents:2", context.path], store: store, directory: scratch.url)
-        #expect(refused.status == 2 && refused.stderr.contains("Dockerfile:2:5: ADD --parents is not supported"), "\(refused.stderr)")
+        let refused = try Imagekit.run(
+            ["build", "-t", "parents:2", context.path], store: store, directory: scratch.url)
+        #expect(
+            refused.status == 2 && refused.stderr.contains("Dockerfile:2:5: ADD --parents is not supported"),
+            "\(refused.stderr)")
     }
 }

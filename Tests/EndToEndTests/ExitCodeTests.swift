@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Every exit code `imagekit --help` documents, produced by the real binary. (130, interrupted,
 /// is produced in RunTests.interruptDuringRunCleansUpAndExits130, which needs a running RUN step.)
@@ -8,7 +8,10 @@ import TestSupport
     @Test func helpDocumentsTheCodesThisSuiteChecks() throws {
         let help = try Imagekit.run(["--help"])
         #expect(help.status == 0)
-        for line in ["0    success", "1    the image failed a check", "2    usage or input error", "3    remote error", "130  interrupted"] {
+        for line in [
+            "0    success", "1    the image failed a check", "2    usage or input error", "3    remote error",
+            "130  interrupted",
+        ] {
             #expect(help.stdout.contains(line), "--help lacks '\(line)'")
         }
     }
@@ -35,7 +38,8 @@ import TestSupport
         let store = try Self.importTinyImage(scratch, tag: "exit:1", size: 4096)
         let policy = scratch.url.appendingPathComponent("size.yaml")
         try Data("schemaVersion: 1\nname: size-only\nsize:\n  maxUncompressed: 1KB\n".utf8).write(to: policy)
-        let result = try Imagekit.run(["verify", "exit:1", "--policy", policy.path], store: store, directory: scratch.url)
+        let result = try Imagekit.run(
+            ["verify", "exit:1", "--policy", policy.path], store: store, directory: scratch.url)
         #expect(result.status == 1, "exit \(result.status): \(result.stdout)\(result.stderr)")
     }
 
@@ -54,7 +58,9 @@ import TestSupport
         let scratch = Scratch("exit3")
         let store = try Self.importTinyImage(scratch, tag: "exit:3")
         let refusing = try RefusingPort()
-        let result = try Imagekit.run(["push", "exit:3", "--repository", "127.0.0.1:\(refusing.port)/team/exit"], store: store, directory: scratch.url)
+        let result = try Imagekit.run(
+            ["push", "exit:3", "--repository", "127.0.0.1:\(refusing.port)/team/exit"], store: store,
+            directory: scratch.url)
         #expect(result.status == 3, "exit \(result.status): \(result.stderr)")
         #expect(result.stderr.contains("127.0.0.1:\(refusing.port)"))
     }
@@ -64,11 +70,14 @@ import TestSupport
         let store = try Self.importTinyImage(scratch, tag: "exit:aws")
         let refusing = try RefusingPort()
         let environment = [
-            "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE00", "AWS_SECRET_ACCESS_KEY": "exampleexampleexampleexampleexample00000",
+            "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE00",
+            "AWS_SECRET_ACCESS_KEY": "exampleexampleexampleexampleexample00000",
             "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": "http://127.0.0.1:\(refusing.port)",
             "AWS_CONFIG_FILE": scratch.path("no-config"), "AWS_SHARED_CREDENTIALS_FILE": scratch.path("no-credentials"),
         ]
-        let result = try Imagekit.run(["push", "exit:aws", "--repository", "ecr://team/exit"], store: store, environment: environment, directory: scratch.url)
+        let result = try Imagekit.run(
+            ["push", "exit:aws", "--repository", "ecr://team/exit"], store: store, environment: environment,
+            directory: scratch.url)
         #expect(result.status == 3, "exit \(result.status): \(result.stderr)")
         #expect(result.stderr.contains("could not reach"), "\(result.stderr)")
         #expect(!result.stderr.contains("exampleexample"), "the secret must not be printed")

@@ -22,15 +22,19 @@ import Testing
         /// Still exactly the one file it was made with.
         func expectUntouched(sourceLocation: SourceLocation = #_sourceLocation) {
             let names = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-            #expect(names == ["secret.txt"], "something was created on the host: \(names)", sourceLocation: sourceLocation)
+            #expect(
+                names == ["secret.txt"], "something was created on the host: \(names)", sourceLocation: sourceLocation)
         }
 
         /// No layer of the image holds the secret.
         func expectAbsent(from store: String, image: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
             for layer in try RunTests.manifestLayers(store, image) {
-                let found = try run("/bin/sh", ["-c", "gzip -dc \"$0\" | grep -c -F \"$1\"", RunTests.blob(store, layer), secret])
-                #expect(found.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the host secret is in layer \(layer)",
-                        sourceLocation: sourceLocation)
+                let found = try run(
+                    "/bin/sh", ["-c", "gzip -dc \"$0\" | grep -c -F \"$1\"", RunTests.blob(store, layer), secret])
+                #expect(
+                    found.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0",
+                    "the host secret is in layer \(layer)",
+                    sourceLocation: sourceLocation)
             }
         }
     }
@@ -47,25 +51,32 @@ import Testing
         return (store, context)
     }
 
-    static func build(_ dockerfile: String, context: URL, store: String, tag: String = "out:1", extra: [String] = []) throws -> ProcessResult {
+    static func build(
+        _ dockerfile: String, context: URL, store: String, tag: String = "out:1", extra: [String] = []
+    ) throws -> ProcessResult {
         try BuildTests.write(["Dockerfile": dockerfile], in: context)
         return try Imagekit.run(["build", "-t", tag, "--progress", "plain"] + extra + [context.path], store: store)
     }
 
-    static func expectRefused(_ dockerfile: String, context: URL, store: String, line: Int, mentions: String,
-                              sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func expectRefused(
+        _ dockerfile: String, context: URL, store: String, line: Int, mentions: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         try BuildTests.write(["Dockerfile": dockerfile], in: context)
-        try BadInputTests.expectCleanFailure(["build", "-t", "refused:1", "--progress", "quiet", context.path], store: store,
-                                             mentions: mentions)
+        try BadInputTests.expectCleanFailure(
+            ["build", "-t", "refused:1", "--progress", "quiet", context.path], store: store,
+            mentions: mentions)
         let result = try Imagekit.run(["build", "--progress", "quiet", context.path], store: store)
-        #expect(result.stderr.hasPrefix("error: Dockerfile:\(line):"), "\(result.stderr)", sourceLocation: sourceLocation)
+        #expect(
+            result.stderr.hasPrefix("error: Dockerfile:\(line):"), "\(result.stderr)", sourceLocation: sourceLocation)
     }
 
     /// An image whose symlinks point at the sentinel's host path: `/data`, `/root/.cache`,
     /// `/run/secrets` and its working directory's parent `/w`.
     static func hostileImage(store: String, scratch: Scratch, sentinel: Sentinel) throws {
         let context = scratch.url.appendingPathComponent("hostile-ctx")
-        let built = try build("""
+        let built = try build(
+            """
             FROM debian-python:bookworm
             WORKDIR /w/sub
             RUN cd / && rm -rf /w /root/.cache /run/secrets && ln -s \(sentinel.path) /data && ln -s \(sentinel.path) /w \\
@@ -81,20 +92,27 @@ import Testing
         let sentinel = try Sentinel(in: scratch)
         let (store, context) = try Self.warmStore(scratch)
         try BuildTests.write(["sub/file.txt": "inside\n"], in: context)
-        try FileManager.default.createSymbolicLink(atPath: context.appendingPathComponent("abs").path, withDestinationPath: sentinel.path)
-        try FileManager.default.createSymbolicLink(atPath: context.appendingPathComponent("up").path, withDestinationPath: "../host")
-        try FileManager.default.createSymbolicLink(atPath: context.appendingPathComponent("inner").path, withDestinationPath: "sub")
+        try FileManager.default.createSymbolicLink(
+            atPath: context.appendingPathComponent("abs").path, withDestinationPath: sentinel.path)
+        try FileManager.default.createSymbolicLink(
+            atPath: context.appendingPathComponent("up").path, withDestinationPath: "../host")
+        try FileManager.default.createSymbolicLink(
+            atPath: context.appendingPathComponent("inner").path, withDestinationPath: "sub")
 
-        try Self.expectRefused("FROM debian-python:bookworm\nRUN --mount=type=bind,source=../host,target=/x cat /x/secret.txt\n",
-                               context: context, store: store, line: 2, mentions: "leaves the build context")
-        try Self.expectRefused("FROM debian-python:bookworm\n\nRUN --mount=type=bind,source=abs,target=/x,rw touch /x/pwned\n",
-                               context: context, store: store, line: 3, mentions: "resolves outside the build context")
-        try Self.expectRefused("FROM debian-python:bookworm\nRUN --mount=type=bind,source=up/secret.txt,target=/x cat /x\n",
-                               context: context, store: store, line: 2, mentions: "resolves outside the build context")
+        try Self.expectRefused(
+            "FROM debian-python:bookworm\nRUN --mount=type=bind,source=../host,target=/x cat /x/secret.txt\n",
+            context: context, store: store, line: 2, mentions: "leaves the build context")
+        try Self.expectRefused(
+            "FROM debian-python:bookworm\n\nRUN --mount=type=bind,source=abs,target=/x,rw touch /x/pwned\n",
+            context: context, store: store, line: 3, mentions: "resolves outside the build context")
+        try Self.expectRefused(
+            "FROM debian-python:bookworm\nRUN --mount=type=bind,source=up/secret.txt,target=/x cat /x\n",
+            context: context, store: store, line: 2, mentions: "resolves outside the build context")
         sentinel.expectUntouched()
 
         // Inside the context a link is followed; `rw` writes land in a discarded overlay, as in BuildKit.
-        let fine = try Self.build("""
+        let fine = try Self.build(
+            """
             FROM debian-python:bookworm
             RUN --mount=type=bind,source=inner,target=/x,rw cp /x/file.txt /copied && echo new > /x/new.txt && test -f /x/new.txt
             """, context: context, store: store)
@@ -104,7 +122,8 @@ import Testing
 
         // A stage's absolute symlink is read from the stage's root, never the host's.
         try Self.hostileImage(store: store, scratch: scratch, sentinel: sentinel)
-        try Self.expectRefused("""
+        try Self.expectRefused(
+            """
             FROM hostile:1 AS h
             FROM debian-python:bookworm
             RUN --mount=type=bind,from=h,source=/data/secret.txt,target=/x cat /x
@@ -119,47 +138,67 @@ import Testing
         let sentinel = try Sentinel(in: scratch)
         let (store, context) = try Self.warmStore(scratch)
         let fm = FileManager.default
-        try fm.createSymbolicLink(atPath: context.appendingPathComponent("s").path, withDestinationPath: sentinel.path + "/secret.txt")
+        try fm.createSymbolicLink(
+            atPath: context.appendingPathComponent("s").path, withDestinationPath: sentinel.path + "/secret.txt")
         try fm.createSymbolicLink(atPath: context.appendingPathComponent("d").path, withDestinationPath: sentinel.path)
-        try fm.createSymbolicLink(atPath: context.appendingPathComponent("rel").path, withDestinationPath: "../host/secret.txt")
+        try fm.createSymbolicLink(
+            atPath: context.appendingPathComponent("rel").path, withDestinationPath: "../host/secret.txt")
 
-        try Self.expectRefused("FROM debian-python:bookworm\nCOPY s /s\n", context: context, store: store, line: 2,
-                               mentions: "resolves outside the build context")
-        try Self.expectRefused("FROM debian-python:bookworm\nCOPY d/ /d/\n", context: context, store: store, line: 2,
-                               mentions: "resolves outside the build context")
-        try Self.expectRefused("FROM debian-python:bookworm\nCOPY d/secret.txt /x\n", context: context, store: store, line: 2,
-                               mentions: "resolves outside the build context")
-        try Self.expectRefused("FROM debian-python:bookworm\nADD rel /x\n", context: context, store: store, line: 2,
-                               mentions: "resolves outside the build context")
-        try Self.expectRefused("FROM debian-python:bookworm\nCOPY ../host/secret.txt /x\n", context: context, store: store, line: 2,
-                               mentions: "outside the build context")
+        try Self.expectRefused(
+            "FROM debian-python:bookworm\nCOPY s /s\n", context: context, store: store, line: 2,
+            mentions: "resolves outside the build context")
+        try Self.expectRefused(
+            "FROM debian-python:bookworm\nCOPY d/ /d/\n", context: context, store: store, line: 2,
+            mentions: "resolves outside the build context")
+        try Self.expectRefused(
+            "FROM debian-python:bookworm\nCOPY d/secret.txt /x\n", context: context, store: store, line: 2,
+            mentions: "resolves outside the build context")
+        try Self.expectRefused(
+            "FROM debian-python:bookworm\nADD rel /x\n", context: context, store: store, line: 2,
+            mentions: "resolves outside the build context")
+        try Self.expectRefused(
+            "FROM debian-python:bookworm\nCOPY ../host/secret.txt /x\n", context: context, store: store, line: 2,
+            mentions: "outside the build context")
         // An archive whose entries climb out of the destination is refused, not extracted or re-packed.
-        let tar = try run("/usr/bin/python3", ["-c", """
-            import io, sys, tarfile
-            with tarfile.open(sys.argv[1], "w") as t:
-                entry = tarfile.TarInfo("../../../../../../../../\(sentinel.path.dropFirst())/pwned"); entry.size = 1
-                t.addfile(entry, io.BytesIO(b"x"))
-            """, context.appendingPathComponent("evil.tar").path])
+        let tar = try run(
+            "/usr/bin/python3",
+            [
+                "-c",
+                """
+                import io, sys, tarfile
+                with tarfile.open(sys.argv[1], "w") as t:
+                    entry = tarfile.TarInfo("../../../../../../../../\(sentinel.path.dropFirst())/pwned"); entry.size = 1
+                    t.addfile(entry, io.BytesIO(b"x"))
+                """, context.appendingPathComponent("evil.tar").path,
+            ])
         try #require(tar.status == 0, "\(tar.stderr)")
-        try Self.expectRefused("FROM debian-python:bookworm\nADD evil.tar /x/\n", context: context, store: store, line: 2,
-                               mentions: "ADD evil.tar: refusing")
+        try Self.expectRefused(
+            "FROM debian-python:bookworm\nADD evil.tar /x/\n", context: context, store: store, line: 2,
+            mentions: "ADD evil.tar: refusing")
 
         // Copied as a directory, the links are links, as Docker copies them: no host content.
-        let whole = try Self.build("FROM debian-python:bookworm\nCOPY . /ctx/\n", context: context, store: store, tag: "whole:1")
+        let whole = try Self.build(
+            "FROM debian-python:bookworm\nCOPY . /ctx/\n", context: context, store: store, tag: "whole:1")
         try #require(whole.status == 0, "\(whole.stderr)")
         try sentinel.expectAbsent(from: store, image: "whole:1")
         let rootfs = try BuildTests.unpack(store, "whole:1", scratch: scratch).appendingPathComponent("rootfs")
-        #expect((try? fm.destinationOfSymbolicLink(atPath: rootfs.appendingPathComponent("ctx/s").path)) == sentinel.path + "/secret.txt")
-        #expect((try? fm.destinationOfSymbolicLink(atPath: rootfs.appendingPathComponent("ctx/d").path)) == sentinel.path)
+        #expect(
+            (try? fm.destinationOfSymbolicLink(atPath: rootfs.appendingPathComponent("ctx/s").path)) == sentinel.path
+                + "/secret.txt")
+        #expect(
+            (try? fm.destinationOfSymbolicLink(atPath: rootfs.appendingPathComponent("ctx/d").path)) == sentinel.path)
 
         // COPY --from an image reads its symlinks inside the image: /data -> the host path is missing there.
         try Self.hostileImage(store: store, scratch: scratch, sentinel: sentinel)
-        let warm = try Self.build("FROM debian-python:bookworm\nCOPY --from=hostile:1 /etc/hostname /warm\n", context: context, store: store)
+        let warm = try Self.build(
+            "FROM debian-python:bookworm\nCOPY --from=hostile:1 /etc/hostname /warm\n", context: context, store: store)
         try #require(warm.status == 0, "\(warm.stderr)")
-        try Self.expectRefused("FROM debian-python:bookworm\nCOPY --from=hostile:1 /data/secret.txt /x\n", context: context, store: store,
-                               line: 2, mentions: "not found")
-        try Self.expectRefused("FROM debian-python:bookworm\nCOPY --from=hostile:1 /data /x/\n", context: context, store: store,
-                               line: 2, mentions: "not found")
+        try Self.expectRefused(
+            "FROM debian-python:bookworm\nCOPY --from=hostile:1 /data/secret.txt /x\n", context: context, store: store,
+            line: 2, mentions: "not found")
+        try Self.expectRefused(
+            "FROM debian-python:bookworm\nCOPY --from=hostile:1 /data /x/\n", context: context, store: store,
+            line: 2, mentions: "not found")
         sentinel.expectUntouched()
     }
 
@@ -185,7 +224,8 @@ import Testing
                 print("proc/sys write refused:", e.strerror)
             """
         try BuildTests.write(["probe.py": probe], in: context)
-        let built = try Self.build("""
+        let built = try Self.build(
+            """
             FROM debian-python:bookworm
             COPY probe.py /probe.py
             RUN python3 /probe.py
@@ -212,13 +252,15 @@ import Testing
         #expect(output.contains("| routes: 0"), "\(output)")
 
         // `imagekit build --network none` takes the network from every RUN step.
-        let offline = try Self.build("""
+        let offline = try Self.build(
+            """
             FROM debian-python:bookworm
             RUN echo "routes: $(tail -n +2 /proc/net/route | wc -l)"
             """, context: context, store: store, extra: ["--network", "none"])
         try #require(offline.status == 0, "\(offline.stderr)")
         #expect(offline.stderr.contains("| routes: 0"), "\(offline.stderr)")
-        let online = try Self.build("""
+        let online = try Self.build(
+            """
             FROM debian-python:bookworm
             RUN echo "routes: $(tail -n +2 /proc/net/route | wc -l)"
             """, context: context, store: store)
@@ -236,7 +278,8 @@ import Testing
         let secretFile = scratch.url.appendingPathComponent("token.txt")
         try Data("token".utf8).write(to: secretFile)
         // /root/.cache, /run/secrets and the working directory's parent /w all point at the host path.
-        let built = try Self.build("""
+        let built = try Self.build(
+            """
             FROM hostile:1
             RUN --mount=type=cache,target=/root/.cache/pip --mount=type=secret,id=tok \\
                 test -d /root/.cache/pip && test -f /run/secrets/tok && pwd && ls \(sentinel.path)
@@ -246,11 +289,15 @@ import Testing
         // The working directory /w/sub is /w's target inside the rootfs (getcwd shows the resolved path).
         #expect(built.stderr.contains("| \(sentinel.path)/sub"), "\(built.stderr)")
         // The mount points were made inside the image, under the host path as the image spells it, and left no trace.
-        #expect(built.stderr.contains("| pip") && built.stderr.contains("| tok") && built.stderr.contains("| sub"), "\(built.stderr)")
+        #expect(
+            built.stderr.contains("| pip") && built.stderr.contains("| tok") && built.stderr.contains("| sub"),
+            "\(built.stderr)")
         let baseLayers = Set(try RunTests.manifestLayers(store, "hostile:1"))
         for layer in try RunTests.manifestLayers(store, "out:1") where !baseLayers.contains(layer) {
             let paths = try RunTests.layerPaths(store, layer)
-            #expect(!paths.contains { $0.hasSuffix("/pip") || $0.hasSuffix("/tok") }, "a mount point reached a layer: \(paths)")
+            #expect(
+                !paths.contains { $0.hasSuffix("/pip") || $0.hasSuffix("/tok") },
+                "a mount point reached a layer: \(paths)")
         }
         #expect(RunTests.mounts(under: store).isEmpty, "\(RunTests.mounts(under: store))")
     }
@@ -272,17 +319,22 @@ extension HostileBuildTests {
         try process.run()
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline && process.isRunning {
-            if let text = try? String(contentsOf: stderrURL, encoding: .utf8), text.contains("| \(marker)") { return process }
+            if let text = try? String(contentsOf: stderrURL, encoding: .utf8), text.contains("| \(marker)") {
+                return process
+            }
             usleep(100_000)
         }
         kill(process.processIdentifier, SIGKILL)
-        throw BuildFailure(text: "the RUN did not start: \((try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "")")
+        throw BuildFailure(
+            text: "the RUN did not start: \((try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "")")
     }
 
     struct BuildFailure: Error { let text: String }
 
     static func workDirectories(_ store: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: store + "/tmp")) ?? []).filter { $0.hasPrefix("build-") && !$0.hasSuffix(".owner") }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: store + "/tmp")) ?? []).filter {
+            $0.hasPrefix("build-") && !$0.hasSuffix(".owner")
+        }.sorted()
     }
 
     @Test func leftoversOfKilledBuildsAreReapedButRunningBuildsAreNot() throws {
@@ -291,11 +343,14 @@ extension HostileBuildTests {
         var started: [Process] = []
         defer {
             for process in started where process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            for id in RunTests.runcContainers(of: store) { _ = try? run(tool("runc"), ["--root", "/run/imagekit/runc", "delete", "--force", id]) }
+            for id in RunTests.runcContainers(of: store) {
+                _ = try? run(tool("runc"), ["--root", "/run/imagekit/runc", "delete", "--force", id])
+            }
         }
         func sleeper(_ name: String) throws -> URL {
             let context = scratch.url.appendingPathComponent(name)
-            try BuildTests.write(["Dockerfile": "FROM debian-python:bookworm\nRUN echo \(name) sleeping && sleep 600\n"], in: context)
+            try BuildTests.write(
+                ["Dockerfile": "FROM debian-python:bookworm\nRUN echo \(name) sleeping && sleep 600\n"], in: context)
             return context
         }
         func leftovers() -> (containers: Set<String>, directories: [String], mounts: [String]) {
@@ -303,7 +358,8 @@ extension HostileBuildTests {
         }
 
         // SIGKILL cannot be handled: the container, its mounts and the work directory stay behind.
-        let killed = try Self.startBuild(try sleeper("killed"), store: store, scratch: scratch, marker: "killed sleeping")
+        let killed = try Self.startBuild(
+            try sleeper("killed"), store: store, scratch: scratch, marker: "killed sleeping")
         started.append(killed)
         kill(killed.processIdentifier, SIGKILL)
         killed.waitUntilExit()
@@ -311,12 +367,15 @@ extension HostileBuildTests {
         #expect(first.containers.count == 1 && first.directories.count == 1 && !first.mounts.isEmpty, "\(first)")
 
         // The next build reaps them before it starts.
-        let running = try Self.startBuild(try sleeper("running"), store: store, scratch: scratch, marker: "running sleeping")
+        let running = try Self.startBuild(
+            try sleeper("running"), store: store, scratch: scratch, marker: "running sleeping")
         started.append(running)
         let second = leftovers()
         #expect(second.containers.count == 1 && second.containers.isDisjoint(with: first.containers), "\(second)")
         #expect(second.directories.count == 1 && second.directories != first.directories, "\(second)")
-        #expect(!second.mounts.isEmpty && second.mounts.allSatisfy { $0.hasPrefix(store + "/tmp/" + second.directories[0]) }, "\(second)")
+        #expect(
+            !second.mounts.isEmpty
+                && second.mounts.allSatisfy { $0.hasPrefix(store + "/tmp/" + second.directories[0]) }, "\(second)")
 
         // A build beside a running one leaves the running one alone.
         let beside = scratch.url.appendingPathComponent("beside")
@@ -324,7 +383,9 @@ extension HostileBuildTests {
         let besideBuild = try Imagekit.run(["build", "--progress", "quiet", beside.path], store: store)
         #expect(besideBuild.status == 0, "\(besideBuild.stderr)")
         let third = leftovers()
-        #expect(third.containers == second.containers && third.directories == second.directories && third.mounts == second.mounts, "\(third)")
+        #expect(
+            third.containers == second.containers && third.directories == second.directories
+                && third.mounts == second.mounts, "\(third)")
         #expect(running.isRunning)
 
         // Killed too: `imagekit prune` reaps it.
@@ -335,6 +396,9 @@ extension HostileBuildTests {
         #expect(pruned.stderr.contains("reaped killed builds: 1 containers"), "\(pruned.stderr)")
         let last = leftovers()
         #expect(last.containers.isEmpty && last.directories.isEmpty && last.mounts.isEmpty, "\(last)")
-        #expect(((try? FileManager.default.contentsOfDirectory(atPath: store + "/tmp")) ?? []).filter { $0.hasSuffix(".owner") }.isEmpty)
+        #expect(
+            ((try? FileManager.default.contentsOfDirectory(atPath: store + "/tmp")) ?? []).filter {
+                $0.hasSuffix(".owner")
+            }.isEmpty)
     }
 }

@@ -28,13 +28,17 @@ import Testing
         try file("home/app/notes.txt", "mine", 0o600, 1000, 1000)
         try file("etc/shadow-group", "g", 0o640, 0, 42)
         try file("empty", "")
-        try Data((0..<3_500_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }).write(to: root.appendingPathComponent("usr/big.bin"))
+        try Data((0..<3_500_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }).write(
+            to: root.appendingPathComponent("usr/big.bin"))
         try file(String(repeating: "d", count: 60) + "/" + String(repeating: "n", count: 80), "long")
         try file("usr/ünïcødé name", "unicode")
         try fm.createSymbolicLink(atPath: root.appendingPathComponent("usr/bin/rel").path, withDestinationPath: "tool")
-        try fm.createSymbolicLink(atPath: root.appendingPathComponent("etc/abs").path, withDestinationPath: "/usr/bin/tool")
-        try fm.createSymbolicLink(atPath: root.appendingPathComponent("etc/dangling").path, withDestinationPath: "/nowhere/at/all")
-        link(root.appendingPathComponent("usr/bin/tool").path, root.appendingPathComponent("usr/bin/tool-hardlink").path)
+        try fm.createSymbolicLink(
+            atPath: root.appendingPathComponent("etc/abs").path, withDestinationPath: "/usr/bin/tool")
+        try fm.createSymbolicLink(
+            atPath: root.appendingPathComponent("etc/dangling").path, withDestinationPath: "/nowhere/at/all")
+        link(
+            root.appendingPathComponent("usr/bin/tool").path, root.appendingPathComponent("usr/bin/tool-hardlink").path)
         mkfifo(root.appendingPathComponent("var/fifo").path, 0o644)
     }
 
@@ -49,7 +53,8 @@ import Testing
             let full = root.appendingPathComponent(p).path
             var st = stat()
             lstat(full, &st)
-            var line = "type=\(st.st_mode & S_IFMT) mode=\(String(st.st_mode & 0o7777, radix: 8)) owner=\(st.st_uid):\(st.st_gid)"
+            var line =
+                "type=\(st.st_mode & S_IFMT) mode=\(String(st.st_mode & 0o7777, radix: 8)) owner=\(st.st_uid):\(st.st_gid)"
             switch st.st_mode & S_IFMT {
             case S_IFLNK:
                 line += " -> " + ((try? FileManager.default.destinationOfSymbolicLink(atPath: full)) ?? "?")
@@ -57,7 +62,11 @@ import Testing
                 let data = FileManager.default.contents(atPath: full) ?? Data()
                 line += " size=\(data.count) hash=\(data.hashValue)"
                 if st.st_nlink > 1 {
-                    if let first = inodes[UInt64(st.st_ino)] { line += " hardlink-of=\(first)" } else { inodes[UInt64(st.st_ino)] = p }
+                    if let first = inodes[UInt64(st.st_ino)] {
+                        line += " hardlink-of=\(first)"
+                    } else {
+                        inodes[UInt64(st.st_ino)] = p
+                    }
                 }
             default: break
             }
@@ -71,7 +80,9 @@ import Testing
         let tree = scratch.url.appendingPathComponent("tree")
         try Self.makeTree(at: tree)
         let store = scratch.path("store")
-        let imported = try Imagekit.run(["import", tree.path, "-t", "interop:1.0", "--change", "USER 1000", "--change", "EXPOSE 8501"], store: store)
+        let imported = try Imagekit.run(
+            ["import", tree.path, "-t", "interop:1.0", "--change", "USER 1000", "--change", "EXPOSE 8501"], store: store
+        )
         #expect(imported.status == 0, "\(imported.stderr)")
         let digest = imported.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(digest.hasPrefix("sha256:"))
@@ -99,15 +110,22 @@ import Testing
         #expect(Set(unpacked.keys) == Set(original.keys))
 
         // OCI layout as a tar, and a docker-archive that skopeo copies into a layout.
-        #expect(try Imagekit.run(["export", "interop:1.0", "-o", scratch.path("layout.tar")], store: store).status == 0)
+        #expect(
+            try Imagekit.run(["export", "interop:1.0", "-o", scratch.path("layout.tar")], store: store).status == 0)
         let tarList = try run("/usr/bin/tar", ["-tf", scratch.path("layout.tar")])
         #expect(tarList.lines.contains("index.json") && tarList.lines.contains("oci-layout"))
-        #expect(try Imagekit.run(["export", "interop:1.0", "--format", "docker", "-o", scratch.path("docker.tar")], store: store).status == 0)
-        let copied = try run(tool("skopeo"), ["copy", "docker-archive:\(scratch.path("docker.tar"))", "oci:\(scratch.path("copied")):x"])
+        #expect(
+            try Imagekit.run(
+                ["export", "interop:1.0", "--format", "docker", "-o", scratch.path("docker.tar")], store: store
+            ).status == 0)
+        let copied = try run(
+            tool("skopeo"), ["copy", "docker-archive:\(scratch.path("docker.tar"))", "oci:\(scratch.path("copied")):x"])
         #expect(copied.status == 0, "\(copied.stderr)")
-        let fromArchive = try run(tool("skopeo"), ["inspect", "--config", "docker-archive:\(scratch.path("docker.tar"))"])
+        let fromArchive = try run(
+            tool("skopeo"), ["inspect", "--config", "docker-archive:\(scratch.path("docker.tar"))"])
         #expect(fromArchive.stdout.contains("\"User\": \"1000\""))
-        let unpack2 = try run(tool("umoci"), ["unpack", "--image", "\(scratch.path("copied")):x", scratch.path("bundle2")])
+        let unpack2 = try run(
+            tool("umoci"), ["unpack", "--image", "\(scratch.path("copied")):x", scratch.path("bundle2")])
         #expect(unpack2.status == 0, "\(unpack2.stderr)")
         #expect(try Self.describe(URL(fileURLWithPath: scratch.path("bundle2/rootfs"))) == original)
     }
@@ -124,7 +142,9 @@ import Testing
         #expect(first.stdout == second.stdout)
         // And as a tar on stdin: the tar is re-packed deterministically too.
         _ = try run("/usr/bin/tar", ["-C", tree.path, "-cf", scratch.path("tree.tar"), "."])
-        let a = try Imagekit.run(["import", "-", "-t", "t:1"], store: scratch.path("s3"), stdin: URL(fileURLWithPath: scratch.path("tree.tar")))
+        let a = try Imagekit.run(
+            ["import", "-", "-t", "t:1"], store: scratch.path("s3"),
+            stdin: URL(fileURLWithPath: scratch.path("tree.tar")))
         let b = try Imagekit.run(["import", scratch.path("tree.tar"), "-t", "t:1"], store: scratch.path("s4"))
         #expect(a.status == 0, "\(a.stderr)")
         #expect(a.stdout == b.stdout)
@@ -135,7 +155,8 @@ import Testing
         let tree = scratch.url.appendingPathComponent("tree")
         try Self.makeTree(at: tree)
         let store = scratch.path("store")
-        let digest = try Imagekit.run(["import", tree.path, "-t", "keep:1", "-t", "drop:1"], store: store).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let digest = try Imagekit.run(["import", tree.path, "-t", "keep:1", "-t", "drop:1"], store: store).stdout
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         let images = try Imagekit.run(["images"], store: store)
         #expect(images.lines.count == 3)
         #expect(images.lines[1].hasPrefix("drop") && images.lines[2].hasPrefix("keep"))

@@ -1,29 +1,29 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// The registry build cache end to end: runners with empty stores build against the local
 /// docker-registry; the fault proxy in front of it logs every request, so the tests count the
 /// blobs a runner downloads.
 @Suite(.serialized) struct RegistryCacheTests {
     static let dockerfile = """
-    ARG BASE=debian-python:bookworm
-    FROM ${BASE} AS builder
-    RUN python3 -m venv /opt/venv
-    COPY requirements.txt /tmp/requirements.txt
-    RUN mkdir -p /opt/venv/deps && cp /tmp/requirements.txt /opt/venv/deps/ \\
-     && python3 -c "open('/opt/venv/deps/big.bin', 'wb').write(bytes(range(256)) * 4096)" \\
-     && rm /tmp/requirements.txt
+        ARG BASE=debian-python:bookworm
+        FROM ${BASE} AS builder
+        RUN python3 -m venv /opt/venv
+        COPY requirements.txt /tmp/requirements.txt
+        RUN mkdir -p /opt/venv/deps && cp /tmp/requirements.txt /opt/venv/deps/ \\
+         && python3 -c "open('/opt/venv/deps/big.bin', 'wb').write(bytes(range(256)) * 4096)" \\
+         && rm /tmp/requirements.txt
 
-    FROM ${BASE}
-    RUN mkdir -p /app && chown 1000:1000 /app && echo 'app:x:1000:1000::/app:/bin/sh' >> /etc/passwd
-    COPY --from=builder /opt/venv /opt/venv
-    WORKDIR /app
-    COPY --chown=1000:1000 app/ /app/src/
-    USER 1000
-    HEALTHCHECK CMD ["python3", "-c", "print('ok')"]
-    CMD ["python3", "/app/src/main.py"]
-    """
+        FROM ${BASE}
+        RUN mkdir -p /app && chown 1000:1000 /app && echo 'app:x:1000:1000::/app:/bin/sh' >> /etc/passwd
+        COPY --from=builder /opt/venv /opt/venv
+        WORKDIR /app
+        COPY --chown=1000:1000 app/ /app/src/
+        USER 1000
+        HEALTHCHECK CMD ["python3", "-c", "print('ok')"]
+        CMD ["python3", "/app/src/main.py"]
+        """
 
     static let context: [String: String] = [
         "Dockerfile": dockerfile,
@@ -46,11 +46,17 @@ import TestSupport
             let proxy = try FaultProxy.start(upstream: registry.host)
             let seed = scratch.path("seed")
             _ = try Fixture.importBase(store: seed)
-            let pushed = try Imagekit.run(["push", "debian-python:bookworm", "--repository", "\(registry.host)/base/debian-python", "--tag", "bookworm"], store: seed)
+            let pushed = try Imagekit.run(
+                [
+                    "push", "debian-python:bookworm", "--repository", "\(registry.host)/base/debian-python", "--tag",
+                    "bookworm",
+                ], store: seed)
             #expect(pushed.status == 0, "\(pushed.stderr)")
             let context = scratch.url.appendingPathComponent("ctx")
             try BuildTests.write(RegistryCacheTests.context, in: context)
-            return Setup(scratch: scratch, registry: registry, proxy: proxy, context: context, base: "\(registry.host)/base/debian-python:bookworm")
+            return Setup(
+                scratch: scratch, registry: registry, proxy: proxy, context: context,
+                base: "\(registry.host)/base/debian-python:bookworm")
         }
 
         func stop() {
@@ -62,8 +68,9 @@ import TestSupport
 
         func build(store: String, tag: String = "app:1", _ extra: [String]) throws -> ProcessResult {
             // Run outside the repository, whose imagekit.yaml would add its build args.
-            try Imagekit.run(["build", "-t", tag, "--build-arg", "BASE=\(base)", "--progress", "plain"] + extra + [context.path],
-                             store: scratch.path(store), directory: scratch.url)
+            try Imagekit.run(
+                ["build", "-t", tag, "--build-arg", "BASE=\(base)", "--progress", "plain"] + extra + [context.path],
+                store: scratch.path(store), directory: scratch.url)
         }
 
         func edit(_ path: String, _ text: String) throws {
@@ -72,7 +79,9 @@ import TestSupport
 
         /// The cache manifest as the registry serves it.
         func cacheManifest(_ tag: String = "buildcache") throws -> [String: Any] {
-            let result = try EndToEndTests.run(tool("skopeo"), ["inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/cache/app:\(tag)"])
+            let result = try EndToEndTests.run(
+                tool("skopeo"),
+                ["inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/cache/app:\(tag)"])
             #expect(result.status == 0, "\(result.stderr)")
             return (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
         }
@@ -80,7 +89,10 @@ import TestSupport
         /// Digests of the layer blobs (not file lists) a cache manifest lists.
         func cachedLayerDigests(_ manifest: [String: Any]) -> Set<String> {
             let layers = manifest["layers"] as? [[String: Any]] ?? []
-            return Set(layers.filter { ($0["mediaType"] as? String ?? "").contains("tar") }.compactMap { $0["digest"] as? String })
+            return Set(
+                layers.filter { ($0["mediaType"] as? String ?? "").contains("tar") }.compactMap {
+                    $0["digest"] as? String
+                })
         }
 
         /// Blob digests fetched (GET) through the proxy since the last clear.
@@ -90,7 +102,9 @@ import TestSupport
         }
     }
 
-    static func digest(_ result: ProcessResult) -> String { result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+    static func digest(_ result: ProcessResult) -> String {
+        result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 
     @Test func aFreshRunnerReusesTheRegistryCacheLazily() async throws {
         let setup = try await Setup.start("regcache")
@@ -106,7 +120,9 @@ import TestSupport
         let cachedLayers = setup.cachedLayerDigests(manifest)
         // RUN venv, COPY requirements, RUN deps, RUN user, COPY --from, COPY app (WORKDIR made no layer).
         #expect(cachedLayers.count == 6, "\(cachedLayers)")
-        let pushedA = try Imagekit.run(["push", "app:1", "--repository", "\(setup.proxy.host)/team/app", "--tag", "v1"], store: setup.scratch.path("a"))
+        let pushedA = try Imagekit.run(
+            ["push", "app:1", "--repository", "\(setup.proxy.host)/team/app", "--tag", "v1"],
+            store: setup.scratch.path("a"))
         #expect(pushedA.status == 0, "\(pushedA.stderr)")
 
         // The app changes. Runner A's warm local build gives the reference digest.
@@ -120,7 +136,9 @@ import TestSupport
         #expect(fresh.status == 0, "\(fresh.stderr)")
         #expect(Self.digest(fresh) == Self.digest(warm), "\(fresh.stderr)")
         #expect(fresh.stderr.contains("(7 steps, 6 cached, 6 from the registry cache)"), "\(fresh.stderr)")
-        #expect(fresh.stderr.contains("CACHED (registry cache \(setup.proxy.host)/cache/app:buildcache)"), "\(fresh.stderr)")
+        #expect(
+            fresh.stderr.contains("CACHED (registry cache \(setup.proxy.host)/cache/app:buildcache)"), "\(fresh.stderr)"
+        )
         // The base image's layers stay in their registry too: the cache lists their files.
         #expect(fresh.stderr.contains("left in the registry"), "\(fresh.stderr)")
         let gets = try setup.blobGets()
@@ -136,17 +154,23 @@ import TestSupport
         let verifyA = try Imagekit.run(verify, store: setup.scratch.path("a"))
         let verifyB = try Imagekit.run(verify, store: setup.scratch.path("b"))
         #expect(firstB.status == verifyA.status && verifyB.status == verifyA.status, "\(firstB.stderr)")
-        #expect(!verifyB.stdout.isEmpty && verifyB.stdout == verifyA.stdout, "A: \(verifyA.stdout)\nB: \(verifyB.stdout)\n\(verifyB.stderr)")
+        #expect(
+            !verifyB.stdout.isEmpty && verifyB.stdout == verifyA.stdout,
+            "A: \(verifyA.stdout)\nB: \(verifyB.stdout)\n\(verifyB.stderr)")
         #expect(Set(try setup.blobGets()).isDisjoint(with: cachedLayers))
 
         // The push skips every blob the registry has; still no layer downloaded.
-        let pushedB = try Imagekit.run(["push", "app:2", "--repository", "\(setup.proxy.host)/team/app", "--tag", "v2"], store: setup.scratch.path("b"))
+        let pushedB = try Imagekit.run(
+            ["push", "app:2", "--repository", "\(setup.proxy.host)/team/app", "--tag", "v2"],
+            store: setup.scratch.path("b"))
         #expect(pushedB.status == 0, "\(pushedB.stderr)")
         #expect(pushedB.stdout.contains(Self.digest(warm)))
         #expect(Set(try setup.blobGets()).isDisjoint(with: cachedLayers))
 
         // To a repository without those layers, the push mounts them from the cache's repository.
-        let mounted = try Imagekit.run(["push", "app:2", "--repository", "\(setup.proxy.host)/team/fresh", "--tag", "v2", "--json"], store: setup.scratch.path("b"))
+        let mounted = try Imagekit.run(
+            ["push", "app:2", "--repository", "\(setup.proxy.host)/team/fresh", "--tag", "v2", "--json"],
+            store: setup.scratch.path("b"))
         #expect(mounted.status == 0, "\(mounted.stderr)")
         let pushReport = (try JSONSerialization.jsonObject(with: Data(mounted.stdout.utf8)) as? [String: Any]) ?? [:]
         #expect(pushReport["blobsMounted"] as? Int == 2, "\(mounted.stdout)")
@@ -158,7 +182,8 @@ import TestSupport
         let changed = try setup.build(store: "c", tag: "app:3", ["--cache-from", setup.cacheRef])
         #expect(changed.status == 0, "\(changed.stderr)")
         #expect(changed.stderr.contains("(7 steps, 2 cached, 2 from the registry cache)"), "\(changed.stderr)")
-        #expect(!Set(try setup.blobGets()).isDisjoint(with: cachedLayers), "the venv layer must be fetched to run on it")
+        #expect(
+            !Set(try setup.blobGets()).isDisjoint(with: cachedLayers), "the venv layer must be fetched to run on it")
         let warmChanged = try setup.build(store: "a", tag: "app:3", [])
         #expect(Self.digest(changed) == Self.digest(warmChanged))
     }
@@ -173,20 +198,24 @@ import TestSupport
         let manifest = try setup.cacheManifest()
         let config = manifest["config"] as? [String: Any] ?? [:]
         let configDigest = config["digest"] as? String ?? ""
-        let fetched = try EndToEndTests.run("/usr/bin/curl", ["-sf", "http://\(setup.registry.host)/v2/cache/app/blobs/\(configDigest)"])
+        let fetched = try EndToEndTests.run(
+            "/usr/bin/curl", ["-sf", "http://\(setup.registry.host)/v2/cache/app/blobs/\(configDigest)"])
         var document = (try JSONSerialization.jsonObject(with: Data(fetched.stdout.utf8)) as? [String: Any]) ?? [:]
         var layers = document["layers"] as? [[String: Any]] ?? []
         let records = document["records"] as? [[String: Any]] ?? []
         let deps = records.first { ($0["createdBy"] as? String ?? "").contains("big.bin") }?["layer"] as? String
         #expect(deps != nil)
         for index in layers.indices {
-            guard var blob = layers[index]["blob"] as? [String: Any], blob["digest"] as? String == deps else { continue }
+            guard var blob = layers[index]["blob"] as? [String: Any], blob["digest"] as? String == deps else {
+                continue
+            }
             blob["size"] = (blob["size"] as? Int ?? 0) + 1
             layers[index]["blob"] = blob
         }
         document["layers"] = layers
         let tamperedConfig = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
-        let configDescriptor = try Self.uploadBlob(tamperedConfig, registry: setup.registry.host, repository: "cache/app", scratch: setup.scratch)
+        let configDescriptor = try Self.uploadBlob(
+            tamperedConfig, registry: setup.registry.host, repository: "cache/app", scratch: setup.scratch)
         var tampered = manifest
         var newConfig = config
         newConfig["digest"] = configDescriptor
@@ -194,8 +223,13 @@ import TestSupport
         tampered["config"] = newConfig
         let manifestFile = setup.scratch.url.appendingPathComponent("tampered.json")
         try JSONSerialization.data(withJSONObject: tampered, options: [.sortedKeys]).write(to: manifestFile)
-        let put = try EndToEndTests.run("/usr/bin/curl", ["-sf", "-X", "PUT", "-H", "Content-Type: application/vnd.oci.image.manifest.v1+json",
-                                                          "--data-binary", "@\(manifestFile.path)", "http://\(setup.registry.host)/v2/cache/app/manifests/tampered"])
+        let put = try EndToEndTests.run(
+            "/usr/bin/curl",
+            [
+                "-sf", "-X", "PUT", "-H", "Content-Type: application/vnd.oci.image.manifest.v1+json",
+                "--data-binary", "@\(manifestFile.path)",
+                "http://\(setup.registry.host)/v2/cache/app/manifests/tampered",
+            ])
         #expect(put.status == 0, "\(put.stderr)")
         let distrust = try setup.build(store: "b", ["--cache-from", "\(setup.proxy.host)/cache/app:tampered"])
         #expect(distrust.status == 0, "\(distrust.stderr)")
@@ -207,28 +241,49 @@ import TestSupport
         // A missing cache: a warning and a cold build.
         let missing = try setup.build(store: "c", ["--cache-from", "\(setup.proxy.host)/cache/nothing:here"])
         #expect(missing.status == 0, "\(missing.stderr)")
-        #expect(missing.stderr.contains("warning: cache \(setup.proxy.host)/cache/nothing:here is not usable, building without it"), "\(missing.stderr)")
+        #expect(
+            missing.stderr.contains(
+                "warning: cache \(setup.proxy.host)/cache/nothing:here is not usable, building without it"),
+            "\(missing.stderr)")
         #expect(missing.stderr.contains("(7 steps, 0 cached)"), "\(missing.stderr)")
 
         // An export that fails is an error naming the ref, after the image is built and tagged.
         let port = try freeTCPPort()
         let failed = try setup.build(store: "c", tag: "app:exported", ["--cache-to", "127.0.0.1:\(port)/cache/app"])
         #expect(failed.status == 3, "\(failed.stderr)")
-        #expect(failed.stderr.contains("cannot export the build cache to 127.0.0.1:\(port)/cache/app:buildcache"), "\(failed.stderr)")
+        #expect(
+            failed.stderr.contains("cannot export the build cache to 127.0.0.1:\(port)/cache/app:buildcache"),
+            "\(failed.stderr)")
         #expect(Self.digest(failed).hasPrefix("sha256:"))
         #expect(try Imagekit.run(["inspect", "app:exported"], store: setup.scratch.path("c")).status == 0)
 
         // The project file's cache out of reach (no AWS credentials here): warnings, and the build succeeds.
         let project = setup.scratch.url.appendingPathComponent("project")
-        try BuildTests.write(["Dockerfile": "FROM scratch\nCOPY a.txt /a.txt\n", "a.txt": "a\n",
-                              "imagekit.yaml": "image: proj\nbuild:\n  cache: ecr://proj:buildcache\n"], in: project)
-        let noAWS = ["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent"]
-        let offline = try Imagekit.run(["build", "--progress", "plain"], store: setup.scratch.path("d"), environment: noAWS, directory: project)
+        try BuildTests.write(
+            [
+                "Dockerfile": "FROM scratch\nCOPY a.txt /a.txt\n", "a.txt": "a\n",
+                "imagekit.yaml": "image: proj\nbuild:\n  cache: ecr://proj:buildcache\n",
+            ], in: project)
+        let noAWS = [
+            "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+            "AWS_CONFIG_FILE": "/nonexistent",
+        ]
+        let offline = try Imagekit.run(
+            ["build", "--progress", "plain"], store: setup.scratch.path("d"), environment: noAWS, directory: project)
         #expect(offline.status == 0, "\(offline.stderr)")
-        #expect(offline.stderr.contains("warning: the build cache ecr://proj:buildcache is not usable, building without it"), "\(offline.stderr)")
-        #expect(offline.stderr.contains("warning: cannot export the build cache to ecr://proj:buildcache"), "\(offline.stderr)")
-        let explicit = try Imagekit.run(["build", "--cache-to", "ecr://proj:buildcache"], store: setup.scratch.path("d"), environment: noAWS, directory: project)
-        #expect(explicit.status == 3 && explicit.stderr.contains("cannot export the build cache to ecr://proj:buildcache"), "\(explicit.stderr)")
+        #expect(
+            offline.stderr.contains(
+                "warning: the build cache ecr://proj:buildcache is not usable, building without it"),
+            "\(offline.stderr)")
+        #expect(
+            offline.stderr.contains("warning: cannot export the build cache to ecr://proj:buildcache"),
+            "\(offline.stderr)")
+        let explicit = try Imagekit.run(
+            ["build", "--cache-to", "ecr://proj:buildcache"], store: setup.scratch.path("d"), environment: noAWS,
+            directory: project)
+        #expect(
+            explicit.status == 3 && explicit.stderr.contains("cannot export the build cache to ecr://proj:buildcache"),
+            "\(explicit.stderr)")
     }
 
     @Test func concurrentExportsLeaveAReadableCache() async throws {
@@ -256,25 +311,38 @@ import TestSupport
         let ecr = try await LocalRegistry.start(htpasswd: ("AWS", PushTests.motoPassword))
         defer { ecr.stop() }
         let flags = ["--cache-registry-host", ecr.host]
-        let first = try Imagekit.run(["build", "-t", "app:1", "--build-arg", "BASE=\(setup.base)", "--progress", "plain",
-                                      "--cache-to", "ecr://vibejudge-dashboard"] + flags + [setup.context.path],
-                                     store: setup.scratch.path("a"), environment: moto.environment, directory: setup.scratch.url)
+        let first = try Imagekit.run(
+            [
+                "build", "-t", "app:1", "--build-arg", "BASE=\(setup.base)", "--progress", "plain",
+                "--cache-to", "ecr://vibejudge-dashboard",
+            ] + flags + [setup.context.path],
+            store: setup.scratch.path("a"), environment: moto.environment, directory: setup.scratch.url)
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.stderr.contains("exported the build cache to \(ecr.host)/vibejudge-dashboard:buildcache"), "\(first.stderr)")
-        let fresh = try Imagekit.run(["build", "-t", "app:1", "--build-arg", "BASE=\(setup.base)", "--progress", "plain",
-                                      "--cache-from", "ecr://vibejudge-dashboard:buildcache"] + flags + [setup.context.path],
-                                     store: setup.scratch.path("b"), environment: moto.environment, directory: setup.scratch.url)
+        #expect(
+            first.stderr.contains("exported the build cache to \(ecr.host)/vibejudge-dashboard:buildcache"),
+            "\(first.stderr)")
+        let fresh = try Imagekit.run(
+            [
+                "build", "-t", "app:1", "--build-arg", "BASE=\(setup.base)", "--progress", "plain",
+                "--cache-from", "ecr://vibejudge-dashboard:buildcache",
+            ] + flags + [setup.context.path],
+            store: setup.scratch.path("b"), environment: moto.environment, directory: setup.scratch.url)
         #expect(fresh.status == 0, "\(fresh.stderr)")
         #expect(fresh.stderr.contains("(7 steps, 7 cached, 7 from the registry cache)"), "\(fresh.stderr)")
         #expect(Self.digest(fresh) == Self.digest(first))
         for output in [first.stderr, fresh.stderr] { #expect(!output.contains(PushTests.motoPassword)) }
 
         // Without ECR's password the export fails at the end, naming the ref; the image is built.
-        let denied = try Imagekit.run(["build", "-t", "app:1", "--build-arg", "BASE=\(setup.base)", "--progress", "plain",
-                                       "--cache-to", "\(ecr.host)/vibejudge-dashboard:other", setup.context.path],
-                                      store: setup.scratch.path("c"), directory: setup.scratch.url)
+        let denied = try Imagekit.run(
+            [
+                "build", "-t", "app:1", "--build-arg", "BASE=\(setup.base)", "--progress", "plain",
+                "--cache-to", "\(ecr.host)/vibejudge-dashboard:other", setup.context.path,
+            ],
+            store: setup.scratch.path("c"), directory: setup.scratch.url)
         #expect(denied.status == 3, "\(denied.stderr)")
-        #expect(denied.stderr.contains("cannot export the build cache to \(ecr.host)/vibejudge-dashboard:other"), "\(denied.stderr)")
+        #expect(
+            denied.stderr.contains("cannot export the build cache to \(ecr.host)/vibejudge-dashboard:other"),
+            "\(denied.stderr)")
         #expect(Self.digest(denied) == Self.digest(first))
     }
 
@@ -282,14 +350,24 @@ import TestSupport
     static func uploadBlob(_ data: Data, registry: String, repository: String, scratch: Scratch) throws -> String {
         let file = scratch.url.appendingPathComponent("blob-\(UUID().uuidString.prefix(6))")
         try data.write(to: file)
-        let digest = "sha256:" + (try EndToEndTests.run("/usr/bin/sha256sum", [file.path]).stdout.split(separator: " ").first.map(String.init) ?? "")
-        let start = try EndToEndTests.run("/usr/bin/curl", ["-sf", "-D", "-", "-o", "/dev/null", "-X", "POST", "http://\(registry)/v2/\(repository)/blobs/uploads/"])
-        let location = start.stdout.split(separator: "\r\n").first { $0.lowercased().hasPrefix("location:") }
+        let digest =
+            "sha256:"
+            + (try EndToEndTests.run("/usr/bin/sha256sum", [file.path]).stdout.split(separator: " ").first.map(
+                String.init) ?? "")
+        let start = try EndToEndTests.run(
+            "/usr/bin/curl",
+            ["-sf", "-D", "-", "-o", "/dev/null", "-X", "POST", "http://\(registry)/v2/\(repository)/blobs/uploads/"])
+        let location =
+            start.stdout.split(separator: "\r\n").first { $0.lowercased().hasPrefix("location:") }
             .map { String($0.dropFirst("location:".count)).trimmingCharacters(in: .whitespaces) } ?? ""
         let absolute = location.hasPrefix("http") ? location : "http://\(registry)\(location)"
         // An explicit Content-Type: curl's default (a form) makes the registry read the body as one.
-        let put = try EndToEndTests.run("/usr/bin/curl", ["-sf", "-X", "PUT", "-H", "Content-Type: application/octet-stream", "--data-binary", "@\(file.path)",
-                                                          absolute + (absolute.contains("?") ? "&" : "?") + "digest=\(digest)"])
+        let put = try EndToEndTests.run(
+            "/usr/bin/curl",
+            [
+                "-sf", "-X", "PUT", "-H", "Content-Type: application/octet-stream", "--data-binary", "@\(file.path)",
+                absolute + (absolute.contains("?") ? "&" : "?") + "digest=\(digest)",
+            ])
         #expect(put.status == 0, "\(put.stderr)")
         return digest
     }

@@ -10,68 +10,71 @@ import Testing
     /// A builder stage makes a venv with pinned requirements; the runtime stage runs a stdlib
     /// HTTP app with it as uid 1000. APP_PORT picks the port; the answer tells who serves it.
     static let dashboardDockerfile = """
-    FROM debian-python:bookworm AS builder
-    ENV PYTHONDONTWRITEBYTECODE=1 \\
-        PIP_DISABLE_PIP_VERSION_CHECK=1
-    RUN python3 -m venv /opt/venv
-    COPY requirements.txt /tmp/requirements.txt
-    RUN /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt && rm /tmp/requirements.txt
+        FROM debian-python:bookworm AS builder
+        ENV PYTHONDONTWRITEBYTECODE=1 \\
+            PIP_DISABLE_PIP_VERSION_CHECK=1
+        RUN python3 -m venv /opt/venv
+        COPY requirements.txt /tmp/requirements.txt
+        RUN /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.txt && rm /tmp/requirements.txt
 
-    FROM debian-python:bookworm AS runtime
-    RUN useradd --uid 1000 --user-group --no-log-init --create-home --shell /usr/sbin/nologin app \\
-     && install -d -o 1000 -g 1000 -m 0755 /app
-    COPY --from=builder /opt/venv /opt/venv
-    WORKDIR /app
-    ENV PATH=/opt/venv/bin:$PATH \\
-        PYTHONUNBUFFERED=1 \\
-        APP_PORT=8080
-    COPY --chown=1000:1000 app/ /app/
-    USER 1000
-    EXPOSE 8080
-    HEALTHCHECK --interval=10s --timeout=3s CMD ["/opt/venv/bin/python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/' % os.environ['APP_PORT'], timeout=2)"]
-    CMD ["/opt/venv/bin/python", "/app/server.py"]
-    """
+        FROM debian-python:bookworm AS runtime
+        RUN useradd --uid 1000 --user-group --no-log-init --create-home --shell /usr/sbin/nologin app \\
+         && install -d -o 1000 -g 1000 -m 0755 /app
+        COPY --from=builder /opt/venv /opt/venv
+        WORKDIR /app
+        ENV PATH=/opt/venv/bin:$PATH \\
+            PYTHONUNBUFFERED=1 \\
+            APP_PORT=8080
+        COPY --chown=1000:1000 app/ /app/
+        USER 1000
+        EXPOSE 8080
+        HEALTHCHECK --interval=10s --timeout=3s CMD ["/opt/venv/bin/python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/' % os.environ['APP_PORT'], timeout=2)"]
+        CMD ["/opt/venv/bin/python", "/app/server.py"]
+        """
 
     static let serverPy = """
-    import json
-    import os
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-    from importlib.metadata import version
+        import json
+        import os
+        from http.server import BaseHTTPRequestHandler, HTTPServer
+        from importlib.metadata import version
 
-    import itsdangerous
+        import itsdangerous
 
-    from greeting import GREETING
-
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            token = itsdangerous.URLSafeSerializer("key").dumps({"path": self.path})
-            body = json.dumps({
-                "greeting": GREETING,
-                "uid": os.getuid(),
-                "gid": os.getgid(),
-                "itsdangerous": version("itsdangerous"),
-                "token": token,
-            }).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+        from greeting import GREETING
 
 
-    HTTPServer(("127.0.0.1", int(os.environ["APP_PORT"])), Handler).serve_forever()
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                token = itsdangerous.URLSafeSerializer("key").dumps({"path": self.path})
+                body = json.dumps({
+                    "greeting": GREETING,
+                    "uid": os.getuid(),
+                    "gid": os.getgid(),
+                    "itsdangerous": version("itsdangerous"),
+                    "token": token,
+                }).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
-    """
 
-    static func dashboardContext(in dir: URL, requirements: String = "itsdangerous==2.2.0\n", greeting: String = "hello") throws {
-        try BuildTests.write([
-            "Dockerfile": dashboardDockerfile,
-            "requirements.txt": requirements,
-            "app/server.py": serverPy,
-            "app/greeting.py": "GREETING = \(greeting.debugDescription)\n",
-            ".dockerignore": "**/__pycache__\n",
-        ], in: dir)
+        HTTPServer(("127.0.0.1", int(os.environ["APP_PORT"])), Handler).serve_forever()
+
+        """
+
+    static func dashboardContext(
+        in dir: URL, requirements: String = "itsdangerous==2.2.0\n", greeting: String = "hello"
+    ) throws {
+        try BuildTests.write(
+            [
+                "Dockerfile": dashboardDockerfile,
+                "requirements.txt": requirements,
+                "app/server.py": serverPy,
+                "app/greeting.py": "GREETING = \(greeting.debugDescription)\n",
+                ".dockerignore": "**/__pycache__\n",
+            ], in: dir)
     }
 
     @Test func dashboardImageRunsAsUser1000AndIsReproducible() throws {
@@ -80,7 +83,8 @@ import Testing
         _ = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
         try Self.dashboardContext(in: context)
-        let built = try Imagekit.run(["build", "-t", "dash:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
+        let built = try Imagekit.run(
+            ["build", "-t", "dash:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
         try #require(built.status == 0, "\(built.stderr)")
         let digest = built.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(built.stderr.contains("Successfully installed itsdangerous-2.2.0"), "\(built.stderr)")
@@ -111,7 +115,8 @@ import Testing
         // The same inputs in another empty store give the same image, pip download and all.
         let store2 = scratch.path("store2")
         _ = try Fixture.importBase(store: store2)
-        let again = try Imagekit.run(["build", "-t", "dash:1", "--progress", "plain", context.path], store: store2, directory: scratch.url)
+        let again = try Imagekit.run(
+            ["build", "-t", "dash:1", "--progress", "plain", context.path], store: store2, directory: scratch.url)
         try #require(again.status == 0, "\(again.stderr)")
         let digest2 = again.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(digest2 == digest, "\(Self.layerDifferences(store, store2, image: "dash:1"))")
@@ -120,16 +125,22 @@ import Testing
     /// Starts the unpacked bundle with runc on the host network, asks its app once it answers,
     /// and always kills and deletes the container.
     static func serve(bundle: URL, scratch: Scratch) throws -> [String: Any] {
-        let port = try run("/usr/bin/python3", ["-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"])
-            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let port = try run(
+            "/usr/bin/python3",
+            ["-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"]
+        )
+        .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         let configURL = bundle.appendingPathComponent("config.json")
         var spec = try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any] ?? [:]
         var process = spec["process"] as? [String: Any] ?? [:]
         process["terminal"] = false
-        process["env"] = ((process["env"] as? [String]) ?? []).filter { !$0.hasPrefix("APP_PORT=") } + ["APP_PORT=\(port)"]
+        process["env"] =
+            ((process["env"] as? [String]) ?? []).filter { !$0.hasPrefix("APP_PORT=") } + ["APP_PORT=\(port)"]
         spec["process"] = process
         var linux = spec["linux"] as? [String: Any] ?? [:]
-        linux["namespaces"] = ((linux["namespaces"] as? [[String: Any]]) ?? []).filter { $0["type"] as? String != "network" }
+        linux["namespaces"] = ((linux["namespaces"] as? [[String: Any]]) ?? []).filter {
+            $0["type"] as? String != "network"
+        }
         spec["linux"] = linux
         try JSONSerialization.data(withJSONObject: spec).write(to: configURL)
 
@@ -143,21 +154,27 @@ import Testing
             try? FileManager.default.removeItem(at: bundle)
         }
         // Detached, the container keeps the log file as its stdout and stderr.
-        let started = try run("/bin/sh", ["-c", "exec \"$0\" --root \"$1\" run -d --bundle \"$2\" \"$3\" >>\"$4\" 2>&1", runc, state, bundle.path, id, logURL.path])
-        try #require(started.status == 0, "runc run failed: \((try? String(contentsOf: logURL, encoding: .utf8)) ?? "")")
+        let started = try run(
+            "/bin/sh",
+            [
+                "-c", "exec \"$0\" --root \"$1\" run -d --bundle \"$2\" \"$3\" >>\"$4\" 2>&1", runc, state, bundle.path,
+                id, logURL.path,
+            ])
+        try #require(
+            started.status == 0, "runc run failed: \((try? String(contentsOf: logURL, encoding: .utf8)) ?? "")")
         let poll = """
-        import sys, time, urllib.request
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                print(opener.open("http://127.0.0.1:%s/health" % sys.argv[1], timeout=3).read().decode())
-                break
-            except OSError as error:
-                if time.monotonic() > deadline:
-                    sys.exit("no answer within 60 s: %s" % error)
-                time.sleep(0.3)
-        """
+            import sys, time, urllib.request
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    print(opener.open("http://127.0.0.1:%s/health" % sys.argv[1], timeout=3).read().decode())
+                    break
+                except OSError as error:
+                    if time.monotonic() > deadline:
+                        sys.exit("no answer within 60 s: %s" % error)
+                    time.sleep(0.3)
+            """
         let answer = try run("/usr/bin/python3", ["-c", poll, port])
         let log = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
         try #require(answer.status == 0, "\(answer.stderr)\ncontainer output:\n\(log)")
@@ -167,13 +184,16 @@ import Testing
     /// Which layers differ between the same image in two stores, and which files in them:
     /// the message a failed reproducibility check needs.
     static func layerDifferences(_ store1: String, _ store2: String, image: String) -> String {
-        guard let one = try? manifestLayers(store1, image), let two = try? manifestLayers(store2, image) else { return "cannot read the manifests" }
+        guard let one = try? manifestLayers(store1, image), let two = try? manifestLayers(store2, image) else {
+            return "cannot read the manifests"
+        }
         var report: [String] = []
         for (index, (a, b)) in zip(one, two).enumerated() where a != b {
             let listA = (try? run("/bin/sh", ["-c", "tar -tvzf \"$0\" | sort", blob(store1, a)]).stdout) ?? ""
             let listB = (try? run("/bin/sh", ["-c", "tar -tvzf \"$0\" | sort", blob(store2, b)]).stdout) ?? ""
             let setA = Set(listA.split(separator: "\n")), setB = Set(listB.split(separator: "\n"))
-            report.append("layer \(index): \(setA.symmetricDifference(setB).sorted().prefix(40).joined(separator: "\n  "))")
+            report.append(
+                "layer \(index): \(setA.symmetricDifference(setB).sorted().prefix(40).joined(separator: "\n  "))")
         }
         return report.isEmpty ? "same layers; the configs differ" : report.joined(separator: "\n")
     }
@@ -211,13 +231,15 @@ import Testing
     static func containersStarted(_ log: URL) -> [String] {
         let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
         try? FileManager.default.removeItem(at: log)
-        return text.split(separator: "\n").filter { $0.split(separator: " ").dropFirst(2).first == "run" }.map(String.init)
+        return text.split(separator: "\n").filter { $0.split(separator: " ").dropFirst(2).first == "run" }.map(
+            String.init)
     }
 
     /// "(N steps, M cached)" from the summary line.
     static func counts(_ stderr: String) -> (steps: Int, cached: Int)? {
         guard let line = stderr.split(separator: "\n").last(where: { $0.hasPrefix("built ") }),
-              let open = line.lastIndex(of: "(") else { return nil }
+            let open = line.lastIndex(of: "(")
+        else { return nil }
         let numbers = line[open...].split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
         return numbers.count == 2 ? (numbers[0], numbers[1]) : nil
     }
@@ -226,7 +248,8 @@ import Testing
     static func wasCached(_ stderr: String, step fragment: String) -> Bool? {
         let lines = stderr.split(separator: "\n").map(String.init)
         guard let header = lines.first(where: { $0.hasPrefix("[") && $0.contains(fragment) }),
-              let close = header.firstIndex(of: "]") else { return nil }
+            let close = header.firstIndex(of: "]")
+        else { return nil }
         return lines.contains(String(header[...close]) + " CACHED")
     }
 
@@ -238,7 +261,9 @@ import Testing
         try Self.dashboardContext(in: context)
         let (spy, log) = try Self.runcSpy(in: scratch)
         func build(_ extra: [String] = []) throws -> ProcessResult {
-            let result = try Imagekit.run(["build", "-t", "dash:1", "--progress", "plain"] + extra + [context.path], store: store, environment: spy, directory: scratch.url)
+            let result = try Imagekit.run(
+                ["build", "-t", "dash:1", "--progress", "plain"] + extra + [context.path], store: store,
+                environment: spy, directory: scratch.url)
             try #require(result.status == 0, "\(result.stderr)")
             return result
         }
@@ -253,7 +278,9 @@ import Testing
         // Nothing changed: every step from the cache, no container.
         let noop = try build()
         #expect(Self.containersStarted(log).isEmpty)
-        #expect(Self.counts(noop.stderr)?.steps == layerSteps && Self.counts(noop.stderr)?.cached == layerSteps, "\(noop.stderr)")
+        #expect(
+            Self.counts(noop.stderr)?.steps == layerSteps && Self.counts(noop.stderr)?.cached == layerSteps,
+            "\(noop.stderr)")
         #expect(!noop.stderr.contains("\n  | "), "no step output on a cached build: \(noop.stderr)")
         #expect(noop.stdout == cold.stdout)
 
@@ -283,7 +310,8 @@ import Testing
         // --no-cache: everything runs.
         let fresh = try build(["--no-cache"])
         #expect(Self.containersStarted(log).count == 3)
-        #expect(Self.counts(fresh.stderr)?.steps == layerSteps && Self.counts(fresh.stderr)?.cached == 0, "\(fresh.stderr)")
+        #expect(
+            Self.counts(fresh.stderr)?.steps == layerSteps && Self.counts(fresh.stderr)?.cached == 0, "\(fresh.stderr)")
         #expect(!fresh.stderr.contains("CACHED"))
     }
 
@@ -294,26 +322,36 @@ import Testing
         let store = scratch.path("store")
         _ = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
-        try BuildTests.write(["Dockerfile": """
-            FROM debian-python:bookworm
-            RUN mkdir -p /w/gone-dir/sub /w/emptied /w/to-file /w/keep \\
-             && echo a > /w/gone-file && echo b > /w/gone-dir/sub/f && echo c > /w/to-dir \\
-             && echo d > /w/to-file/inner && echo e > /w/emptied/old1 && echo f > /w/emptied/old2 && echo k > /w/keep/k
-            RUN rm /w/gone-file && rm -r /w/gone-dir /usr/share/doc/bash \\
-             && rm /w/to-dir && mkdir /w/to-dir && echo g > /w/to-dir/new \\
-             && rm -r /w/to-file && echo h > /w/to-file \\
-             && rm -r /w/emptied && mkdir /w/emptied && echo i > /w/emptied/new1
-            RUN find /w -printf '%P %y\\n' | sort > /listing-inside-build
-            """], in: context)
-        let built = try Imagekit.run(["build", "-t", "wh:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
+        try BuildTests.write(
+            [
+                "Dockerfile": """
+                FROM debian-python:bookworm
+                RUN mkdir -p /w/gone-dir/sub /w/emptied /w/to-file /w/keep \\
+                 && echo a > /w/gone-file && echo b > /w/gone-dir/sub/f && echo c > /w/to-dir \\
+                 && echo d > /w/to-file/inner && echo e > /w/emptied/old1 && echo f > /w/emptied/old2 && echo k > /w/keep/k
+                RUN rm /w/gone-file && rm -r /w/gone-dir /usr/share/doc/bash \\
+                 && rm /w/to-dir && mkdir /w/to-dir && echo g > /w/to-dir/new \\
+                 && rm -r /w/to-file && echo h > /w/to-file \\
+                 && rm -r /w/emptied && mkdir /w/emptied && echo i > /w/emptied/new1
+                RUN find /w -printf '%P %y\\n' | sort > /listing-inside-build
+                """
+            ], in: context)
+        let built = try Imagekit.run(
+            ["build", "-t", "wh:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
         try #require(built.status == 0, "\(built.stderr)")
 
         let expected = ["emptied d", "emptied/new1 f", "keep d", "keep/k f", "to-dir d", "to-dir/new f", "to-file f"]
         let rootfs = try BuildTests.unpack(store, "wh:1", scratch: scratch).appendingPathComponent("rootfs")
-        let unpacked = try run("/bin/sh", ["-c", "cd \"$0\" && find w -mindepth 1 -printf '%P %y\\n' | sort", rootfs.path]).lines
+        let unpacked = try run(
+            "/bin/sh", ["-c", "cd \"$0\" && find w -mindepth 1 -printf '%P %y\\n' | sort", rootfs.path]
+        ).lines
         #expect(unpacked == expected)
-        func read(_ path: String) -> String? { try? String(contentsOf: rootfs.appendingPathComponent(path), encoding: .utf8) }
-        #expect(read("w/to-dir/new") == "g\n" && read("w/to-file") == "h\n" && read("w/emptied/new1") == "i\n" && read("w/keep/k") == "k\n")
+        func read(_ path: String) -> String? {
+            try? String(contentsOf: rootfs.appendingPathComponent(path), encoding: .utf8)
+        }
+        #expect(
+            read("w/to-dir/new") == "g\n" && read("w/to-file") == "h\n" && read("w/emptied/new1") == "i\n"
+                && read("w/keep/k") == "k\n")
         #expect(!FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("usr/share/doc/bash").path))
         #expect(FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("usr/share/doc/coreutils").path))
         // A RUN on top of the whiteout layer sees the same tree.
@@ -323,7 +361,10 @@ import Testing
         // and nothing from the container's own mount points.
         let layers = try Self.manifestLayers(store, "wh:1")
         let deleting = Set(try Self.layerPaths(store, layers[layers.count - 2]))
-        for path in ["w/.wh.gone-file", "w/.wh.gone-dir", "usr/share/doc/.wh.bash", "w/emptied/.wh..wh..opq", "w/to-dir/new", "w/to-file"] {
+        for path in [
+            "w/.wh.gone-file", "w/.wh.gone-dir", "usr/share/doc/.wh.bash", "w/emptied/.wh..wh..opq", "w/to-dir/new",
+            "w/to-file",
+        ] {
             #expect(deleting.contains(path), "\(path) missing from \(deleting.sorted())")
         }
         #expect(deleting.allSatisfy { $0.hasPrefix("w/") || $0.hasPrefix("usr/") }, "\(deleting.sorted())")
@@ -345,11 +386,13 @@ import Testing
     /// runc containers whose bundle is in `store`: other suites run containers at the same time.
     static func runcContainers(of store: String) -> Set<String> {
         let listed = try? run(tool("runc"), ["--root", "/run/imagekit/runc", "list", "--format", "json"])
-        let list = (try? JSONSerialization.jsonObject(with: Data((listed?.stdout ?? "").utf8))) as? [[String: Any]] ?? []
-        return Set(list.compactMap { container in
-            guard let bundle = container["bundle"] as? String, bundle.hasPrefix(store + "/") else { return nil }
-            return container["id"] as? String
-        })
+        let list =
+            (try? JSONSerialization.jsonObject(with: Data((listed?.stdout ?? "").utf8))) as? [[String: Any]] ?? []
+        return Set(
+            list.compactMap { container in
+                guard let bundle = container["bundle"] as? String, bundle.hasPrefix(store + "/") else { return nil }
+                return container["id"] as? String
+            })
     }
 
     @Test func failingRunLeavesNothingBehind() throws {
@@ -359,18 +402,23 @@ import Testing
         let context = scratch.url.appendingPathComponent("ctx")
         // A store in use: the base image is already unpacked for overlay mounts (a kept cache).
         try BuildTests.write(["Dockerfile": "FROM debian-python:bookworm\nRUN echo warm > /warm\n"], in: context)
-        try #require(try Imagekit.run(["build", "-t", "warm:1", context.path], store: store, directory: scratch.url).status == 0)
-        try BuildTests.write(["Dockerfile": """
-            FROM debian-python:bookworm
-            # The failing step is on line 4.
-            ENV STAGE=test
-            RUN echo "first line"; echo "to stderr" >&2; \\
-                echo "last words of $STAGE" && exit 3
-            RUN echo never
-            """], in: context)
+        try #require(
+            try Imagekit.run(["build", "-t", "warm:1", context.path], store: store, directory: scratch.url).status == 0)
+        try BuildTests.write(
+            [
+                "Dockerfile": """
+                FROM debian-python:bookworm
+                # The failing step is on line 4.
+                ENV STAGE=test
+                RUN echo "first line"; echo "to stderr" >&2; \\
+                    echo "last words of $STAGE" && exit 3
+                RUN echo never
+                """
+            ], in: context)
         let before = BadInputTests.snapshot(store).filter { !$0.key.hasPrefix("tmp") }
         let containersBefore = Self.runcContainers(of: store)
-        let result = try Imagekit.run(["build", "-t", "fails:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
+        let result = try Imagekit.run(
+            ["build", "-t", "fails:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
         #expect(result.status == 1, "\(result.stderr)")
         let error = result.stderr.components(separatedBy: "error: ").last ?? ""
         #expect(error.hasPrefix("Dockerfile:4:"), "\(result.stderr)")
@@ -381,7 +429,10 @@ import Testing
         #expect(!result.stderr.contains("never"))
         #expect(result.stdout.isEmpty)
         let after = BadInputTests.snapshot(store).filter { !$0.key.hasPrefix("tmp") }
-        #expect(after == before, "added: \(Set(after.keys).subtracting(before.keys).sorted().prefix(20)), removed: \(Set(before.keys).subtracting(after.keys).sorted().prefix(20))")
+        #expect(
+            after == before,
+            "added: \(Set(after.keys).subtracting(before.keys).sorted().prefix(20)), removed: \(Set(before.keys).subtracting(after.keys).sorted().prefix(20))"
+        )
         #expect(Self.mounts(under: store).isEmpty, "\(Self.mounts(under: store))")
         #expect(Self.runcContainers(of: store).subtracting(containersBefore).isEmpty)
         #expect(try Imagekit.run(["inspect", "fails:1"], store: store).status != 0)
@@ -392,7 +443,8 @@ import Testing
         let store = scratch.path("store")
         _ = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
-        try BuildTests.write(["Dockerfile": "FROM debian-python:bookworm\nRUN echo sleeping && sleep 30 && touch /done\n"], in: context)
+        try BuildTests.write(
+            ["Dockerfile": "FROM debian-python:bookworm\nRUN echo sleeping && sleep 30 && touch /done\n"], in: context)
         let containersBefore = Self.runcContainers(of: store)
 
         let stderrURL = URL(fileURLWithPath: scratch.path("stderr"))
@@ -411,7 +463,9 @@ import Testing
         let deadline = Date().addingTimeInterval(120)
         var running = false
         while Date() < deadline && process.isRunning {
-            if let text = try? String(contentsOf: stderrURL, encoding: .utf8), text.contains("| sleeping") { running = true; break }
+            if let text = try? String(contentsOf: stderrURL, encoding: .utf8), text.contains("| sleeping") {
+                running = true; break
+            }
             usleep(100_000)
         }
         try #require(running, "the RUN did not start: \((try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "")")
@@ -420,7 +474,9 @@ import Testing
         kill(process.processIdentifier, SIGINT)
         process.waitUntilExit()
         let stderr = (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? ""
-        #expect(process.terminationReason == .exit && process.terminationStatus == 130, "\(process.terminationReason) \(process.terminationStatus): \(stderr)")
+        #expect(
+            process.terminationReason == .exit && process.terminationStatus == 130,
+            "\(process.terminationReason) \(process.terminationStatus): \(stderr)")
         #expect(Self.mounts(under: store).isEmpty, "\(Self.mounts(under: store))")
         #expect(Self.runcContainers(of: store).subtracting(containersBefore).isEmpty)
         let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: store + "/tmp")) ?? []
@@ -440,19 +496,25 @@ import Testing
         try Data(secretValue.utf8).write(to: secretFile)
         // pip's own HTTP cache stays empty here (the PyPI proxy sends no cache headers), so the
         // step also keeps a log in the cache directory: each build sees the ones before it.
-        try BuildTests.write(["Dockerfile": """
-            FROM debian-python:bookworm
-            ENV PIP_DISABLE_PIP_VERSION_CHECK=1
-            RUN python3 -m venv /opt/venv
-            ARG BUILD
-            RUN --mount=type=cache,target=/root/.cache/pip /opt/venv/bin/pip install itsdangerous==2.2.0 \\
-             && echo "build $BUILD" >> /root/.cache/pip/builds.log && cp /root/.cache/pip/builds.log /builds-seen
-            RUN --mount=type=secret,id=token test "$(cat /run/secrets/token)" = "\(secretValue)" \\
-             && wc -c < /run/secrets/token > /token-length && ! touch /run/secrets/token 2>/dev/null
-            """], in: context)
+        try BuildTests.write(
+            [
+                "Dockerfile": """
+                FROM debian-python:bookworm
+                ENV PIP_DISABLE_PIP_VERSION_CHECK=1
+                RUN python3 -m venv /opt/venv
+                ARG BUILD
+                RUN --mount=type=cache,target=/root/.cache/pip /opt/venv/bin/pip install itsdangerous==2.2.0 \\
+                 && echo "build $BUILD" >> /root/.cache/pip/builds.log && cp /root/.cache/pip/builds.log /builds-seen
+                RUN --mount=type=secret,id=token test "$(cat /run/secrets/token)" = "\(secretValue)" \\
+                 && wc -c < /run/secrets/token > /token-length && ! touch /run/secrets/token 2>/dev/null
+                """
+            ], in: context)
         func build(_ number: Int) throws -> ProcessResult {
-            let result = try Imagekit.run(["build", "-t", "mounts:1", "--progress", "plain", "--build-arg", "BUILD=\(number)",
-                                           "--secret", "id=token,src=\(secretFile.path)", context.path], store: store, directory: scratch.url)
+            let result = try Imagekit.run(
+                [
+                    "build", "-t", "mounts:1", "--progress", "plain", "--build-arg", "BUILD=\(number)",
+                    "--secret", "id=token,src=\(secretFile.path)", context.path,
+                ], store: store, directory: scratch.url)
             try #require(result.status == 0, "\(result.stderr)")
             #expect(result.stderr.contains("Successfully installed itsdangerous-2.2.0"), "\(result.stderr)")
             return result
@@ -466,14 +528,24 @@ import Testing
         #expect(ownLayers.count == 3)
         for layer in ownLayers {
             let paths = try Self.layerPaths(store, layer)
-            #expect(!paths.contains { $0.hasPrefix("root/.cache") || $0.hasPrefix("run/secrets") }, "\(paths.filter { $0.hasPrefix("r") })")
-            let leaked = try run("/bin/sh", ["-c", "gzip -dc \"$0\" | grep -c -F \"$1\"", Self.blob(store, layer), secretValue])
-            #expect(leaked.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the secret is in layer \(layer)")
+            #expect(
+                !paths.contains { $0.hasPrefix("root/.cache") || $0.hasPrefix("run/secrets") },
+                "\(paths.filter { $0.hasPrefix("r") })")
+            let leaked = try run(
+                "/bin/sh", ["-c", "gzip -dc \"$0\" | grep -c -F \"$1\"", Self.blob(store, layer), secretValue])
+            #expect(
+                leaked.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the secret is in layer \(layer)")
         }
         let rootfs = try BuildTests.unpack(store, "mounts:1", scratch: scratch).appendingPathComponent("rootfs")
-        #expect((try? String(contentsOf: rootfs.appendingPathComponent("token-length"), encoding: .utf8)) == "\(secretValue.utf8.count)\n")
-        #expect((try? String(contentsOf: rootfs.appendingPathComponent("builds-seen"), encoding: .utf8)) == "build 1\nbuild 2\n")
-        #expect(FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("opt/venv/lib/python3.11/site-packages/itsdangerous").path))
+        #expect(
+            (try? String(contentsOf: rootfs.appendingPathComponent("token-length"), encoding: .utf8))
+                == "\(secretValue.utf8.count)\n")
+        #expect(
+            (try? String(contentsOf: rootfs.appendingPathComponent("builds-seen"), encoding: .utf8))
+                == "build 1\nbuild 2\n")
+        #expect(
+            FileManager.default.fileExists(
+                atPath: rootfs.appendingPathComponent("opt/venv/lib/python3.11/site-packages/itsdangerous").path))
         #expect(!FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("root/.cache").path))
         #expect(!FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("run/secrets").path))
     }

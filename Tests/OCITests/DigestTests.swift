@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import OCI
 
 @Suite struct DigestTests {
@@ -21,7 +22,10 @@ import Testing
         #expect(hasher.finalizeDigest() == SHA256Hasher.hash(bytes))
     }
 
-    @Test(arguments: ["sha256:abc", "md5:" + String(repeating: "a", count: 64), "sha256:" + String(repeating: "A", count: 64), "nocolon"])
+    @Test(arguments: [
+        "sha256:abc", "md5:" + String(repeating: "a", count: 64), "sha256:" + String(repeating: "A", count: 64),
+        "nocolon",
+    ])
     func rejectsMalformed(_ text: String) {
         #expect(throws: OCIError.invalidDigest(text)) { try Digest(parsing: text) }
     }

@@ -1,15 +1,16 @@
 import Foundation
 import Testing
+
 @testable import OCI
 
 @Suite struct ImageConfigTests {
     static let dockerConfig = """
-    {"architecture":"amd64","config":{"Env":["PATH=/usr/bin","LANG=C.UTF-8"],"Cmd":["python3"],"User":"1000",
-    "ExposedPorts":{"8501/tcp":{}},"Healthcheck":{"Test":["CMD","python3","-c","x"],"Interval":30000000000,"Retries":3},
-    "Labels":{"a":"b"},"Hostname":"","AttachStdin":false},"container":"abc","container_config":{"Cmd":["/bin/sh"]},
-    "created":"2024-01-01T00:00:00Z","docker_version":"24.0.7","history":[{"created":"2024-01-01T00:00:00Z","created_by":"x","empty_layer":true}],
-    "os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:\(String(repeating: "0", count: 64))"]}}
-    """
+        {"architecture":"amd64","config":{"Env":["PATH=/usr/bin","LANG=C.UTF-8"],"Cmd":["python3"],"User":"1000",
+        "ExposedPorts":{"8501/tcp":{}},"Healthcheck":{"Test":["CMD","python3","-c","x"],"Interval":30000000000,"Retries":3},
+        "Labels":{"a":"b"},"Hostname":"","AttachStdin":false},"container":"abc","container_config":{"Cmd":["/bin/sh"]},
+        "created":"2024-01-01T00:00:00Z","docker_version":"24.0.7","history":[{"created":"2024-01-01T00:00:00Z","created_by":"x","empty_layer":true}],
+        "os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:\(String(repeating: "0", count: 64))"]}}
+        """
 
     @Test func modelsKnownMembers() throws {
         let config = try ImageConfig.decode(Data(Self.dockerConfig.utf8))
@@ -51,8 +52,10 @@ import Testing
 
     @Test func indexPicksLinuxAMD64() throws {
         func d(_ c: Character, _ arch: String, _ variant: String? = nil) -> Descriptor {
-            Descriptor(mediaType: MediaType.ociManifest, digest: Digest(algorithm: "sha256", encoded: String(repeating: c, count: 64)), size: 1,
-                       platform: Platform(os: "linux", architecture: arch, variant: variant))
+            Descriptor(
+                mediaType: MediaType.ociManifest,
+                digest: Digest(algorithm: "sha256", encoded: String(repeating: c, count: 64)), size: 1,
+                platform: Platform(os: "linux", architecture: arch, variant: variant))
         }
         let index = ImageIndex(manifests: [d("a", "arm64", "v8"), d("b", "amd64"), d("c", "s390x")])
         #expect(try index.manifest(for: .linuxAMD64).digest.encoded.first == "b")
@@ -61,9 +64,10 @@ import Testing
 
     @Test func convertsBetweenFormats() {
         let digest = SHA256Hasher.hash(Data("x".utf8))
-        let docker = Manifest(mediaType: MediaType.dockerManifest,
-                              config: Descriptor(mediaType: MediaType.dockerConfig, digest: digest, size: 1),
-                              layers: [Descriptor(mediaType: MediaType.dockerLayerGzip, digest: digest, size: 5)])
+        let docker = Manifest(
+            mediaType: MediaType.dockerManifest,
+            config: Descriptor(mediaType: MediaType.dockerConfig, digest: digest, size: 1),
+            layers: [Descriptor(mediaType: MediaType.dockerLayerGzip, digest: digest, size: 5)])
         let oci = docker.converted(to: .oci)
         #expect(oci.mediaType == MediaType.ociManifest)
         #expect(oci.config.mediaType == MediaType.ociConfig)

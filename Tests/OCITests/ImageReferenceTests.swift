@@ -1,4 +1,5 @@
 import Testing
+
 @testable import OCI
 
 @Suite struct ImageReferenceTests {
@@ -8,10 +9,20 @@ import Testing
         ("vibejudge-dashboard", "docker.io/library/vibejudge-dashboard:latest", "vibejudge-dashboard:latest"),
         ("bitnami/redis:7", "docker.io/bitnami/redis:7", "bitnami/redis:7"),
         ("index.docker.io/library/alpine:3", "docker.io/library/alpine:3", "alpine:3"),
-        ("127.0.0.1:5000/debian-python:bookworm", "127.0.0.1:5000/debian-python:bookworm", "127.0.0.1:5000/debian-python:bookworm"),
+        (
+            "127.0.0.1:5000/debian-python:bookworm", "127.0.0.1:5000/debian-python:bookworm",
+            "127.0.0.1:5000/debian-python:bookworm"
+        ),
         ("localhost/app", "localhost/app:latest", "localhost/app:latest"),
-        ("public.ecr.aws/docker/library/python:3.12-slim", "public.ecr.aws/docker/library/python:3.12-slim", "public.ecr.aws/docker/library/python:3.12-slim"),
-        ("123456789012.dkr.ecr.us-east-1.amazonaws.com/vibejudge-dashboard:abc1234", "123456789012.dkr.ecr.us-east-1.amazonaws.com/vibejudge-dashboard:abc1234", "123456789012.dkr.ecr.us-east-1.amazonaws.com/vibejudge-dashboard:abc1234"),
+        (
+            "public.ecr.aws/docker/library/python:3.12-slim", "public.ecr.aws/docker/library/python:3.12-slim",
+            "public.ecr.aws/docker/library/python:3.12-slim"
+        ),
+        (
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/vibejudge-dashboard:abc1234",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/vibejudge-dashboard:abc1234",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/vibejudge-dashboard:abc1234"
+        ),
         ("a__b/c-d---e.f_g:T_1.x-y", "docker.io/a__b/c-d---e.f_g:T_1.x-y", "a__b/c-d---e.f_g:T_1.x-y"),
     ])
     func normalises(_ input: String, _ full: String, _ familiar: String) throws {
@@ -30,7 +41,10 @@ import Testing
         #expect(byDigest.description == "docker.io/library/python@sha256:\(hex)")
     }
 
-    @Test(arguments: ["", "Python", "python:", "python:-bad", "python:.bad", "a//b", "-a", "a-", "a..b", "host:0/x", "python:" + String(repeating: "x", count: 129), "a b", "python@sha256:123"])
+    @Test(arguments: [
+        "", "Python", "python:", "python:-bad", "python:.bad", "a//b", "-a", "a-", "a..b", "host:0/x",
+        "python:" + String(repeating: "x", count: 129), "a b", "python@sha256:123",
+    ])
     func rejects(_ input: String) {
         #expect(throws: OCIError.self) { try ImageReference(parsing: input) }
     }

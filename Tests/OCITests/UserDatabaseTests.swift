@@ -1,5 +1,6 @@
-@testable import OCI
 import Testing
+
+@testable import OCI
 
 /// The one resolver build (RUN) and verify (USER rules) share, on the edge cases where the two
 /// used to disagree.
@@ -55,7 +56,10 @@ import Testing
 
     @Test func numericUserWithoutAnEntry() throws {
         let stranger = try db.resolve("4242").get()
-        #expect(stranger == UserDatabase.Identity(uid: 4242, gid: 0, additionalGids: [], name: nil, home: "/", fromPasswd: false))
+        #expect(
+            stranger
+                == UserDatabase.Identity(uid: 4242, gid: 0, additionalGids: [], name: nil, home: "/", fromPasswd: false)
+        )
         #expect(try db.resolve("4242:4343").get().gid == 4343)
         let noFiles = UserDatabase(passwd: nil, group: nil)
         #expect(try noFiles.resolve("1000:1000").get().uid == 1000)

@@ -1,14 +1,17 @@
 import Foundation
 import OCI
-@testable import Policy
 import Testing
+
+@testable import Policy
 
 /// Drives the built `imagekit` binary: exit codes, formats, inputs.
 @Suite(.serialized) struct CLITests {
     func verify(_ factory: ImageFactory, _ arguments: [String], directory: URL? = nil) throws -> ProcessResult {
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "NO_COLOR")
-        return try run(try imagekitBinary(), ["verify", "--store", factory.storeRoot.path] + arguments, environment: environment, directory: directory)
+        return try run(
+            try imagekitBinary(), ["verify", "--store", factory.storeRoot.path] + arguments, environment: environment,
+            directory: directory)
     }
 
     @Test func cleanImagePassesWithExitZero() async throws {
@@ -32,7 +35,9 @@ import Testing
             default: config.exposedPorts?["22/tcp"] = .object([:])
             }
         }
-        let result = try verify(factory, ["dashboard:broken", "--policy", packageRoot.appendingPathComponent("policies").path, "--format", "json"])
+        let result = try verify(
+            factory,
+            ["dashboard:broken", "--policy", packageRoot.appendingPathComponent("policies").path, "--format", "json"])
         #expect(result.status == 1, "\(result.stderr)")
         let report = try JSONDecoder().decode(VerificationReport.self, from: Data(result.stdout.utf8))
         let failed = try #require(report.result(rule))
@@ -50,7 +55,8 @@ import Testing
         #expect(small.status == 1)
         #expect(small.stdout.contains("FAIL        IK001  size-uncompressed"))
         #expect(small.stdout.contains("over the 1.0 kB limit"))
-        let compressed = try verify(factory, ["dashboard:ok", "--policy", defaultPolicyPath, "--max-compressed-size", "10B"])
+        let compressed = try verify(
+            factory, ["dashboard:ok", "--policy", defaultPolicyPath, "--max-compressed-size", "10B"])
         #expect(compressed.status == 1)
         #expect(compressed.stdout.contains("IK002"))
         let bad = try verify(factory, ["dashboard:ok", "--policy", defaultPolicyPath, "--max-size", "5 parsecs"])
@@ -76,7 +82,8 @@ import Testing
         let dir = TempDir()
         let policies = dir.url.appendingPathComponent("policies")
         try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
-        try "name: x\nsize:\n  maxUncompressed: 500MB\n  maxsize: 1GB\n".write(to: policies.appendingPathComponent("x.yaml"), atomically: true, encoding: .utf8)
+        try "name: x\nsize:\n  maxUncompressed: 500MB\n  maxsize: 1GB\n".write(
+            to: policies.appendingPathComponent("x.yaml"), atomically: true, encoding: .utf8)
         let result = try verify(factory, ["dashboard:ok", "--policy", "policies/x.yaml"], directory: dir.url)
         #expect(result.status == 2)
         #expect(result.stderr.contains("policies/x.yaml:4: unknown key `maxsize` in size"), "\(result.stderr)")
@@ -101,7 +108,8 @@ import Testing
         try await factory.dashboard()
         let dir = TempDir()
         let out = dir.url.appendingPathComponent("verify.sarif")
-        let result = try verify(factory, ["dashboard:ok", "--policy", defaultPolicyPath, "--format", "sarif", "--output", out.path])
+        let result = try verify(
+            factory, ["dashboard:ok", "--policy", defaultPolicyPath, "--format", "sarif", "--output", out.path])
         #expect(result.status == 0)
         #expect(result.stdout.isEmpty)
         #expect(result.stderr.contains("PASSED"))
@@ -114,14 +122,19 @@ import Testing
         // skopeo's layout transport reads OCI manifests only.
         try await factory.dashboard(format: .oci)
         // The store is an OCI image layout itself.
-        let layout = try verify(factory, ["oci:\(factory.storeRoot.path):ok", "--policy", defaultPolicyPath, "--format", "json"])
+        let layout = try verify(
+            factory, ["oci:\(factory.storeRoot.path):ok", "--policy", defaultPolicyPath, "--format", "json"])
         #expect(layout.status == 0, "\(layout.stderr)")
         let fromLayout = try JSONDecoder().decode(VerificationReport.self, from: Data(layout.stdout.utf8))
         #expect(fromLayout.results.allSatisfy { $0.status == .passed })
         // docker save's format, written by skopeo.
         let tar = factory.dir.url.appendingPathComponent("dashboard.tar")
-        let copy = try run("/usr/bin/skopeo", ["copy", "--quiet", "oci:\(factory.storeRoot.path):docker.io/library/dashboard:ok",
-                                               "docker-archive:\(tar.path):dashboard:ok"])
+        let copy = try run(
+            "/usr/bin/skopeo",
+            [
+                "copy", "--quiet", "oci:\(factory.storeRoot.path):docker.io/library/dashboard:ok",
+                "docker-archive:\(tar.path):dashboard:ok",
+            ])
         #expect(copy.status == 0, "\(copy.stderr)")
         let archive = try verify(factory, [tar.path, "--policy", defaultPolicyPath, "--format", "json"])
         #expect(archive.status == 0, "\(archive.stderr)\(archive.stdout)")
@@ -134,7 +147,8 @@ import Testing
         // A directory holding oci-layout needs no prefix when it has a single image.
         let bare = try verify(factory, [factory.storeRoot.path, "--policy", defaultPolicyPath])
         #expect(bare.status == 0, "\(bare.stderr)")
-        let missing = try verify(factory, [factory.dir.url.appendingPathComponent("nothing.tar").path, "--policy", defaultPolicyPath])
+        let missing = try verify(
+            factory, [factory.dir.url.appendingPathComponent("nothing.tar").path, "--policy", defaultPolicyPath])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("nothing.tar: no such file"))
     }

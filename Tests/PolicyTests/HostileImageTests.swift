@@ -1,9 +1,10 @@
 import Archive
 import Foundation
 import OCI
-@testable import Policy
 import Store
 import Testing
+
+@testable import Policy
 
 /// `verify` on crafted images: it must end, with a clear error or a report, never hang,
 /// trap on overflow or take time quadratic in the number of entries.
@@ -21,20 +22,22 @@ import Testing
     @Test func aDockerArchiveWithANegativeBase256SizeIsRefused() throws {
         let dir = TempDir()
         let archive = dir.url.appendingPathComponent("negative.tar")
-        try Self.craft(archive, """
-        import io, sys, tarfile
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
-            for name in ("manifest.json", "config.json"):
-                info = tarfile.TarInfo(name); info.size = 2
-                t.addfile(info, io.BytesIO(b"[]"))
-        data = bytearray(buf.getvalue())
-        header = 512 + 512  # the second member's header
-        data[header + 124:header + 136] = b"\\xff" * 12
-        data[header + 148:header + 156] = b"        "
-        data[header + 148:header + 156] = ("%06o\\0 " % sum(data[header:header + 512])).encode()
-        open(sys.argv[1], "wb").write(bytes(data))
-        """)
+        try Self.craft(
+            archive,
+            """
+            import io, sys, tarfile
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
+                for name in ("manifest.json", "config.json"):
+                    info = tarfile.TarInfo(name); info.size = 2
+                    t.addfile(info, io.BytesIO(b"[]"))
+            data = bytearray(buf.getvalue())
+            header = 512 + 512  # the second member's header
+            data[header + 124:header + 136] = b"\\xff" * 12
+            data[header + 148:header + 156] = b"        "
+            data[header + 148:header + 156] = ("%06o\\0 " % sum(data[header:header + 512])).encode()
+            open(sys.argv[1], "wb").write(bytes(data))
+            """)
         #expect(throws: PolicyError.self) { _ = try TarMembers.index(archive) }
         do {
             _ = try TarMembers.index(archive)
@@ -47,23 +50,27 @@ import Testing
     @Test func aSparseSizeNearInt64MaxIsAnErrorNotACrash() async throws {
         let factory = try ImageFactory()
         let tar = factory.dir.url.appendingPathComponent("layer.tar")
-        try Self.craft(tar, """
-        import io, sys, tarfile
-        with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
-            for name in ("a", "b"):
-                info = tarfile.TarInfo(name); info.size = 1
-                info.pax_headers = {"GNU.sparse.size": str(2**63 - 1), "GNU.sparse.numblocks": "1",
-                                    "GNU.sparse.offset": "0", "GNU.sparse.numbytes": "1", "GNU.sparse.name": name}
-                t.addfile(info, io.BytesIO(b"x"))
-        """)
+        try Self.craft(
+            tar,
+            """
+            import io, sys, tarfile
+            with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+                for name in ("a", "b"):
+                    info = tarfile.TarInfo(name); info.size = 1
+                    info.pax_headers = {"GNU.sparse.size": str(2**63 - 1), "GNU.sparse.numblocks": "1",
+                                        "GNU.sparse.offset": "0", "GNU.sparse.numbytes": "1", "GNU.sparse.name": name}
+                    t.addfile(info, io.BytesIO(b"x"))
+            """)
         let ingest = factory.store.newIngestURL()
         try FileManager.default.copyItem(at: tar, to: ingest)
         let digest = try ImageStore.hashFile(ingest).digest
         let committed = try await factory.store.commitVerifying(ingest, expected: digest, source: "test")
         var config = ImageConfig(created: Timestamp.rfc3339(epochSeconds: 0))
         config.rootfs.diffIDs = [digest]
-        try await factory.store.commitImage(config: config, layers: [Descriptor(mediaType: MediaType.ociLayerTar, digest: digest, size: committed.size)],
-                                            format: .oci, tags: [try ImageReference(parsing: "sparse:1")])
+        try await factory.store.commitImage(
+            config: config,
+            layers: [Descriptor(mediaType: MediaType.ociLayerTar, digest: digest, size: committed.size)],
+            format: .oci, tags: [try ImageReference(parsing: "sparse:1")])
         let subject = try await ImageLocator.load("sparse:1", storeRoot: factory.storeRoot)
         #expect(throws: PolicyError.self) { _ = try LayerScanner.scan(subject) }
     }
@@ -77,7 +84,9 @@ import Testing
         try await factory.image("opaque:1", layers: [lower, upper], configure: { _ in })
         let subject = try await ImageLocator.load("opaque:1", storeRoot: factory.storeRoot)
         let index = try LayerScanner.scan(subject)
-        #expect(index.whiteoutVisits <= 2 * count, "whiteouts visited \(index.whiteoutVisits) nodes for \(count) directories")
+        #expect(
+            index.whiteoutVisits <= 2 * count,
+            "whiteouts visited \(index.whiteoutVisits) nodes for \(count) directories")
         #expect(index.node(at: "d0") != nil)
         #expect(index.node(at: "d0/f") == nil)
         #expect(index.node(at: "d\(count - 1)/f") == nil)
@@ -86,7 +95,8 @@ import Testing
         root.beginLayer()
         root.apply(EntryRecord(path: "a/b/c", kind: .regular, mode: 0o644, uid: 0, gid: 0, size: 1, linkTarget: nil))
         root.beginLayer()
-        root.apply(EntryRecord(path: ".wh..wh..opq", kind: .regular, mode: 0o644, uid: 0, gid: 0, size: 0, linkTarget: nil))
+        root.apply(
+            EntryRecord(path: ".wh..wh..opq", kind: .regular, mode: 0o644, uid: 0, gid: 0, size: 0, linkTarget: nil))
         #expect(root.node(at: "a/b/c") == nil)
     }
 
@@ -95,7 +105,10 @@ import Testing
         index.beginLayer()
         index.apply(EntryRecord(path: "d", kind: .directory, mode: 0o755, uid: 0, gid: 0, size: 0, linkTarget: nil))
         for name in ["a", "b", "c"] {
-            index.apply(EntryRecord(path: "d/\(name)", kind: .regular, mode: 0o644, uid: 0, gid: 0, size: Int64.max / 2, linkTarget: nil))
+            index.apply(
+                EntryRecord(
+                    path: "d/\(name)", kind: .regular, mode: 0o644, uid: 0, gid: 0, size: Int64.max / 2, linkTarget: nil
+                ))
         }
         index.beginLayer()
         index.apply(EntryRecord(path: ".wh.d", kind: .regular, mode: 0o644, uid: 0, gid: 0, size: 0, linkTarget: nil))

@@ -1,6 +1,7 @@
 import Foundation
-@testable import Policy
 import Testing
+
+@testable import Policy
 
 @Suite struct PolicyLoaderTests {
     @Test func shippedPoliciesLoad() throws {

@@ -1,8 +1,9 @@
 import Archive
 import Foundation
 import OCI
-@testable import Policy
 import Store
+
+@testable import Policy
 
 /// A temporary directory removed when the test ends.
 final class TempDir: @unchecked Sendable {
@@ -15,7 +16,8 @@ final class TempDir: @unchecked Sendable {
 }
 
 /// The repository's root (for policies/ and the built binary).
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
 let defaultPolicyPath = packageRoot.appendingPathComponent("policies/default.yaml").path
 let legacyPolicyPath = packageRoot.appendingPathComponent("policies/healthz-legacy.yaml").path
 
@@ -70,8 +72,9 @@ final class ImageFactory: @unchecked Sendable {
         c.env = ["PATH=/opt/venv/bin:/usr/local/bin:/usr/bin:/bin", "PYTHONUNBUFFERED=1"]
         c.workingDir = "/app"
         c.cmd = ["streamlit", "run", "app.py"]
-        c.healthcheck = Healthcheck(test: ["CMD-SHELL", "curl -fsS http://localhost:8501/_stcore/health || exit 1"],
-                                    interval: 30_000_000_000, timeout: 5_000_000_000, retries: 3)
+        c.healthcheck = Healthcheck(
+            test: ["CMD-SHELL", "curl -fsS http://localhost:8501/_stcore/health || exit 1"],
+            interval: 30_000_000_000, timeout: 5_000_000_000, retries: 3)
         c.labels = ["org.opencontainers.image.base.name": "docker.io/library/python:3.12-slim"]
     }
 
@@ -85,7 +88,10 @@ final class ImageFactory: @unchecked Sendable {
             case .file(let path, let content, let mode, let uid, let gid):
                 let source = sources.appendingPathComponent("\(n)")
                 try Data(content.utf8).write(to: source)
-                try writer.add(LayerEntry(path: path, kind: .regular(source: source, size: Int64(content.utf8.count)), mode: mode, uid: uid, gid: gid))
+                try writer.add(
+                    LayerEntry(
+                        path: path, kind: .regular(source: source, size: Int64(content.utf8.count)), mode: mode,
+                        uid: uid, gid: gid))
             case .dir(let path, let mode, let uid, let gid):
                 try writer.add(LayerEntry(path: path, kind: .directory, mode: mode, uid: uid, gid: gid))
             case .symlink(let path, let target):
@@ -93,21 +99,28 @@ final class ImageFactory: @unchecked Sendable {
             case .whiteout(let path):
                 let parent = (path as NSString).deletingLastPathComponent
                 let name = ".wh." + (path as NSString).lastPathComponent
-                try writer.add(LayerEntry(path: parent.isEmpty ? name : parent + "/" + name, kind: .regular(source: nil, size: 0), mode: 0o644))
+                try writer.add(
+                    LayerEntry(
+                        path: parent.isEmpty ? name : parent + "/" + name, kind: .regular(source: nil, size: 0),
+                        mode: 0o644))
             case .opaque(let path):
-                try writer.add(LayerEntry(path: path + "/.wh..wh..opq", kind: .regular(source: nil, size: 0), mode: 0o644))
+                try writer.add(
+                    LayerEntry(path: path + "/.wh..wh..opq", kind: .regular(source: nil, size: 0), mode: 0o644))
             }
         }
         let written = try writer.finish()
         try await store.commitIngested(output, digest: written.digest, size: written.size)
-        try await store.recordLayerInfo(LayerInfo(diffID: written.diffID, uncompressedSize: written.uncompressedSize), for: written.digest)
+        try await store.recordLayerInfo(
+            LayerInfo(diffID: written.diffID, uncompressedSize: written.uncompressedSize), for: written.digest)
         return (Descriptor(mediaType: MediaType.dockerLayerGzip, digest: written.digest, size: written.size), written)
     }
 
     /// An image from layers; each layer's history entry is `createdBy[i]` (or a generated one).
     @discardableResult
-    func image(_ tag: String, layers: [[Item]], createdBy: [String] = [], format: ImageFormat = .docker,
-               configure: (inout ContainerConfig) -> Void = ImageFactory.dashboardConfig) async throws -> StoredImage {
+    func image(
+        _ tag: String, layers: [[Item]], createdBy: [String] = [], format: ImageFormat = .docker,
+        configure: (inout ContainerConfig) -> Void = ImageFactory.dashboardConfig
+    ) async throws -> StoredImage {
         var config = ImageConfig(created: Timestamp.rfc3339(epochSeconds: 946_684_800))
         configure(&config.config)
         var descriptors: [Descriptor] = []
@@ -115,18 +128,25 @@ final class ImageFactory: @unchecked Sendable {
         for (n, items) in layers.enumerated() {
             let (descriptor, written) = try await layer(items)
             descriptors.append(descriptor)
-            config.appendLayer(diffID: written.diffID, createdBy: n < createdBy.count ? createdBy[n] : "COPY layer\(n) /", created: nil)
+            config.appendLayer(
+                diffID: written.diffID, createdBy: n < createdBy.count ? createdBy[n] : "COPY layer\(n) /", created: nil
+            )
             config.appendEmptyLayerHistory(createdBy: "ENV STEP=\(n)", created: nil)
         }
-        return try await store.commitImage(config: config, layers: descriptors, format: format, tags: [try ImageReference(parsing: tag)])
+        return try await store.commitImage(
+            config: config, layers: descriptors, format: format, tags: [try ImageReference(parsing: tag)])
     }
 
     /// The dashboard image, optionally with one more layer and a config change.
     @discardableResult
-    func dashboard(_ tag: String = "dashboard:ok", extra: [Item] = [], format: ImageFormat = .docker,
-                   configure: @Sendable (inout ContainerConfig) -> Void = { _ in }) async throws -> StoredImage {
-        try await image(tag, layers: [Self.base, Self.app] + (extra.isEmpty ? [] : [extra]),
-                        createdBy: ["/bin/sh -c #(nop) ADD rootfs.tar /", "COPY . /app", "RUN extra"], format: format) { c in
+    func dashboard(
+        _ tag: String = "dashboard:ok", extra: [Item] = [], format: ImageFormat = .docker,
+        configure: @Sendable (inout ContainerConfig) -> Void = { _ in }
+    ) async throws -> StoredImage {
+        try await image(
+            tag, layers: [Self.base, Self.app] + (extra.isEmpty ? [] : [extra]),
+            createdBy: ["/bin/sh -c #(nop) ADD rootfs.tar /", "COPY . /app", "RUN extra"], format: format
+        ) { c in
             Self.dashboardConfig(&c)
             configure(&c)
         }
@@ -151,7 +171,9 @@ struct ProcessResult {
 }
 
 /// Runs a program and collects its output (stdout and stderr drained concurrently via files).
-func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil) throws -> ProcessResult {
+func run(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil
+) throws -> ProcessResult {
     let temp = TempDir()
     let out = temp.url.appendingPathComponent("out"), err = temp.url.appendingPathComponent("err")
     FileManager.default.createFile(atPath: out.path, contents: nil)
@@ -165,9 +187,10 @@ func run(_ executable: String, _ arguments: [String], environment: [String: Stri
     process.standardError = try FileHandle(forWritingTo: err)
     try process.run()
     process.waitUntilExit()
-    return ProcessResult(status: process.terminationStatus,
-                         stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-                         stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+    return ProcessResult(
+        status: process.terminationStatus,
+        stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
 }
 
 /// The imagekit executable built next to the test bundle.
@@ -177,18 +200,21 @@ func imagekitBinary() throws -> String {
         packageRoot.appendingPathComponent(".build/debug/imagekit"),
     ]
     for url in candidates where FileManager.default.isExecutableFile(atPath: url.path) { return url.path }
-    throw PolicyError.io(path: candidates[0].path, reason: "the imagekit executable is not built; run `swift build` first")
+    throw PolicyError.io(
+        path: candidates[0].path, reason: "the imagekit executable is not built; run `swift build` first")
 }
 
 /// `.venv/bin/python` when the repository has a venv (requirements-dev.txt), else python3.
 func pythonExecutable() -> String {
     let venv = packageRoot.appendingPathComponent(".venv/bin/python").path
     if FileManager.default.isExecutableFile(atPath: venv) { return venv }
-    for path in ["/usr/local/bin/python3", "/usr/bin/python3"] where FileManager.default.isExecutableFile(atPath: path) { return path }
+    for path in ["/usr/local/bin/python3", "/usr/bin/python3"] where FileManager.default.isExecutableFile(atPath: path)
+    { return path }
     return "/usr/bin/env"
 }
 
 func python(_ script: String, _ arguments: [String]) throws -> ProcessResult {
     let exe = pythonExecutable()
-    return exe == "/usr/bin/env" ? try run(exe, ["python3", "-c", script] + arguments) : try run(exe, ["-c", script] + arguments)
+    return exe == "/usr/bin/env"
+        ? try run(exe, ["python3", "-c", script] + arguments) : try run(exe, ["-c", script] + arguments)
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Project
 
 @Suite struct ProjectFileTests {
@@ -7,19 +8,19 @@ import Testing
 
     @Test func readsTheDesignedShape() throws {
         let text = """
-        image: vibejudge-dashboard            # local name
-        build:
-          dockerfile: Dockerfile
-          context: .
-          args: { BASE_IMAGE: python:3.12-slim }
-          cache: ecr://vibejudge-dashboard:buildcache
-        verify:
-          policy: policies/default.yaml
-        push:
-          repository: ecr://vibejudge-dashboard
-          tags: [latest]
-          sam: { config: samconfig.toml, env: dev, parameter: ImageUri }
-        """
+            image: vibejudge-dashboard            # local name
+            build:
+              dockerfile: Dockerfile
+              context: .
+              args: { BASE_IMAGE: python:3.12-slim }
+              cache: ecr://vibejudge-dashboard:buildcache
+            verify:
+              policy: policies/default.yaml
+            push:
+              repository: ecr://vibejudge-dashboard
+              tags: [latest]
+              sam: { config: samconfig.toml, env: dev, parameter: ImageUri }
+            """
         let project = try ProjectFile.parse(text, file: "imagekit.yaml", directory: dir)
         #expect(project.image == "vibejudge-dashboard")
         #expect(project.build.args == ["BASE_IMAGE": "python:3.12-slim"])
@@ -40,13 +41,19 @@ import Testing
     }
 
     @Test(arguments: [
-        ("image: x\nbuidl:\n  context: .\n", "imagekit.yaml:2: unknown key 'buidl' in the project file; expected one of: build, image, push, verify"),
+        (
+            "image: x\nbuidl:\n  context: .\n",
+            "imagekit.yaml:2: unknown key 'buidl' in the project file; expected one of: build, image, push, verify"
+        ),
         ("image: x\nbuild:\n  args: [a, b]\n", "imagekit.yaml:3: 'build.args' must be a mapping"),
         ("push:\n  tags: latest\n", "imagekit.yaml:2: 'push.tags' must be a list"),
         ("build:\n  format: tarball\n", "imagekit.yaml:2: 'build.format' must be one of docker, oci, not 'tarball'"),
         ("push:\n  createRepository: maybe\n", "imagekit.yaml:2: 'push.createRepository' must be true or false"),
         ("- a\n- b\n", "imagekit.yaml:1: the project file must be a mapping of keys to values"),
-        ("push:\n  sam: { config: a, envv: dev }\n", "imagekit.yaml:2: unknown key 'envv' in push.sam; expected one of: config, env, parameter"),
+        (
+            "push:\n  sam: { config: a, envv: dev }\n",
+            "imagekit.yaml:2: unknown key 'envv' in push.sam; expected one of: config, env, parameter"
+        ),
         ("image:\n", "imagekit.yaml:1: 'image' must be a string"),
         ("build:\n  cache: [a, b]\n", "imagekit.yaml:2: 'build.cache' must be a string"),
     ])
@@ -74,7 +81,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: store) }
         let state = ProjectState(storeRoot: store, projectDirectory: dir)
         #expect(throws: ProjectError.self) { try state.lastBuild() }
-        let build = LastBuild(image: "vibejudge-dashboard:latest", digest: "sha256:" + String(repeating: "1", count: 64), builtAt: "2026-01-01T00:00:00Z")
+        let build = LastBuild(
+            image: "vibejudge-dashboard:latest", digest: "sha256:" + String(repeating: "1", count: 64),
+            builtAt: "2026-01-01T00:00:00Z")
         try state.recordBuild(build)
         #expect(try state.lastBuild() == build)
         let other = ProjectState(storeRoot: store, projectDirectory: URL(fileURLWithPath: "/elsewhere"))
@@ -87,10 +96,10 @@ import Testing
 
     @Test func readsTheScanGate() throws {
         let text = """
-        push:
-          repository: ecr://vibejudge-dashboard
-          scan: { fail-on: HIGH, timeout: 15m, report: out/ecr-scan.sarif }
-        """
+            push:
+              repository: ecr://vibejudge-dashboard
+              scan: { fail-on: HIGH, timeout: 15m, report: out/ecr-scan.sarif }
+            """
         let project = try ProjectFile.parse(text, file: "imagekit.yaml", directory: dir)
         #expect(project.push.scan == ProjectFile.Scan(failOn: "HIGH", timeout: 900, report: "out/ecr-scan.sarif"))
         let defaults = try ProjectFile.parse("push:\n  scan: {}\n", file: "imagekit.yaml", directory: dir)
@@ -99,14 +108,25 @@ import Testing
     }
 
     @Test(arguments: [
-        ("push:\n  scan:\n    fail-on: SEVERE\n", "imagekit.yaml:3: 'push.scan.fail-on' must be one of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL, not 'SEVERE'"),
-        ("push:\n  scan:\n    timeout: soon\n", "imagekit.yaml:3: 'push.scan.timeout' must be a duration such as 600, 90s or 15m, not 'soon'"),
-        ("push:\n  scan:\n    failOn: HIGH\n", "imagekit.yaml:3: unknown key 'failOn' in push.scan; expected one of: fail-on, report, timeout"),
+        (
+            "push:\n  scan:\n    fail-on: SEVERE\n",
+            "imagekit.yaml:3: 'push.scan.fail-on' must be one of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL, not 'SEVERE'"
+        ),
+        (
+            "push:\n  scan:\n    timeout: soon\n",
+            "imagekit.yaml:3: 'push.scan.timeout' must be a duration such as 600, 90s or 15m, not 'soon'"
+        ),
+        (
+            "push:\n  scan:\n    failOn: HIGH\n",
+            "imagekit.yaml:3: unknown key 'failOn' in push.scan; expected one of: fail-on, report, timeout"
+        ),
         ("push:\n  scan: yes\n", "imagekit.yaml:2: push.scan must be a mapping of keys to values"),
     ])
     func badScanSettingsNameTheLine(text: String, message: String) throws {
         #expect(throws: ProjectError.self) { try ProjectFile.parse(text, file: "imagekit.yaml", directory: dir) }
-        do { _ = try ProjectFile.parse(text, file: "imagekit.yaml", directory: dir) } catch { #expect("\(error)" == message) }
+        do { _ = try ProjectFile.parse(text, file: "imagekit.yaml", directory: dir) } catch {
+            #expect("\(error)" == message)
+        }
     }
 
     @Test func durations() {
@@ -114,14 +134,17 @@ import Testing
         #expect(ProjectFile.Scan.seconds("90s") == 90)
         #expect(ProjectFile.Scan.seconds("15m") == 900)
         #expect(ProjectFile.Scan.seconds("0") == 0)
-        #expect(ProjectFile.Scan.seconds("-1") == nil && ProjectFile.Scan.seconds("m") == nil && ProjectFile.Scan.seconds("1h") == nil)
+        #expect(
+            ProjectFile.Scan.seconds("-1") == nil && ProjectFile.Scan.seconds("m") == nil
+                && ProjectFile.Scan.seconds("1h") == nil)
     }
 }
 
 @Suite struct RepositoryProjectFileTests {
     /// The repository's own imagekit.yaml: what the three commands run with.
     @Test func theShippedProjectFileParses() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let project = try #require(try ProjectFile.find(in: root))
         #expect(project.push.createRepository)
         #expect(project.push.scan == ProjectFile.Scan(failOn: "CRITICAL", timeout: nil, report: nil))

@@ -2,20 +2,22 @@ import Foundation
 import OCI
 import Registry
 import Store
-import Testing
 import TestSupport
+import Testing
 
 @Suite(.serialized) struct BearerTests {
     @Test func getsScopedTokensAndCachesThem() async throws {
         try await LocalRegistry.with { registry in
-            let proxy = try FaultProxy.start(upstream: registry.host, bearer: true, tokenUser: "robot", tokenPassword: "t0ken-pass")
+            let proxy = try FaultProxy.start(
+                upstream: registry.host, bearer: true, tokenUser: "robot", tokenPassword: "t0ken-pass")
             defer { proxy.stop() }
             let storeDir = try TemporaryDirectory()
             let store = try ImageStore(root: storeDir.url)
             let image = try await TestImages.make(in: store, tag: "app:1", layers: 3)
             let credentials = StaticCredentials(host: proxy.host, username: "robot", password: "t0ken-pass")
             try await withClient(testClient(credentials: credentials)) { client in
-                _ = try await client.push(image, from: store, to: try ImageReference(parsing: "\(proxy.host)/team/app"), tags: ["1", "2"])
+                _ = try await client.push(
+                    image, from: store, to: try ImageReference(parsing: "\(proxy.host)/team/app"), tags: ["1", "2"])
                 let pushTokens = try proxy.tokens()
                 // One challenge, then one token for the push scope, shared by every parallel request.
                 #expect(pushTokens.count == 1)
@@ -27,7 +29,8 @@ import TestSupport
                 #expect(challenges == 1)
 
                 let pullDir = try TemporaryDirectory()
-                let pulled = try await client.pull(try ImageReference(parsing: "\(proxy.host)/team/app:1"), into: try ImageStore(root: pullDir.url))
+                let pulled = try await client.pull(
+                    try ImageReference(parsing: "\(proxy.host)/team/app:1"), into: try ImageStore(root: pullDir.url))
                 #expect(pulled.digest == image.digest)
                 let all = try proxy.tokens()
                 #expect(all.count == 2)
@@ -36,10 +39,14 @@ import TestSupport
                 #expect(try proxy.log().filter { $0.fault == "challenge" }.count == 1)
 
                 // Cross-repository mount: the token covers both repositories.
-                let mounted = try await client.push(image, from: store, to: try ImageReference(parsing: "\(proxy.host)/team/copy"), tags: ["1"],
-                                                    options: PushOptions(mountFrom: "team/app"))
+                let mounted = try await client.push(
+                    image, from: store, to: try ImageReference(parsing: "\(proxy.host)/team/copy"), tags: ["1"],
+                    options: PushOptions(mountFrom: "team/app"))
                 #expect(mounted.blobsMounted == 4)
-                #expect(Set(try proxy.tokens().last?.scopes ?? []) == ["repository:team/copy:pull,push", "repository:team/app:pull"])
+                #expect(
+                    Set(try proxy.tokens().last?.scopes ?? []) == [
+                        "repository:team/copy:pull,push", "repository:team/app:pull",
+                    ])
             }
         }
     }
@@ -70,13 +77,18 @@ import TestSupport
 
     @Test func aRefusedTokenIsUnauthorized() async throws {
         try await LocalRegistry.with { registry in
-            let proxy = try FaultProxy.start(upstream: registry.host, bearer: true, tokenUser: "robot", tokenPassword: "right")
+            let proxy = try FaultProxy.start(
+                upstream: registry.host, bearer: true, tokenUser: "robot", tokenPassword: "right")
             defer { proxy.stop() }
-            try await withClient(testClient(credentials: StaticCredentials(username: "robot", password: "wrong-secret"))) { client in
+            try await withClient(
+                testClient(credentials: StaticCredentials(username: "robot", password: "wrong-secret"))
+            ) { client in
                 let error = await #expect(throws: RegistryError.self) {
                     _ = try await client.manifestDigest(try ImageReference(parsing: "\(proxy.host)/team/app:1"))
                 }
-                guard case .unauthorized? = error else { Issue.record("expected unauthorized, got \(String(describing: error))"); return }
+                guard case .unauthorized? = error else {
+                    Issue.record("expected unauthorized, got \(String(describing: error))"); return
+                }
                 #expect(!(error?.description.contains("wrong-secret") ?? true))
             }
         }

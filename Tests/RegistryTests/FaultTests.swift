@@ -2,12 +2,14 @@ import Foundation
 import OCI
 import Registry
 import Store
-import Testing
 import TestSupport
+import Testing
 
 @Suite(.serialized) struct FaultTests {
     /// A registry behind the fault proxy and a store with a 4-blob image.
-    static func setUp(_ body: (FaultProxy, ImageStore, StoredImage, ImageReference, String) async throws -> Void) async throws {
+    static func setUp(
+        _ body: (FaultProxy, ImageStore, StoredImage, ImageReference, String) async throws -> Void
+    ) async throws {
         try await LocalRegistry.with { registry in
             let proxy = try FaultProxy.start(upstream: registry.host)
             defer { proxy.stop() }
@@ -55,7 +57,9 @@ import TestSupport
             #expect(result.digest == image.digest)
             #expect(Date().timeIntervalSince(started) >= 1.0)  // the Retry-After wait happened
             let delays = progress.events.compactMap { event -> Double? in
-                if case .retrying(let operation, _, let delay, _) = event, operation.contains("manifest") { return delay }
+                if case .retrying(let operation, _, let delay, _) = event, operation.contains("manifest") {
+                    return delay
+                }
                 return nil
             }
             #expect(delays == [1.0])
@@ -113,7 +117,8 @@ import TestSupport
             try proxy.setFaults([], killAfterBlobPuts: 2)
             await #expect(throws: RegistryError.self) {
                 _ = try await withClient(testClient(attempts: 2)) { client in
-                    try await client.push(image, from: store, to: destination, tags: ["1"], options: PushOptions(jobs: 1))
+                    try await client.push(
+                        image, from: store, to: destination, tags: ["1"], options: PushOptions(jobs: 1))
                 }
             }
             try proxy.setFaults([])

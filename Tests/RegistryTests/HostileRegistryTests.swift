@@ -1,9 +1,10 @@
 import Foundation
 import OCI
-@testable import Registry
 import Store
-import Testing
 import TestSupport
+import Testing
+
+@testable import Registry
 
 /// A registry that lies: crafted manifests about blobs the store already holds, redirects and
 /// upload locations that try to take the credentials elsewhere or to plain http. Each test
@@ -29,10 +30,13 @@ import TestSupport
             let storeDir = try TemporaryDirectory()
             let store = try ImageStore(root: storeDir.url)
             try await withClient(testClient()) { client in
-                _ = try await client.push(attacker, from: source, to: ImageReference(registry: registry.host, repository: "evil/app"), tags: ["1"])
+                _ = try await client.push(
+                    attacker, from: source, to: ImageReference(registry: registry.host, repository: "evil/app"),
+                    tags: ["1"])
                 _ = try await client.pull(ImageReference(parsing: "\(proxy.host)/evil/app:1"), into: store)
             }
-            try await body(Scene(proxy: proxy, store: store, attacker: attacker, victimDiffID: victim.config.rootfs.diffIDs[0]))
+            try await body(
+                Scene(proxy: proxy, store: store, attacker: attacker, victimDiffID: victim.config.rootfs.diffIDs[0]))
             _ = storeDir
         }
     }
@@ -43,15 +47,20 @@ import TestSupport
         config.rootfs.diffIDs = [diffID]
         let configData = try CanonicalJSON.encode(config)
         let configDigest = SHA256Hasher.hash(configData)
-        let manifest = Manifest(mediaType: MediaType.dockerManifest,
-                                config: Descriptor(mediaType: MediaType.dockerConfig, digest: configDigest, size: Int64(configData.count)),
-                                layers: [layer])
+        let manifest = Manifest(
+            mediaType: MediaType.dockerManifest,
+            config: Descriptor(mediaType: MediaType.dockerConfig, digest: configDigest, size: Int64(configData.count)),
+            layers: [layer])
         let manifestData = try CanonicalJSON.encode(manifest)
         try scene.proxy.setFaults([
-            ["method": "GET", "path": "/manifests/forged", "action": "serve", "times": 100,
-             "body": String(decoding: manifestData, as: UTF8.self), "content_type": MediaType.dockerManifest],
-            ["method": "GET", "path": "/blobs/\(configDigest)", "action": "serve", "times": 100,
-             "body": String(decoding: configData, as: UTF8.self)],
+            [
+                "method": "GET", "path": "/manifests/forged", "action": "serve", "times": 100,
+                "body": String(decoding: manifestData, as: UTF8.self), "content_type": MediaType.dockerManifest,
+            ],
+            [
+                "method": "GET", "path": "/blobs/\(configDigest)", "action": "serve", "times": 100,
+                "body": String(decoding: configData, as: UTF8.self),
+            ],
         ])
         return manifestData
     }
@@ -76,7 +85,9 @@ import TestSupport
                 Issue.record("expected a diffID mismatch, got \(error)")
                 return
             }
-            #expect(digest == layer.digest && expected == scene.victimDiffID && actual == scene.attacker.config.rootfs.diffIDs[0])
+            #expect(
+                digest == layer.digest && expected == scene.victimDiffID
+                    && actual == scene.attacker.config.rootfs.diffIDs[0])
             // Nothing was unpacked under the victim's name.
             let cache = try LayerCache(store: scene.store)
             #expect(!FileManager.default.fileExists(atPath: cache.path(for: scene.victimDiffID).path))
@@ -108,7 +119,9 @@ import TestSupport
     // MARK: Credentials
 
     /// Two proxies on one registry: `home` is the registry the user named, `elsewhere` another origin.
-    static func withTwoOrigins(_ body: (FaultProxy, FaultProxy, StoredImage, ImageStore) async throws -> Void) async throws {
+    static func withTwoOrigins(
+        _ body: (FaultProxy, FaultProxy, StoredImage, ImageStore) async throws -> Void
+    ) async throws {
         try await LocalRegistry.with { registry in
             let home = try FaultProxy.start(upstream: registry.host)
             let elsewhere = try FaultProxy.start(upstream: registry.host)
@@ -125,10 +138,15 @@ import TestSupport
     @Test func aRedirectToAnotherPortDropsTheCredentials() async throws {
         try await Self.withTwoOrigins { home, elsewhere, image, source in
             try await withClient(testClient(credentials: Self.credentials, preemptiveBasic: true)) { client in
-                _ = try await client.push(image, from: source, to: ImageReference(parsing: "\(home.host)/team/app"), tags: ["1"])
+                _ = try await client.push(
+                    image, from: source, to: ImageReference(parsing: "\(home.host)/team/app"), tags: ["1"])
                 try home.clear()
-                try home.setFaults([["method": "GET", "path": "/blobs/", "action": "redirect", "times": 100,
-                                     "location": "http://\(elsewhere.host){path}"]])
+                try home.setFaults([
+                    [
+                        "method": "GET", "path": "/blobs/", "action": "redirect", "times": 100,
+                        "location": "http://\(elsewhere.host){path}",
+                    ]
+                ])
                 let storeDir = try TemporaryDirectory()
                 let store = try ImageStore(root: storeDir.url)
                 let pulled = try await client.pull(ImageReference(parsing: "\(home.host)/team/app:1"), into: store)
@@ -145,10 +163,16 @@ import TestSupport
 
     @Test func anUploadLocationOnAnotherOriginGetsNoCredentials() async throws {
         try await Self.withTwoOrigins { home, elsewhere, image, source in
-            try home.setFaults([["method": "POST", "path": "/blobs/uploads/", "action": "relocate", "times": 100,
-                                 "origin": "http://\(elsewhere.host)"]])
-            let result = try await withClient(testClient(credentials: Self.credentials, preemptiveBasic: true)) { client in
-                try await client.push(image, from: source, to: ImageReference(parsing: "\(home.host)/team/app"), tags: ["1"])
+            try home.setFaults([
+                [
+                    "method": "POST", "path": "/blobs/uploads/", "action": "relocate", "times": 100,
+                    "origin": "http://\(elsewhere.host)",
+                ]
+            ])
+            let result = try await withClient(testClient(credentials: Self.credentials, preemptiveBasic: true)) {
+                client in
+                try await client.push(
+                    image, from: source, to: ImageReference(parsing: "\(home.host)/team/app"), tags: ["1"])
             }
             #expect(result.digest == image.digest)
             let away = try elsewhere.log()
@@ -160,27 +184,45 @@ import TestSupport
 
     @Test func aRedirectToPlainHTTPOnAHostNotNamedInsecureIsRefused() async throws {
         try await Self.withScene { scene in
-            try scene.proxy.setFaults([["method": "GET", "path": "/manifests/", "action": "redirect", "times": 100,
-                                        "location": "http://registry.example.invalid{path}"]])
+            try scene.proxy.setFaults([
+                [
+                    "method": "GET", "path": "/manifests/", "action": "redirect", "times": 100,
+                    "location": "http://registry.example.invalid{path}",
+                ]
+            ])
             let error = await #expect(throws: RegistryError.self) {
                 try await withClient(testClient(credentials: Self.credentials, preemptiveBasic: true)) { client in
                     try await client.pull(ImageReference(parsing: "\(scene.proxy.host)/evil/app:1"), into: scene.store)
                 }
             }
-            #expect("\(error.map { "\($0)" } ?? "")".contains("plain http (http://registry.example.invalid:80); refused"))
+            #expect(
+                "\(error.map { "\($0)" } ?? "")".contains("plain http (http://registry.example.invalid:80); refused"))
         }
     }
 
     @Test func credentialsGoOnlyToTheRegistrysOwnOrigin() throws {
         let registry = try #require(Origin("https://registry.example.com/v2/"))
-        #expect(RegistryClient.carriesCredentials(registry: registry, to: try #require(Origin("https://registry.example.com:443/v2/x"))))
-        #expect(RegistryClient.carriesCredentials(registry: registry, to: try #require(Origin("HTTPS://Registry.Example.com/v2/x"))))
+        #expect(
+            RegistryClient.carriesCredentials(
+                registry: registry, to: try #require(Origin("https://registry.example.com:443/v2/x"))))
+        #expect(
+            RegistryClient.carriesCredentials(
+                registry: registry, to: try #require(Origin("HTTPS://Registry.Example.com/v2/x"))))
         // Same host and port, https dropped: no credentials.
-        #expect(!RegistryClient.carriesCredentials(registry: registry, to: try #require(Origin("http://registry.example.com:443/v2/x"))))
-        #expect(!RegistryClient.carriesCredentials(registry: registry, to: try #require(Origin("http://registry.example.com/v2/x"))))
-        #expect(!RegistryClient.carriesCredentials(registry: registry, to: try #require(Origin("https://registry.example.com:5000/v2/x"))))
-        #expect(!RegistryClient.carriesCredentials(registry: registry, to: try #require(Origin("https://s3.amazonaws.com/bucket/x"))))
-        let endpoint = RegistryClientOptions().endpoint(for: try ImageReference(parsing: "registry.example.com:5000/team/app"))
+        #expect(
+            !RegistryClient.carriesCredentials(
+                registry: registry, to: try #require(Origin("http://registry.example.com:443/v2/x"))))
+        #expect(
+            !RegistryClient.carriesCredentials(
+                registry: registry, to: try #require(Origin("http://registry.example.com/v2/x"))))
+        #expect(
+            !RegistryClient.carriesCredentials(
+                registry: registry, to: try #require(Origin("https://registry.example.com:5000/v2/x"))))
+        #expect(
+            !RegistryClient.carriesCredentials(
+                registry: registry, to: try #require(Origin("https://s3.amazonaws.com/bucket/x"))))
+        let endpoint = RegistryClientOptions().endpoint(
+            for: try ImageReference(parsing: "registry.example.com:5000/team/app"))
         #expect(endpoint.origin == Origin("https://registry.example.com:5000"))
 
         // Plain http only where the user (or loopback) allows it.

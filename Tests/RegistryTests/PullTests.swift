@@ -2,12 +2,14 @@ import Foundation
 import OCI
 import Registry
 import Store
-import Testing
 import TestSupport
+import Testing
 
 @Suite(.serialized) struct PullTests {
     /// Pushes an amd64 and an arm64 image by digest, then an OCI index over both under `tag`.
-    static func pushIndex(_ client: RegistryClient, registry: String, repository: String, tag: String) async throws -> (amd64: StoredImage, arm64: StoredImage) {
+    static func pushIndex(
+        _ client: RegistryClient, registry: String, repository: String, tag: String
+    ) async throws -> (amd64: StoredImage, arm64: StoredImage) {
         let sourceDir = try TemporaryDirectory()
         let source = try ImageStore(root: sourceDir.url)
         let amd64 = try await TestImages.make(in: source, tag: "multi:amd64", layers: 3, architecture: "amd64")
@@ -16,19 +18,27 @@ import TestSupport
         for image in [amd64, arm64] {
             _ = try await client.push(image, from: source, to: destination, tags: [])
         }
-        let index = ImageIndex(mediaType: MediaType.ociIndex, manifests: [
-            Descriptor(mediaType: arm64.descriptor.mediaType, digest: arm64.digest, size: arm64.descriptor.size, platform: Platform(os: "linux", architecture: "arm64", variant: "v8")),
-            Descriptor(mediaType: amd64.descriptor.mediaType, digest: amd64.digest, size: amd64.descriptor.size, platform: .linuxAMD64),
-        ])
-        try await client.pushManifest(try CanonicalJSON.encode(index), mediaType: MediaType.ociIndex,
-                                      to: ImageReference(registry: registry, repository: repository, tag: tag))
+        let index = ImageIndex(
+            mediaType: MediaType.ociIndex,
+            manifests: [
+                Descriptor(
+                    mediaType: arm64.descriptor.mediaType, digest: arm64.digest, size: arm64.descriptor.size,
+                    platform: Platform(os: "linux", architecture: "arm64", variant: "v8")),
+                Descriptor(
+                    mediaType: amd64.descriptor.mediaType, digest: amd64.digest, size: amd64.descriptor.size,
+                    platform: .linuxAMD64),
+            ])
+        try await client.pushManifest(
+            try CanonicalJSON.encode(index), mediaType: MediaType.ociIndex,
+            to: ImageReference(registry: registry, repository: repository, tag: tag))
         return (amd64, arm64)
     }
 
     @Test func pullsTheAMD64ImageFromAnIndex() async throws {
         try await LocalRegistry.with { registry in
             try await withClient(testClient()) { client in
-                let (amd64, _) = try await Self.pushIndex(client, registry: registry.host, repository: "lib/multi", tag: "1.0")
+                let (amd64, _) = try await Self.pushIndex(
+                    client, registry: registry.host, repository: "lib/multi", tag: "1.0")
                 let storeDir = try TemporaryDirectory()
                 let store = try ImageStore(root: storeDir.url)
                 let progress = RecordingProgress()
@@ -49,7 +59,8 @@ import TestSupport
                 // Pulled again: every blob is already there.
                 let again = RecordingProgress()
                 _ = try await client.pull(reference, into: store, progress: again)
-                let skipped = again.events.filter { if case .blobSkipped = $0 { return true } else { return false } }.count
+                let skipped = again.events.filter { if case .blobSkipped = $0 { return true } else { return false } }
+                    .count
                 #expect(skipped == 4)
             }
         }
@@ -59,16 +70,21 @@ import TestSupport
         try await LocalRegistry.with(htpasswd: ("puller", "s3cret-pass")) { registry in
             let configDir = try TemporaryDirectory(prefix: "imagekit-docker-config")
             let auth = Data("puller:s3cret-pass".utf8).base64EncodedString()
-            try Data(#"{"auths":{"\#(registry.host)":{"auth":"\#(auth)"}}}"#.utf8).write(to: configDir.appending("config.json"))
-            let credentials = DockerConfigCredentials(environment: ["DOCKER_CONFIG": configDir.path, "PATH": "/usr/bin:/bin"])
+            try Data(#"{"auths":{"\#(registry.host)":{"auth":"\#(auth)"}}}"#.utf8).write(
+                to: configDir.appending("config.json"))
+            let credentials = DockerConfigCredentials(environment: [
+                "DOCKER_CONFIG": configDir.path, "PATH": "/usr/bin:/bin",
+            ])
             let storeDir = try TemporaryDirectory()
             let store = try ImageStore(root: storeDir.url)
             let image = try await TestImages.make(in: store, tag: "app:1", layers: 2)
             try await withClient(testClient(credentials: credentials)) { client in
-                _ = try await client.push(image, from: store, to: try ImageReference(parsing: "\(registry.host)/app"), tags: ["1"])
+                _ = try await client.push(
+                    image, from: store, to: try ImageReference(parsing: "\(registry.host)/app"), tags: ["1"])
                 let pullDir = try TemporaryDirectory()
                 let pullStore = try ImageStore(root: pullDir.url)
-                let pulled = try await client.pull(try ImageReference(parsing: "\(registry.host)/app:1"), into: pullStore)
+                let pulled = try await client.pull(
+                    try ImageReference(parsing: "\(registry.host)/app:1"), into: pullStore)
                 #expect(pulled.digest == image.digest)
             }
             // Wrong password: a clear 401 that names the user, never the password.
@@ -76,9 +92,12 @@ import TestSupport
             try await withClient(testClient(credentials: wrong)) { client in
                 let pullDir = try TemporaryDirectory()
                 let error = await #expect(throws: RegistryError.self) {
-                    _ = try await client.pull(try ImageReference(parsing: "\(registry.host)/app:1"), into: try ImageStore(root: pullDir.url))
+                    _ = try await client.pull(
+                        try ImageReference(parsing: "\(registry.host)/app:1"), into: try ImageStore(root: pullDir.url))
                 }
-                guard case .unauthorized(let host, _)? = error else { Issue.record("expected unauthorized, got \(String(describing: error))"); return }
+                guard case .unauthorized(let host, _)? = error else {
+                    Issue.record("expected unauthorized, got \(String(describing: error))"); return
+                }
                 #expect(host == registry.host)
                 #expect(error!.description.contains("401"))
                 #expect(error!.description.contains("puller"))
@@ -88,7 +107,8 @@ import TestSupport
             try await withClient(testClient()) { client in
                 let pullDir = try TemporaryDirectory()
                 let error = await #expect(throws: RegistryError.self) {
-                    _ = try await client.pull(try ImageReference(parsing: "\(registry.host)/app:1"), into: try ImageStore(root: pullDir.url))
+                    _ = try await client.pull(
+                        try ImageReference(parsing: "\(registry.host)/app:1"), into: try ImageStore(root: pullDir.url))
                 }
                 #expect(error?.description.contains("no credentials are known") == true)
             }
@@ -101,7 +121,8 @@ import TestSupport
             let store = try ImageStore(root: storeDir.url)
             let image = try await TestImages.make(in: store, tag: "app:1", layers: 2)
             try await withClient(testClient()) { client in
-                _ = try await client.push(image, from: store, to: try ImageReference(parsing: "\(registry.host)/app"), tags: ["1"])
+                _ = try await client.push(
+                    image, from: store, to: try ImageReference(parsing: "\(registry.host)/app"), tags: ["1"])
                 // Flip bytes of one layer inside the registry's storage, keeping its size.
                 let victim = image.manifest.layers[1].digest
                 let data = registry.storageDirectory.appendingPathComponent(
@@ -116,7 +137,9 @@ import TestSupport
                 let error = await #expect(throws: RegistryError.self) {
                     _ = try await client.pull(try ImageReference(parsing: "\(registry.host)/app:1"), into: pullStore)
                 }
-                guard case .digestMismatch(_, let expected, _)? = error else { Issue.record("expected a digest mismatch, got \(String(describing: error))"); return }
+                guard case .digestMismatch(_, let expected, _)? = error else {
+                    Issue.record("expected a digest mismatch, got \(String(describing: error))"); return
+                }
                 #expect(expected == victim)
                 #expect(!pullStore.hasBlob(victim))
                 #expect(!pullStore.hasBlob(image.digest))
@@ -132,31 +155,49 @@ import TestSupport
             try await LocalRegistry.with { open in
                 let storeDir = try TemporaryDirectory()
                 let store = try ImageStore(root: storeDir.url)
-                try await withClient(testClient(credentials: StaticCredentials(host: secured.host, username: "user", password: "pw-1234"))) { client in
+                try await withClient(
+                    testClient(
+                        credentials: StaticCredentials(host: secured.host, username: "user", password: "pw-1234"))
+                ) { client in
                     let notFound = await #expect(throws: RegistryError.self) {
-                        _ = try await client.pull(try ImageReference(parsing: "\(open.host)/nothing/here:1"), into: store)
+                        _ = try await client.pull(
+                            try ImageReference(parsing: "\(open.host)/nothing/here:1"), into: store)
                     }
-                    guard case .notFound? = notFound else { Issue.record("expected notFound, got \(String(describing: notFound))"); return }
+                    guard case .notFound? = notFound else {
+                        Issue.record("expected notFound, got \(String(describing: notFound))"); return
+                    }
                     let authedNotFound = await #expect(throws: RegistryError.self) {
-                        _ = try await client.pull(try ImageReference(parsing: "\(secured.host)/nothing/here:1"), into: store)
+                        _ = try await client.pull(
+                            try ImageReference(parsing: "\(secured.host)/nothing/here:1"), into: store)
                     }
-                    guard case .notFound? = authedNotFound else { Issue.record("expected notFound, got \(String(describing: authedNotFound))"); return }
+                    guard case .notFound? = authedNotFound else {
+                        Issue.record("expected notFound, got \(String(describing: authedNotFound))"); return
+                    }
                 }
                 try await withClient(testClient()) { client in
                     let unauthorized = await #expect(throws: RegistryError.self) {
-                        _ = try await client.pull(try ImageReference(parsing: "\(secured.host)/nothing/here:1"), into: store)
+                        _ = try await client.pull(
+                            try ImageReference(parsing: "\(secured.host)/nothing/here:1"), into: store)
                     }
-                    guard case .unauthorized? = unauthorized else { Issue.record("expected unauthorized, got \(String(describing: unauthorized))"); return }
+                    guard case .unauthorized? = unauthorized else {
+                        Issue.record("expected unauthorized, got \(String(describing: unauthorized))"); return
+                    }
                     let closedPort = try freeTCPPort()
                     let unreachable = await #expect(throws: RegistryError.self) {
-                        _ = try await client.pull(try ImageReference(parsing: "127.0.0.1:\(closedPort)/app:1"), into: store)
+                        _ = try await client.pull(
+                            try ImageReference(parsing: "127.0.0.1:\(closedPort)/app:1"), into: store)
                     }
-                    guard case .unreachable(_, let reason)? = unreachable else { Issue.record("expected unreachable, got \(String(describing: unreachable))"); return }
+                    guard case .unreachable(_, let reason)? = unreachable else {
+                        Issue.record("expected unreachable, got \(String(describing: unreachable))"); return
+                    }
                     #expect(reason.contains("refused"))
                     let noDNS = await #expect(throws: RegistryError.self) {
-                        _ = try await client.pull(try ImageReference(parsing: "no-such-host.invalid/app:1"), into: store)
+                        _ = try await client.pull(
+                            try ImageReference(parsing: "no-such-host.invalid/app:1"), into: store)
                     }
-                    guard case .unreachable? = noDNS else { Issue.record("expected unreachable, got \(String(describing: noDNS))"); return }
+                    guard case .unreachable? = noDNS else {
+                        Issue.record("expected unreachable, got \(String(describing: noDNS))"); return
+                    }
                 }
             }
         }

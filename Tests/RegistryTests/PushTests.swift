@@ -2,8 +2,8 @@ import Foundation
 import OCI
 import Registry
 import Store
-import Testing
 import TestSupport
+import Testing
 
 @Suite(.serialized) struct PushTests {
     @Test func pushesWithTwoTagsAndSkopeoSeesTheSameImage() async throws {
@@ -24,17 +24,24 @@ import TestSupport
             #expect(result.bytesUploaded == image.manifest.layers.reduce(image.manifest.config.size) { $0 + $1.size })
 
             for tag in ["v1", "latest"] {
-                let out = try run("/usr/bin/skopeo", ["inspect", "--tls-verify=false", "docker://\(registry.host)/team/app:\(tag)"]).stdout
+                let out = try run(
+                    "/usr/bin/skopeo", ["inspect", "--tls-verify=false", "docker://\(registry.host)/team/app:\(tag)"]
+                ).stdout
                 let inspected = try JSONSerialization.jsonObject(with: out) as? [String: Any]
                 #expect(inspected?["Digest"] as? String == image.digest.description)
             }
             let layout = try TemporaryDirectory(prefix: "imagekit-skopeo")
-            try run("/usr/bin/skopeo", ["copy", "--src-tls-verify=false", "docker://\(registry.host)/team/app:v1", "oci:\(layout.path)/img"])
+            try run(
+                "/usr/bin/skopeo",
+                ["copy", "--src-tls-verify=false", "docker://\(registry.host)/team/app:v1", "oci:\(layout.path)/img"])
             for blob in [image.manifest.config] + image.manifest.layers + [image.descriptor] {
                 let copied = try Data(contentsOf: layout.appending("img/blobs/sha256/\(blob.digest.encoded)"))
                 #expect(copied == (try Data(contentsOf: store.blobURL(blob.digest))))
             }
-            let raw = try run("/usr/bin/skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/team/app:latest"]).stdout
+            let raw = try run(
+                "/usr/bin/skopeo",
+                ["inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/team/app:latest"]
+            ).stdout
             #expect(raw == image.manifestData)
         }
     }
@@ -71,7 +78,8 @@ import TestSupport
             defer { proxy.stop() }
             try await withClient(testClient()) { client in
                 await #expect(throws: RegistryError.self) {
-                    _ = try await client.push(image, from: store, to: try ImageReference(parsing: "\(proxy.host)/app"), tags: ["ok", "-bad"])
+                    _ = try await client.push(
+                        image, from: store, to: try ImageReference(parsing: "\(proxy.host)/app"), tags: ["ok", "-bad"])
                 }
             }
             #expect(try proxy.log().isEmpty)
@@ -84,12 +92,16 @@ import TestSupport
         let image = try await TestImages.make(in: store, tag: "app:build", layers: 2)
         try await LocalRegistry.with { registry in
             try await withClient(testClient()) { client in
-                _ = try await client.push(image, from: store, to: try ImageReference(parsing: "\(registry.host)/base/app"), tags: ["1"])
-                let mounted = try await client.push(image, from: store, to: try ImageReference(parsing: "\(registry.host)/other/app"), tags: ["1"],
-                                                    options: PushOptions(mountFrom: "base/app"))
+                _ = try await client.push(
+                    image, from: store, to: try ImageReference(parsing: "\(registry.host)/base/app"), tags: ["1"])
+                let mounted = try await client.push(
+                    image, from: store, to: try ImageReference(parsing: "\(registry.host)/other/app"), tags: ["1"],
+                    options: PushOptions(mountFrom: "base/app"))
                 #expect(mounted.blobsMounted == 3)
                 #expect(mounted.blobsUploaded == 0)
-                let out = try run("/usr/bin/skopeo", ["inspect", "--tls-verify=false", "docker://\(registry.host)/other/app:1"]).stdout
+                let out = try run(
+                    "/usr/bin/skopeo", ["inspect", "--tls-verify=false", "docker://\(registry.host)/other/app:1"]
+                ).stdout
                 #expect(String(decoding: out, as: UTF8.self).contains(image.digest.description))
             }
         }

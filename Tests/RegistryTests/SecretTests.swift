@@ -2,8 +2,8 @@ import Foundation
 import OCI
 import Registry
 import Store
-import Testing
 import TestSupport
+import Testing
 
 /// Runs the built `imagekit` executable (swift build --build-tests builds it next to the tests).
 struct CLIRun {
@@ -11,7 +11,9 @@ struct CLIRun {
     var stdout: String
     var stderr: String
 
-    static func imagekit(_ arguments: [String], stdin: String? = nil, environment extra: [String: String] = [:]) throws -> CLIRun {
+    static func imagekit(
+        _ arguments: [String], stdin: String? = nil, environment extra: [String: String] = [:]
+    ) throws -> CLIRun {
         let binary = Paths.packageRoot.appendingPathComponent(".build/debug/imagekit")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw TestSupportError("\(binary.path) is missing; run `swift build --build-tests` first")
@@ -30,9 +32,10 @@ struct CLIRun {
         process.standardInput = try FileHandle(forReadingFrom: input)
         try process.run()
         process.waitUntilExit()
-        return CLIRun(status: process.terminationStatus,
-                      stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-                      stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+        return CLIRun(
+            status: process.terminationStatus,
+            stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
     }
 }
 
@@ -46,22 +49,29 @@ struct CLIRun {
             let image = try await TestImages.make(in: store, tag: "app:1", layers: 2)
             let configDir = try TemporaryDirectory(prefix: "imagekit-docker-config")
             let auth = Data("\(user):\(password)".utf8).base64EncodedString()
-            try Data(#"{"auths":{"\#(registry.host)":{"auth":"\#(auth)"}}}"#.utf8).write(to: configDir.appending("config.json"))
+            try Data(#"{"auths":{"\#(registry.host)":{"auth":"\#(auth)"}}}"#.utf8).write(
+                to: configDir.appending("config.json"))
             let emptyConfig = try TemporaryDirectory(prefix: "imagekit-docker-config")
             let digestFile = storeDir.appending("pushed.txt")
 
             var runs: [CLIRun] = []
-            let push = try CLIRun.imagekit(["push", "--store", storeDir.path, "app:1", "--repository", "\(registry.host)/team/app",
-                                            "--tag", "1", "--tag", "latest", "--username", user, "--password-stdin",
-                                            "--progress", "plain", "--digest-file", digestFile.path],
-                                           stdin: password + "\n", environment: ["DOCKER_CONFIG": emptyConfig.path])
+            let push = try CLIRun.imagekit(
+                [
+                    "push", "--store", storeDir.path, "app:1", "--repository", "\(registry.host)/team/app",
+                    "--tag", "1", "--tag", "latest", "--username", user, "--password-stdin",
+                    "--progress", "plain", "--digest-file", digestFile.path,
+                ],
+                stdin: password + "\n", environment: ["DOCKER_CONFIG": emptyConfig.path])
             runs.append(push)
             #expect(push.status == 0, "push failed: \(push.stderr)")
             #expect(push.stdout == "\(registry.host)/team/app@\(image.digest)\n")
             #expect(try String(contentsOf: digestFile, encoding: .utf8) == push.stdout)
 
-            let json = try CLIRun.imagekit(["push", "--store", storeDir.path, "app:1", "--repository", "\(registry.host)/team/app",
-                                            "--json", "--progress", "plain"], environment: ["DOCKER_CONFIG": configDir.path])
+            let json = try CLIRun.imagekit(
+                [
+                    "push", "--store", storeDir.path, "app:1", "--repository", "\(registry.host)/team/app",
+                    "--json", "--progress", "plain",
+                ], environment: ["DOCKER_CONFIG": configDir.path])
             runs.append(json)
             #expect(json.status == 0, "push --json failed: \(json.stderr)")
             let result = try JSONDecoder().decode(PushResult.self, from: Data(json.stdout.utf8))
@@ -69,34 +79,45 @@ struct CLIRun {
             #expect(result.blobsUploaded == 0)
 
             let pullStore = try TemporaryDirectory()
-            let pull = try CLIRun.imagekit(["pull", "--store", pullStore.path, "\(registry.host)/team/app:latest", "--progress", "plain"],
-                                           environment: ["DOCKER_CONFIG": configDir.path])
+            let pull = try CLIRun.imagekit(
+                ["pull", "--store", pullStore.path, "\(registry.host)/team/app:latest", "--progress", "plain"],
+                environment: ["DOCKER_CONFIG": configDir.path])
             runs.append(pull)
             #expect(pull.status == 0, "pull failed: \(pull.stderr)")
             #expect(pull.stdout == "\(image.digest)\n")
 
             let wrongPassword = password + "-wrong"
-            let denied = try CLIRun.imagekit(["push", "--store", storeDir.path, "app:1", "--repository", "\(registry.host)/team/app",
-                                              "--username", user, "--password-stdin", "--progress", "plain"],
-                                             stdin: wrongPassword, environment: ["DOCKER_CONFIG": emptyConfig.path])
+            let denied = try CLIRun.imagekit(
+                [
+                    "push", "--store", storeDir.path, "app:1", "--repository", "\(registry.host)/team/app",
+                    "--username", user, "--password-stdin", "--progress", "plain",
+                ],
+                stdin: wrongPassword, environment: ["DOCKER_CONFIG": emptyConfig.path])
             runs.append(denied)
             #expect(denied.status == 3)
             #expect(denied.stderr.contains("401"))
 
-            let missing = try CLIRun.imagekit(["pull", "--store", pullStore.path, "\(registry.host)/team/nothing:1", "--progress", "plain"],
-                                              environment: ["DOCKER_CONFIG": configDir.path])
+            let missing = try CLIRun.imagekit(
+                ["pull", "--store", pullStore.path, "\(registry.host)/team/nothing:1", "--progress", "plain"],
+                environment: ["DOCKER_CONFIG": configDir.path])
             runs.append(missing)
             #expect(missing.status == 2)
 
-            let badTag = try CLIRun.imagekit(["push", "--store", storeDir.path, "app:1", "--repository", "\(registry.host)/team/app", "--tag", ".bad"],
-                                             environment: ["DOCKER_CONFIG": configDir.path])
+            let badTag = try CLIRun.imagekit(
+                [
+                    "push", "--store", storeDir.path, "app:1", "--repository", "\(registry.host)/team/app", "--tag",
+                    ".bad",
+                ],
+                environment: ["DOCKER_CONFIG": configDir.path])
             runs.append(badTag)
             #expect(badTag.status == 2)
 
             let secrets = [password, wrongPassword, auth, Data("\(user):\(wrongPassword)".utf8).base64EncodedString()]
             for run in runs {
                 for secret in secrets {
-                    #expect(!run.stdout.contains(secret) && !run.stderr.contains(secret), "a secret leaked into the output: \(run.stderr)")
+                    #expect(
+                        !run.stdout.contains(secret) && !run.stderr.contains(secret),
+                        "a secret leaked into the output: \(run.stderr)")
                 }
             }
         }

@@ -1,12 +1,14 @@
 import Foundation
 import OCI
-@testable import Registry
-import Testing
 import TestSupport
+import Testing
+
+@testable import Registry
 
 @Suite struct ChallengeTests {
     @Test func parsesBearerWithQuotedCommas() {
-        let header = #"Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull,push""#
+        let header =
+            #"Bearer realm="https://auth.example.com/token",service="registry.example.com",scope="repository:a/b:pull,push""#
         let challenges = AuthChallenge.parse(header)
         #expect(challenges.count == 1)
         #expect(challenges[0].isBearer)
@@ -46,7 +48,8 @@ import TestSupport
         #expect(python.repository == "docker/library/python")
         // A library mirror does not carry user repositories; pushes never go to a mirror.
         #expect(options.endpoint(for: try ImageReference(parsing: "someone/tool")).host == "registry-1.docker.io")
-        #expect(options.endpoint(for: try ImageReference(parsing: "python"), forPush: true).host == "registry-1.docker.io")
+        #expect(
+            options.endpoint(for: try ImageReference(parsing: "python"), forPush: true).host == "registry-1.docker.io")
         options.dockerHubMirror = try RegistryMirror(parsing: "http://127.0.0.1:5001")
         let mirrored = options.endpoint(for: try ImageReference(parsing: "someone/tool"))
         #expect(mirrored.baseURL == "http://127.0.0.1:5001")
@@ -58,11 +61,16 @@ import TestSupport
         defer { Task { try? await client.shutdown() } }
         let endpoint = RepositoryEndpoint(scheme: "https", host: "r.example.com", repository: "team/app")
         let digest = try Digest(parsing: "sha256:" + String(repeating: "a", count: 64))
-        #expect(try client.uploadURL("/v2/team/app/blobs/uploads/u1?_state=abc", digest: digest, endpoint: endpoint)
-                == "https://r.example.com/v2/team/app/blobs/uploads/u1?_state=abc&digest=sha256%3A" + String(repeating: "a", count: 64))
-        #expect(try client.uploadURL("https://s3.example.com/upload/u2", digest: digest, endpoint: endpoint)
+        #expect(
+            try client.uploadURL("/v2/team/app/blobs/uploads/u1?_state=abc", digest: digest, endpoint: endpoint)
+                == "https://r.example.com/v2/team/app/blobs/uploads/u1?_state=abc&digest=sha256%3A"
+                + String(repeating: "a", count: 64))
+        #expect(
+            try client.uploadURL("https://s3.example.com/upload/u2", digest: digest, endpoint: endpoint)
                 == "https://s3.example.com/upload/u2?digest=sha256%3A" + String(repeating: "a", count: 64))
-        #expect(try client.uploadURL("u3", digest: digest, endpoint: endpoint).hasPrefix("https://r.example.com/v2/team/app/blobs/uploads/u3?digest="))
+        #expect(
+            try client.uploadURL("u3", digest: digest, endpoint: endpoint).hasPrefix(
+                "https://r.example.com/v2/team/app/blobs/uploads/u3?digest="))
     }
 
     @Test func retryAfterAndBackoff() {
@@ -89,21 +97,28 @@ import TestSupport
     func config(_ json: String) throws -> (TemporaryDirectory, DockerConfigCredentials) {
         let dir = try TemporaryDirectory(prefix: "imagekit-docker-config")
         try Data(json.utf8).write(to: dir.appending("config.json"))
-        return (dir, DockerConfigCredentials(environment: ["DOCKER_CONFIG": dir.path, "PATH": dir.path + ":/usr/bin:/bin"]))
+        return (
+            dir, DockerConfigCredentials(environment: ["DOCKER_CONFIG": dir.path, "PATH": dir.path + ":/usr/bin:/bin"])
+        )
     }
 
     @Test func readsAuthsEntries() async throws {
         let auth = Data("alice:pa:ss".utf8).base64EncodedString()
-        let (dir, source) = try config(#"""
-        {"auths": {
-          "r.example.com": {"auth": "\#(auth)"},
-          "https://other.example.com/v2/": {"username": "bob", "password": "pw"},
-          "https://index.docker.io/v1/": {"identitytoken": "refresh-me"}
-        }}
-        """#)
+        let (dir, source) = try config(
+            #"""
+            {"auths": {
+              "r.example.com": {"auth": "\#(auth)"},
+              "https://other.example.com/v2/": {"username": "bob", "password": "pw"},
+              "https://index.docker.io/v1/": {"identitytoken": "refresh-me"}
+            }}
+            """#)
         _ = dir
-        #expect(try await source.credentials(for: "r.example.com") == RegistryCredentials(username: "alice", password: "pa:ss"))
-        #expect(try await source.credentials(for: "other.example.com") == RegistryCredentials(username: "bob", password: "pw"))
+        #expect(
+            try await source.credentials(for: "r.example.com")
+                == RegistryCredentials(username: "alice", password: "pa:ss"))
+        #expect(
+            try await source.credentials(for: "other.example.com")
+                == RegistryCredentials(username: "bob", password: "pw"))
         #expect(try await source.credentials(for: "docker.io")?.identityToken == "refresh-me")
         #expect(try await source.credentials(for: "unknown.example.com") == nil)
     }
@@ -111,17 +126,21 @@ import TestSupport
     @Test func runsCredentialHelpers() async throws {
         let (dir, source) = try config(#"{"credHelpers": {"helped.example.com": "fake"}, "credsStore": "fake"}"#)
         let helper = dir.appending("docker-credential-fake")
-        try Data("""
-        #!/bin/sh
-        read host
-        case "$host" in
-          helped.example.com) printf '{"ServerURL":"%s","Username":"helper-user","Secret":"helper-secret"}' "$host" ;;
-          stored.example.com) printf '{"ServerURL":"%s","Username":"<token>","Secret":"id-token"}' "$host" ;;
-          *) echo "credentials not found in native keychain"; exit 1 ;;
-        esac
-        """.utf8).write(to: helper)
+        try Data(
+            """
+            #!/bin/sh
+            read host
+            case "$host" in
+              helped.example.com) printf '{"ServerURL":"%s","Username":"helper-user","Secret":"helper-secret"}' "$host" ;;
+              stored.example.com) printf '{"ServerURL":"%s","Username":"<token>","Secret":"id-token"}' "$host" ;;
+              *) echo "credentials not found in native keychain"; exit 1 ;;
+            esac
+            """.utf8
+        ).write(to: helper)
         chmod(helper.path, 0o755)
-        #expect(try await source.credentials(for: "helped.example.com") == RegistryCredentials(username: "helper-user", password: "helper-secret"))
+        #expect(
+            try await source.credentials(for: "helped.example.com")
+                == RegistryCredentials(username: "helper-user", password: "helper-secret"))
         #expect(try await source.credentials(for: "stored.example.com")?.identityToken == "id-token")
         #expect(try await source.credentials(for: "nowhere.example.com") == nil)
     }
@@ -137,7 +156,9 @@ import TestSupport
     }
 
     @Test func chainsAndNeverPrintsSecrets() async throws {
-        let chain = CredentialChain([StaticCredentials(host: "a.example.com", username: "u", password: "hunter2"), NoCredentials()])
+        let chain = CredentialChain([
+            StaticCredentials(host: "a.example.com", username: "u", password: "hunter2"), NoCredentials(),
+        ])
         let found = try await chain.credentials(for: "a.example.com")
         #expect(found?.username == "u")
         #expect(try await chain.credentials(for: "b.example.com") == nil)

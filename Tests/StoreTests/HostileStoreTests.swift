@@ -1,8 +1,9 @@
 import Archive
 import Foundation
 import OCI
-import Testing
 import TestSupport
+import Testing
+
 @testable import Store
 
 /// A store that must not be poisoned: unpacked layers named only by what was hashed, blobs
@@ -14,14 +15,21 @@ import TestSupport
         let scratch = try TemporaryDirectory()
         try FileManager.default.createDirectory(at: scratch.appending("tree"), withIntermediateDirectories: true)
         try Data(content.utf8).write(to: scratch.appending("tree/\(file)"))
-        _ = try run("/usr/bin/tar", ["--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner",
-                                     "-cf", scratch.appending("l.tar").path, "-C", scratch.appending("tree").path, "."])
+        _ = try run(
+            "/usr/bin/tar",
+            [
+                "--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner",
+                "-cf", scratch.appending("l.tar").path, "-C", scratch.appending("tree").path, ".",
+            ])
         let diffID = try ImageStore.hashFile(scratch.appending("l.tar")).digest
         _ = try run("/usr/bin/gzip", ["-n", scratch.appending("l.tar").path])
         let ingest = store.newIngestURL()
         try FileManager.default.copyItem(at: scratch.appending("l.tar.gz"), to: ingest)
-        let committed = try await store.commitVerifying(ingest, expected: try ImageStore.hashFile(ingest).digest, source: "test")
-        return (Descriptor(mediaType: MediaType.dockerLayerGzip, digest: committed.digest, size: committed.size), diffID)
+        let committed = try await store.commitVerifying(
+            ingest, expected: try ImageStore.hashFile(ingest).digest, source: "test")
+        return (
+            Descriptor(mediaType: MediaType.dockerLayerGzip, digest: committed.digest, size: committed.size), diffID
+        )
     }
 
     @Test func unpackedLayersAreNamedOnlyByTheDiffIDTheirBytesHashTo() async throws {
@@ -32,8 +40,11 @@ import TestSupport
         let cache = try LayerCache(store: store)
         let before = directorySnapshot(dir.url)
         // A config claiming the attacker's blob is the victim's layer.
-        #expect(throws: ArchiveError.digestMismatch(layer: store.blobURL(attacker.digest).path, what: "diffID",
-                                                    expected: victimDiffID, actual: attackerDiffID)) {
+        #expect(
+            throws: ArchiveError.digestMismatch(
+                layer: store.blobURL(attacker.digest).path, what: "diffID",
+                expected: victimDiffID, actual: attackerDiffID)
+        ) {
             _ = try cache.unpacked(blob: attacker.digest, diffID: victimDiffID)
         }
         #expect(directorySnapshot(dir.url) == before, "a refused extraction left something in the store")
@@ -57,11 +68,15 @@ import TestSupport
         bytes[bytes.count / 2] ^= 0xff
         try bytes.write(to: url)
         await #expect(throws: StoreError.self) { try await store.verifiedLayerInfo(layer) }
-        #expect(throws: ArchiveError.self) { _ = try LayerCache(store: store).unpacked(blob: layer.digest, diffID: diffID) }
+        #expect(throws: ArchiveError.self) {
+            _ = try LayerCache(store: store).unpacked(blob: layer.digest, diffID: diffID)
+        }
         var wrongSize = layer
         wrongSize.size += 1
         let error = await #expect(throws: StoreError.self) { try await store.verifiedLayerInfo(wrongSize) }
-        #expect(error?.description == "blob \(layer.digest) has \(layer.size) bytes, expected \(wrongSize.size); nothing was stored")
+        #expect(
+            error?.description
+                == "blob \(layer.digest) has \(layer.size) bytes, expected \(wrongSize.size); nothing was stored")
     }
 
     @Test func theRootIsPrivateAndBlobsAreReadOnly() async throws {
@@ -84,7 +99,8 @@ import TestSupport
         let (layer, diffID) = try await Self.layer(store, file: "f", content: "exported")
         var config = ImageConfig(created: Timestamp.rfc3339(epochSeconds: 0))
         config.rootfs.diffIDs = [diffID]
-        let image = try await store.commitImage(config: config, layers: [layer], format: .oci, tags: [try ImageReference(parsing: "app:1")])
+        let image = try await store.commitImage(
+            config: config, layers: [layer], format: .oci, tags: [try ImageReference(parsing: "app:1")])
         let before = directorySnapshot(store.root)
         let out = dir.appending("layout")
         try await ImageExporter(store: store).export(image, as: .ociDirectory, to: out, reference: nil)

@@ -1,6 +1,7 @@
 import Foundation
 import OCI
 import Testing
+
 @testable import Store
 
 /// A temporary directory removed when the test ends.
@@ -24,13 +25,16 @@ func addLayer(_ store: ImageStore, bytes: String) async throws -> Descriptor {
     return Descriptor(mediaType: MediaType.dockerLayerGzip, digest: digest, size: Int64(data.count))
 }
 
-func makeImage(_ store: ImageStore, layer: String, tags: [String], format: ImageFormat = .docker) async throws -> StoredImage {
+func makeImage(
+    _ store: ImageStore, layer: String, tags: [String], format: ImageFormat = .docker
+) async throws -> StoredImage {
     let layerDescriptor = try await addLayer(store, bytes: layer)
     var config = ImageConfig(created: Timestamp.rfc3339(epochSeconds: 946_684_800))
     config.rootfs.diffIDs = [layerDescriptor.digest]
     config.config.user = "1000"
-    return try await store.commitImage(config: config, layers: [layerDescriptor], format: format,
-                                       tags: try tags.map { try ImageReference(parsing: $0) })
+    return try await store.commitImage(
+        config: config, layers: [layerDescriptor], format: format,
+        tags: try tags.map { try ImageReference(parsing: $0) })
 }
 
 @Suite struct ImageStoreTests {
@@ -102,7 +106,9 @@ func makeImage(_ store: ImageStore, layer: String, tags: [String], format: Image
         let temp = store.newIngestURL()
         try Data("actual".utf8).write(to: temp)
         let claimed = SHA256Hasher.hash(Data("claimed".utf8))
-        await #expect(throws: StoreError.self) { try await store.commitVerifying(temp, expected: claimed, source: "test") }
+        await #expect(throws: StoreError.self) {
+            try await store.commitVerifying(temp, expected: claimed, source: "test")
+        }
         #expect(!store.hasBlob(claimed))
         #expect(!FileManager.default.fileExists(atPath: temp.path))
         let wrongSize = store.newIngestURL()
@@ -123,9 +129,11 @@ func makeImage(_ store: ImageStore, layer: String, tags: [String], format: Image
 
     @Test func commitRefusesMissingLayers() async throws {
         let store = try ImageStore(root: TempDir().url)
-        let ghost = Descriptor(mediaType: MediaType.dockerLayerGzip, digest: SHA256Hasher.hash(Data("ghost".utf8)), size: 5)
+        let ghost = Descriptor(
+            mediaType: MediaType.dockerLayerGzip, digest: SHA256Hasher.hash(Data("ghost".utf8)), size: 5)
         await #expect(throws: StoreError.self) {
-            try await store.commitImage(config: ImageConfig(), layers: [ghost], format: .docker, tags: [try ImageReference(parsing: "g:1")])
+            try await store.commitImage(
+                config: ImageConfig(), layers: [ghost], format: .docker, tags: [try ImageReference(parsing: "g:1")])
         }
         #expect(try await store.summaries().isEmpty)
     }

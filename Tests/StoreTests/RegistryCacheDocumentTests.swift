@@ -1,6 +1,7 @@
 import Foundation
 import OCI
 import Testing
+
 @testable import Store
 
 @Suite struct RegistryCacheDocumentTests {
@@ -12,12 +13,24 @@ import Testing
         let venv = Self.descriptor("venv"), app = Self.descriptor("app"), base = Self.descriptor("base")
         let list = { (text: String) in Self.descriptor(text, RegistryCacheDocument.fileListMediaType) }
         let document = RegistryCacheDocument(
-            records: [.init(key: SHA256Hasher.hash(Data("k1".utf8)), layer: venv.digest, createdBy: "RUN pip"),
-                      .init(key: SHA256Hasher.hash(Data("k2".utf8)), layer: nil, createdBy: "WORKDIR /app")],
-            layers: [.init(blob: venv, diffID: SHA256Hasher.hash(Data("venv-tar".utf8)), uncompressedSize: 10, cached: true, fileList: list("venv-list")),
-                     .init(blob: venv, diffID: SHA256Hasher.hash(Data("venv-tar".utf8)), uncompressedSize: 10, cached: true, fileList: list("venv-list")),
-                     .init(blob: app, diffID: SHA256Hasher.hash(Data("app-tar".utf8)), uncompressedSize: 3, cached: true, fileList: nil),
-                     .init(blob: base, diffID: SHA256Hasher.hash(Data("base-tar".utf8)), uncompressedSize: 4, cached: false, fileList: list("base-list"))])
+            records: [
+                .init(key: SHA256Hasher.hash(Data("k1".utf8)), layer: venv.digest, createdBy: "RUN pip"),
+                .init(key: SHA256Hasher.hash(Data("k2".utf8)), layer: nil, createdBy: "WORKDIR /app"),
+            ],
+            layers: [
+                .init(
+                    blob: venv, diffID: SHA256Hasher.hash(Data("venv-tar".utf8)), uncompressedSize: 10, cached: true,
+                    fileList: list("venv-list")),
+                .init(
+                    blob: venv, diffID: SHA256Hasher.hash(Data("venv-tar".utf8)), uncompressedSize: 10, cached: true,
+                    fileList: list("venv-list")),
+                .init(
+                    blob: app, diffID: SHA256Hasher.hash(Data("app-tar".utf8)), uncompressedSize: 3, cached: true,
+                    fileList: nil),
+                .init(
+                    blob: base, diffID: SHA256Hasher.hash(Data("base-tar".utf8)), uncompressedSize: 4, cached: false,
+                    fileList: list("base-list")),
+            ])
         let config = Self.descriptor("{}", RegistryCacheDocument.configMediaType)
         let manifest = try Manifest.decode(try document.manifest(config: config))
         // An image manifest ECR accepts: top-level mediaType, our artifactType, no config annotations.
@@ -25,8 +38,12 @@ import Testing
         #expect(manifest.artifactType == RegistryCacheDocument.artifactType)
         #expect(manifest.config == config)
         // Cached blobs once each, then file lists; a base layer contributes its list only.
-        #expect(manifest.layers.map(\.digest) == [venv.digest, app.digest, list("venv-list").digest, list("base-list").digest])
-        let decoded = try CanonicalJSON.decode(RegistryCacheDocument.self, from: try CanonicalJSON.encode(document), what: "records")
+        #expect(
+            manifest.layers.map(\.digest) == [
+                venv.digest, app.digest, list("venv-list").digest, list("base-list").digest,
+            ])
+        let decoded = try CanonicalJSON.decode(
+            RegistryCacheDocument.self, from: try CanonicalJSON.encode(document), what: "records")
         #expect(decoded == document)
     }
 

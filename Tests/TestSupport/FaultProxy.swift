@@ -15,7 +15,9 @@ public final class FaultProxy: @unchecked Sendable {
         /// The auth scheme the request carried ("Basic", "Bearer"), nil without credentials.
         public var auth: String?
     }
-    public struct TokenEntry: Decodable, Sendable { public var scopes: [String]; public var service: String?; public var basic: Bool }
+    public struct TokenEntry: Decodable, Sendable {
+        public var scopes: [String]; public var service: String?; public var basic: Bool
+    }
 
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("RegistryTests/Fixtures/fault_proxy.py")
@@ -25,12 +27,17 @@ public final class FaultProxy: @unchecked Sendable {
         self.port = port
     }
 
-    public static func start(upstream: String, bearer: Bool = false, tokenUser: String? = nil, tokenPassword: String? = nil, tokenTTL: Int = 60) throws -> FaultProxy {
+    public static func start(
+        upstream: String, bearer: Bool = false, tokenUser: String? = nil, tokenPassword: String? = nil,
+        tokenTTL: Int = 60
+    ) throws -> FaultProxy {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         var arguments = [script.path, "--upstream", upstream, "--token-ttl", String(tokenTTL)]
         if bearer { arguments.append("--bearer") }
-        if let tokenUser, let tokenPassword { arguments += ["--token-user", tokenUser, "--token-password", tokenPassword] }
+        if let tokenUser, let tokenPassword {
+            arguments += ["--token-user", tokenUser, "--token-password", tokenPassword]
+        }
         process.arguments = arguments
         let out = Pipe()
         process.standardOutput = out

@@ -27,31 +27,31 @@ public final class LocalRegistry: @unchecked Sendable {
         for _ in 0..<5 {
             let port = try freeTCPPort()
             var config = """
-            version: 0.1
-            log:
-              level: warn
-              accesslog:
-                disabled: true
-            storage:
-              filesystem:
-                rootdirectory: \(directory.appending("storage").path)
-              delete:
-                enabled: true
-            http:
-              addr: 127.0.0.1:\(port)
+                version: 0.1
+                log:
+                  level: warn
+                  accesslog:
+                    disabled: true
+                storage:
+                  filesystem:
+                    rootdirectory: \(directory.appending("storage").path)
+                  delete:
+                    enabled: true
+                http:
+                  addr: 127.0.0.1:\(port)
 
-            """
+                """
             if let htpasswd {
                 let line = try run("/usr/bin/htpasswd", ["-Bbn", htpasswd.user, htpasswd.password]).stdout
                 let file = directory.appending("htpasswd")
                 try line.write(to: file)
                 config += """
-                auth:
-                  htpasswd:
-                    realm: imagekit-test
-                    path: \(file.path)
+                    auth:
+                      htpasswd:
+                        realm: imagekit-test
+                        path: \(file.path)
 
-                """
+                    """
             }
             let configFile = directory.appending("config.yml")
             try Data(config.utf8).write(to: configFile)
@@ -77,7 +77,9 @@ public final class LocalRegistry: @unchecked Sendable {
     }
 
     /// Runs `body` with a fresh registry and stops it afterwards, also when `body` throws.
-    public static func with<T>(htpasswd: (user: String, password: String)? = nil, _ body: (LocalRegistry) async throws -> T) async throws -> T {
+    public static func with<T>(
+        htpasswd: (user: String, password: String)? = nil, _ body: (LocalRegistry) async throws -> T
+    ) async throws -> T {
         let registry = try await start(htpasswd: htpasswd)
         defer { registry.stop() }
         return try await body(registry)

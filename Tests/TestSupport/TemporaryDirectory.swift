@@ -27,10 +27,14 @@ public func freeTCPPort() throws -> Int {
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = 0
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
     guard bound == 0 else { throw TestSupportError("bind() failed: errno \(errno)") }
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
@@ -43,7 +47,11 @@ public func isListening(port: Int) -> Bool {
     address.sin_family = sa_family_t(AF_INET)
     address.sin_port = UInt16(port).bigEndian
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    } == 0
 }
 
 public struct TestSupportError: Error, CustomStringConvertible {
@@ -54,7 +62,9 @@ public struct TestSupportError: Error, CustomStringConvertible {
 /// Runs a program to completion and returns its stdout and stderr; throws with stderr when it fails.
 /// Output goes through temp files, so a chatty program can never block on a full pipe.
 @discardableResult
-public func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: Data? = nil) throws -> (stdout: Data, stderr: Data) {
+public func run(
+    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: Data? = nil
+) throws -> (stdout: Data, stderr: Data) {
     let scratch = try TemporaryDirectory(prefix: "imagekit-run")
     let outURL = scratch.appending("stdout"), errURL = scratch.appending("stderr"), inURL = scratch.appending("stdin")
     FileManager.default.createFile(atPath: outURL.path, contents: nil)
@@ -72,7 +82,9 @@ public func run(_ executable: String, _ arguments: [String], environment: [Strin
     let out = (try? Data(contentsOf: outURL)) ?? Data()
     let err = (try? Data(contentsOf: errURL)) ?? Data()
     guard process.terminationStatus == 0 else {
-        throw TestSupportError("\(executable) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus): \(String(decoding: err, as: UTF8.self))")
+        throw TestSupportError(
+            "\(executable) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus): \(String(decoding: err, as: UTF8.self))"
+        )
     }
     return (out, err)
 }
@@ -102,10 +114,16 @@ public final class RefusingPort: @unchecked Sendable {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
         guard bound == 0 else { close(fd); throw TestSupportError("bind() failed: errno \(errno)") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
         self.fd = fd
         port = Int(UInt16(bigEndian: address.sin_port))
     }

@@ -13,37 +13,55 @@ struct BuildCommand: AsyncParsableCommand {
         commandName: "build",
         abstract: "Build an image from a Dockerfile, without a Docker daemon.",
         discussion: """
-        In a directory with an imagekit.yaml, plain `imagekit build` builds the project's Dockerfile and \
-        context with its build args and tags the result with the project's image name; flags override the file. \
-        The image digest goes to stdout, progress to stderr. RUN steps need root (runc and overlayfs).
+            In a directory with an imagekit.yaml, plain `imagekit build` builds the project's Dockerfile and \
+            context with its build args and tags the result with the project's image name; flags override the file. \
+            The image digest goes to stdout, progress to stderr. RUN steps need root (runc and overlayfs).
 
-        Registry build cache (for CI runners that start empty): --cache-to REF exports every step's result \
-        (every stage's) to REF; --cache-from REF (repeatable) reuses them, downloading a cached layer only when \
-        a later step must see its files. REF is REGISTRY/REPO:TAG or ecr://NAME:TAG; imagekit.yaml's \
-        `build: { cache: REF }` is both. An unreadable cache is a warning; a failed export is an error after the build. \
-        --no-cache reads no cache (results are still exported).
-        """)
+            Registry build cache (for CI runners that start empty): --cache-to REF exports every step's result \
+            (every stage's) to REF; --cache-from REF (repeatable) reuses them, downloading a cached layer only when \
+            a later step must see its files. REF is REGISTRY/REPO:TAG or ecr://NAME:TAG; imagekit.yaml's \
+            `build: { cache: REF }` is both. An unreadable cache is a warning; a failed export is an error after the build. \
+            --no-cache reads no cache (results are still exported).
+            """)
 
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var progressOptions: ProgressOptions
     @OptionGroup var registryOptions: RegistryOptions
     @Option(name: .shortAndLong, help: "Name the image NAME[:TAG] (repeatable).") var tag: [String] = []
     @Option(name: .shortAndLong, help: "The Dockerfile (default: CONTEXT/Dockerfile).") var file: String?
-    @Option(name: .customLong("build-arg"), help: "Set a build arg K=V (K alone takes the value from the environment).") var buildArgs: [String] = []
+    @Option(name: .customLong("build-arg"), help: "Set a build arg K=V (K alone takes the value from the environment).")
+    var buildArgs: [String] = []
     @Option(name: .long, help: "Build up to this stage.") var target: String?
     @Option(name: .long, help: "Target platform (only linux/amd64 here).") var platform: String?
     @Flag(name: .long, help: "Do not use the build cache.") var noCache = false
     @Option(name: .long, help: "Write the image digest to this file.") var iidfile: String?
     @Option(name: .long, help: "Image format: docker (default) or oci.") var format: ImageFormat?
-    @Option(name: .long, help: "A secret for RUN --mount=type=secret: id=ID,src=FILE (repeatable).") var secret: [String] = []
-    @Option(name: .long, help: "An SSH agent for RUN --mount=type=ssh: default (SSH_AUTH_SOCK) or ID=SOCKET (repeatable).") var ssh: [String] = []
+    @Option(name: .long, help: "A secret for RUN --mount=type=secret: id=ID,src=FILE (repeatable).") var secret:
+        [String] = []
+    @Option(
+        name: .long, help: "An SSH agent for RUN --mount=type=ssh: default (SSH_AUTH_SOCK) or ID=SOCKET (repeatable).")
+    var ssh: [String] = []
     @Option(name: .long, help: "Add a label K=V to the image (repeatable).") var label: [String] = []
-    @Option(name: .long, help: "gzip level for new layers, 1 (fast) to 9 (small); default 3.") var compressionLevel: Int32?
-    @Option(name: .long, help: ArgumentHelp("Network of RUN steps: default (the host's, no raw sockets), none (loopback only; wins over RUN --network) or host.",
-                                             valueName: "default|none|host")) var network: RunNetwork?
-    @Option(name: .customLong("cache-from"), help: ArgumentHelp("Reuse step results from this registry build cache (repeatable).", valueName: "ref")) var cacheFrom: [String] = []
-    @Option(name: .customLong("cache-to"), help: ArgumentHelp("Export every step result to this registry build cache.", valueName: "ref")) var cacheTo: String?
-    @Option(name: .customLong("cache-registry-host"), help: ArgumentHelp("The registry host for ecr:// cache refs (default: ACCOUNT.dkr.ecr.REGION.amazonaws.com).", valueName: "host")) var cacheRegistryHost: String?
+    @Option(name: .long, help: "gzip level for new layers, 1 (fast) to 9 (small); default 3.") var compressionLevel:
+        Int32?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Network of RUN steps: default (the host's, no raw sockets), none (loopback only; wins over RUN --network) or host.",
+            valueName: "default|none|host")) var network: RunNetwork?
+    @Option(
+        name: .customLong("cache-from"),
+        help: ArgumentHelp("Reuse step results from this registry build cache (repeatable).", valueName: "ref"))
+    var cacheFrom: [String] = []
+    @Option(
+        name: .customLong("cache-to"),
+        help: ArgumentHelp("Export every step result to this registry build cache.", valueName: "ref")) var cacheTo:
+        String?
+    @Option(
+        name: .customLong("cache-registry-host"),
+        help: ArgumentHelp(
+            "The registry host for ecr:// cache refs (default: ACCOUNT.dkr.ecr.REGION.amazonaws.com).",
+            valueName: "host")) var cacheRegistryHost: String?
     @Argument(help: "The build context directory.") var context: String?
 
     func run() async throws {
@@ -55,7 +73,8 @@ struct BuildCommand: AsyncParsableCommand {
         } else if let project {
             contextURL = project.resolve(project.build.context ?? ".")
         } else {
-            throw CommandFailure.usage("give a build context, e.g. `imagekit build .`, or add an imagekit.yaml to this directory")
+            throw CommandFailure.usage(
+                "give a build context, e.g. `imagekit build .`, or add an imagekit.yaml to this directory")
         }
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: contextURL.path, isDirectory: &isDir), isDir.boolValue else {
@@ -76,8 +95,14 @@ struct BuildCommand: AsyncParsableCommand {
         var args = project?.build.args ?? [:]
         for arg in buildArgs {
             let parts = arg.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-            guard let name = parts.first, !name.isEmpty else { throw CommandFailure.usage("--build-arg '\(arg)': expected K=V") }
-            if parts.count == 2 { args[name] = parts[1] } else if let value = ProcessInfo.processInfo.environment[name] { args[name] = value }
+            guard let name = parts.first, !name.isEmpty else {
+                throw CommandFailure.usage("--build-arg '\(arg)': expected K=V")
+            }
+            if parts.count == 2 {
+                args[name] = parts[1]
+            } else if let value = ProcessInfo.processInfo.environment[name] {
+                args[name] = value
+            }
         }
         var tagTexts = tag
         if tagTexts.isEmpty, let project, let image = project.image { tagTexts = [image] + project.build.tags }
@@ -87,14 +112,17 @@ struct BuildCommand: AsyncParsableCommand {
         try LayerSettings.applyCompressionLevel(compressionLevel, to: &layerOptions)
         var secrets: [String: URL] = [:]
         for spec in secret {
-            let fields = Dictionary(spec.split(separator: ",").map { field -> (String, String) in
-                let kv = field.split(separator: "=", maxSplits: 1).map(String.init)
-                return (kv[0], kv.count > 1 ? kv[1] : "")
-            }, uniquingKeysWith: { $1 })
+            let fields = Dictionary(
+                spec.split(separator: ",").map { field -> (String, String) in
+                    let kv = field.split(separator: "=", maxSplits: 1).map(String.init)
+                    return (kv[0], kv.count > 1 ? kv[1] : "")
+                }, uniquingKeysWith: { $1 })
             guard let id = fields["id"], let src = fields["src"] ?? fields["source"] else {
                 throw CommandFailure.usage("--secret '\(spec)': expected id=ID,src=FILE")
             }
-            guard FileManager.default.isReadableFile(atPath: src) else { throw CommandFailure.usage("--secret \(id): cannot read \(src)") }
+            guard FileManager.default.isReadableFile(atPath: src) else {
+                throw CommandFailure.usage("--secret \(id): cannot read \(src)")
+            }
             secrets[id] = URL(fileURLWithPath: src, relativeTo: cwd).standardizedFileURL
         }
         let agents = try Self.sshAgents(ssh, cwd: cwd)
@@ -103,7 +131,8 @@ struct BuildCommand: AsyncParsableCommand {
             let kv = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             labels[kv[0]] = kv.count > 1 ? kv[1] : ""
         }
-        let formatValue = try format ?? project?.build.format.map { try ImageFormat(rawValue: $0).unwrap("build.format") } ?? .docker
+        let formatValue =
+            try format ?? project?.build.format.map { try ImageFormat(rawValue: $0).unwrap("build.format") } ?? .docker
         var draft = BuildRequest(
             contextDirectory: contextURL, dockerfile: dockerfileURL,
             dockerfileDisplayName: Self.displayName(dockerfileURL, context: contextURL, cwd: cwd), buildArgs: args,
@@ -121,11 +150,16 @@ struct BuildCommand: AsyncParsableCommand {
         // --no-cache ignores it. Its export failing is a warning (a laptop without access to it still
         // builds); an explicit --cache-to failing is an error, after the image is built.
         let projectCache = noCache ? nil : project?.build.cache
-        let caches = CacheRefs(from: noCache ? [] : (cacheFrom.isEmpty ? projectCache.map { [$0] } ?? [] : cacheFrom),
-                               to: cacheTo ?? projectCache)
-        let (result, exportFailure) = try await caches.withResolved(registryOptions: registryOptions, registryHost: cacheRegistryHost) { (resolved: CacheRefs.Resolved) async throws -> (BuildResult, String?) in
+        let caches = CacheRefs(
+            from: noCache ? [] : (cacheFrom.isEmpty ? projectCache.map { [$0] } ?? [] : cacheFrom),
+            to: cacheTo ?? projectCache)
+        let (result, exportFailure) = try await caches.withResolved(
+            registryOptions: registryOptions, registryHost: cacheRegistryHost
+        ) { (resolved: CacheRefs.Resolved) async throws -> (BuildResult, String?) in
             if let failure = resolved.failure, !caches.from.isEmpty {
-                progressOptions.say("warning: the build cache \(caches.from.joined(separator: ", ")) is not usable, building without it: \(failure)")
+                progressOptions.say(
+                    "warning: the build cache \(caches.from.joined(separator: ", ")) is not usable, building without it: \(failure)"
+                )
             }
             var remote: RegistryBuildCache?
             if let client = resolved.client, !resolved.from.isEmpty {
@@ -138,13 +172,16 @@ struct BuildCommand: AsyncParsableCommand {
             let builder = Builder(store: store, baseImages: bases, remoteCache: remote, progress: renderer)
             let result = try await builder.build(request)
             await remote?.fetchFileLists(for: result.image)
-            if let failure = resolved.failure, let to = caches.to { return (result, "cannot export the build cache to \(to): \(failure)") }
+            if let failure = resolved.failure, let to = caches.to {
+                return (result, "cannot export the build cache to \(to): \(failure)")
+            }
             guard let client = resolved.client, let to = resolved.to else { return (result, nil) }
             // The image is built and tagged whatever happens to the export; a failure is reported at the end.
             do {
                 let document = try await RegistryCacheExport.document(for: result, store: store, imported: remote)
                 let digest = try await client.pushBuildCache(document, from: store, to: to)
-                progressOptions.say("exported the build cache to \(to.familiar) (\(document.records.count) records, \(digest.short))")
+                progressOptions.say(
+                    "exported the build cache to \(to.familiar) (\(document.records.count) records, \(digest.short))")
                 return (result, nil)
             } catch {
                 return (result, "cannot export the build cache to \(to.familiar): \(error)")
@@ -152,15 +189,22 @@ struct BuildCommand: AsyncParsableCommand {
         }
         for warning in result.warnings { progressOptions.say("warning: \(warning)") }
         let remoteNote = result.remoteCachedSteps > 0 ? ", \(result.remoteCachedSteps) from the registry cache" : ""
-        progressOptions.say(String(format: "built %@ in %.2fs (%d steps, %d cached%@)", result.image.digest.short, Date().timeIntervalSince(started),
-                                   result.steps, result.cachedSteps, remoteNote))
+        progressOptions.say(
+            String(
+                format: "built %@ in %.2fs (%d steps, %d cached%@)", result.image.digest.short,
+                Date().timeIntervalSince(started),
+                result.steps, result.cachedSteps, remoteNote))
         if let iidfile {
-            try FileOps.atomicWrite(Data(result.image.digest.description.utf8), to: URL(fileURLWithPath: iidfile, relativeTo: cwd))
+            try FileOps.atomicWrite(
+                Data(result.image.digest.description.utf8), to: URL(fileURLWithPath: iidfile, relativeTo: cwd))
         }
         if let project {
             let name = tags.first?.familiar ?? result.image.digest.description
             try ProjectState(storeRoot: storeOptions.storeURL, projectDirectory: project.directory)
-                .recordBuild(LastBuild(image: name, digest: result.image.digest.description, builtAt: ISO8601DateFormatter().string(from: Date())))
+                .recordBuild(
+                    LastBuild(
+                        image: name, digest: result.image.digest.description,
+                        builtAt: ISO8601DateFormatter().string(from: Date())))
         }
         Output.line(result.image.digest.description)
         if let exportFailure {
@@ -174,7 +218,8 @@ struct BuildCommand: AsyncParsableCommand {
     private func projectBeingBuilt(cwd: URL) throws -> ProjectFile? {
         guard let project = try ProjectFile.find(in: cwd) else { return nil }
         if let context, !project.isOwnContext(URL(fileURLWithPath: context, relativeTo: cwd)) {
-            progressOptions.say("note: \(ProjectFile.fileName) not applied: \(context) is not this project's build context")
+            progressOptions.say(
+                "note: \(ProjectFile.fileName) not applied: \(context) is not this project's build context")
             return nil
         }
         let applied = project.buildDefaultsSummary
@@ -196,11 +241,14 @@ struct BuildCommand: AsyncParsableCommand {
             } else if let sock = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"], !sock.isEmpty {
                 path = sock
             } else {
-                throw CommandFailure.usage("--ssh \(id): SSH_AUTH_SOCK is not set; start an agent (eval $(ssh-agent); ssh-add) or give --ssh \(id)=/path/to/agent.sock")
+                throw CommandFailure.usage(
+                    "--ssh \(id): SSH_AUTH_SOCK is not set; start an agent (eval $(ssh-agent); ssh-add) or give --ssh \(id)=/path/to/agent.sock"
+                )
             }
             var st = stat()
             guard stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFSOCK else {
-                throw CommandFailure.usage("--ssh \(id): \(path) is not an SSH agent socket; check SSH_AUTH_SOCK or the path given")
+                throw CommandFailure.usage(
+                    "--ssh \(id): \(path) is not an SSH agent socket; check SSH_AUTH_SOCK or the path given")
             }
             agents[id] = URL(fileURLWithPath: path, relativeTo: cwd).standardizedFileURL
         }
@@ -209,7 +257,8 @@ struct BuildCommand: AsyncParsableCommand {
 
     static func displayName(_ url: URL, context: URL, cwd: URL) -> String {
         let path = url.standardizedFileURL.path
-        for base in [context.standardizedFileURL.path + "/", cwd.standardizedFileURL.path + "/"] where path.hasPrefix(base) {
+        for base in [context.standardizedFileURL.path + "/", cwd.standardizedFileURL.path + "/"]
+        where path.hasPrefix(base) {
             return String(path.dropFirst(base.count))
         }
         return path

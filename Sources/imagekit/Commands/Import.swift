@@ -8,13 +8,18 @@ import Store
 struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
-        abstract: "Make a one-layer image from a root filesystem (a directory, a .tar or .tar.gz, or - for a tar on stdin).",
-        discussion: "Like `docker import`. The layer is deterministic: the same tree gives the same digest (mtimes clamped to SOURCE_DATE_EPOCH).")
+        abstract:
+            "Make a one-layer image from a root filesystem (a directory, a .tar or .tar.gz, or - for a tar on stdin).",
+        discussion:
+            "Like `docker import`. The layer is deterministic: the same tree gives the same digest (mtimes clamped to SOURCE_DATE_EPOCH)."
+    )
 
     @OptionGroup var storeOptions: StoreOptions
     @Argument(help: "A directory, a .tar/.tar.gz file, or - to read a tar from stdin.") var source: String
     @Option(name: .shortAndLong, help: "Name the image NAME[:TAG] (repeatable).") var tag: [String] = []
-    @Option(name: [.short, .long], help: "Apply a Dockerfile metadata instruction, e.g. --change 'USER 1000' (repeatable).") var change: [String] = []
+    @Option(
+        name: [.short, .long], help: "Apply a Dockerfile metadata instruction, e.g. --change 'USER 1000' (repeatable).")
+    var change: [String] = []
     @Option(name: .long, help: "Image format: docker (default) or oci.") var format: ImageFormat = .docker
     @Option(name: .long, help: "The history comment.") var message: String?
 
@@ -48,9 +53,11 @@ struct ImportCommand: AsyncParsableCommand {
             throw error
         }
         try await store.commitIngested(output, digest: written.digest, size: written.size)
-        try await store.recordVerifiedLayerInfo(diffID: written.diffID, uncompressedSize: written.uncompressedSize, for: written.digest)
+        try await store.recordVerifiedLayerInfo(
+            diffID: written.diffID, uncompressedSize: written.uncompressedSize, for: written.digest)
         // The source path is left out of history: the same tree gives the same digest from anywhere.
-        config.appendLayer(diffID: written.diffID, createdBy: "imagekit import", created: config.created, comment: message)
+        config.appendLayer(
+            diffID: written.diffID, createdBy: "imagekit import", created: config.created, comment: message)
         let layer = Descriptor(mediaType: format.layerMediaType, digest: written.digest, size: written.size)
         let image = try await store.commitImage(config: config, layers: [layer], format: format, tags: tags)
         Output.line(image.digest.description)
@@ -68,7 +75,9 @@ enum ImportSource {
         let url = URL(fileURLWithPath: text)
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir) else {
-            throw CommandFailure.usage("\(text): no such file or directory; give a root filesystem directory, a .tar/.tar.gz file, or - for stdin")
+            throw CommandFailure.usage(
+                "\(text): no such file or directory; give a root filesystem directory, a .tar/.tar.gz file, or - for stdin"
+            )
         }
         if isDir.boolValue {
             self = .directory(url)

@@ -26,10 +26,13 @@ struct InspectCommand: AsyncParsableCommand {
         let stored = try await store.resolve(image)
         var uncompressed: Int64 = 0
         for layer in stored.manifest.layers {
-            uncompressed = uncompressed.addingSaturating(await store.layerInfo(layer.digest)?.uncompressedSize ?? layer.size)
+            uncompressed = uncompressed.addingSaturating(
+                await store.layerInfo(layer.digest)?.uncompressedSize ?? layer.size)
         }
-        try Output.json(Inspection(names: stored.names.map(\.familiar), digest: stored.digest, id: stored.id,
-                                   mediaType: stored.descriptor.mediaType, manifest: stored.manifest, config: stored.config,
-                                   uncompressedSize: uncompressed, compressedSize: stored.manifest.compressedLayerSize))
+        try Output.json(
+            Inspection(
+                names: stored.names.map(\.familiar), digest: stored.digest, id: stored.id,
+                mediaType: stored.descriptor.mediaType, manifest: stored.manifest, config: stored.config,
+                uncompressedSize: uncompressed, compressedSize: stored.manifest.compressedLayerSize))
     }
 }

@@ -13,14 +13,21 @@ struct PruneCommand: AsyncParsableCommand {
     func run() async throws {
         let store = try storeOptions.open()
         // Containers, mounts and work directories of builds killed with SIGKILL (running builds are left alone).
-        let reaped = CleanupRegistry.reapStale(in: store.root.appendingPathComponent("tmp"), runcStateRoot: Builder.defaultRuncStateRoot)
+        let reaped = CleanupRegistry.reapStale(
+            in: store.root.appendingPathComponent("tmp"), runcStateRoot: Builder.defaultRuncStateRoot)
         if !reaped.isEmpty {
-            FileHandle.standardError.write(Data("reaped killed builds: \(reaped.containers) containers, \(reaped.mounts) mounts, \(reaped.directories) work directories\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "reaped killed builds: \(reaped.containers) containers, \(reaped.mounts) mounts, \(reaped.directories) work directories\n"
+                        .utf8))
         }
         let report = try await store.prune(waiting: {
-            FileHandle.standardError.write(Data("waiting for other imagekit processes using this store to finish...\n".utf8))
+            FileHandle.standardError.write(
+                Data("waiting for other imagekit processes using this store to finish...\n".utf8))
         })
         if json { return try Output.json(report) }
-        Output.line("Deleted \(report.removedBlobs) blobs and \(report.removedPartialUploads) partial writes; reclaimed \(ByteFormat.human(report.reclaimedBytes))")
+        Output.line(
+            "Deleted \(report.removedBlobs) blobs and \(report.removedPartialUploads) partial writes; reclaimed \(ByteFormat.human(report.reclaimedBytes))"
+        )
     }
 }

@@ -7,7 +7,9 @@ import Store
 struct PullCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pull", abstract: "Pull an image from a registry into the store.",
-        discussion: "Credentials come from Docker's config ($DOCKER_CONFIG/config.json or ~/.docker/config.json). Prints the pulled manifest's digest.")
+        discussion:
+            "Credentials come from Docker's config ($DOCKER_CONFIG/config.json or ~/.docker/config.json). Prints the pulled manifest's digest."
+    )
 
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var registryOptions: RegistryOptions
@@ -20,7 +22,9 @@ struct PullCommand: AsyncParsableCommand {
         let platform = try Platform(parsing: platform)
         let store = try storeOptions.open()
         let progress = ProgressRenderer(options: progressOptions, verb: "pulling")
-        let stored = try await RegistryOptions.withClient(credentials: DockerConfigCredentials(), options: try registryOptions.clientOptions()) { client in
+        let stored = try await RegistryOptions.withClient(
+            credentials: DockerConfigCredentials(), options: try registryOptions.clientOptions()
+        ) { client in
             try await client.pull(reference, platform: platform, into: store, progress: progress)
         }
         progress.finish()
@@ -30,21 +34,30 @@ struct PullCommand: AsyncParsableCommand {
 
 /// Registry flags shared by pull and push.
 struct RegistryOptions: ParsableArguments {
-    @Option(name: .customLong("insecure-registry"), help: ArgumentHelp("Speak plain http to this registry (host[:port]); loopback hosts always are.", valueName: "host"))
+    @Option(
+        name: .customLong("insecure-registry"),
+        help: ArgumentHelp(
+            "Speak plain http to this registry (host[:port]); loopback hosts always are.", valueName: "host"))
     var insecureRegistries: [String] = []
 
-    @Option(name: .customLong("registry-mirror"), help: ArgumentHelp("Pull Docker Hub images through this mirror, e.g. public.ecr.aws/docker/library.", valueName: "url"))
+    @Option(
+        name: .customLong("registry-mirror"),
+        help: ArgumentHelp(
+            "Pull Docker Hub images through this mirror, e.g. public.ecr.aws/docker/library.", valueName: "url"))
     var registryMirror: String?
 
     func clientOptions(preemptiveBasic: Bool = false) throws -> RegistryClientOptions {
-        RegistryClientOptions(insecureRegistries: Set(insecureRegistries),
-                              dockerHubMirror: try registryMirror.map { try RegistryMirror(parsing: $0) },
-                              preemptiveBasic: preemptiveBasic)
+        RegistryClientOptions(
+            insecureRegistries: Set(insecureRegistries),
+            dockerHubMirror: try registryMirror.map { try RegistryMirror(parsing: $0) },
+            preemptiveBasic: preemptiveBasic)
     }
 
     /// Runs `body` with a client and shuts the client down whatever happens.
-    static func withClient<T>(credentials: any RegistryCredentialSource, options: RegistryClientOptions,
-                              _ body: (RegistryClient) async throws -> T) async throws -> T {
+    static func withClient<T>(
+        credentials: any RegistryCredentialSource, options: RegistryClientOptions,
+        _ body: (RegistryClient) async throws -> T
+    ) async throws -> T {
         let client = RegistryClient(credentials: credentials, options: options)
         do {
             let result = try await body(client)
@@ -118,7 +131,8 @@ final class ProgressRenderer: ProgressSink, @unchecked Sendable {
         lastDraw = now
         let total = totals.values.reduce(0, +)
         let sent = done.values.reduce(0, +)
-        let status = "\(verb): \(finished)/\(totals.count) blobs, \(ByteFormat.human(sent))/\(ByteFormat.human(total)), \(skipped) skipped"
+        let status =
+            "\(verb): \(finished)/\(totals.count) blobs, \(ByteFormat.human(sent))/\(ByteFormat.human(total)), \(skipped) skipped"
         FileHandle.standardError.write(Data("\r\u{1B}[K\(status)".utf8))
     }
 

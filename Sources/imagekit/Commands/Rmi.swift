@@ -6,7 +6,8 @@ struct RmiCommand: AsyncParsableCommand {
         commandName: "rmi", abstract: "Remove images (tags); `imagekit prune` frees their blobs.")
 
     @OptionGroup var storeOptions: StoreOptions
-    @Flag(name: [.short, .long], help: "Remove an image given by digest even when it has several tags.") var force = false
+    @Flag(name: [.short, .long], help: "Remove an image given by digest even when it has several tags.") var force =
+        false
     @Argument(help: "Images: name[:tag], digest, or digest prefix.") var images: [String]
 
     func validate() throws {

@@ -9,45 +9,58 @@ struct VerifyCommand: AsyncParsableCommand {
         commandName: "verify",
         abstract: "Check an image against a policy: size, user, HEALTHCHECK, ports, secrets, file permissions.",
         discussion: """
-        IMAGE is a store image (name, name:tag, digest), an OCI image layout (oci:DIR[:TAG], or a \
-        directory containing oci-layout) or a docker-archive tar (docker-archive:FILE[:TAG], or a .tar \
-        path). Without IMAGE, in a project (imagekit.yaml), the image of the project's last \
-        `imagekit build` is verified with the project's policy (verify.policy, else \
-        policies/default.yaml) and limits (verify.maxSize, verify.maxCompressedSize).
+            IMAGE is a store image (name, name:tag, digest), an OCI image layout (oci:DIR[:TAG], or a \
+            directory containing oci-layout) or a docker-archive tar (docker-archive:FILE[:TAG], or a .tar \
+            path). Without IMAGE, in a project (imagekit.yaml), the image of the project's last \
+            `imagekit build` is verified with the project's policy (verify.policy, else \
+            policies/default.yaml) and limits (verify.maxSize, verify.maxCompressedSize).
 
-        Policies are YAML files (see policies/README.md). --policy takes a file, or a directory \
-        (its default.yaml, or its only .yaml file). Flags override the policy file.
+            Policies are YAML files (see policies/README.md). --policy takes a file, or a directory \
+            (its default.yaml, or its only .yaml file). Flags override the policy file.
 
-        SIZES accept B, KB, MB, GB, TB (decimal, as `docker images` shows: 1 MB = 1,000,000 bytes) \
-        and KiB, MiB, GiB, TiB (binary: 1 MiB = 1,048,576 bytes), e.g. 500MB, 1.5GB, 512MiB.
+            SIZES accept B, KB, MB, GB, TB (decimal, as `docker images` shows: 1 MB = 1,000,000 bytes) \
+            and KiB, MiB, GiB, TiB (binary: 1 MiB = 1,048,576 bytes), e.g. 500MB, 1.5GB, 512MiB.
 
-        EXIT CODES
-          0  passed (failures below --fail-on and suppressed rules do not count)
-          1  the policy is violated
-          2  usage or input error: bad arguments, malformed policy, unknown image
-        """)
+            EXIT CODES
+              0  passed (failures below --fail-on and suppressed rules do not count)
+              1  the policy is violated
+              2  usage or input error: bad arguments, malformed policy, unknown image
+            """)
 
     @OptionGroup var storeOptions: StoreOptions
 
-    @Argument(help: "The image: name[:tag], digest, oci:DIR[:TAG], docker-archive:FILE[:TAG], a layout directory or a .tar file.")
+    @Argument(
+        help:
+            "The image: name[:tag], digest, oci:DIR[:TAG], docker-archive:FILE[:TAG], a layout directory or a .tar file."
+    )
     var image: String?
 
     @Option(name: .long, help: ArgumentHelp("Policy file, or a directory holding default.yaml.", valueName: "file|dir"))
     var policy: String?
 
-    @Option(name: .customLong("max-size"), help: ArgumentHelp("Maximum uncompressed size, e.g. 500MB (overrides the policy).", valueName: "size"))
+    @Option(
+        name: .customLong("max-size"),
+        help: ArgumentHelp("Maximum uncompressed size, e.g. 500MB (overrides the policy).", valueName: "size"))
     var maxSize: String?
 
-    @Option(name: .customLong("max-compressed-size"), help: ArgumentHelp("Maximum compressed (registry) size, e.g. 200MB.", valueName: "size"))
+    @Option(
+        name: .customLong("max-compressed-size"),
+        help: ArgumentHelp("Maximum compressed (registry) size, e.g. 200MB.", valueName: "size"))
     var maxCompressedSize: String?
 
     @Option(name: .long, help: "Report format: text, json, junit or sarif.")
     var format: ReportFormat = .text
 
-    @Option(name: [.short, .long], help: ArgumentHelp("Write the report to this file (atomically) instead of stdout.", valueName: "file"))
+    @Option(
+        name: [.short, .long],
+        help: ArgumentHelp("Write the report to this file (atomically) instead of stdout.", valueName: "file"))
     var output: String?
 
-    @Option(name: .customLong("fail-on"), help: ArgumentHelp("Lowest severity that fails verification: error, warning or info (overrides the policy's failOn).", valueName: "severity"))
+    @Option(
+        name: .customLong("fail-on"),
+        help: ArgumentHelp(
+            "Lowest severity that fails verification: error, warning or info (overrides the policy's failOn).",
+            valueName: "severity"))
     var failOn: Severity?
 
     func run() async throws {
@@ -68,7 +81,8 @@ struct VerifyCommand: AsyncParsableCommand {
 
         let subject = try await ImageLocator.load(imageName, storeRoot: storeOptions.storeURL)
         let report = try Verifier.verify(subject, policy: document)
-        let color = format == .text && output == nil && isatty(STDOUT_FILENO) == 1
+        let color =
+            format == .text && output == nil && isatty(STDOUT_FILENO) == 1
             && (ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
         let data = try Report.render(report, format: format, color: color)
         if let output {
@@ -79,17 +93,21 @@ struct VerifyCommand: AsyncParsableCommand {
         }
         if !report.passed {
             let failed = report.results.filter(\.violation).map(\.title)
-            throw CommandFailure.check("\(imageName) violates policy \(report.policy.name): \(failed.joined(separator: ", "))")
+            throw CommandFailure.check(
+                "\(imageName) violates policy \(report.policy.name): \(failed.joined(separator: ", "))")
         }
     }
 
     /// The image the project's last `imagekit build` produced, else the project's `image:`.
     private func lastBuiltImage(_ project: ProjectFile?) throws -> String {
         guard let project else {
-            throw CommandFailure.usage("give an IMAGE to verify (or run in a project directory with an imagekit.yaml and a previous `imagekit build`)")
+            throw CommandFailure.usage(
+                "give an IMAGE to verify (or run in a project directory with an imagekit.yaml and a previous `imagekit build`)"
+            )
         }
         do {
-            return try ProjectState(storeRoot: storeOptions.storeURL, projectDirectory: project.directory).lastBuild().digest
+            return try ProjectState(storeRoot: storeOptions.storeURL, projectDirectory: project.directory).lastBuild()
+                .digest
         } catch {
             if let name = project.image { return name }
             throw error
@@ -105,8 +123,13 @@ struct VerifyCommand: AsyncParsableCommand {
             if FileManager.default.fileExists(atPath: fallback) { path = fallback }
         }
         guard var path else {
-            guard maxSize != nil || maxCompressedSize != nil || project?.verify.maxSize != nil || project?.verify.maxCompressedSize != nil else {
-                throw CommandFailure.usage("no policy: give --policy FILE, create policies/default.yaml (see policies/README.md), or set a limit with --max-size")
+            guard
+                maxSize != nil || maxCompressedSize != nil || project?.verify.maxSize != nil
+                    || project?.verify.maxCompressedSize != nil
+            else {
+                throw CommandFailure.usage(
+                    "no policy: give --policy FILE, create policies/default.yaml (see policies/README.md), or set a limit with --max-size"
+                )
             }
             return PolicyDocument(name: "command-line")
         }
