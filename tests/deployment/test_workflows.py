@@ -192,7 +192,7 @@ def test_ci_role_is_least_privilege(repo: Path) -> None:
 def test_ci_role_allows_every_ecr_call_imagekit_makes(repo: Path) -> None:
     """Each ECR operation in Sources/AWS, and the registry API's push and pull permissions."""
     sources = "\n".join(p.read_text() for p in (repo / "Sources" / "AWS").glob("*.swift"))
-    operations = set(re.findall(r'call\("(\w+)"', sources)) | set(re.findall(r'let operation = "(\w+)"', sources))
+    operations = set(re.findall(r'call\(\s*"(\w+)"', sources)) | set(re.findall(r'let operation = "(\w+)"', sources))
     operations -= {"GetCallerIdentity"}  # STS, needs no permission
     assert {"DescribeImageScanFindings", "StartImageScan", "CreateRepository"} <= operations
     allowed = {a for s in policy(repo, "ci-deploy-role-policy.json")["Statement"] for a in listed(s["Action"])}
