@@ -436,24 +436,21 @@ struct BuildSession: Sendable {
         guard !entries.isEmpty else {
             return CacheEntry(layer: nil, diffID: nil, uncompressedSize: nil, createdBy: createdBy)
         }
-        var options = request.layerOptions
-        if !shippedStages.contains(stage) { options.compressionLevel = intermediateCompressionLevel }
-        let output = store.newIngestURL()
-        let written: WrittenLayer
-        do {
-            let writer = try LayerWriter(output: output, options: options)
+        return try await writeLayer(createdBy: createdBy, stage: stage, entries: entries) { writer in
             writer.sourceRoot = sourceRoot
             for entry in entries { try writer.add(entry) }
-            written = try writer.finish()
-        } catch {
-            unlink(output.path)
-            throw error
         }
-        try await store.commitIngested(output, digest: written.digest, size: written.size)
-        produced.record(written.diffID, entries)
-        // The layer was hashed as it was written: its facts are verified.
-        try await store.recordVerifiedLayerInfo(
-            diffID: written.diffID, uncompressedSize: written.uncompressedSize, for: written.digest)
+    }
+
+    /// Writes a layer of `stage` through the store's ingest transaction: `body` adds its entries.
+    /// `entries`, when given, are what the layer holds, remembered for path lookups.
+    func writeLayer(
+        createdBy: String, stage: Int, entries: [LayerEntry]?, _ body: (LayerWriter) throws -> Void
+    ) async throws -> CacheEntry {
+        var options = request.layerOptions
+        if !shippedStages.contains(stage) { options.compressionLevel = intermediateCompressionLevel }
+        let written = try await store.ingestLayer(options: options, body)
+        if let entries { produced.record(written.diffID, entries) }
         let descriptor = Descriptor(
             mediaType: request.format.layerMediaType, digest: written.digest, size: written.size)
         return CacheEntry(

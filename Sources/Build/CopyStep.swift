@@ -402,18 +402,15 @@ struct CopyStep {
             return try await session.writeLayer(
                 entries: entries, createdBy: text, stage: stage, sourceRoot: contextRoot)
         }
-        return try await writeWithArchives(entries: entries, archives: archives, owner: owner, contextRoot: contextRoot)
+        return try await writeWithArchives(
+            entries: entries, archives: archives, owner: owner, contextRoot: contextRoot, stage: stage)
     }
 
     /// ADD of local archives: entries are re-packed under the destination, streamed from the archive.
     private func writeWithArchives(
-        entries: [LayerEntry], archives: [(URL, String)], owner: (UInt32, UInt32)?, contextRoot: URL?
+        entries: [LayerEntry], archives: [(URL, String)], owner: (UInt32, UInt32)?, contextRoot: URL?, stage: Int
     ) async throws -> CacheEntry {
-        let store = session.store
-        let output = store.newIngestURL()
-        let written: WrittenLayer
-        do {
-            let writer = try LayerWriter(output: output, options: session.request.layerOptions)
+        try await session.writeLayer(createdBy: text, stage: stage, entries: nil) { writer in
             writer.sourceRoot = contextRoot
             for entry in entries { try writer.add(entry) }
             for (archive, destination) in archives {
@@ -438,18 +435,7 @@ struct CopyStep {
                             + "\(error)".replacingOccurrences(of: opened, with: archive.lastPathComponent))
                 }
             }
-            written = try writer.finish()
-        } catch {
-            unlink(output.path)
-            throw error
         }
-        try await store.commitIngested(output, digest: written.digest, size: written.size)
-        try await store.recordLayerInfo(
-            LayerInfo(diffID: written.diffID, uncompressedSize: written.uncompressedSize), for: written.digest)
-        let descriptor = Descriptor(
-            mediaType: session.request.format.layerMediaType, digest: written.digest, size: written.size)
-        return CacheEntry(
-            layer: descriptor, diffID: written.diffID, uncompressedSize: written.uncompressedSize, createdBy: text)
     }
 
     // MARK: Helpers

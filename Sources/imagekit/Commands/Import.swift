@@ -33,10 +33,7 @@ struct ImportCommand: AsyncParsableCommand {
 
         let input = try ImportSource(source)
         let store = try storeOptions.open()
-        let output = store.newIngestURL()
-        let written: WrittenLayer
-        do {
-            let writer = try LayerWriter(output: output, options: options)
+        let written = try await store.ingestLayer(options: options) { writer in
             switch input {
             case .directory(let url):
                 for entry in try TreeScanner.scan(url) { try writer.add(entry) }
@@ -47,14 +44,7 @@ struct ImportCommand: AsyncParsableCommand {
                 let reader = try LayerReader(fileDescriptor: STDIN_FILENO)
                 while let entry = try reader.next() { try writer.add(entry, reader: reader) }
             }
-            written = try writer.finish()
-        } catch {
-            unlink(output.path)
-            throw error
         }
-        try await store.commitIngested(output, digest: written.digest, size: written.size)
-        try await store.recordVerifiedLayerInfo(
-            diffID: written.diffID, uncompressedSize: written.uncompressedSize, for: written.digest)
         // The source path is left out of history: the same tree gives the same digest from anywhere.
         config.appendLayer(
             diffID: written.diffID, createdBy: "imagekit import", created: config.created, comment: message)
