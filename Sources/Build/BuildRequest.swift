@@ -25,6 +25,12 @@ public struct BuildRequest: Sendable {
     public var network: RunNetwork?
     /// `--ssh ID[=SOCKET]`: agent sockets for RUN --mount=type=ssh, by id.
     public var sshAgents: [String: URL] = [:]
+    /// `--jobs`: stages built at once, and so RUN containers and layer writers at once (1 builds
+    /// one stage after another). Stages that do not depend on each other run concurrently.
+    public var jobs: Int = BuildRequest.defaultJobs
+
+    /// Two even on one core: a RUN step mostly waits (downloads, disk), so a second one overlaps it.
+    public static var defaultJobs: Int { max(2, ProcessInfo.processInfo.activeProcessorCount) }
 
     public init(
         contextDirectory: URL, dockerfile: URL, dockerfileDisplayName: String = "Dockerfile",
@@ -73,6 +79,9 @@ public protocol BuildProgress: Sendable {
     func step(_ label: String, _ text: String)
     func cached(_ label: String)
     func output(_ line: String)
+    /// A RUN step's output line; `stage` names the stage (its name, or `stage-N`), since stages
+    /// run concurrently and their lines interleave.
+    func output(_ line: String, stage: String)
     func note(_ text: String)
     /// A step answered by a registry build cache (`source` names it).
     func cached(_ label: String, from source: String)
@@ -80,4 +89,5 @@ public protocol BuildProgress: Sendable {
 
 extension BuildProgress {
     public func cached(_ label: String, from source: String) { cached(label) }
+    public func output(_ line: String, stage: String) { output(line) }
 }

@@ -18,12 +18,19 @@ struct BuildSession: Sendable {
     let progress: BuildProgress
     let workRoot: URL
     let runcStateRoot: URL
+    /// Bounds the RUN containers and layer writers of all stages together (`--jobs`).
+    let slots: JobSlots
+    /// Each stage's name in progress lines, by index.
+    let stageNames: [Int: String]
     let counters = BuildCounters()
+    /// Layers unpacked (by diffID) and base images resolved (by name) once per build.
+    let unpacking = SingleFlight<Digest, URL>()
+    let bases = SingleFlight<String, StoredImage>()
     let produced = ProducedLayers()
 
     var created: String { Timestamp.rfc3339(epochSeconds: request.layerOptions.sourceDateEpoch) }
 
-    func run(_ stage: Stage, total: Int, results: [Int: StageResult]) async throws -> StageResult {
+    func run(_ stage: Stage, results: StageResults) async throws -> StageResult {
         let count = stage.instructions.count + 1
         let label = { (n: Int) in "[\(stage.name ?? "stage-\(stage.index)") \(n)/\(count)]" }
         progress.step(label(1), stage.from.text)
@@ -42,7 +49,7 @@ struct BuildSession: Sendable {
 
     // MARK: FROM
 
-    private func startStage(_ stage: Stage, results: [Int: StageResult]) async throws -> StageState {
+    private func startStage(_ stage: Stage, results: StageResults) async throws -> StageState {
         let location = stage.location.description
         if let platform = stage.platform, platform != request.platform.description {
             throw BuildError.baseImage(
@@ -60,22 +67,15 @@ struct BuildSession: Sendable {
             layerDescriptors = []
             key = CacheKey(parent: nil, kind: "FROM scratch").digest
         case .stage(let index):
-            guard let parent = results[index] else {
-                throw BuildError.internalState("stage \(index) was not built before its use")
-            }
+            let parent = try await results.result(of: index)
             config = parent.config
             layerDescriptors = parent.layers
             key = parent.cacheKey
             shell = parent.shell
         case .image(let name):
-            let image = try await baseImage(name, location: location)
+            let image = try await bases.value(for: name) { try await prepareBase(name, location: location) }
             config = image.config
             layerDescriptors = image.manifest.layers
-            for (layer, diffID) in zip(layerDescriptors, config.rootfs.diffIDs)
-            where await store.layerInfo(layer.digest) == nil {
-                try await store.recordLayerInfo(
-                    LayerInfo(diffID: diffID, uncompressedSize: layer.size), for: layer.digest)
-            }
             key = CacheKey(parent: nil, kind: "FROM \(image.digest)").digest
             shell = image.config.config.shell ?? shell
             var labels = config.config.labels ?? [:]
@@ -116,7 +116,25 @@ struct BuildSession: Sendable {
             config: config, layers: layerDescriptors, scope: graph.scope(baseEnvironment: config.config.env ?? []),
             cacheKey: key)
         state.shell = shell
+        state.stageIndex = stage.index
         return state
+    }
+
+    /// A base image, with its layers' facts recorded (taken from its config: checked again before
+    /// anything trusts them); done once per build, however many stages start FROM it.
+    private func prepareBase(_ name: String, location: String) async throws -> StoredImage {
+        let image = try await baseImage(name, location: location)
+        for (layer, diffID) in zip(image.manifest.layers, image.config.rootfs.diffIDs)
+        where await store.layerInfo(layer.digest) == nil {
+            try await store.recordLayerInfo(LayerInfo(diffID: diffID, uncompressedSize: layer.size), for: layer.digest)
+        }
+        return image
+    }
+
+    /// The unpacked directory of a layer, extracted at most once per build.
+    func unpacked(blob: Digest, diffID: Digest) async throws -> URL {
+        let layers = layers
+        return try await unpacking.value(for: diffID) { try layers.unpacked(blob: blob, diffID: diffID) }
     }
 
     /// A base image from the store (by tag or digest) or, failing that, from its registry.
@@ -139,7 +157,7 @@ struct BuildSession: Sendable {
 
     private func apply(
         _ located: LocatedInstruction, to state: inout StageState, stage: Stage, label: String,
-        results: [Int: StageResult]
+        results: StageResults
     ) async throws {
         let location = located.location.description
         let resolved = try state.scope.resolve(located)
@@ -257,7 +275,9 @@ struct BuildSession: Sendable {
             }
             // Unpacked once, a layer answers every later lookup and build; a listing of the blob
             // would cost a decompression each time.
-            guard let directory = try? layers.unpacked(blob: descriptors[index].digest, diffID: diffID) else {
+            guard
+                let directory = try? await unpacked(blob: descriptors[index].digest, diffID: diffID)
+            else {
                 return nil
             }
             // Looked up without following a symlink of the layer's (it may point at the host).
@@ -292,18 +312,29 @@ struct BuildSession: Sendable {
         }
         return try await writeLayer(createdBy: createdBy, stage: stage, entries: entries) { writer in
             writer.sourceRoot = sourceRoot
-            for entry in entries { try writer.add(entry) }
+            for entry in entries {
+                try Task.checkCancellation()  // another stage failed: stop, the transaction removes the partial layer
+                try writer.add(entry)
+            }
         }
     }
 
     /// Writes a layer of `stage` through the store's ingest transaction: `body` adds its entries.
-    /// `entries`, when given, are what the layer holds, remembered for path lookups.
+    /// `entries`, when given, are what the layer holds, remembered for path lookups. Holds a job
+    /// slot while it writes; stops between entries when the build is cancelled.
     func writeLayer(
         createdBy: String, stage: Int, entries: [LayerEntry]?, _ body: (LayerWriter) throws -> Void
     ) async throws -> CacheEntry {
         var options = request.layerOptions
         if !shippedStages.contains(stage) { options.compressionLevel = intermediateCompressionLevel }
-        let written = try await store.ingestLayer(options: options, body)
+        let layerOptions = options
+        let store = store
+        let written = try await slots.run {
+            try await store.ingestLayer(options: layerOptions) { writer in
+                try Task.checkCancellation()
+                try body(writer)
+            }
+        }
         if let entries { produced.record(written.diffID, entries) }
         let descriptor = Descriptor(
             mediaType: request.format.layerMediaType, digest: written.digest, size: written.size)
@@ -317,6 +348,7 @@ struct BuildSession: Sendable {
         if let hit = cache.lookup(key) {
             progress.cached(label)
             counters.hit()
+            counters.localHit(key)
             return hit
         }
         guard let remoteCache, let hit = await remoteCache.lookup(key, store: store) else { return nil }
@@ -325,10 +357,12 @@ struct BuildSession: Sendable {
         return hit.entry
     }
 
-    /// Records a step's result in the cache and applies it to the stage.
+    /// Records a step's result in the cache and applies it to the stage. A result the store's
+    /// cache answered costs nothing more here: no second read of its record, no layer facts.
     func adopt(_ entry: CacheEntry, key: Digest, state: inout StageState) async throws {
-        counters.record(key, entry)
-        if cache.lookup(key) == nil, entry.layer.map({ store.hasBlob($0.digest) }) ?? true {
+        counters.record(key, entry, stage: state.stageIndex)
+        let local = counters.isLocalHit(key)
+        if !local, cache.lookup(key) == nil, entry.layer.map({ store.hasBlob($0.digest) }) ?? true {
             try cache.record(key, entry)
         }
         state.cacheKey = key
@@ -337,7 +371,7 @@ struct BuildSession: Sendable {
             descriptor.mediaType = request.format.layerMediaType
             state.layers.append(descriptor)
             state.config.appendLayer(diffID: diffID, createdBy: entry.createdBy, created: created)
-            if await store.layerInfo(layer.digest) == nil, let size = entry.uncompressedSize {
+            if !local, await store.layerInfo(layer.digest) == nil, let size = entry.uncompressedSize {
                 try await store.recordLayerInfo(LayerInfo(diffID: diffID, uncompressedSize: size), for: layer.digest)
             }
         } else {
@@ -361,7 +395,7 @@ struct BuildSession: Sendable {
                 progress.note("fetching cached layer \(descriptor.digest.short) (\(descriptor.size) bytes)")
                 try await remoteCache.fetch(descriptor, diffID: diffID, into: store)
             }
-            directories.append(try layers.unpacked(blob: descriptor.digest, diffID: diffID))
+            directories.append(try await unpacked(blob: descriptor.digest, diffID: diffID))
         }
         return directories
     }

@@ -4,8 +4,9 @@ import Foundation
 import OCI
 import Store
 
-/// Runs a Dockerfile into an image in the store. Stages run in dependency order; FROM comes
-/// from the store or the base-image source; COPY/ADD build layers straight from files; RUN runs
+/// Runs a Dockerfile into an image in the store. Stages run concurrently, each waiting for the
+/// stages it uses (StageScheduler), with at most `BuildRequest.jobs` RUN containers and layer
+/// writers at once; FROM comes from the store or the base-image source; COPY/ADD build layers straight from files; RUN runs
 /// in runc on an overlay mount; everything that makes a layer goes through the build cache.
 public struct Builder: Sendable {
     public let store: ImageStore
@@ -69,15 +70,17 @@ public struct Builder: Sendable {
             shipped.insert(stage.index)
             if case .stage(let parent) = stage.base { next = stages.first { $0.index == parent } } else { next = nil }
         }
+        // Stage names for progress lines: its own, else stage-N.
+        let names = Dictionary(uniqueKeysWithValues: stages.map { ($0.index, $0.name ?? "stage-\($0.index)") })
         let session = BuildSession(
             request: request, shippedStages: shipped, store: store, cache: try BuildCache(store: store),
             layers: try LayerCache(store: store), ignore: ignore, graph: graph,
             baseImages: baseImages, remoteCache: remoteCache, progress: progress, workRoot: workRoot,
-            runcStateRoot: runcStateRoot)
-        var results: [Int: StageResult] = [:]
+            runcStateRoot: runcStateRoot, slots: JobSlots(request.jobs), stageNames: names)
+        let results: [Int: StageResult]
         do {
-            for stage in stages {
-                results[stage.index] = try await session.run(stage, total: stages.count, results: results)
+            results = try await StageScheduler(stages: stages).run { stage, finished in
+                try await session.run(stage, results: finished)
             }
         } catch {
             CleanupRegistry.shared.waitIfInterrupted()

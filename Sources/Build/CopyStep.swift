@@ -26,7 +26,7 @@ struct CopyStep {
         case filesystem(config: ImageConfig, layers: [Descriptor], key: Digest)
     }
 
-    func run(_ copy: CopyInstruction, state: inout StageState, stage: Stage, results: [Int: StageResult]) async throws {
+    func run(_ copy: CopyInstruction, state: inout StageState, stage: Stage, results: StageResults) async throws {
         // Heredoc bodies and downloads become files of their own, copied like context files.
         var copy = copy
         let counters = session.counters
@@ -81,13 +81,11 @@ struct CopyStep {
         return true
     }
 
-    private func origin(of copy: CopyInstruction, stage: Stage, results: [Int: StageResult]) async throws -> Origin {
+    private func origin(of copy: CopyInstruction, stage: Stage, results: StageResults) async throws -> Origin {
         guard let from = copy.from else { return .context(session.request.contextDirectory) }
         switch try session.graph.reference(from.text, at: from.location, inStage: stage.index) {
         case .stage(let index):
-            guard let result = results[index] else {
-                throw BuildError.internalState("stage \(index) was not built before its use")
-            }
+            let result = try await results.result(of: index)
             return .filesystem(config: result.config, layers: result.layers, key: result.cacheKey)
         case .image(let name):
             let reference = try ImageReference(parsing: name)

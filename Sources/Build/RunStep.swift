@@ -12,7 +12,7 @@ struct RunStep {
     let text: String
     let label: String
 
-    func run(_ run: RunInstruction, state: inout StageState, stage: Stage, results: [Int: StageResult]) async throws {
+    func run(_ run: RunInstruction, state: inout StageState, stage: Stage, results: StageResults) async throws {
         let heredoc = try HeredocCommand(run, shell: state.shell, location: location)
         let args = heredoc.args
         let epoch = session.request.layerOptions.sourceDateEpoch
@@ -37,13 +37,13 @@ struct RunStep {
             if mount.type == .bind, let from = mount.from {
                 guard
                     case .stage(let stageIndex) = try session.graph.reference(
-                        from, at: mount.spec.location, inStage: stage.index),
-                    let result = results[stageIndex]
+                        from, at: mount.spec.location, inStage: stage.index)
                 else {
                     throw BuildError.instruction(
                         location: location,
                         message: "RUN --mount=type=bind,from=\(from): only earlier stages can be bound")
                 }
+                let result = try await results.result(of: stageIndex)
                 bindSources[index] = result
                 key.add("mount\(index)from", result.cacheKey.description)
             }
@@ -221,8 +221,23 @@ struct RunStep {
             cwd: state.workdir, user: identity, binds: binds, network: network == .none ? .none : .host)
         spec.tmpfs = tmpfs
         let progress = session.progress
-        let outcome = try runner.run(
-            spec, bundle: scratch.appendingPathComponent("bundle"), output: { progress.output($0) })
+        let stageName = session.stageNames[stage.index] ?? "stage-\(stage.index)"
+        let bundle = scratch.appendingPathComponent("bundle")
+        let runSpec = spec
+        let control = RunControl()
+        // The container runs on a thread of its own (runc blocks until it exits), holding a job
+        // slot; a cancelled build (another stage failed) kills it.
+        let outcome = try await session.slots.run {
+            try await withTaskCancellationHandler {
+                try await Blocking.run {
+                    try runner.run(
+                        runSpec, bundle: bundle, output: { progress.output($0, stage: stageName) }, control: control)
+                }
+            } onCancel: {
+                control.cancel()
+            }
+        }
+        try Task.checkCancellation()
         guard outcome.exitCode == 0 else {
             throw BuildError.stepFailed(
                 location: location, command: text.dropFirst(4).description, exitCode: outcome.exitCode,

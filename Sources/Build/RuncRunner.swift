@@ -180,9 +180,10 @@ public struct RuncRunner: Sendable {
         ]
     }
 
-    /// Runs the process to completion, streaming each output line to `output`.
+    /// Runs the process to completion, streaming each output line to `output`. Blocks the calling
+    /// thread until the container exits; `control.cancel()` from another thread kills it.
     public func run(
-        _ spec: RunSpec, bundle: URL, output: @escaping @Sendable (String) -> Void
+        _ spec: RunSpec, bundle: URL, output: @escaping @Sendable (String) -> Void, control: RunControl? = nil
     ) throws(BuildError) -> RunOutcome {
         do {
             try FileManager.default.createDirectory(at: bundle, withIntermediateDirectories: true)
@@ -202,8 +203,24 @@ public struct RuncRunner: Sendable {
         let collector = OutputCollector(output: output)
         CleanupRegistry.shared.addContainer(id: spec.id, runner: self)
         defer { CleanupRegistry.shared.removeContainer(id: spec.id) }
+        if control?.isCancelled == true { throw .runFailed(reason: "cancelled before it started") }
         do { try process.run() } catch {
             throw .runFailed(reason: "cannot start \(runcPath): \(error.localizedDescription)")
+        }
+        if let control {
+            // runc may still be creating the container when the cancel comes: delete it until
+            // runc, whose child it is, has exited.
+            nonisolated(unsafe) let running = process
+            let id = spec.id
+            let kill: @Sendable () -> Void = {
+                Thread.detachNewThread {
+                    while running.isRunning {
+                        self.forceDelete(id: id)
+                        usleep(100_000)
+                    }
+                }
+            }
+            if !control.started(kill) { kill() }
         }
         // The write end belongs to the child now; closing ours lets EOF arrive when it exits.
         try? pipe.fileHandleForWriting.close()
@@ -264,6 +281,34 @@ public struct RuncRunner: Sendable {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+}
+
+/// Lets another task stop a run in progress (a build whose other stage failed).
+public final class RunControl: @unchecked Sendable {
+    private let lock = NSLock()
+    private var cancelled = false
+    private var kill: (@Sendable () -> Void)?
+
+    public init() {}
+
+    public var isCancelled: Bool { lock.withLock { cancelled } }
+
+    /// Kills the container if it runs, or keeps it from starting.
+    public func cancel() {
+        let action = lock.withLock { () -> (@Sendable () -> Void)? in
+            cancelled = true
+            return kill
+        }
+        action?()
+    }
+
+    /// Registers how to kill the started run; false when it was cancelled already (the caller kills it).
+    func started(_ kill: @escaping @Sendable () -> Void) -> Bool {
+        lock.withLock {
+            self.kill = kill
+            return !cancelled
+        }
     }
 }
 

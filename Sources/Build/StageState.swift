@@ -11,6 +11,8 @@ struct StageState {
     /// Key of the filesystem state so far (the chain of layer-producing steps).
     var cacheKey: Digest
     var cmdSetInStage = false
+    /// The stage's index in the Dockerfile.
+    var stageIndex = 0
 
     var workdir: String { config.config.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/" }
     var user: String { config.config.user ?? "" }

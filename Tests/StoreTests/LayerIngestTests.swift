@@ -19,7 +19,8 @@ import Testing
         let written = try await store.ingestLayer(options: LayerOptions(compressionThreads: 1)) { writer in
             try writer.add(LayerEntry(path: "etc", kind: .directory, mode: 0o755, uid: 0, gid: 0, mtime: 0))
             try writer.add(
-                LayerEntry(path: "etc/motd", kind: .regular(source: nil, size: 0), mode: 0o644, uid: 0, gid: 0, mtime: 0),
+                LayerEntry(
+                    path: "etc/motd", kind: .regular(source: nil, size: 0), mode: 0o644, uid: 0, gid: 0, mtime: 0),
                 data: Data("hello\n".utf8))
         }
         #expect(store.hasBlob(written.digest))

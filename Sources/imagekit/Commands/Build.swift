@@ -42,6 +42,11 @@ struct BuildCommand: AsyncParsableCommand {
         name: .long, help: "An SSH agent for RUN --mount=type=ssh: default (SSH_AUTH_SOCK) or ID=SOCKET (repeatable).")
     var ssh: [String] = []
     @Option(name: .long, help: "Add a label K=V to the image (repeatable).") var label: [String] = []
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "RUN containers and layer writers at once, over all stages (stages that do not depend on each other run concurrently); 1 runs them one at a time. Default: the number of CPUs, at least 2.",
+            valueName: "n")) var jobs: Int?
     @Option(name: .long, help: "gzip level for new layers, 1 (fast) to 9 (small); default 3.") var compressionLevel:
         Int32?
     @Option(
@@ -139,6 +144,10 @@ struct BuildCommand: AsyncParsableCommand {
             target: target ?? project?.build.target, platform: platformValue, noCache: noCache, tags: tags,
             format: formatValue, layerOptions: layerOptions, secrets: secrets, labels: labels, network: network)
         draft.sshAgents = agents
+        if let jobs {
+            guard jobs >= 1 else { throw CommandFailure.usage("--jobs \(jobs): give at least 1") }
+            draft.jobs = jobs
+        }
         let request = draft
 
         let store = try storeOptions.open()
@@ -274,13 +283,27 @@ extension Optional {
     }
 }
 
-/// Build progress on stderr: one line per step, RUN output indented; nothing with --progress quiet.
+/// Build progress on stderr: one line per step, RUN output indented and prefixed with its stage
+/// (stages run concurrently); nothing with --progress quiet. With IMAGEKIT_PROGRESS_TIMES=1 every
+/// line starts with the seconds since the build started (for profiling a build).
 struct BuildRenderer: BuildProgress {
     let options: ProgressOptions
+    let started: Date?
 
-    func step(_ label: String, _ text: String) { options.say("\(label) \(text)") }
-    func cached(_ label: String) { options.say("\(label) CACHED") }
-    func cached(_ label: String, from source: String) { options.say("\(label) CACHED (registry cache \(source))") }
-    func output(_ line: String) { options.say("  | \(line)") }
-    func note(_ text: String) { options.say("=> \(text)") }
+    init(options: ProgressOptions, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.options = options
+        started = environment["IMAGEKIT_PROGRESS_TIMES"] == "1" ? Date() : nil
+    }
+
+    private func say(_ line: String) {
+        guard let started else { return options.say(line) }
+        options.say(String(format: "%7.2f ", Date().timeIntervalSince(started)) + line)
+    }
+
+    func step(_ label: String, _ text: String) { say("\(label) \(text)") }
+    func cached(_ label: String) { say("\(label) CACHED") }
+    func cached(_ label: String, from source: String) { say("\(label) CACHED (registry cache \(source))") }
+    func output(_ line: String) { say("  | \(line)") }
+    func output(_ line: String, stage: String) { say("  [\(stage)] | \(line)") }
+    func note(_ text: String) { say("=> \(text)") }
 }
