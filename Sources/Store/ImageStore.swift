@@ -564,8 +564,11 @@ public actor ImageStore {
 
     private func updateIndex(_ change: (inout [Descriptor]) throws(StoreError) -> Void) throws(StoreError) {
         try indexLock.withLock { () throws(StoreError) in
-            var entries = try readIndex()
+            let before = try readIndex()
+            var entries = before
             try change(&entries)
+            // Unchanged (a rebuild that tags what the tag already names): no write, no fsync.
+            if entries == before { return }
             let url = root.appendingPathComponent("index.json")
             try FileOps.atomicWrite(
                 try Self.encode(ImageIndex(mediaType: MediaType.ociIndex, manifests: entries), path: url.path), to: url)
