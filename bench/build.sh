@@ -88,7 +88,8 @@ build_args=(--build-arg "BASE_IMAGE=$base_image")
 
 imagekit_reset() {
     bench_remove_tree "$work/imagekit-store"
-    "$imagekit" --store "$work/imagekit-store" import "$base_tarball" -t "$base_image" \
+    # --unpack: the base layer is unpacked at import, as podman and docker store it.
+    "$imagekit" --store "$work/imagekit-store" import --unpack "$base_tarball" -t "$base_image" \
         --change "$base_path_env" >"$work/imagekit-import.log" 2>&1 \
         || bench_die "imagekit cannot import the base fixture; see $work/imagekit-import.log"
 }
@@ -100,7 +101,7 @@ imagekit_build() {
     local log="$1" pidfile="$work/imagekit.pid" figures status=0 pid="" hwm=0 value
     rm -f "$pidfile"
     # shellcheck disable=SC2016 # expanded by the inner bash
-    bench_time "$log" bash -c 'printf "%s\n" "$$" >"$0"; exec "$@"' "$pidfile" \
+    bench_time "$log" env IMAGEKIT_PROGRESS_TIMES=1 bash -c 'printf "%s\n" "$$" >"$0"; exec "$@"' "$pidfile" \
         "$imagekit" --store "$work/imagekit-store" build -t bench:1 --progress plain \
         "${build_args[@]}" "$work/ctx-imagekit" >"$work/imagekit-time.out" &
     local timer=$!
@@ -276,9 +277,10 @@ try:
 except OSError:
     rss = []
 rows = [
-    ("cold build vs podman", ratio("cold", "podman"), "x", 0.9, "at most 0.90x"),
+    ("cold build vs podman", ratio("cold", "podman"), "x", 0.7, "at most 0.70x"),
+    ("cold build vs docker", ratio("cold", "docker"), "x", 0.7, "at most 0.70x"),
     ("no-op rebuild vs docker", ratio("noop", "docker"), "x", 1.0, "at most 1.00x"),
-    ("app-change rebuild vs docker", ratio("app", "docker"), "x", 0.5, "at most 0.50x"),
+    ("app-change rebuild vs docker", ratio("app", "docker"), "x", 0.1, "at most 0.10x"),
     ("imagekit peak RSS, own process (MiB)", max(rss) if rss else None, "", 99.999, "under 100"),
 ]
 print("### goals\n\n| goal | measured | target | met |\n|---|---:|---|---|")

@@ -22,6 +22,11 @@ struct ImportCommand: AsyncParsableCommand {
     var change: [String] = []
     @Option(name: .long, help: "Image format: docker (default) or oci.") var format: ImageFormat = .docker
     @Option(name: .long, help: "The history comment.") var message: String?
+    @Flag(
+        name: .long,
+        help:
+            "Also unpack the layer for builds now (as docker and podman import do), so the first build's first RUN on this image does not."
+    ) var unpack = false
 
     func run() async throws {
         let tags = try tag.map { try ImageReference(parsing: $0) }
@@ -44,6 +49,10 @@ struct ImportCommand: AsyncParsableCommand {
                 let reader = try LayerReader(fileDescriptor: STDIN_FILENO)
                 while let entry = try reader.next() { try writer.add(entry, reader: reader) }
             }
+        }
+        if unpack {
+            // Extracted from the blob just written and checked against its digests, as a build would.
+            _ = try LayerCache(store: store).unpacked(blob: written.digest, diffID: written.diffID)
         }
         // The source path is left out of history: the same tree gives the same digest from anywhere.
         config.appendLayer(
