@@ -26,7 +26,7 @@ struct BuildSession: Sendable {
     /// Layers unpacked (by diffID) and base images resolved (by name) once per build.
     let unpacking = SingleFlight<Digest, URL>()
     let bases = SingleFlight<String, StoredImage>()
-    let produced = ProducedLayers()
+    let produced: ProducedLayers
 
     var created: String { Timestamp.rfc3339(epochSeconds: request.layerOptions.sourceDateEpoch) }
 

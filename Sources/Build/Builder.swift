@@ -72,11 +72,13 @@ public struct Builder: Sendable {
         }
         // Stage names for progress lines: its own, else stage-N.
         let names = Dictionary(uniqueKeysWithValues: stages.map { ($0.index, $0.name ?? "stage-\($0.index)") })
+        let layerCache = try LayerCache(store: store)
         let session = BuildSession(
             request: request, shippedStages: shipped, store: store, cache: try BuildCache(store: store),
-            layers: try LayerCache(store: store), ignore: ignore, graph: graph,
+            layers: layerCache, ignore: ignore, graph: graph,
             baseImages: baseImages, remoteCache: remoteCache, progress: progress, workRoot: workRoot,
-            runcStateRoot: runcStateRoot, slots: JobSlots(request.jobs), stageNames: names)
+            runcStateRoot: runcStateRoot, slots: JobSlots(request.jobs), stageNames: names,
+            produced: ProducedLayers(directory: layerCache.directory))
         let results: [Int: StageResult]
         do {
             results = try await StageScheduler(stages: stages).run { stage, finished in
