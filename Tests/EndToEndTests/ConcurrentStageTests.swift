@@ -118,6 +118,16 @@ import Testing
         #expect(Set(shared) == ["slow"], "\(shared)")
     }
 
+    @Test func jobsMustBeAtLeastOne() throws {
+        let scratch = Scratch("stages-jobs")
+        let context = scratch.url.appendingPathComponent("ctx")
+        try BuildTests.write(["Dockerfile": "FROM scratch\n"], in: context)
+        let result = try Imagekit.run(
+            ["build", "--jobs", "0", context.path], store: scratch.path("store"), directory: scratch.url)
+        #expect(result.status == 2, "\(result.stderr)")
+        #expect(result.stderr.contains("--jobs 0: give at least 1"), "\(result.stderr)")
+    }
+
     /// Mount points at or below `directory`, from /proc/self/mountinfo (field 5 is the mount point).
     static func mountInfo(under directory: String) -> [String] {
         let text = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
