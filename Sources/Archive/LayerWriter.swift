@@ -54,6 +54,31 @@ public final class LayerWriter {
         }
     }
 
+    /// A writer that only hashes the tar stream: no file, no compression.
+    private init(hashingOnly options: LayerOptions) throws(ArchiveError) {
+        output = URL(fileURLWithPath: "/dev/null")
+        self.options = options
+        fd = -1
+        do { try openArchive() } catch {
+            abandon()
+            throw error
+        }
+    }
+
+    /// The diffID (sha256 of the uncompressed tar stream) and size of the layer `entries` make,
+    /// exactly as a writer with the same options writes it, without compressing or writing
+    /// anything: what the next step needs (the layer's identity) at the cost of reading the
+    /// files once, so the compressed blob can be written later, while other work runs.
+    public static func tarDigest(
+        of entries: [LayerEntry], options: LayerOptions, sourceRoot: URL? = nil
+    ) throws(ArchiveError) -> (diffID: Digest, size: Int64) {
+        let writer = try LayerWriter(hashingOnly: options)
+        writer.sourceRoot = sourceRoot
+        for entry in entries { try writer.add(entry) }
+        let written = try writer.finish()
+        return (written.diffID, written.uncompressedSize)
+    }
+
     deinit {
         if state == .open { abandon() }
         readBuffer.deallocate()
@@ -221,13 +246,15 @@ public final class LayerWriter {
             throw fail(error)
         }
         gzip = nil
-        if fsync(fd) != 0 { throw fail(.writeFailed(output.path, reason: "fsync: \(errnoText())")) }
-        var st = stat()
-        fstat(fd, &st)
-        close(fd)
-        fd = -1
+        if fd >= 0 {
+            if fsync(fd) != 0 { throw fail(.writeFailed(output.path, reason: "fsync: \(errnoText())")) }
+            var st = stat()
+            fstat(fd, &st)
+            close(fd)
+            fd = -1
+            blobBytes = Int64(st.st_size)
+        }
         state = .finished
-        blobBytes = Int64(st.st_size)
         return WrittenLayer(
             diffID: tarHasher.finalizeDigest(), digest: blobHasher.finalizeDigest(),
             size: blobBytes, uncompressedSize: tarBytes, entryCount: entryCount)

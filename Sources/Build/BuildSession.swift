@@ -27,6 +27,7 @@ struct BuildSession: Sendable {
     let unpacking = SingleFlight<Digest, URL>()
     let bases = SingleFlight<String, StoredImage>()
     let produced: ProducedLayers
+    let pending = PendingLayers()
 
     var created: String { Timestamp.rfc3339(epochSeconds: request.layerOptions.sourceDateEpoch) }
 
@@ -342,6 +343,27 @@ struct BuildSession: Sendable {
             layer: descriptor, diffID: written.diffID, uncompressedSize: written.uncompressedSize, createdBy: createdBy)
     }
 
+    /// A RUN layer whose diffID is known and whose files are in the layer cache: its blob is
+    /// written in the background (PendingLayers) and a placeholder result returned at once.
+    /// `entries` read their files from the unpacked layer, which nothing changes.
+    func deferLayer(
+        diffID: Digest, uncompressedSize: Int64, entries: [LayerEntry], createdBy: String, stage: Int
+    ) async -> CacheEntry {
+        let session = self
+        await pending.start(diffID) {
+            let written = try await session.writeLayer(entries: entries, createdBy: createdBy, stage: stage)
+            guard let layer = written.layer, written.diffID == diffID else {
+                throw BuildError.internalState(
+                    "the layer of `\(createdBy)` hashed to \(written.diffID?.description ?? "nothing") when written but to \(diffID) before: its files changed during the build"
+                )
+            }
+            return layer
+        }
+        return CacheEntry(
+            layer: Descriptor(mediaType: request.format.layerMediaType, digest: diffID, size: 0), diffID: diffID,
+            uncompressedSize: uncompressedSize, createdBy: createdBy)
+    }
+
     /// A step's result from the store's cache, else from the registry cache; reported as a hit.
     func cachedResult(_ key: Digest, label: String) async -> CacheEntry? {
         guard !request.noCache else { return nil }
@@ -362,7 +384,10 @@ struct BuildSession: Sendable {
     func adopt(_ entry: CacheEntry, key: Digest, state: inout StageState) async throws {
         counters.record(key, entry, stage: state.stageIndex)
         let local = counters.isLocalHit(key)
-        if !local, cache.lookup(key) == nil, entry.layer.map({ store.hasBlob($0.digest) }) ?? true {
+        let placeholder = PendingLayers.isPlaceholder(entry)
+        if placeholder {
+            await pending.adopt(key, entry)  // recorded when its blob is written
+        } else if !local, cache.lookup(key) == nil, entry.layer.map({ store.hasBlob($0.digest) }) ?? true {
             try cache.record(key, entry)
         }
         state.cacheKey = key
@@ -371,7 +396,7 @@ struct BuildSession: Sendable {
             descriptor.mediaType = request.format.layerMediaType
             state.layers.append(descriptor)
             state.config.appendLayer(diffID: diffID, createdBy: entry.createdBy, created: created)
-            if !local, await store.layerInfo(layer.digest) == nil, let size = entry.uncompressedSize {
+            if !local, !placeholder, await store.layerInfo(layer.digest) == nil, let size = entry.uncompressedSize {
                 try await store.recordLayerInfo(LayerInfo(diffID: diffID, uncompressedSize: size), for: layer.digest)
             }
         } else {

@@ -79,14 +79,25 @@ public struct Builder: Sendable {
             baseImages: baseImages, remoteCache: remoteCache, progress: progress, workRoot: workRoot,
             runcStateRoot: runcStateRoot, slots: JobSlots(request.jobs), stageNames: names,
             produced: ProducedLayers(directory: layerCache.directory))
-        let results: [Int: StageResult]
+        var results: [Int: StageResult]
+        let blobs: [Digest: Descriptor]
         do {
             results = try await StageScheduler(stages: stages).run { stage, finished in
                 try await session.run(stage, results: finished)
             }
+            // RUN layers written in the background: their blobs, then their cache records.
+            let pending = try await session.pending.finish()
+            blobs = pending.blobs
+            for (key, entry) in pending.adopted {
+                try session.cache.record(key, Self.resolving(entry, blobs))
+            }
         } catch {
+            await session.pending.cancelAll()
             CleanupRegistry.shared.waitIfInterrupted()
             throw error
+        }
+        for (index, result) in results {
+            results[index]?.layers = result.layers.map { Self.resolving($0, blobs) }
         }
         guard let last = stages.last, var final = results[last.index] else {
             throw BuildError.internalState("the build produced no stage")
@@ -107,6 +118,24 @@ public struct Builder: Sendable {
         return BuildResult(
             image: image, steps: session.counters.steps, cachedSteps: session.counters.cached,
             remoteCachedSteps: session.counters.remoteHits, warnings: warnings + session.counters.warnings,
-            cacheRecords: session.counters.records, layers: layers)
+            cacheRecords: session.counters.records.map {
+                CacheRecord(key: $0.key, entry: Self.resolving($0.entry, blobs))
+            },
+            layers: layers)
+    }
+
+    /// A layer descriptor with a placeholder (PendingLayers) replaced by its written blob's.
+    static func resolving(_ layer: Descriptor, _ blobs: [Digest: Descriptor]) -> Descriptor {
+        guard let blob = blobs[layer.digest] else { return layer }
+        var resolved = blob
+        resolved.mediaType = layer.mediaType
+        return resolved
+    }
+
+    static func resolving(_ entry: CacheEntry, _ blobs: [Digest: Descriptor]) -> CacheEntry {
+        guard PendingLayers.isPlaceholder(entry), let layer = entry.layer else { return entry }
+        var resolved = entry
+        resolved.layer = resolving(layer, blobs)
+        return resolved
     }
 }

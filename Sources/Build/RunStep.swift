@@ -284,20 +284,44 @@ struct RunStep {
             else { continue }
             entries.removeAll { $0.path == path }
         }
-        let produced = try await session.writeLayer(entries: entries, createdBy: text, stage: stage.index)
-        if let diffID = produced.diffID { keepUnpacked(upper, entries: entries, as: diffID) }
-        return produced
+        guard !entries.isEmpty else {
+            return try await session.writeLayer(entries: entries, createdBy: text, stage: stage.index)
+        }
+        // The layer's identity first (its tar stream hashed, nothing compressed); the upper
+        // directory becomes the unpacked layer, and the blob (gzip, sha256) is written from there
+        // in the background while the next steps run.
+        let tarOptions = session.request.layerOptions  // the tar stream does not depend on the gzip level
+        let layerEntries = entries
+        let tar = try await session.slots.run { try LayerWriter.tarDigest(of: layerEntries, options: tarOptions) }
+        if let unpacked = keepUnpacked(upper, entries: entries, as: tar.diffID) {
+            session.produced.record(tar.diffID, entries)
+            let prefix = upper.path + "/"
+            let moved = entries.map { entry -> LayerEntry in
+                guard case .regular(let source?, let size) = entry.kind, source.path.hasPrefix(prefix) else {
+                    return entry
+                }
+                var entry = entry
+                entry.kind = .regular(
+                    source: unpacked.appendingPathComponent(String(source.path.dropFirst(prefix.count))), size: size)
+                return entry
+            }
+            return await session.deferLayer(
+                diffID: tar.diffID, uncompressedSize: tar.size, entries: moved, createdBy: text, stage: stage.index)
+        }
+        // Not kept (a failure there is not the step's): written now, from the upper directory.
+        return try await session.writeLayer(entries: entries, createdBy: text, stage: stage.index)
     }
 
     /// The upper directory is already this layer in overlay form (whiteouts as 0/0 devices, opaque
     /// directories marked): trimmed to exactly the layer's entries, with times clamped as the layer
     /// has them, it goes into the layer cache, so the next step that mounts the layer does not
-    /// extract the blob just written. Best effort: on any failure the blob is extracted as usual.
-    private func keepUnpacked(_ upper: URL, entries: [LayerEntry], as diffID: Digest) {
+    /// extract the blob just written. Returns the layer's directory in the cache (this one, or the
+    /// same layer unpacked before); nil when it could not be kept, and then the layer is written
+    /// from the upper directory (trimmed or not, its entries' files are intact).
+    private func keepUnpacked(_ upper: URL, entries: [LayerEntry], as diffID: Digest) -> URL? {
         let final = session.layers.path(for: diffID)
-        guard !FileManager.default.fileExists(atPath: final.path),
-            let enumerator = FileManager.default.enumerator(atPath: upper.path)
-        else { return }
+        if FileManager.default.fileExists(atPath: final.path) { return final }
+        guard let enumerator = FileManager.default.enumerator(atPath: upper.path) else { return nil }
         var keep = Set<String>()
         for entry in entries {
             let slash = entry.path.lastIndex(of: "/")
@@ -318,16 +342,18 @@ struct RunStep {
         for path in paths.reversed() {
             let full = upper.appendingPathComponent(path).path
             guard keep.contains(path) else {
-                if remove(full) != 0 { return }
+                if remove(full) != 0 { return nil }
                 continue
             }
             var st = stat()
-            guard lstat(full, &st) == 0 else { return }
+            guard lstat(full, &st) == 0 else { return nil }
             let mtime = timespec(tv_sec: min(st.st_mtim.tv_sec, time_t(epoch)), tv_nsec: 0)
             var times = [mtime, mtime]
-            if utimensat(AT_FDCWD, full, &times, AT_SYMLINK_NOFOLLOW) != 0 { return }
+            if utimensat(AT_FDCWD, full, &times, AT_SYMLINK_NOFOLLOW) != 0 { return nil }
         }
-        _ = rename(upper.path, final.path)
+        // Another build may have kept the same layer meanwhile: theirs is identical.
+        if rename(upper.path, final.path) == 0 || FileManager.default.fileExists(atPath: final.path) { return final }
+        return nil
     }
 
     /// The source of a bind mount, resolved inside the build context (a symlink out of it is an
