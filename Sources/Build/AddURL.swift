@@ -23,6 +23,19 @@ enum AddURL {
         CopySources.isHTTPURL(source) && !CopySources.isGitURL(source)
     }
 
+    /// Downloading is network access: with `imagekit build --network none` an ADD of an http(s) or
+    /// git URL stops the build as a RUN step would find no network (`RunStep.network`: none wins).
+    static func checkNetwork(_ copy: CopyInstruction, build network: RunNetwork?) throws {
+        guard network == RunNetwork.none,
+            let source = copy.sources.first(where: { isDownload($0.text) || CopySources.isGitURL($0.text) })
+        else { return }
+        throw BuildError.instruction(
+            location: source.location.description,
+            message:
+                "ADD \(source.text) needs the network, but the build runs with --network none; put the file in the build context and COPY it, or build with --network default"
+        )
+    }
+
     static func fileName(_ source: String) -> String {
         let path = URLComponents(string: source)?.path ?? ""
         let base = path.split(separator: "/").last.map(String.init) ?? ""

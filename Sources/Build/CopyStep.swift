@@ -30,6 +30,7 @@ struct CopyStep {
         // Heredoc bodies and downloads become files of their own, copied like context files.
         var copy = copy
         let counters = session.counters
+        if isAdd { try AddURL.checkNetwork(copy, build: session.request.network) }
         let downloads =
             isAdd
             ? try await AddURL.fetch(copy, into: session.workRoot, location: location, warn: { counters.warn($0) }) : []
