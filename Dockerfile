@@ -75,6 +75,9 @@ COPY --from=builder /opt/venv /opt/venv
 
 WORKDIR /app
 
+# Start-up work skipped (docs/IMAGE-SIZE.md): no file watcher, no usage statistics, and no
+# welcome banner, which looks up the external IP with two blocking HTTP requests (up to 1 s
+# each, on the server's event loop) where a subnet has no route out.
 ENV VIRTUAL_ENV=/opt/venv \
     PATH="/opt/venv/bin:${PATH}" \
     HOME=/home/streamlit \
@@ -85,6 +88,7 @@ ENV VIRTUAL_ENV=/opt/venv \
     STREAMLIT_SERVER_HEADLESS=true \
     STREAMLIT_SERVER_FILE_WATCHER_TYPE=none \
     STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \
+    STREAMLIT_LOGGER_HIDE_WELCOME_MESSAGE=true \
     API_BASE_URL=""
 
 # The app is the last file layer: code changes rebuild only this one.

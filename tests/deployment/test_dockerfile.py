@@ -220,3 +220,10 @@ def test_dockerignore_sends_only_the_app(repo: Path) -> None:
         assert not _ignored(patterns, path), path
     assert _ignored(patterns, "streamlit_ui/__pycache__/app.cpython-311.pyc")
     assert _ignored(patterns, "streamlit_ui/.streamlit/secrets.toml")
+
+
+def test_runtime_skips_start_up_work(instructions: list[Instruction]) -> None:
+    env = env_of(stages(instructions)["runtime"])
+    assert env["STREAMLIT_SERVER_FILE_WATCHER_TYPE"] == "none"
+    # The welcome banner's external-IP lookup blocks the event loop for up to 2 s.
+    assert env["STREAMLIT_LOGGER_HIDE_WELCOME_MESSAGE"] == "true"
