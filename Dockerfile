@@ -9,7 +9,7 @@ ARG BASE_IMAGE=python:3.12-slim
 
 FROM ${BASE_IMAGE} AS builder
 
-# No bytecode from pip itself; the venv gets none either (see the prune step).
+# No bytecode from pip itself; the venv gets bytecode only for what start-up imports (below).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
@@ -60,6 +60,27 @@ RUN set -eu; \
         fi; \
     done; \
     rm -f /tmp/requirements.txt
+
+# Bytecode for what the dashboard imports from its start until every page is rendered, and for
+# nothing else: the list is measured (streamlit_ui/bytecode-modules.txt, made by
+# bench/startup.sh), about 23 MB where all of site-packages would be 114 MB. unchecked-hash:
+# each .pyc holds a hash of its source instead of its mtime (reproducible digests), and Python
+# never re-reads the source to check it (the venv is root-owned and never changes at runtime).
+# PYTHONHASHSEED fixes the order of set constants inside the bytecode.
+COPY streamlit_ui/bytecode-modules.txt /tmp/bytecode-modules.txt
+RUN set -eu; \
+    SP=$(echo /opt/venv/lib/python3*/site-packages); \
+    missing=""; \
+    while read -r module; do \
+        case "$module" in ''|'#'*) continue ;; esac; \
+        if [ -f "$SP/$module" ]; then echo "$SP/$module"; else missing="$missing $module"; fi; \
+    done < /tmp/bytecode-modules.txt > /tmp/bytecode-files.txt; \
+    if [ -n "$missing" ]; then \
+        echo "warning: $(echo $missing | wc -w) modules in streamlit_ui/bytecode-modules.txt are not installed and get no bytecode (e.g.$(printf ' %s' $missing | cut -c1-200)); make the list again: bench/README.md, bench/startup.sh" >&2; \
+    fi; \
+    PYTHONHASHSEED=0 /opt/venv/bin/python -m compileall -q --invalidation-mode unchecked-hash \
+        -i /tmp/bytecode-files.txt; \
+    rm -f /tmp/bytecode-modules.txt /tmp/bytecode-files.txt
 
 
 FROM ${BASE_IMAGE} AS runtime

@@ -270,6 +270,14 @@ def one_run(browser, label: str, bundle: Path, env: dict[str, str], work: Path,
     return sample
 
 
+MODULES_HEADER = """\
+# The dashboard's bytecode list: every module under site-packages that the dashboard imports
+# from its start until every page is rendered (PYTHONPROFILEIMPORTTIME in the image, driven by
+# headless Chromium). The Dockerfile compiles these, and only these, to bytecode. Made by
+# `sudo BENCH_MODULES=streamlit_ui/bytecode-modules.txt bench/startup.sh` (bench/README.md):
+# run it again when requirements.txt changes; the build names listed modules it cannot find.
+"""
+
 # "import time:  self [us] |  cumulative | [indent]package"
 IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)\s*$")
 
@@ -341,9 +349,9 @@ def main() -> int:
                           file=sys.stderr)
                     return 1
                 files, per_package = module_files(work / "container.log", bundle / "rootfs")
-                args.modules.write_text("".join(f + "\n" for f in files))
+                args.modules.write_text(MODULES_HEADER + "".join(f + "\n" for f in files))
                 print(f"startup_probe: {len(files)} site-packages modules imported until the "
-                      f"Home page is rendered -> {args.modules}", file=sys.stderr)
+                      f"Home page and every other page are rendered -> {args.modules}", file=sys.stderr)
                 for top, seconds in sorted(per_package.items(), key=lambda kv: -kv[1])[:15]:
                     print(f"  {top:28} {seconds:7.3f} s (import self time, summed)",
                           file=sys.stderr)

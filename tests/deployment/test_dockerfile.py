@@ -103,7 +103,10 @@ def test_builder_makes_a_venv_without_pip_cache(instructions: list[Instruction])
         assert pruned in install, pruned
     text = " ".join(ins.args for ins in instructions)
     assert "PIP_INDEX_URL" not in text
-    assert len(runs) <= 2
+    # Nothing but the venv, the install (with its pruning) and the steps that change files the
+    # install made: bytecode and, where present, strip.
+    others = [run for run in runs if "python3 -m venv" not in run and run != install]
+    assert all("compileall" in run or "strip" in run or "apt-get" in run for run in others), others
 
 
 def test_requirements_before_app(instructions: list[Instruction]) -> None:
@@ -227,3 +230,29 @@ def test_runtime_skips_start_up_work(instructions: list[Instruction]) -> None:
     assert env["STREAMLIT_SERVER_FILE_WATCHER_TYPE"] == "none"
     # The welcome banner's external-IP lookup blocks the event loop for up to 2 s.
     assert env["STREAMLIT_LOGGER_HIDE_WELCOME_MESSAGE"] == "true"
+
+
+def test_bytecode_only_for_the_measured_modules(instructions: list[Instruction], repo: Path) -> None:
+    builder = stages(instructions)["builder"]
+    copies = [ins.args for ins in builder if ins.keyword == "COPY"]
+    assert "streamlit_ui/bytecode-modules.txt /tmp/bytecode-modules.txt" in copies
+    (compile_run,) = [ins.args for ins in builder if ins.keyword == "RUN" and "compileall" in ins.args]
+    # Hash-based .pyc files (no mtimes: reproducible), never checked against the source.
+    assert "--invalidation-mode unchecked-hash" in compile_run
+    assert "PYTHONHASHSEED=0" in compile_run
+    assert "-i /tmp/bytecode-files.txt" in compile_run
+    # The list changes without reinstalling: it is copied after the install step.
+    install = next(i for i, ins in enumerate(builder) if ins.keyword == "RUN" and "pip install" in ins.args)
+    listed = next(i for i, ins in enumerate(builder) if ins.keyword == "COPY" and "bytecode-modules" in ins.args)
+    assert install < listed
+    # The install step still sweeps every __pycache__ before that.
+    assert "-name __pycache__ -exec rm -rf" in builder[install].args
+    # The runtime never writes bytecode of its own.
+    assert env_of(stages(instructions)["runtime"])["PYTHONDONTWRITEBYTECODE"] == "1"
+    modules = [line for line in (repo / "streamlit_ui" / "bytecode-modules.txt").read_text().splitlines()
+               if line and not line.startswith("#")]
+    assert modules == sorted(set(modules))
+    assert all(m.endswith(".py") and not m.startswith("/") and ".." not in m for m in modules)
+    # Start-up imports Streamlit's server; the first Results page pandas (st.dataframe).
+    for needed in ("streamlit/__init__.py", "streamlit/web/bootstrap.py", "pandas/__init__.py"):
+        assert needed in modules, needed
