@@ -13,6 +13,11 @@ FROM ${BASE_IMAGE} AS builder
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# binutils (strip, below) in the builder only: the runtime stage copies the venv, not the tools.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends binutils \
+ && rm -rf /var/lib/apt/lists/*
+
 RUN python3 -m venv /opt/venv
 
 # Requirements first: this layer is reused until requirements.txt changes.
@@ -60,6 +65,16 @@ RUN set -eu; \
         fi; \
     done; \
     rm -f /tmp/requirements.txt
+
+# Symbol tables of the wheels' shared libraries (28 MB, mostly pyarrow's): loading them needs
+# only their dynamic symbols. Never the auditwheel-repaired libraries in *.libs/ (numpy.libs,
+# pillow.libs): patchelf moved their segments and strip breaks them ("ELF load command
+# address/offset not page-aligned"). Symlinks (the deduplicated copies) are left alone. Then
+# load what was stripped, so that a broken library fails the build and not the dashboard.
+RUN SP=$(echo /opt/venv/lib/python3*/site-packages) \
+ && find "$SP" -type f \( -name '*.so' -o -name '*.so.[0-9]*' \) -not -path '*.libs/*' \
+        -exec strip --strip-unneeded {} + \
+ && /opt/venv/bin/python -c "import numpy, pandas, pyarrow, pyarrow.compute, pyarrow.parquet, PIL.Image"
 
 # Bytecode for what the dashboard imports from its start until every page is rendered, and for
 # nothing else: the list is measured (streamlit_ui/bytecode-modules.txt, made by

@@ -256,3 +256,24 @@ def test_bytecode_only_for_the_measured_modules(instructions: list[Instruction],
     # Start-up imports Streamlit's server; the first Results page pandas (st.dataframe).
     for needed in ("streamlit/__init__.py", "streamlit/web/bootstrap.py", "pandas/__init__.py"):
         assert needed in modules, needed
+
+
+def test_strip_in_the_builder_only_and_never_the_auditwheel_libraries(instructions: list[Instruction]) -> None:
+    builder, runtime = stages(instructions)["builder"], stages(instructions)["runtime"]
+    runs = [ins.args for ins in builder if ins.keyword == "RUN"]
+    (apt,) = [run for run in runs if "apt-get" in run]
+    assert "install -y --no-install-recommends binutils" in apt
+    assert "rm -rf /var/lib/apt/lists/*" in apt
+    assert not any("apt-get" in ins.args or "binutils" in ins.args for ins in runtime)
+    (strip,) = [run for run in runs if "strip " in run]
+    assert "-type f" in strip  # the deduplicated symlinks are not stripped twice
+    assert "-not -path '*.libs/*'" in strip
+    assert "--strip-unneeded" in strip
+    # What was stripped is loaded before the image is made.
+    assert "import numpy, pandas, pyarrow" in strip
+    # Stripped after the install (and its deduplication), before anything is compiled.
+    order = [i for i, ins in enumerate(builder) if ins.keyword == "RUN"]
+    install = next(i for i in order if "pip install" in builder[i].args)
+    stripped = next(i for i in order if "strip " in builder[i].args)
+    compiled = next(i for i in order if "compileall" in builder[i].args)
+    assert install < stripped < compiled
