@@ -219,7 +219,7 @@ def test_dockerignore_sends_only_the_app(repo: Path) -> None:
     assert patterns[:2] == ["*", "!streamlit_ui/"]
     for path in ("Sources/OCI/Digest.swift", ".build/x", ".git/HEAD", "template.yaml", "tests/deployment/x.py"):
         assert _ignored(patterns, path), path
-    for path in ("streamlit_ui/app.py", "streamlit_ui/requirements.txt"):
+    for path in ("streamlit_ui/app.py", "streamlit_ui/requirements.txt", "streamlit_ui/bytecode-modules.txt"):
         assert not _ignored(patterns, path), path
     assert _ignored(patterns, "streamlit_ui/__pycache__/app.cpython-311.pyc")
     assert _ignored(patterns, "streamlit_ui/.streamlit/secrets.toml")
