@@ -21,6 +21,8 @@
 #                  page and every other page are rendered to this file (this is how
 #                  streamlit_ui/bytecode-modules.txt is made)
 # BENCH_PYTHON     Python with Playwright and requests (default: the repository's .venv)
+# BENCH_DOCKER     1: also run every variant with `docker run --cpus 0.5 --memory 1g` (a private
+#                  dockerd, as bench/fresh-runner.sh starts it; labels docker-LABEL)
 set -euo pipefail
 
 # shellcheck source=lib.sh
@@ -61,7 +63,12 @@ work="$(mktemp -d /var/tmp/imagekit-bench-startup.XXXXXX)"
 store="$work/store"
 registry_name="bench-startup-$$"
 registry_started=""
+# Socket paths must stay short.
+short_tmp="$(mktemp -d /tmp/ikbs.XXXXXX)"
+dockerd_pid=""
 cleanup() {
+    bench_stop_dockerd
+    bench_remove_tree "$short_tmp"
     if [[ -n "$registry_started" ]]; then
         bash "$root/scripts/registry.sh" stop --name "$registry_name" >/dev/null 2>&1 || true
     fi
@@ -112,13 +119,44 @@ for item in "${variants[@]}"; do
     probe_args+=("$label=$bundle")
 done
 
+docker_cli() { DOCKER_HOST="unix://$short_tmp/docker.sock" docker "$@"; }
+if [[ "${BENCH_DOCKER:-0}" == 1 ]]; then
+    command -v dockerd >/dev/null || bench_die "dockerd not found: install Debian's docker.io (bench/fresh-runner.sh does)"
+    # Its containers' cgroups go under the one startup_probe.py gives its CPU weight.
+    dockerd --data-root "$work/docker-data" --exec-root "$short_tmp/docker-exec" \
+        --host "unix://$short_tmp/docker.sock" --pidfile "$short_tmp/docker.pid" \
+        --storage-driver overlay2 --iptables=false --bridge=none \
+        --cgroup-parent /imagekit-bench-startup >>"$logs/dockerd.log" 2>&1 &
+    dockerd_pid=$!
+    for ((i = 0; i < 150; i++)); do
+        if docker_cli version >/dev/null 2>&1; then break; fi
+        kill -0 "$dockerd_pid" 2>/dev/null || bench_die "dockerd did not start; see $logs/dockerd.log"
+        sleep 0.2
+    done
+    docker_cli version >/dev/null 2>&1 || bench_die "dockerd did not answer in 30 s; see $logs/dockerd.log"
+    cpus="$(awk -v c="$cpu" 'BEGIN { split(c, q, "/"); printf "%g", q[1] / q[2] }')"
+    while IFS=$'\t' read -r label rest; do
+        "$imagekit" --store "$store" export "startup-bench:$label" --format docker -o "$work/docker-$label.tar" >/dev/null \
+            || bench_die "imagekit export --format docker of $label failed"
+        docker_cli load -i "$work/docker-$label.tar" >>"$logs/dockerd.log" 2>&1 \
+            || bench_die "docker load of $label failed; see $logs/dockerd.log"
+        rm -f "$work/docker-$label.tar"
+        printf 'docker-%s\t%s\n' "$label" "$rest" >>"$variants_tsv"
+        probe_args+=("docker-$label=docker:startup-bench:$label")
+    done < <(cat "$variants_tsv")
+    export DOCKER_HOST="unix://$short_tmp/docker.sock"
+    docker_args=(--docker-cpus "$cpus" --docker-memory "${memory}b")
+else
+    docker_args=()
+fi
+
 modules_args=()
 [[ -n "${BENCH_MODULES:-}" ]] && modules_args=(--modules "$BENCH_MODULES")
 samples="$work/samples.jsonl"
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 status=0
 "$python" "$root/bench/startup_probe.py" --runs "$runs" --out "$samples" --logs "$logs" \
-    --cpu-weight "$cpu_weight" "${modules_args[@]}" "${probe_args[@]}" || status=$?
+    --cpu-weight "$cpu_weight" "${docker_args[@]}" "${modules_args[@]}" "${probe_args[@]}" || status=$?
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 rmdir /sys/fs/cgroup/*/imagekit-bench-startup 2>/dev/null || true
 
@@ -166,7 +204,8 @@ out.write(f"- runc, host network, CPU quota {quota}/{period} µs ({quota / perio
           f"base image {base}\n")
 out.write(f"- {runs} fresh container starts per variant, variants taking turns; "
           f"load average before {load_before}, after {load_after}\n")
-out.write("- seconds from `runc run`: median (min–max); CPU seconds: what the container "
+out.write("- seconds from `runc run` (`docker run` for docker- variants): median (min–max); "
+          "CPU seconds: what the container "
           "used by then\n\n")
 out.write("| variant | commit | size (MB) | verify 500MB | healthy (s) | first page (s) "
           "| CPU to healthy (s) | CPU to page (s) | Results page after (s) | peak mem (MiB) "

@@ -2,6 +2,9 @@
 
     startup_probe.py --runs N --out SAMPLES.jsonl --logs DIR [--modules FILE] LABEL=BUNDLE...
 
+A variant may also be LABEL=docker:IMAGE: the image as `docker run --network host --cpus 0.5
+--memory 1g` starts it (the dockerd at $DOCKER_HOST), for comparison.
+
 Each BUNDLE is an OCI runtime bundle made by bench/startup.sh (bench_unpack_image, then
 bench_bundle_host_network with the CPU and memory limits): rootfs/ is never written to, every
 run mounts a fresh overlay over it, as a container runtime does with image layers.
@@ -189,7 +192,41 @@ class Container:
             self.mounted = False
 
 
-def wait_healthy(url: str, container: Container, t0: float) -> float:
+class DockerContainer:
+    """The same image under `docker run --cpus --memory` (the dockerd at $DOCKER_HOST, started by
+    bench/startup.sh with --cgroup-parent CGROUP_PARENT), for comparison with runc."""
+
+    def __init__(self, image: str, work: Path, name: str, env: dict[str, str], cpus: str,
+                 memory: str):
+        self.image, self.work, self.name = image, work, name
+        work.mkdir(parents=True)
+        self.log = work / "container.log"
+        self.args = ["docker", "run", "--detach", "--name", name, "--network", "host",
+                     "--cpus", cpus, "--memory", memory, "--memory-swap", memory]
+        for k, v in env.items():
+            self.args += ["--env", f"{k}={v}"]
+        self.args.append(image)
+        self.cgroup = ""
+
+    def start(self) -> None:
+        out = subprocess.run(self.args, stdin=subprocess.DEVNULL, capture_output=True, text=True)
+        if out.returncode:
+            self.log.write_text(out.stdout + out.stderr)
+            raise RuntimeError(f"docker run failed: {out.stderr.strip()}")
+        self.cgroup = f"{CGROUP_PARENT}/{out.stdout.strip()}"
+
+    def running(self) -> bool:
+        out = subprocess.run(["docker", "inspect", "--format", "{{.State.Running}}", self.name],
+                             capture_output=True, text=True)
+        return out.stdout.strip() == "true"
+
+    def stop(self) -> None:
+        with open(self.log, "wb") as log:
+            subprocess.run(["docker", "logs", self.name], stdout=log, stderr=subprocess.STDOUT)
+        subprocess.run(["docker", "rm", "--force", self.name], capture_output=True)
+
+
+def wait_healthy(url: str, container: Container | DockerContainer, t0: float) -> float:
     session = requests.Session()
     session.trust_env = False  # never through a proxy
     while time.monotonic() - t0 < TIMEOUT_S:
@@ -233,12 +270,16 @@ def visit(page, link: str, heading: str) -> None:
     idle(page)
 
 
-def one_run(browser, label: str, bundle: Path, env: dict[str, str], work: Path,
-            results: bool, every_page: bool = False) -> dict:
+def one_run(browser, label: str, bundle: Path | str, env: dict[str, str], work: Path,
+            results: bool, every_page: bool = False, limits: tuple[str, str] = ("", "")) -> dict:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    container = Container(bundle, work, f"{label}-{os.getpid()}-{work.name}",
-                          dict(env, STREAMLIT_SERVER_PORT=str(port)))
+    name = f"{label}-{os.getpid()}-{work.name}"
+    env = dict(env, STREAMLIT_SERVER_PORT=str(port))
+    if isinstance(bundle, str):  # docker:IMAGE
+        container: Container | DockerContainer = DockerContainer(bundle, work, name, env, *limits)
+    else:
+        container = Container(bundle, work, name, env)
     sample: dict = {"variant": label, "status": 0}
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     try:
@@ -313,6 +354,9 @@ def main() -> int:
     parser.add_argument("--cpu-weight", type=int, default=16,
                         help="CPU weight of the containers' parent cgroup, in multiples of the "
                              "default (0: leave it)")
+    parser.add_argument("--docker-cpus", default="0.5", help="docker run --cpus, for docker: variants")
+    parser.add_argument("--docker-memory", default="1g",
+                        help="docker run --memory (and --memory-swap), for docker: variants")
     parser.add_argument("--no-results", action="store_true",
                         help="do not time the Results page after the Home page")
     parser.add_argument("variants", nargs="+", metavar="LABEL=BUNDLE")
@@ -320,9 +364,16 @@ def main() -> int:
     variants = []
     for item in args.variants:
         label, _, bundle = item.partition("=")
+        if label and bundle.startswith("docker:"):
+            variants.append((label, bundle.removeprefix("docker:")))
+            continue
         if not label or not (Path(bundle) / "config.json").is_file():
-            sys.exit(f"startup_probe: {item!r}: expected LABEL=BUNDLE with BUNDLE/config.json")
+            sys.exit(f"startup_probe: {item!r}: expected LABEL=BUNDLE with BUNDLE/config.json, "
+                     "or LABEL=docker:IMAGE")
         variants.append((label, Path(bundle)))
+    limits = (args.docker_cpus, args.docker_memory)
+    if args.modules and not isinstance(variants[0][1], Path):
+        sys.exit("startup_probe: --modules needs a runc bundle as the first variant")
 
     from playwright.sync_api import sync_playwright
 
@@ -358,7 +409,8 @@ def main() -> int:
             for run in range(1, args.runs + 1):
                 for label, bundle in variants:
                     work = work_root / f"{label}-{run}"
-                    sample = one_run(browser, label, bundle, env, work, not args.no_results)
+                    sample = one_run(browser, label, bundle, env, work, not args.no_results,
+                                     limits=limits)
                     sample["run"] = run
                     shutil.copy(work / "container.log", args.logs / f"{label}-{run}.log")
                     failed += sample["status"]
