@@ -78,7 +78,7 @@ RUN SP=$(echo /opt/venv/lib/python3*/site-packages) \
 
 # Bytecode for what the dashboard imports from its start until every page is rendered, and for
 # nothing else: the list is measured (streamlit_ui/bytecode-modules.txt, made by
-# bench/startup.sh), about 23 MB where all of site-packages would be 114 MB. unchecked-hash:
+# bench/startup.sh): 24 MB, where all of site-packages would be 62 MB. unchecked-hash:
 # each .pyc holds a hash of its source instead of its mtime (reproducible digests), and Python
 # never re-reads the source to check it (the venv is root-owned and never changes at runtime).
 # PYTHONHASHSEED fixes the order of set constants inside the bytecode.
