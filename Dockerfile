@@ -9,9 +9,14 @@ ARG BASE_IMAGE=python:3.12-slim
 
 FROM ${BASE_IMAGE} AS builder
 
-# No bytecode from pip itself; the venv gets none either (see the prune step).
+# No bytecode from pip itself; the venv gets bytecode only for what start-up imports (below).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# binutils (strip, below) in the builder only: the runtime stage copies the venv, not the tools.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends binutils \
+ && rm -rf /var/lib/apt/lists/*
 
 RUN python3 -m venv /opt/venv
 
@@ -61,6 +66,37 @@ RUN set -eu; \
     done; \
     rm -f /tmp/requirements.txt
 
+# Symbol tables of the wheels' shared libraries (28 MB, mostly pyarrow's): loading them needs
+# only their dynamic symbols. Never the auditwheel-repaired libraries in *.libs/ (numpy.libs,
+# pillow.libs): patchelf moved their segments and strip breaks them ("ELF load command
+# address/offset not page-aligned"). Symlinks (the deduplicated copies) are left alone. Then
+# load what was stripped, so that a broken library fails the build and not the dashboard.
+RUN SP=$(echo /opt/venv/lib/python3*/site-packages) \
+ && find "$SP" -type f \( -name '*.so' -o -name '*.so.[0-9]*' \) -not -path '*.libs/*' \
+        -exec strip --strip-unneeded {} + \
+ && /opt/venv/bin/python -c "import numpy, pandas, pyarrow, pyarrow.compute, pyarrow.parquet, PIL.Image"
+
+# Bytecode for what the dashboard imports from its start until every page is rendered, and for
+# nothing else: the list is measured (streamlit_ui/bytecode-modules.txt, made by
+# bench/startup.sh): 24 MB, where all of site-packages would be 62 MB. unchecked-hash:
+# each .pyc holds a hash of its source instead of its mtime (reproducible digests), and Python
+# never re-reads the source to check it (the venv is root-owned and never changes at runtime).
+# PYTHONHASHSEED fixes the order of set constants inside the bytecode.
+COPY streamlit_ui/bytecode-modules.txt /tmp/bytecode-modules.txt
+RUN set -eu; \
+    SP=$(echo /opt/venv/lib/python3*/site-packages); \
+    missing=""; \
+    while read -r module; do \
+        case "$module" in ''|'#'*) continue ;; esac; \
+        if [ -f "$SP/$module" ]; then echo "$SP/$module"; else missing="$missing $module"; fi; \
+    done < /tmp/bytecode-modules.txt > /tmp/bytecode-files.txt; \
+    if [ -n "$missing" ]; then \
+        echo "warning: $(echo $missing | wc -w) modules in streamlit_ui/bytecode-modules.txt are not installed and get no bytecode (e.g.$(printf ' %s' $missing | cut -c1-200)); make the list again: bench/README.md, bench/startup.sh" >&2; \
+    fi; \
+    PYTHONHASHSEED=0 /opt/venv/bin/python -m compileall -q --invalidation-mode unchecked-hash \
+        -i /tmp/bytecode-files.txt; \
+    rm -f /tmp/bytecode-modules.txt /tmp/bytecode-files.txt
+
 
 FROM ${BASE_IMAGE} AS runtime
 
@@ -75,6 +111,9 @@ COPY --from=builder /opt/venv /opt/venv
 
 WORKDIR /app
 
+# Start-up work skipped (docs/IMAGE-SIZE.md): no file watcher, no usage statistics, and no
+# welcome banner, which looks up the external IP with two blocking HTTP requests (up to 1 s
+# each, on the server's event loop) where a subnet has no route out.
 ENV VIRTUAL_ENV=/opt/venv \
     PATH="/opt/venv/bin:${PATH}" \
     HOME=/home/streamlit \
@@ -85,6 +124,7 @@ ENV VIRTUAL_ENV=/opt/venv \
     STREAMLIT_SERVER_HEADLESS=true \
     STREAMLIT_SERVER_FILE_WATCHER_TYPE=none \
     STREAMLIT_BROWSER_GATHER_USAGE_STATS=false \
+    STREAMLIT_LOGGER_HIDE_WELCOME_MESSAGE=true \
     API_BASE_URL=""
 
 # The app is the last file layer: code changes rebuild only this one.

@@ -191,3 +191,72 @@ bench_stop_dockerd() {
     kill -9 "$dockerd_pid" 2>/dev/null || true
     dockerd_pid=""
 }
+
+# bench_unpack_image IMAGEKIT STORE IMAGE BUNDLE
+# Writes IMAGE (name:tag) from the imagekit STORE as an OCI layout and unpacks it with umoci
+# into BUNDLE, an OCI runtime bundle (config.json from the image's config, rootfs/). BUNDLE
+# must not exist. The layout is removed afterwards.
+bench_unpack_image() {
+    local imagekit="$1" store="$2" image="$3" bundle="$4" layout tag status=0
+    command -v umoci >/dev/null || bench_die "umoci not found; run scripts/setup.sh"
+    tag="${image##*:}"
+    [[ "$image" == *:* && "$tag" != */* ]] || tag=latest
+    layout="$(mktemp -d "${TMPDIR:-/tmp}/imagekit-bundle-layout.XXXXXX")"
+    if ! "$imagekit" --store "$store" export "$image" --format oci -o "$layout/image" >/dev/null; then
+        status=1
+        bench_log "imagekit export $image (store $store) failed"
+    elif ! umoci unpack --image "$layout/image:$tag" "$bundle" >/dev/null; then
+        status=1
+        bench_log "umoci unpack of $image into $bundle failed"
+    fi
+    rm -rf "$layout"
+    return "$status"
+}
+
+# bench_bundle_host_network BUNDLE PORT [OPTION...]
+# Adapts BUNDLE/config.json (from bench_unpack_image) to run detached with the host's network,
+# the way the dashboard is run in demos and benchmarks: no terminal, no network namespace, the
+# host's /etc/resolv.conf and /etc/hosts, Streamlit on PORT. Options:
+#   env=NAME=VALUE       set (or replace) an environment variable of the process
+#   cpu=QUOTA/PERIOD     CFS quota and period in microseconds (50000/100000 is 0.5 CPU)
+#   memory=BYTES         memory limit (and memory+swap limit: no swap)
+#   cgroup=PATH          linux.cgroupsPath (runc's cgroup for the container)
+#   rootfs=PATH          root.path (e.g. an overlay mounted over the unpacked rootfs)
+bench_bundle_host_network() {
+    python3 - "$@" <<'PY'
+import json, sys
+
+bundle, port, *options = sys.argv[1:]
+path = f"{bundle}/config.json"
+with open(path) as f:
+    config = json.load(f)
+process, linux = config["process"], config["linux"]
+env = {"STREAMLIT_SERVER_PORT": port}
+for option in options:
+    key, _, value = option.partition("=")
+    if key == "env":
+        name, _, val = value.partition("=")
+        env[name] = val
+    elif key == "cpu":
+        quota, _, period = value.partition("/")
+        linux.setdefault("resources", {})["cpu"] = {"quota": int(quota), "period": int(period)}
+    elif key == "memory":
+        linux.setdefault("resources", {})["memory"] = {"limit": int(value), "swap": int(value)}
+    elif key == "cgroup":
+        linux["cgroupsPath"] = value
+    elif key == "rootfs":
+        config["root"]["path"] = value
+    else:
+        sys.exit(f"bench_bundle_host_network: unknown option {option!r} "
+                 "(expected env=, cpu=, memory=, cgroup= or rootfs=)")
+process["terminal"] = False
+process["env"] = [e for e in process.get("env", []) if e.split("=", 1)[0] not in env] \
+    + [f"{k}={v}" for k, v in env.items()]
+linux["namespaces"] = [n for n in linux["namespaces"] if n["type"] != "network"]
+for file in ("/etc/resolv.conf", "/etc/hosts"):
+    config["mounts"].append({"destination": file, "type": "bind", "source": file,
+                             "options": ["rbind", "ro"]})
+with open(path, "w") as f:
+    json.dump(config, f, indent=1)
+PY
+}

@@ -86,19 +86,11 @@ diff -u samconfig.toml "$demo_dir/samconfig.toml" >&2 || true
 say "6/6 run the image (runc, host network) and check it"
 bundle="$demo_dir/bundle"
 rm -rf "$bundle" "$demo_dir/layout"
-"$imagekit" export vibejudge-dashboard --format oci -o "$demo_dir/layout" >/dev/null
-umoci unpack --image "$demo_dir/layout:latest" "$bundle" >/dev/null
-python3 - "$bundle/config.json" "$port" <<'PY'
-import json, sys
-path, port = sys.argv[1], sys.argv[2]
-config = json.load(open(path))
-config["process"]["terminal"] = False
-config["process"]["env"] = [e for e in config["process"]["env"] if not e.startswith("STREAMLIT_SERVER_PORT=")] + [f"STREAMLIT_SERVER_PORT={port}"]
-config["linux"]["namespaces"] = [n for n in config["linux"]["namespaces"] if n["type"] != "network"]
-for file in ("/etc/resolv.conf", "/etc/hosts"):
-    config["mounts"].append({"destination": file, "type": "bind", "source": file, "options": ["rbind", "ro"]})
-json.dump(config, open(path, "w"))
-PY
+# shellcheck source=../bench/lib.sh
+source bench/lib.sh
+bench_unpack_image "$imagekit" "$IMAGEKIT_STORE" vibejudge-dashboard "$bundle" \
+    || die "could not unpack vibejudge-dashboard from $IMAGEKIT_STORE into $bundle"
+bench_bundle_host_network "$bundle" "$port" || die "could not adapt $bundle/config.json"
 mkdir -p "$runc_root"
 runc --root "$runc_root" run --detach --bundle "$bundle" "$container" >"$demo_dir/container.log" 2>&1 </dev/null
 for _ in $(seq 1 90); do

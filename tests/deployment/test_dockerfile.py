@@ -103,7 +103,10 @@ def test_builder_makes_a_venv_without_pip_cache(instructions: list[Instruction])
         assert pruned in install, pruned
     text = " ".join(ins.args for ins in instructions)
     assert "PIP_INDEX_URL" not in text
-    assert len(runs) <= 2
+    # Nothing but the venv, the install (with its pruning) and the steps that change files the
+    # install made: bytecode and, where present, strip.
+    others = [run for run in runs if "python3 -m venv" not in run and run != install]
+    assert all("compileall" in run or "strip" in run or "apt-get" in run for run in others), others
 
 
 def test_requirements_before_app(instructions: list[Instruction]) -> None:
@@ -216,7 +219,61 @@ def test_dockerignore_sends_only_the_app(repo: Path) -> None:
     assert patterns[:2] == ["*", "!streamlit_ui/"]
     for path in ("Sources/OCI/Digest.swift", ".build/x", ".git/HEAD", "template.yaml", "tests/deployment/x.py"):
         assert _ignored(patterns, path), path
-    for path in ("streamlit_ui/app.py", "streamlit_ui/requirements.txt"):
+    for path in ("streamlit_ui/app.py", "streamlit_ui/requirements.txt", "streamlit_ui/bytecode-modules.txt"):
         assert not _ignored(patterns, path), path
     assert _ignored(patterns, "streamlit_ui/__pycache__/app.cpython-311.pyc")
     assert _ignored(patterns, "streamlit_ui/.streamlit/secrets.toml")
+
+
+def test_runtime_skips_start_up_work(instructions: list[Instruction]) -> None:
+    env = env_of(stages(instructions)["runtime"])
+    assert env["STREAMLIT_SERVER_FILE_WATCHER_TYPE"] == "none"
+    # The welcome banner's external-IP lookup blocks the event loop for up to 2 s.
+    assert env["STREAMLIT_LOGGER_HIDE_WELCOME_MESSAGE"] == "true"
+
+
+def test_bytecode_only_for_the_measured_modules(instructions: list[Instruction], repo: Path) -> None:
+    builder = stages(instructions)["builder"]
+    copies = [ins.args for ins in builder if ins.keyword == "COPY"]
+    assert "streamlit_ui/bytecode-modules.txt /tmp/bytecode-modules.txt" in copies
+    (compile_run,) = [ins.args for ins in builder if ins.keyword == "RUN" and "compileall" in ins.args]
+    # Hash-based .pyc files (no mtimes: reproducible), never checked against the source.
+    assert "--invalidation-mode unchecked-hash" in compile_run
+    assert "PYTHONHASHSEED=0" in compile_run
+    assert "-i /tmp/bytecode-files.txt" in compile_run
+    # The list changes without reinstalling: it is copied after the install step.
+    install = next(i for i, ins in enumerate(builder) if ins.keyword == "RUN" and "pip install" in ins.args)
+    listed = next(i for i, ins in enumerate(builder) if ins.keyword == "COPY" and "bytecode-modules" in ins.args)
+    assert install < listed
+    # The install step still sweeps every __pycache__ before that.
+    assert "-name __pycache__ -exec rm -rf" in builder[install].args
+    # The runtime never writes bytecode of its own.
+    assert env_of(stages(instructions)["runtime"])["PYTHONDONTWRITEBYTECODE"] == "1"
+    modules = [line for line in (repo / "streamlit_ui" / "bytecode-modules.txt").read_text().splitlines()
+               if line and not line.startswith("#")]
+    assert modules == sorted(set(modules))
+    assert all(m.endswith(".py") and not m.startswith("/") and ".." not in m for m in modules)
+    # Start-up imports Streamlit's server; the first Results page pandas (st.dataframe).
+    for needed in ("streamlit/__init__.py", "streamlit/web/bootstrap.py", "pandas/__init__.py"):
+        assert needed in modules, needed
+
+
+def test_strip_in_the_builder_only_and_never_the_auditwheel_libraries(instructions: list[Instruction]) -> None:
+    builder, runtime = stages(instructions)["builder"], stages(instructions)["runtime"]
+    runs = [ins.args for ins in builder if ins.keyword == "RUN"]
+    (apt,) = [run for run in runs if "apt-get" in run]
+    assert "install -y --no-install-recommends binutils" in apt
+    assert "rm -rf /var/lib/apt/lists/*" in apt
+    assert not any("apt-get" in ins.args or "binutils" in ins.args for ins in runtime)
+    (strip,) = [run for run in runs if "strip " in run]
+    assert "-type f" in strip  # the deduplicated symlinks are not stripped twice
+    assert "-not -path '*.libs/*'" in strip
+    assert "--strip-unneeded" in strip
+    # What was stripped is loaded before the image is made.
+    assert "import numpy, pandas, pyarrow" in strip
+    # Stripped after the install (and its deduplication), before anything is compiled.
+    order = [i for i, ins in enumerate(builder) if ins.keyword == "RUN"]
+    install = next(i for i in order if "pip install" in builder[i].args)
+    stripped = next(i for i in order if "strip " in builder[i].args)
+    compiled = next(i for i in order if "compileall" in builder[i].args)
+    assert install < stripped < compiled
