@@ -200,11 +200,11 @@ struct BuildCommand: AsyncParsableCommand {
         }
         if let project {
             let name = tags.first?.familiar ?? result.image.digest.description
-            try ProjectState(storeRoot: storeOptions.storeURL, projectDirectory: project.directory)
-                .recordBuild(
-                    LastBuild(
-                        image: name, digest: result.image.digest.description,
-                        builtAt: ISO8601DateFormatter().string(from: Date())))
+            try store.recordLastBuild(
+                LastBuild(
+                    image: name, digest: result.image.digest.description,
+                    builtAt: ISO8601DateFormatter().string(from: Date())),
+                ofProject: project.directory)
         }
         Output.line(result.image.digest.description)
         if let exportFailure {
@@ -272,15 +272,4 @@ extension Optional {
         guard let value = self else { throw CommandFailure.usage("invalid \(what)") }
         return value
     }
-}
-
-/// Build progress on stderr: one line per step, RUN output indented; nothing with --progress quiet.
-struct BuildRenderer: BuildProgress {
-    let options: ProgressOptions
-
-    func step(_ label: String, _ text: String) { options.say("\(label) \(text)") }
-    func cached(_ label: String) { options.say("\(label) CACHED") }
-    func cached(_ label: String, from source: String) { options.say("\(label) CACHED (registry cache \(source))") }
-    func output(_ line: String) { options.say("  | \(line)") }
-    func note(_ text: String) { options.say("=> \(text)") }
 }
