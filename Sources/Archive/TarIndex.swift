@@ -35,17 +35,20 @@ public enum TarIndex {
         }
         var members: [String: Member] = [:]
         var entry: OpaquePointer?
+        var nextHeader: Int64 = 0
         while true {
             let rc = archive_read_next_header(archive, &entry)
             if rc == ARCHIVE_EOF { break }
             guard rc >= ARCHIVE_WARN, let entry else {
+                // Where the failing header starts: right after the previous member's padded data.
+                let text = message(archive)
                 throw .invalidArchive(
                     url.path,
-                    reason:
-                        "the tar header at byte \(archive_read_header_position(archive)) is damaged or crafted, or the file is not a tar: \(message(archive))"
-                )
+                    reason: text.lowercased().contains("size")
+                        ? "the tar header at byte \(nextHeader) declares an impossible size; the archive is damaged or crafted"
+                        : "the tar header at byte \(nextHeader) is damaged, or the file is not a tar: \(text)")
             }
-            let headerStart = archive_read_header_position(archive)
+            let headerStart = nextHeader
             // Consumed bytes of the (only) filter: where this member's data starts.
             let dataOffset = archive_filter_bytes(archive, 0)
             let size = archive_entry_size(entry)
@@ -70,6 +73,7 @@ public enum TarIndex {
             {
                 members[memberName(String(cString: raw))] = Member(offset: dataOffset, size: size)
             }
+            nextHeader = dataOffset + (size + 511) / 512 * 512
             guard archive_read_data_skip(archive) == ARCHIVE_OK else {
                 throw .invalidArchive(url.path, reason: "truncated: \(message(archive))")
             }
