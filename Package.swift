@@ -50,16 +50,17 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
 
-        // Shared test helpers (a local docker-registry, temporary directories); used only by test targets.
+        // Shared test helpers (process runner, temporary directories, a local docker-registry, moto_server);
+        // every test target uses them, and only test targets.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "OCI", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Archive", "OCI", "TestSupport"]),
-        .testTarget(name: "DockerfileTests", dependencies: ["Dockerfile"], resources: [.copy("Corpus")]),
+        .testTarget(name: "DockerfileTests", dependencies: ["Dockerfile", "TestSupport"], resources: [.copy("Corpus")]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "Store", "OCI", "CZlib", "TestSupport"]),
-        .testTarget(name: "AWSTests", dependencies: ["AWS", "OCI"], resources: [.copy("Vectors")]),
-        .testTarget(name: "PolicyTests", dependencies: ["Policy", "Archive", "Store", "OCI", "imagekit"], resources: [.copy("Resources")]),
-        .testTarget(name: "DeployTests", dependencies: ["Deploy"]),
+        .testTarget(name: "AWSTests", dependencies: ["AWS", "OCI", "TestSupport"], resources: [.copy("Vectors")]),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "Archive", "Store", "OCI", "imagekit", "TestSupport"], resources: [.copy("Resources")]),
+        .testTarget(name: "DeployTests", dependencies: ["Deploy", "TestSupport"]),
         .testTarget(name: "ProjectTests", dependencies: ["Project"]),
         .testTarget(name: "EndToEndTests", dependencies: ["imagekit", "TestSupport"]),
     ]

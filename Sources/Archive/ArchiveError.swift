@@ -42,6 +42,8 @@ public enum ArchiveError: Error, CustomStringConvertible, Sendable, Equatable {
     case compressionFailed(String)
     /// The API was used out of order (e.g. `add` after `finish`).
     case misuse(String)
+    /// An image archive (a docker-archive tar) that cannot be read as one.
+    case invalidArchive(String, reason: String)
 
     public var description: String {
         switch self {
@@ -91,6 +93,8 @@ public enum ArchiveError: Error, CustomStringConvertible, Sendable, Equatable {
             return "gzip compression failed: \(reason)"
         case .misuse(let reason):
             return "layer API misuse: \(reason)"
+        case .invalidArchive(let path, let reason):
+            return "\(path): \(reason)"
         }
     }
 }

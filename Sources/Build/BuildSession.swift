@@ -190,15 +190,9 @@ struct BuildSession: Sendable {
         }
     }
 
+    /// WORKDIR's path: relative ones join the current working directory, then cleaned as Go's `path.Clean`.
     static func absolute(_ path: String, relativeTo base: String) -> String {
-        let joined = path.hasPrefix("/") ? path : (base.hasSuffix("/") ? base : base + "/") + path
-        var parts: [Substring] = []
-        for component in joined.split(separator: "/") {
-            if component == "." { continue }
-            if component == ".." { _ = parts.popLast(); continue }
-            parts.append(component)
-        }
-        return "/" + parts.joined(separator: "/")
+        PathClean.clean(path.hasPrefix("/") ? path : base + "/" + path)
     }
 
     /// WORKDIR creates its directory when missing, as Docker does; the check is cached like any step.

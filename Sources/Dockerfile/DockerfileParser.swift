@@ -148,266 +148,374 @@ private struct Context {
 
     // MARK: instructions
 
+    /// What every instruction parser gets: the keyword, where it stands, its raw flags and arguments.
+    struct InstructionInput {
+        let keyword: InstructionKeyword
+        let location: SourceLocation
+        let flags: [RawFlag]
+        let args: Span
+        let heredocs: [Heredoc]
+
+        func requireArgs(_ usage: String) throws {
+            if args.isEmpty {
+                throw DockerfileError.syntax(location, "\(keyword.rawValue) requires an argument: \(usage)")
+            }
+        }
+    }
+
+    /// One small parser per instruction, as BuildKit's dispatch does.
     func build(
         _ keyword: InstructionKeyword, location: SourceLocation, flags raw: [RawFlag], args: Span, whole: Span,
         heredocs: [Heredoc] = []
     ) throws -> Instruction {
-        let name = keyword.rawValue
-        func requireArgs(_ usage: String) throws {
-            if args.isEmpty { throw DockerfileError.syntax(location, "\(name) requires an argument: \(usage)") }
-        }
+        let input = InstructionInput(keyword: keyword, location: location, flags: raw, args: args, heredocs: heredocs)
         switch keyword {
-        case .from:
-            let f = try flags(raw, for: keyword, allowed: ["platform": .string])
-            let fields = args.whitespaceFields()
-            let usage = "FROM [--platform=PLATFORM] IMAGE [AS NAME]"
-            guard fields.count == 1 || (fields.count == 3 && fields[1].string.lowercased() == "as") else {
-                throw DockerfileError.syntax(location, "FROM requires either one or three arguments: \(usage)")
-            }
-            let image = fields[0].word(file: file)
-            try expander.check(image)
-            var stageName: String? = nil
-            if fields.count == 3 {
-                let n = fields[2].string.lowercased()
-                guard Self.isValidStageName(n) else {
-                    throw DockerfileError.syntax(
-                        loc(fields[2].start),
-                        "invalid stage name \"\(fields[2].string)\": a name starts with a letter and has only letters, digits, '-', '_' and '.'"
-                    )
-                }
-                stageName = n
-            }
-            let platform = f.strings["platform"]?.valueWord
-            if let platform { try expander.check(platform) }
-            return .from(FromInstruction(image: image, stageName: stageName, platform: platform))
+        case .from: return try fromInstruction(input)
+        case .arg: return try argInstruction(input)
+        case .env, .label: return try keyValueInstruction(input)
+        case .workdir, .user, .stopSignal: return try singleWordInstruction(input)
+        case .maintainer: return try maintainerInstruction(input)
+        case .expose: return try exposeInstruction(input)
+        case .healthcheck: return try healthcheckInstruction(input)
+        case .cmd, .entrypoint: return try commandInstruction(input)
+        case .shell: return try shellInstruction(input)
+        case .volume: return try volumeInstruction(input)
+        case .copy, .add: return try copyInstruction(input)
+        case .run: return try runInstruction(input)
+        case .onbuild: return try onbuildInstruction(input)
+        }
+    }
 
-        case .arg:
-            _ = try flags(raw, for: keyword, allowed: [:])
-            let words = args.quotedWords(escape: escape)
-            guard !words.isEmpty else {
-                throw DockerfileError.syntax(location, "ARG requires at least one argument: ARG NAME[=DEFAULT]")
-            }
-            return .arg(
-                try words.map { w in
-                    let at = loc(w.start)
-                    if let eq = w.chars.firstIndex(of: "=") {
-                        let n = String(w.chars[..<eq])
-                        guard !n.isEmpty else {
-                            throw DockerfileError.syntax(at, "ARG names can not be blank: write ARG NAME=VALUE")
-                        }
-                        let value = w.slice((eq + 1)..<w.chars.count).word(file: file)
-                        try expander.check(value)
-                        return ArgDeclaration(name: n, defaultValue: value, location: at)
-                    }
-                    return ArgDeclaration(name: w.string, defaultValue: nil, location: at)
-                })
-
-        case .env, .label:
-            _ = try flags(raw, for: keyword, allowed: [:])
-            let words = args.quotedWords(escape: escape)
-            guard !words.isEmpty else {
-                throw DockerfileError.syntax(location, "\(name) requires at least one argument: \(name) KEY=VALUE ...")
-            }
-            var pairs: [KeyValue] = []
-            if !words[0].chars.contains("=") {
-                let (key, value) = args.splitFirstWhitespace()
-                guard let value else {
-                    throw DockerfileError.syntax(
-                        location, "\(name) must have two arguments: \(name) KEY=VALUE (or the legacy \(name) KEY VALUE)"
-                    )
-                }
-                pairs.append(KeyValue(key: key.word(file: file), value: value.word(file: file)))
-            } else {
-                for w in words {
-                    guard let eq = w.chars.firstIndex(of: "=") else {
-                        throw DockerfileError.syntax(
-                            loc(w.start),
-                            "can't find = in \"\(w.string)\"; \(name) must be of the form \(name) KEY=VALUE ...")
-                    }
-                    guard eq > 0 else {
-                        throw DockerfileError.syntax(
-                            loc(w.start), "\(name) names can not be blank: write \(name) KEY=VALUE")
-                    }
-                    pairs.append(
-                        KeyValue(
-                            key: w.slice(0..<eq).word(file: file),
-                            value: w.slice((eq + 1)..<w.chars.count).word(file: file)))
-                }
-            }
-            for p in pairs {
-                try expander.check(p.key)
-                try expander.check(p.value)
-            }
-            return keyword == .env ? .env(pairs) : .label(pairs)
-
-        case .workdir, .user, .stopSignal:
-            _ = try flags(raw, for: keyword, allowed: [:])
-            guard !args.isEmpty else {
-                let usage =
-                    keyword == .workdir
-                    ? "WORKDIR /path" : keyword == .user ? "USER user[:group]" : "STOPSIGNAL SIGTERM"
-                throw DockerfileError.syntax(location, "\(name) requires exactly one argument: \(usage)")
-            }
-            let word = args.word(file: file)
-            try expander.check(word)
-            switch keyword {
-            case .workdir: return .workdir(word)
-            case .user: return .user(word)
-            default:
-                if !word.text.contains("$") { try StopSignal.validate(word) }
-                return .stopSignal(word)
-            }
-
-        case .maintainer:
-            _ = try flags(raw, for: keyword, allowed: [:])
-            try requireArgs("MAINTAINER NAME (better: LABEL org.opencontainers.image.authors=NAME)")
-            return .maintainer(args.string)
-
-        case .expose:
-            _ = try flags(raw, for: keyword, allowed: [:])
-            let words = args.whitespaceFields().map { $0.word(file: file) }
-            guard !words.isEmpty else {
-                throw DockerfileError.syntax(location, "EXPOSE requires at least one argument: EXPOSE 80/tcp")
-            }
-            for w in words {
-                try expander.check(w)
-                if !w.text.contains("$") { _ = try ExposedPort.keys(w) }
-            }
-            return .expose(words)
-
-        case .healthcheck:
-            return .healthcheck(try healthcheck(raw, location: location, args: args))
-
-        case .cmd, .entrypoint:
-            _ = try flags(raw, for: keyword, allowed: [:])
-            try requireArgs("\(name) [\"executable\", \"arg\"] or \(name) command text")
-            let command = try self.command(args, keyword: name)
-            return keyword == .cmd ? .cmd(command) : .entrypoint(command)
-
-        case .shell:
-            _ = try flags(raw, for: keyword, allowed: [:])
-            var reader = JSONArrayReader(args, file: file)
-            switch reader.read() {
-            case .strings(let words):
-                guard !words.isEmpty else {
-                    throw DockerfileError.syntax(
-                        location, "SHELL requires at least one argument, e.g. SHELL [\"/bin/bash\", \"-c\"]")
-                }
-                return .shell(words.map(\.text))
-            case .notStrings(let p):
+    /// FROM [--platform=P] IMAGE [AS NAME]
+    private func fromInstruction(_ input: InstructionInput) throws -> Instruction {
+        let keyword = input.keyword
+        let location = input.location
+        let raw = input.flags
+        let args = input.args
+        let f = try flags(raw, for: keyword, allowed: ["platform": .string])
+        let fields = args.whitespaceFields()
+        let usage = "FROM [--platform=PLATFORM] IMAGE [AS NAME]"
+        guard fields.count == 1 || (fields.count == 3 && fields[1].string.lowercased() == "as") else {
+            throw DockerfileError.syntax(location, "FROM requires either one or three arguments: \(usage)")
+        }
+        let image = fields[0].word(file: file)
+        try expander.check(image)
+        var stageName: String? = nil
+        if fields.count == 3 {
+            let n = fields[2].string.lowercased()
+            guard Self.isValidStageName(n) else {
                 throw DockerfileError.syntax(
-                    loc(p), "when using JSON array syntax, arrays must be comprised of strings only")
-            case .invalid:
-                throw DockerfileError.syntax(
-                    args.isEmpty ? location : loc(args.start),
-                    "SHELL requires the arguments to be in JSON form, e.g. SHELL [\"/bin/bash\", \"-c\"]")
-            }
-
-        case .volume:
-            _ = try flags(raw, for: keyword, allowed: [:])
-            let words = try listArguments(args, keyword: name)
-            guard !words.isEmpty else {
-                throw DockerfileError.syntax(location, "VOLUME requires at least one argument: VOLUME /data")
-            }
-            for w in words {
-                if w.text.trimmingCharacters(in: .whitespaces).isEmpty {
-                    throw DockerfileError.syntax(w.location, "VOLUME specified can not be an empty string")
-                }
-                try expander.check(w)
-            }
-            return .volume(words)
-
-        case .copy, .add:
-            let isCopy = keyword == .copy
-            var allowed: [String: FlagKind] = ["chown": .string, "chmod": .string, "link": .bool, "exclude": .list]
-            var rejected: [String: String] = [:]
-            if isCopy {
-                allowed["from"] = .string
-                allowed["parents"] = .bool
-            } else {
-                allowed["checksum"] = .string
-                rejected["parents"] = "--parents is a COPY flag: use COPY --parents for files of the context"
-                rejected["keep-git-dir"] = "clone the repository in a RUN step, or COPY a local checkout"
-                rejected["unpack"] = "use COPY for files and ADD for local archives to unpack"
-            }
-            let f = try flags(raw, for: keyword, allowed: allowed, rejected: rejected)
-            var isJSON = false
-            var words: [Word]
-            var reader = JSONArrayReader(args, file: file)
-            switch reader.read() {
-            case .strings(let w): words = w; isJSON = true
-            case .notStrings(let p):
-                throw DockerfileError.syntax(
-                    loc(p), "when using JSON array syntax, arrays must be comprised of strings only")
-            case .invalid(_, let unterminated):
-                if unterminated { throw unterminatedJSON(args, keyword: name) }
-                words = args.whitespaceFields().map { $0.word(file: file) }
-            }
-            guard words.count >= 2 else {
-                let count = words.isEmpty ? "none was" : "only one was"
-                throw DockerfileError.syntax(
-                    location,
-                    "\(name) requires at least two arguments (sources and a destination), but \(count) provided: \(name) SRC... DEST"
+                    loc(fields[2].start),
+                    "invalid stage name \"\(fields[2].string)\": a name starts with a letter and has only letters, digits, '-', '_' and '.'"
                 )
             }
-            for w in words { try expander.check(w) }
-            let from = f.strings["from"]?.valueWord
-            let chown = f.strings["chown"]?.valueWord
-            let chmod = f.strings["chmod"]?.valueWord
-            for w in [from, chown, chmod].compactMap({ $0 }) { try expander.check(w) }
-            if let chmod, !chmod.text.contains("$") { try Self.checkChmod(chmod) }
-            let checksum = f.strings["checksum"]?.valueWord
-            if let checksum {
-                try expander.check(checksum)
-                if !checksum.text.contains("$") { try CopySources.checkChecksum(checksum) }
-            }
-            var copy = CopyInstruction(
-                sources: Array(words.dropLast()), destination: words.last!, from: from,
-                chown: chown, chmod: chmod, link: f.bools["link"] ?? false, isJSONForm: isJSON)
-            copy.checksum = checksum
-            copy.parents = f.bools["parents"] ?? false
-            copy.excludes = (f.lists["exclude"] ?? []).map(\.valueWord)
-            for w in copy.excludes { try expander.check(w) }
-            if !isJSON { try splitHeredocSources(&copy, heredocs: heredocs, keyword: name) }
-            return isCopy ? .copy(copy) : .add(copy)
+            stageName = n
+        }
+        let platform = f.strings["platform"]?.valueWord
+        if let platform { try expander.check(platform) }
+        return .from(FromInstruction(image: image, stageName: stageName, platform: platform))
+    }
 
-        case .run:
-            let f = try flags(
-                raw, for: keyword, allowed: ["mount": .list, "network": .string],
-                rejected: [
-                    "security": "it needs the security.insecure entitlement this builder does not grant; drop the flag"
-                ])
-            try requireArgs("RUN command text, or RUN [\"executable\", \"arg\"]")
-            let command = try self.command(args, keyword: name)
-            var run = RunInstruction(command: command)
-            if case .shell = command { run.heredocs = heredocs }
-            for flag in f.lists["mount"] ?? [] {
-                try expander.check(flag.valueWord)
-                run.mounts.append(try RunMount.parse(flag.valueWord, expand: nil))
-            }
-            if let network = f.strings["network"] {
-                guard let mode = RunNetwork(rawValue: network.value?.lowercased() ?? "") else {
-                    throw DockerfileError.syntax(
-                        network.location, "unsupported --network=\(network.value ?? ""): use default, none or host")
+    /// ARG NAME[=DEFAULT] ...
+    private func argInstruction(_ input: InstructionInput) throws -> Instruction {
+        let keyword = input.keyword
+        let location = input.location
+        let raw = input.flags
+        let args = input.args
+        _ = try flags(raw, for: keyword, allowed: [:])
+        let words = args.quotedWords(escape: escape)
+        guard !words.isEmpty else {
+            throw DockerfileError.syntax(location, "ARG requires at least one argument: ARG NAME[=DEFAULT]")
+        }
+        return .arg(
+            try words.map { w in
+                let at = loc(w.start)
+                if let eq = w.chars.firstIndex(of: "=") {
+                    let n = String(w.chars[..<eq])
+                    guard !n.isEmpty else {
+                        throw DockerfileError.syntax(at, "ARG names can not be blank: write ARG NAME=VALUE")
+                    }
+                    let value = w.slice((eq + 1)..<w.chars.count).word(file: file)
+                    try expander.check(value)
+                    return ArgDeclaration(name: n, defaultValue: value, location: at)
                 }
-                run.network = mode
-            }
-            return .run(run)
+                return ArgDeclaration(name: w.string, defaultValue: nil, location: at)
+            })
+    }
 
-        case .onbuild:
-            _ = try flags(raw, for: keyword, allowed: [:])
-            try requireArgs("ONBUILD INSTRUCTION ARGUMENTS")
-            let inner = try instruction(args, endLine: 0)
-            let innerKeyword = inner.instruction.keyword
-            switch innerKeyword {
-            case .onbuild:
-                throw DockerfileError.syntax(inner.location, "chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
-            case .from, .maintainer:
+    /// ENV and LABEL: KEY=VALUE ... or the legacy KEY VALUE
+    private func keyValueInstruction(_ input: InstructionInput) throws -> Instruction {
+        let keyword = input.keyword
+        let location = input.location
+        let raw = input.flags
+        let args = input.args
+        let name = input.keyword.rawValue
+        _ = try flags(raw, for: keyword, allowed: [:])
+        let words = args.quotedWords(escape: escape)
+        guard !words.isEmpty else {
+            throw DockerfileError.syntax(location, "\(name) requires at least one argument: \(name) KEY=VALUE ...")
+        }
+        var pairs: [KeyValue] = []
+        if !words[0].chars.contains("=") {
+            let (key, value) = args.splitFirstWhitespace()
+            guard let value else {
                 throw DockerfileError.syntax(
-                    inner.location, "\(innerKeyword.rawValue) isn't allowed as an ONBUILD trigger")
-            default:
-                return .onbuild(OnBuildTrigger(text: args.string, keyword: innerKeyword))
+                    location, "\(name) must have two arguments: \(name) KEY=VALUE (or the legacy \(name) KEY VALUE)"
+                )
             }
+            pairs.append(KeyValue(key: key.word(file: file), value: value.word(file: file)))
+        } else {
+            for w in words {
+                guard let eq = w.chars.firstIndex(of: "=") else {
+                    throw DockerfileError.syntax(
+                        loc(w.start),
+                        "can't find = in \"\(w.string)\"; \(name) must be of the form \(name) KEY=VALUE ...")
+                }
+                guard eq > 0 else {
+                    throw DockerfileError.syntax(
+                        loc(w.start), "\(name) names can not be blank: write \(name) KEY=VALUE")
+                }
+                pairs.append(
+                    KeyValue(
+                        key: w.slice(0..<eq).word(file: file),
+                        value: w.slice((eq + 1)..<w.chars.count).word(file: file)))
+            }
+        }
+        for p in pairs {
+            try expander.check(p.key)
+            try expander.check(p.value)
+        }
+        return keyword == .env ? .env(pairs) : .label(pairs)
+    }
+
+    /// WORKDIR, USER and STOPSIGNAL: one word each
+    private func singleWordInstruction(_ input: InstructionInput) throws -> Instruction {
+        let keyword = input.keyword
+        let location = input.location
+        let raw = input.flags
+        let args = input.args
+        let name = input.keyword.rawValue
+        _ = try flags(raw, for: keyword, allowed: [:])
+        guard !args.isEmpty else {
+            let usage =
+                keyword == .workdir
+                ? "WORKDIR /path" : keyword == .user ? "USER user[:group]" : "STOPSIGNAL SIGTERM"
+            throw DockerfileError.syntax(location, "\(name) requires exactly one argument: \(usage)")
+        }
+        let word = args.word(file: file)
+        try expander.check(word)
+        switch keyword {
+        case .workdir: return .workdir(word)
+        case .user: return .user(word)
+        default:
+            if !word.text.contains("$") { try StopSignal.validate(word) }
+            return .stopSignal(word)
+        }
+    }
+
+    /// MAINTAINER NAME (deprecated, kept verbatim)
+    private func maintainerInstruction(_ input: InstructionInput) throws -> Instruction {
+        let keyword = input.keyword
+        let raw = input.flags
+        let args = input.args
+        _ = try flags(raw, for: keyword, allowed: [:])
+        try input.requireArgs("MAINTAINER NAME (better: LABEL org.opencontainers.image.authors=NAME)")
+        return .maintainer(args.string)
+    }
+
+    /// EXPOSE PORT[/PROTO] ...
+    private func exposeInstruction(_ input: InstructionInput) throws -> Instruction {
+        let keyword = input.keyword
+        let location = input.location
+        let raw = input.flags
+        let args = input.args
+        _ = try flags(raw, for: keyword, allowed: [:])
+        let words = args.whitespaceFields().map { $0.word(file: file) }
+        guard !words.isEmpty else {
+            throw DockerfileError.syntax(location, "EXPOSE requires at least one argument: EXPOSE 80/tcp")
+        }
+        for w in words {
+            try expander.check(w)
+            if !w.text.contains("$") { _ = try ExposedPort.keys(w) }
+        }
+        return .expose(words)
+    }
+
+    /// HEALTHCHECK [OPTIONS] CMD ... | NONE
+    private func healthcheckInstruction(_ input: InstructionInput) throws -> Instruction {
+        let location = input.location
+        let raw = input.flags
+        let args = input.args
+        return .healthcheck(try healthcheck(raw, location: location, args: args))
+    }
+
+    /// CMD and ENTRYPOINT: exec (JSON) or shell form
+    private func commandInstruction(_ input: InstructionInput) throws -> Instruction {
+        let keyword = input.keyword
+        let raw = input.flags
+        let args = input.args
+        let name = input.keyword.rawValue
+        _ = try flags(raw, for: keyword, allowed: [:])
+        try input.requireArgs("\(name) [\"executable\", \"arg\"] or \(name) command text")
+        let command = try self.command(args, keyword: name)
+        return keyword == .cmd ? .cmd(command) : .entrypoint(command)
+    }
+
+    /// SHELL ["executable", "arg"]: JSON form only
+    private func shellInstruction(_ input: InstructionInput) throws -> Instruction {
+        let keyword = input.keyword
+        let location = input.location
+        let raw = input.flags
+        let args = input.args
+        _ = try flags(raw, for: keyword, allowed: [:])
+        var reader = JSONArrayReader(args, file: file)
+        switch reader.read() {
+        case .strings(let words):
+            guard !words.isEmpty else {
+                throw DockerfileError.syntax(
+                    location, "SHELL requires at least one argument, e.g. SHELL [\"/bin/bash\", \"-c\"]")
+            }
+            return .shell(words.map(\.text))
+        case .notStrings(let p):
+            throw DockerfileError.syntax(
+                loc(p), "when using JSON array syntax, arrays must be comprised of strings only")
+        case .invalid:
+            throw DockerfileError.syntax(
+                args.isEmpty ? location : loc(args.start),
+                "SHELL requires the arguments to be in JSON form, e.g. SHELL [\"/bin/bash\", \"-c\"]")
+        }
+    }
+
+    /// VOLUME /path ... or a JSON array
+    private func volumeInstruction(_ input: InstructionInput) throws -> Instruction {
+        let keyword = input.keyword
+        let location = input.location
+        let raw = input.flags
+        let args = input.args
+        let name = input.keyword.rawValue
+        _ = try flags(raw, for: keyword, allowed: [:])
+        let words = try listArguments(args, keyword: name)
+        guard !words.isEmpty else {
+            throw DockerfileError.syntax(location, "VOLUME requires at least one argument: VOLUME /data")
+        }
+        for w in words {
+            if w.text.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw DockerfileError.syntax(w.location, "VOLUME specified can not be an empty string")
+            }
+            try expander.check(w)
+        }
+        return .volume(words)
+    }
+
+    /// COPY and ADD: flags, sources and destination, heredoc sources
+    private func copyInstruction(_ input: InstructionInput) throws -> Instruction {
+        let keyword = input.keyword
+        let location = input.location
+        let raw = input.flags
+        let args = input.args
+        let heredocs = input.heredocs
+        let name = input.keyword.rawValue
+        let isCopy = keyword == .copy
+        var allowed: [String: FlagKind] = ["chown": .string, "chmod": .string, "link": .bool, "exclude": .list]
+        var rejected: [String: String] = [:]
+        if isCopy {
+            allowed["from"] = .string
+            allowed["parents"] = .bool
+        } else {
+            allowed["checksum"] = .string
+            rejected["parents"] = "--parents is a COPY flag: use COPY --parents for files of the context"
+            rejected["keep-git-dir"] = "clone the repository in a RUN step, or COPY a local checkout"
+            rejected["unpack"] = "use COPY for files and ADD for local archives to unpack"
+        }
+        let f = try flags(raw, for: keyword, allowed: allowed, rejected: rejected)
+        var isJSON = false
+        var words: [Word]
+        var reader = JSONArrayReader(args, file: file)
+        switch reader.read() {
+        case .strings(let w): words = w; isJSON = true
+        case .notStrings(let p):
+            throw DockerfileError.syntax(
+                loc(p), "when using JSON array syntax, arrays must be comprised of strings only")
+        case .invalid(_, let unterminated):
+            if unterminated { throw unterminatedJSON(args, keyword: name) }
+            words = args.whitespaceFields().map { $0.word(file: file) }
+        }
+        guard words.count >= 2 else {
+            let count = words.isEmpty ? "none was" : "only one was"
+            throw DockerfileError.syntax(
+                location,
+                "\(name) requires at least two arguments (sources and a destination), but \(count) provided: \(name) SRC... DEST"
+            )
+        }
+        for w in words { try expander.check(w) }
+        let from = f.strings["from"]?.valueWord
+        let chown = f.strings["chown"]?.valueWord
+        let chmod = f.strings["chmod"]?.valueWord
+        for w in [from, chown, chmod].compactMap({ $0 }) { try expander.check(w) }
+        if let chmod, !chmod.text.contains("$") { try Self.checkChmod(chmod) }
+        let checksum = f.strings["checksum"]?.valueWord
+        if let checksum {
+            try expander.check(checksum)
+            if !checksum.text.contains("$") { try CopySources.checkChecksum(checksum) }
+        }
+        var copy = CopyInstruction(
+            sources: Array(words.dropLast()), destination: words.last!, from: from,
+            chown: chown, chmod: chmod, link: f.bools["link"] ?? false, isJSONForm: isJSON)
+        copy.checksum = checksum
+        copy.parents = f.bools["parents"] ?? false
+        copy.excludes = (f.lists["exclude"] ?? []).map(\.valueWord)
+        for w in copy.excludes { try expander.check(w) }
+        if !isJSON { try splitHeredocSources(&copy, heredocs: heredocs, keyword: name) }
+        return isCopy ? .copy(copy) : .add(copy)
+    }
+
+    /// RUN [--mount=...] [--network=...] command
+    private func runInstruction(_ input: InstructionInput) throws -> Instruction {
+        let keyword = input.keyword
+        let raw = input.flags
+        let args = input.args
+        let heredocs = input.heredocs
+        let name = input.keyword.rawValue
+        let f = try flags(
+            raw, for: keyword, allowed: ["mount": .list, "network": .string],
+            rejected: [
+                "security": "it needs the security.insecure entitlement this builder does not grant; drop the flag"
+            ])
+        try input.requireArgs("RUN command text, or RUN [\"executable\", \"arg\"]")
+        let command = try self.command(args, keyword: name)
+        var run = RunInstruction(command: command)
+        if case .shell = command { run.heredocs = heredocs }
+        for flag in f.lists["mount"] ?? [] {
+            try expander.check(flag.valueWord)
+            run.mounts.append(try RunMount.parse(flag.valueWord, expand: nil))
+        }
+        if let network = f.strings["network"] {
+            guard let mode = RunNetwork(rawValue: network.value?.lowercased() ?? "") else {
+                throw DockerfileError.syntax(
+                    network.location, "unsupported --network=\(network.value ?? ""): use default, none or host")
+            }
+            run.network = mode
+        }
+        return .run(run)
+    }
+
+    /// ONBUILD INSTRUCTION: a trigger, checked but not run
+    private func onbuildInstruction(_ input: InstructionInput) throws -> Instruction {
+        let keyword = input.keyword
+        let raw = input.flags
+        let args = input.args
+        _ = try flags(raw, for: keyword, allowed: [:])
+        try input.requireArgs("ONBUILD INSTRUCTION ARGUMENTS")
+        let inner = try instruction(args, endLine: 0)
+        let innerKeyword = inner.instruction.keyword
+        switch innerKeyword {
+        case .onbuild:
+            throw DockerfileError.syntax(inner.location, "chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")
+        case .from, .maintainer:
+            throw DockerfileError.syntax(
+                inner.location, "\(innerKeyword.rawValue) isn't allowed as an ONBUILD trigger")
+        default:
+            return .onbuild(OnBuildTrigger(text: args.string, keyword: innerKeyword))
         }
     }
 

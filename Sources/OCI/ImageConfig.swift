@@ -229,22 +229,3 @@ public struct History: Sendable, Hashable, Codable {
         self.emptyLayer = emptyLayer
     }
 }
-
-/// RFC 3339 timestamps for `created` fields, derived from SOURCE_DATE_EPOCH so they are reproducible.
-public enum Timestamp {
-    public static func rfc3339(epochSeconds: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(epochSeconds)))
-    }
-}
-
-/// Values every builder and checker of images must agree on.
-public enum ImageDefaults {
-    /// The PATH a container gets when its image sets none (Docker's and runc's default).
-    public static let path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-    /// OCI annotation keys naming the base image, which `imagekit build` writes as labels.
-    public static let baseNameLabel = "org.opencontainers.image.base.name"
-    public static let baseDigestLabel = "org.opencontainers.image.base.digest"
-}

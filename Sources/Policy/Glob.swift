@@ -1,5 +1,9 @@
 /// Path and name globs for allowlists: `*` matches within one path component, `**` across
 /// components, `?` one character.
+///
+/// Why not one of Dockerfile's dialects: COPY's `GlobPattern` has no `**`, and .dockerignore's
+/// patterns make `[`/`\` special and let `a/**/b` match `a/b`; either would change what a
+/// policy allowlist (policies/README.md) allows. Policy does not depend on Dockerfile either.
 enum Glob {
     static func matches(_ pattern: String, _ text: String, caseInsensitive: Bool = false) -> Bool {
         let p = Array(caseInsensitive ? pattern.uppercased() : pattern)

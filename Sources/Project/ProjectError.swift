@@ -1,4 +1,4 @@
-/// Errors in the project file (`imagekit.yaml`) and the project's recorded state.
+/// Errors in the project file (`imagekit.yaml`), and a project with no recorded build.
 public enum ProjectError: Error, CustomStringConvertible, Sendable {
     case syntax(file: String, line: Int, message: String)
     case invalid(file: String, line: Int, message: String)

@@ -88,6 +88,10 @@ public struct PruneReport: Sendable, Codable {
 ///     meta/layers/<hex>.json          LayerInfo per layer blob
 ///     unpacked/<diffID hex>           layers extracted for overlay mounts, checked against their diffID
 ///     meta/remote/<hex>.json          where a layer blob the store does not hold can be fetched (a registry build cache)
+///     meta/files/<hex>.idx            a layer blob's file index (verify's format), removed with the blob
+///     meta/projects/<hash>.json       what a project's last build produced
+///
+/// Every path under `meta/` is decided in StoreMetadata.swift; other modules use its typed methods.
 ///
 /// The root is 0700 (extracted layers hold setuid files and device nodes) and blobs are 0444.
 /// Several imagekit processes may share a store: index.json changes happen under an
@@ -117,7 +121,10 @@ public actor ImageStore {
         {
             throw .io(path: root.path, operation: "restricting permissions of", errno: errno)
         }
-        for dir in ["blobs/sha256", "ingest", "meta/layers", "meta/remote", "cache", "unpacked", "tmp"] {
+        for dir in [
+            "blobs/sha256", "ingest", BlobRecord.layerInfo.directory, BlobRecord.remoteLayer.directory, "cache",
+            "unpacked", "tmp",
+        ] {
             try FileOps.makeDirectory(root.appendingPathComponent(dir))
         }
         let layoutFile = root.appendingPathComponent("oci-layout")
@@ -246,12 +253,12 @@ public actor ImageStore {
     // MARK: Layer facts
 
     public func recordLayerInfo(_ info: LayerInfo, for digest: Digest) throws(StoreError) {
-        let url = root.appendingPathComponent("meta/layers/\(digest.encoded).json")
+        let url = recordURL(.layerInfo, blob: digest.encoded)
         try FileOps.atomicWrite(try Self.encode(info, path: url.path), to: url)
     }
 
     public func layerInfo(_ digest: Digest) -> LayerInfo? {
-        let url = root.appendingPathComponent("meta/layers/\(digest.encoded).json")
+        let url = recordURL(.layerInfo, blob: digest.encoded)
         guard let data = try? FileOps.read(url) else { return nil }
         return try? JSONDecoder().decode(LayerInfo.self, from: data)
     }
@@ -292,13 +299,13 @@ public actor ImageStore {
     /// Records that a layer blob the store does not hold is served by `repository`
     /// (`REGISTRY/REPO`): a build from a registry cache references it without downloading it.
     public func recordRemoteLayer(_ digest: Digest, repository: String) throws(StoreError) {
-        let url = root.appendingPathComponent("meta/remote/\(digest.encoded).json")
+        let url = recordURL(.remoteLayer, blob: digest.encoded)
         try FileOps.atomicWrite(try Self.encode(RemoteLayer(repository: repository), path: url.path), to: url)
     }
 
     /// The repository serving a blob that is not in the store, if one was recorded.
     public nonisolated func remoteLayer(_ digest: Digest) -> RemoteLayer? {
-        let url = root.appendingPathComponent("meta/remote/\(digest.encoded).json")
+        let url = recordURL(.remoteLayer, blob: digest.encoded)
         guard let data = try? FileOps.read(url) else { return nil }
         return try? JSONDecoder().decode(RemoteLayer.self, from: data)
     }
@@ -509,9 +516,7 @@ public actor ImageStore {
             }
             report.reclaimedBytes += FileOps.fileSize(url) ?? 0
             if unlink(url.path) == 0 { report.removedBlobs += 1 }
-            unlink(root.appendingPathComponent("meta/layers/\(name).json").path)
-            unlink(root.appendingPathComponent("meta/remote/\(name).json").path)
-            unlink(root.appendingPathComponent("meta/files/\(name).idx").path)  // verify's cached file index
+            removeRecords(ofBlob: name)
         }
         let ingest = root.appendingPathComponent("ingest")
         for name in (try? fm.contentsOfDirectory(atPath: ingest.path)) ?? [] {

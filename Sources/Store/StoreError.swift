@@ -13,6 +13,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case invalidName(String, reason: String)
     case corrupt(path: String, reason: String)
     case imageInUse(String, tags: [String])
+    /// An OCI layout or docker-archive outside the store that cannot be read as an image.
+    case invalidImage(String, reason: String)
 
     public var description: String {
         switch self {
@@ -43,6 +45,8 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
             return "invalid image name '\(name)': \(reason)"
         case .corrupt(let path, let reason):
             return "the store file \(path) is damaged: \(reason); remove it or restore the store from a backup"
+        case .invalidImage(let what, let reason):
+            return "cannot read image \(what): \(reason)"
         case .imageInUse(let image, let tags):
             return "image \(image) is tagged as \(tags.joined(separator: ", ")); remove those tags or use --force"
         }

@@ -133,13 +133,11 @@ actor RegistryBuildCache: RemoteCacheSource {
     /// verify reads it; nil when the cache has none or it does not parse.
     func fileList(_ diffID: Digest) async -> Data? {
         guard let known = layers[diffID], let list = known.layer.fileList else { return nil }
-        let file = LayerFileList.url(storeRoot: store.root, blob: known.layer.blob.digest)
-        if let data = try? FileOps.read(file), LayerFileList.isValid(data) { return data }
+        if let data = LayerFileList.stored(blob: known.layer.blob.digest, in: store) { return data }
         guard let data = try? await client.fetchSmallBlob(list, from: known.source), LayerFileList.isValid(data) else {
             return nil
         }
-        try? FileOps.makeDirectory(file.deletingLastPathComponent())
-        try? FileOps.atomicWrite(data, to: file)
+        try? store.recordFileIndex(data, layer: known.layer.blob.digest)
         return data
     }
 
@@ -164,15 +162,13 @@ enum RegistryCacheExport {
         // A list the store has, else the imported cache's (a small download), else one made from the blob.
         func fileList(_ blob: Descriptor, diffID: Digest, uncompressedSize: Int64?) async throws -> Descriptor? {
             let data: Data
-            if let local = try? FileOps.read(LayerFileList.url(storeRoot: store.root, blob: blob.digest)),
-                LayerFileList.isValid(local)
-            {
+            if let local = LayerFileList.stored(blob: blob.digest, in: store) {
                 data = local
             } else if let imported, let fetched = await imported.fileList(diffID) {
                 data = fetched
             } else if store.hasBlob(blob.digest) {
                 data = try LayerFileList.ensure(
-                    blob: blob, diffID: diffID, uncompressedSize: uncompressedSize, storeRoot: store.root)
+                    blob: blob, diffID: diffID, uncompressedSize: uncompressedSize, store: store)
             } else {
                 return nil
             }

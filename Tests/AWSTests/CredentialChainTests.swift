@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AWS
@@ -10,15 +11,17 @@ struct CredentialChainTests {
     static let token = "SESSIONtokenDONOTprint0123456789"
 
     struct Home {
-        let root: URL
+        let directory: TemporaryDirectory
+        var root: URL { directory.url }
         var environment: [String: String]
 
         init(credentials: String? = nil, config: String? = nil, extra: [String: String] = [:]) throws {
-            root = try TestSupport.temporaryDirectory()
+            directory = try TemporaryDirectory(prefix: "imagekit-aws")
+            let root = directory.url
             if let credentials {
-                try TestSupport.write(credentials, to: root.appendingPathComponent(".aws/credentials"))
+                try writeFile(credentials, to: root.appendingPathComponent(".aws/credentials"))
             }
-            if let config { try TestSupport.write(config, to: root.appendingPathComponent(".aws/config")) }
+            if let config { try writeFile(config, to: root.appendingPathComponent(".aws/config")) }
             environment = ["HOME": root.path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
                 .merging(extra) { $1 }
         }
@@ -30,7 +33,7 @@ struct CredentialChainTests {
             AWSConfigResolver(environment: environment, profile: profile)
         }
 
-        func remove() { try? FileManager.default.removeItem(at: root) }
+        func remove() { directory.remove() }
     }
 
     /// No secret may leak into what users see.
@@ -105,7 +108,7 @@ struct CredentialChainTests {
     func configFile() async throws {
         let home = try Home()
         defer { home.remove() }
-        try TestSupport.write(
+        try writeFile(
             "[profile build]\nregion = eu-west-3\naws_access_key_id = AKIACONFIG\naws_secret_access_key = \(Self.secret)\n",
             to: home.root.appendingPathComponent("conf/custom-config"))
         var env = home
@@ -147,13 +150,13 @@ struct CredentialChainTests {
         let home = try Home()
         defer { home.remove() }
         let script = home.root.appendingPathComponent("bin/creds helper.sh")
-        try TestSupport.write(
+        try writeFile(
             """
             #!/bin/sh
             # prints what the first argument and the environment say
             printf '{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s", "SessionToken": "%s", "Expiration": "2099-01-01T00:00:00Z"}' "$1" "$CREDS_SECRET" "$2"
             """, to: script, mode: 0o755)
-        try TestSupport.write(
+        try writeFile(
             "[profile proc]\ncredential_process = \"\(script.path)\" AKIAPROC 'tok en'\n",
             to: home.root.appendingPathComponent(".aws/config"))
         var env = home
@@ -172,16 +175,16 @@ struct CredentialChainTests {
         let home = try Home()
         defer { home.remove() }
         let failing = home.root.appendingPathComponent("fail.sh")
-        try TestSupport.write(
+        try writeFile(
             "#!/bin/sh\necho 'token expired, run aws sso login' >&2\nexit 3\n", to: failing, mode: 0o755)
         let garbage = home.root.appendingPathComponent("garbage.sh")
-        try TestSupport.write(
+        try writeFile(
             "#!/bin/sh\necho 'AccessKeyId=AKIA SecretAccessKey=\(Self.secret)'\n", to: garbage, mode: 0o755)
         let old = home.root.appendingPathComponent("old.sh")
-        try TestSupport.write(
+        try writeFile(
             "#!/bin/sh\necho '{\"Version\": 2, \"AccessKeyId\": \"A\", \"SecretAccessKey\": \"\(Self.secret)\"}'\n",
             to: old, mode: 0o755)
-        try TestSupport.write(
+        try writeFile(
             """
             [profile fail]
             credential_process = \(failing.path)

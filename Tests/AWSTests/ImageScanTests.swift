@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import OCI
+import TestSupport
 import Testing
 
 @testable import AWS

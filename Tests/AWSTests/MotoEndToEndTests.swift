@@ -1,94 +1,27 @@
 import AsyncHTTPClient
 import Foundation
+import TestSupport
 import Testing
 
 @testable import AWS
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// A real `moto_server` on a free local port, stopped when the body finishes or throws.
-struct MotoServer {
-    let port: Int
-    let process: Process
-    let log: URL
-
-    var endpoint: String { "http://127.0.0.1:\(port)" }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestSupport.ProcessFailure(description: "socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0 else { throw TestSupport.ProcessFailure(description: "bind() failed") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
+extension MotoServer {
+    /// A fresh moto_server and an AWS HTTP client for `body`; both end when it returns or throws.
     static func with<T>(_ body: (MotoServer, HTTPClient) async throws -> T) async throws -> T {
-        let executable = try #require(
-            TestSupport.which("moto_server", extra: ["/root/.pyenv/shims"]), "moto_server is not on PATH")
-        let port = try freePort()
-        let directory = try TestSupport.temporaryDirectory()
-        let log = directory.appendingPathComponent("moto.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["-H", "127.0.0.1", "-p", String(port)]
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        let server = MotoServer(port: port, process: process, log: log)
+        let server = try MotoServer()
         let client = AWSHTTPClient.make(connectTimeout: .seconds(2), readTimeout: .seconds(30))
-        func stop() async {
-            // The child inherits the runner threads' blocked signal mask, so SIGTERM and SIGINT never
-            // reach it; SIGKILL cannot be blocked. moto keeps no state worth a clean shutdown.
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            try? handle.close()
-            try? await client.shutdown()
-            try? FileManager.default.removeItem(at: directory)
-        }
         do {
-            try await server.waitUntilReady(client)
             let result = try await body(server, client)
-            await stop()
+            server.stop()
+            try? await client.shutdown()
             return result
         } catch {
-            let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            await stop()
+            server.stop()
+            try? await client.shutdown()
+            let output = server.output
             if !output.isEmpty { print("moto_server output:\n\(output.suffix(2000))") }
             throw error
         }
-    }
-
-    func waitUntilReady(_ client: HTTPClient) async throws {
-        // Generous: a Python server starting on a busy 2-core machine (CI runs many suites at once).
-        let deadline = Date().addingTimeInterval(240)
-        while Date() < deadline {
-            guard process.isRunning else { throw TestSupport.ProcessFailure(description: "moto_server exited early") }
-            if let response = try? await client.execute(
-                HTTPClientRequest(url: "\(endpoint)/moto-api/"), timeout: .seconds(2)),
-                response.status.code < 500
-            {
-                return
-            }
-            try await Task.sleep(nanoseconds: 200_000_000)
-        }
-        throw TestSupport.ProcessFailure(description: "moto_server did not answer on \(endpoint) within 240 s")
     }
 }
 
@@ -97,8 +30,8 @@ struct MotoEndToEndTests {
     @Test("GetAuthorizationToken, CreateRepository, DescribeRepositories, PutLifecyclePolicy, GetCallerIdentity")
     func endToEnd() async throws {
         try await MotoServer.with { server, httpClient in
-            let home = try TestSupport.temporaryDirectory()
-            defer { try? FileManager.default.removeItem(at: home) }
+            let home = try TemporaryDirectory(prefix: "imagekit-aws-home")
+            defer { home.remove() }
             // Everything from an explicit environment, as the CLI would pass the process environment.
             let environment = [
                 "HOME": home.path, "AWS_ACCESS_KEY_ID": "AKIAMOTOTEST00000001", "AWS_SECRET_ACCESS_KEY": "motosecret",
@@ -171,7 +104,7 @@ struct MotoEndToEndTests {
     @Test("an unreachable endpoint is a transport error naming the endpoint and its source")
     func unreachable() async throws {
         try await AWSHTTPClient.withClient { client in
-            let port = try MotoServer.freePort()
+            let port = try freeTCPPort()
             let endpoint = try AWSEndpoint.resolve(
                 service: .sts, region: "us-east-1", explicit: "http://127.0.0.1:\(port)")
             let sts = STSClient(

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import OCI
+import TestSupport
 import Testing
 
 @testable import AWS
@@ -136,7 +137,7 @@ struct BotocoreComparisonTests {
 
     @Test("ECR GetAuthorizationToken Authorization header is byte-identical to botocore's", arguments: variants)
     func getAuthorizationToken(_ variant: Variant) throws {
-        let python = try #require(TestSupport.which("python3"), "python3 with botocore is needed")
+        let python = try #require(which("python3"), "python3 with botocore is needed")
         let credentials = AWSCredentials(
             accessKeyId: "AKIAIOSFODNN7EXAMPLE",
             secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -159,7 +160,7 @@ struct BotocoreComparisonTests {
             "date": SigV4Signer.amzDate(date),
         ]
         let json = String(decoding: try JSONSerialization.data(withJSONObject: spec), as: UTF8.self)
-        let output = try TestSupport.run(python, ["-c", Self.script, json])
+        let output = try run(python, ["-c", Self.script, json]).checked().stdout
         let answer = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: String])
         let ours = try #require(request.headers.first { $0.name == "Authorization" }?.value)
         #expect(ours == answer["authorization"])

@@ -1,8 +1,7 @@
 import Foundation
 import OCI
+import TestSupport
 import Testing
-
-import func TestSupport.directorySnapshot
 
 @testable import Archive
 
@@ -12,15 +11,15 @@ import func TestSupport.directorySnapshot
 @Suite struct HostileLayerTests {
     /// An extraction root and, beside it, a directory with a sentinel file nothing may touch.
     struct Scene {
-        let dir: TempDir
-        var root: URL { dir.path("root") }
-        var outside: URL { dir.path("outside") }
+        let dir: TemporaryDirectory
+        var root: URL { dir.appending("root") }
+        var outside: URL { dir.appending("outside") }
 
         init() throws {
-            dir = try TempDir()
-            try FileManager.default.createDirectory(at: dir.path("root"), withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(at: dir.path("outside"), withIntermediateDirectories: true)
-            try Data("sentinel\n".utf8).write(to: dir.path("outside/sentinel"))
+            dir = try TemporaryDirectory()
+            try FileManager.default.createDirectory(at: dir.appending("root"), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: dir.appending("outside"), withIntermediateDirectories: true)
+            try Data("sentinel\n".utf8).write(to: dir.appending("outside/sentinel"))
         }
     }
 
@@ -57,8 +56,8 @@ import func TestSupport.directorySnapshot
 
     @Test func aNegativeBase256SizeIsRefused() throws {
         let scene = try Scene()
-        defer { scene.dir.cleanup() }
-        let layer = scene.dir.path("negative.tar")
+        defer { scene.dir.remove() }
+        let layer = scene.dir.appending("negative.tar")
         try Self.negativeSizeTar(layer)
         let error = try Self.refused(layer, in: scene)
         #expect(error.description.contains("size"), "\(error)")
@@ -69,8 +68,8 @@ import func TestSupport.directorySnapshot
 
     @Test func aSparseSizeNearInt64MaxIsRefusedWithoutOverflow() throws {
         let scene = try Scene()
-        defer { scene.dir.cleanup() }
-        let layer = scene.dir.path("sparse-max.tar")
+        defer { scene.dir.remove() }
+        let layer = scene.dir.appending("sparse-max.tar")
         _ = try python(
             """
             import io, sys, tarfile
@@ -88,7 +87,7 @@ import func TestSupport.directorySnapshot
     /// A 1 GiB file that is a hole but for 5 bytes, archived by GNU tar as sparse and gzipped:
     /// a layer of a few hundred bytes.
     static func sparseGiBLayer(_ scene: Scene) throws -> URL {
-        let work = scene.dir.path("sparse-src")
+        let work = scene.dir.appending("sparse-src")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         let file = work.appendingPathComponent("huge")
         let fd = open(file.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
@@ -96,16 +95,16 @@ import func TestSupport.directorySnapshot
         #expect(pwrite(fd, "hello", 5, 1_000_000) == 5)
         #expect(ftruncate(fd, 1 << 30) == 0)
         close(fd)
-        let tar = scene.dir.path("sparse.tar")
+        let tar = scene.dir.appending("sparse.tar")
         try run("/usr/bin/tar", ["--format=gnu", "--sparse", "-cf", tar.path, "-C", work.path, "huge"])
         try run("/usr/bin/gzip", ["-n", tar.path])
         try FileManager.default.removeItem(at: file)
-        return scene.dir.path("sparse.tar.gz")
+        return scene.dir.appending("sparse.tar.gz")
     }
 
     @Test func aSmallLayerClaimingAGibibyteStopsAtTheLimitBeforeWriting() throws {
         let scene = try Scene()
-        defer { scene.dir.cleanup() }
+        defer { scene.dir.remove() }
         let layer = try Self.sparseGiBLayer(scene)
         let compressed = try #require(try FileManager.default.attributesOfItem(atPath: layer.path)[.size] as? Int)
         #expect(compressed < 10_000)
@@ -123,7 +122,7 @@ import func TestSupport.directorySnapshot
 
     @Test func sparseFilesUnderALimitAreWrittenAsHoles() throws {
         let scene = try Scene()
-        defer { scene.dir.cleanup() }
+        defer { scene.dir.remove() }
         let layer = try Self.sparseGiBLayer(scene)
         let stats = try LayerExtractor.unpackForOverlay(
             layer: layer, to: scene.root, options: ExtractOptions(byteLimit: 2 << 30))
@@ -156,7 +155,7 @@ import func TestSupport.directorySnapshot
 
     @Test func aLayerNotMatchingItsDiffIDOrDigestIsReported() throws {
         let scene = try Scene()
-        defer { scene.dir.cleanup() }
+        defer { scene.dir.remove() }
         let layer = try Self.sparseGiBLayer(scene)
         let digests = try LayerReader.hash(layer: layer)
         let other = SHA256Hasher.hash(Data("another layer".utf8))
@@ -165,7 +164,7 @@ import func TestSupport.directorySnapshot
         #expect(
             wrongDiffID == .digestMismatch(layer: layer.path, what: "diffID", expected: other, actual: digests.diffID))
         let fresh = try Scene()
-        defer { fresh.dir.cleanup() }
+        defer { fresh.dir.remove() }
         let wrongDigest = try Self.refused(
             layer, in: fresh, options: ExtractOptions(byteLimit: 2 << 30, expected: (other, digests.diffID)))
         #expect(

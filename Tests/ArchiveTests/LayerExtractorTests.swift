@@ -1,5 +1,6 @@
 import Foundation
 import OCI
+import TestSupport
 import Testing
 
 @testable import Archive
@@ -27,12 +28,12 @@ func craftTar(_ output: URL, gzip: Bool = true, _ body: String) throws {
 
 /// A target directory next to a sentinel directory that nothing may touch.
 struct Sandbox {
-    let tmp: TempDir
-    var target: URL { tmp.path("target") }
-    var sentinel: URL { tmp.path("sentinel") }
+    let tmp: TemporaryDirectory
+    var target: URL { tmp.appending("target") }
+    var sentinel: URL { tmp.appending("sentinel") }
 
     init() throws {
-        tmp = try TempDir()
+        tmp = try TemporaryDirectory()
         try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: sentinel, withIntermediateDirectories: true)
         try write(Array("original".utf8), to: sentinel.appendingPathComponent("keep"))
@@ -48,7 +49,7 @@ struct Sandbox {
         lstat(keep.path, &st)
         #expect(st.st_nlink == 1, "the sentinel file was hardlinked", sourceLocation: sourceLocation)
         #expect(st.st_mode & 0o7777 == 0o644, sourceLocation: sourceLocation)
-        #expect(!FileManager.default.fileExists(atPath: tmp.path("escape").path), sourceLocation: sourceLocation)
+        #expect(!FileManager.default.fileExists(atPath: tmp.appending("escape").path), sourceLocation: sourceLocation)
     }
 }
 
@@ -60,19 +61,19 @@ func lstatOf(_ url: URL) -> stat? {
 @Suite("LayerExtractor")
 struct LayerExtractorTests {
     @Test func roundTripRestoresEveryKindOfEntry() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        let tree = tmp.path("tree")
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let tree = tmp.appending("tree")
         try makeFixtureTree(tree)
         // A read-only directory with contents: its mode must be set after it was filled.
         try FileManager.default.createDirectory(
             at: tree.appendingPathComponent("ro"), withIntermediateDirectories: true)
         try write(Array("inside".utf8), to: tree.appendingPathComponent("ro/file"))
         chmod(tree.appendingPathComponent("ro").path, 0o555)
-        let layer = tmp.path("layer.tar.gz")
+        let layer = tmp.appending("layer.tar.gz")
         let written = try writeLayer(tree, to: layer)
 
-        let out = tmp.path("out")
+        let out = tmp.appending("out")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         let stats = try LayerExtractor.apply(layer: layer, to: out)
         #expect(stats.entries == written.entryCount)
@@ -111,14 +112,14 @@ struct LayerExtractorTests {
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("ünïcode-名前.txt").path))
 
         // Scanning the extracted tree gives the same layer, byte for byte.
-        let again = try writeLayer(out, to: tmp.path("again.tar.gz"))
+        let again = try writeLayer(out, to: tmp.appending("again.tar.gz"))
         #expect(again == written)
     }
 
     @Test func applyHandlesWhiteoutsAndOpaqueDirectories() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        let root = tmp.path("root")
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let root = tmp.appending("root")
         for dir in ["etc", "opaque/sub", "keep"] {
             try FileManager.default.createDirectory(
                 at: root.appendingPathComponent(dir), withIntermediateDirectories: true)
@@ -126,7 +127,7 @@ struct LayerExtractorTests {
         for file in ["etc/a", "etc/b", "opaque/x", "opaque/sub/y", "keep/z"] {
             try write(Array(file.utf8), to: root.appendingPathComponent(file))
         }
-        let layer = tmp.path("l.tar.gz")
+        let layer = tmp.appending("l.tar.gz")
         try craftTar(
             layer,
             """
@@ -156,15 +157,15 @@ struct LayerExtractorTests {
     }
 
     @Test func overlayWhiteoutsRoundTrip() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        let upper = tmp.path("upper")
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let upper = tmp.appending("upper")
         try FileManager.default.createDirectory(
             at: upper.appendingPathComponent("etc/opaque"), withIntermediateDirectories: true)
         try write(Array("new".utf8), to: upper.appendingPathComponent("etc/opaque/fresh"))
         try setXattrWithPython(upper.appendingPathComponent("etc/opaque"), name: "trusted.overlay.opaque", value: "y")
         #expect(mknod(upper.appendingPathComponent("etc/deleted").path, FileType.character, makeDevice(0, 0)) == 0)
-        let layer = tmp.path("upper.tar.gz")
+        let layer = tmp.appending("upper.tar.gz")
         _ = try writeLayer(upper, to: layer, scan: .init(overlayWhiteouts: true))
         let names = try python(
             """
@@ -173,7 +174,7 @@ struct LayerExtractorTests {
             """, [layer.path])
         #expect(names == "etc:5\netc/.wh.deleted:0\netc/opaque:5\netc/opaque/.wh..wh..opq:0\netc/opaque/fresh:0\n")
 
-        let lower = tmp.path("lower")
+        let lower = tmp.appending("lower")
         try FileManager.default.createDirectory(at: lower, withIntermediateDirectories: true)
         let stats = try LayerExtractor.unpackForOverlay(layer: layer, to: lower)
         #expect(stats.entries == 5)
@@ -185,8 +186,8 @@ struct LayerExtractorTests {
         #expect(!FileManager.default.fileExists(atPath: lower.appendingPathComponent("etc/opaque/.wh..wh..opq").path))
         #expect(try String(contentsOf: lower.appendingPathComponent("etc/opaque/fresh"), encoding: .utf8) == "new")
         // And the unpacked form scans back to the same layer.
-        let again = try writeLayer(lower, to: tmp.path("again.tar.gz"), scan: .init(overlayWhiteouts: true))
-        #expect(try Data(contentsOf: tmp.path("again.tar.gz")) == Data(contentsOf: layer))
+        let again = try writeLayer(lower, to: tmp.appending("again.tar.gz"), scan: .init(overlayWhiteouts: true))
+        #expect(try Data(contentsOf: tmp.appending("again.tar.gz")) == Data(contentsOf: layer))
         #expect(again.entryCount == 5)
     }
 
@@ -201,8 +202,8 @@ struct LayerExtractorTests {
     ])
     func unsafeNamesAreRefused(spec: String, why: String) throws {
         let box = try Sandbox()
-        defer { box.tmp.cleanup() }
-        let layer = box.tmp.path("evil.tar.gz")
+        defer { box.tmp.remove() }
+        let layer = box.tmp.appending("evil.tar.gz")
         try craftTar(layer, spec)
         do {
             _ = try LayerExtractor.apply(layer: layer, to: box.target)
@@ -217,8 +218,8 @@ struct LayerExtractorTests {
 
     @Test func writesThroughSymlinksStayInsideTheRoot() throws {
         let box = try Sandbox()
-        defer { box.tmp.cleanup() }
-        let layer = box.tmp.path("evil.tar.gz")
+        defer { box.tmp.remove() }
+        let layer = box.tmp.appending("evil.tar.gz")
         let sentinel = box.sentinel.path
         try craftTar(
             layer,
@@ -253,8 +254,8 @@ struct LayerExtractorTests {
 
     @Test func symlinkLoopsAndHardlinksThroughSymlinksAreRefused() throws {
         let box = try Sandbox()
-        defer { box.tmp.cleanup() }
-        let loop = box.tmp.path("loop.tar.gz")
+        defer { box.tmp.remove() }
+        let loop = box.tmp.appending("loop.tar.gz")
         try craftTar(
             loop,
             """
@@ -268,7 +269,7 @@ struct LayerExtractorTests {
             #expect(error.description.contains("symbolic links"))
             #expect(error.description.contains("etc/passwd"))
         }
-        let hardlink = box.tmp.path("hardlink.tar.gz")
+        let hardlink = box.tmp.appending("hardlink.tar.gz")
         try craftTar(
             hardlink,
             """
@@ -276,7 +277,7 @@ struct LayerExtractorTests {
             h('stolen', 's/keep')
             """)
         do {
-            _ = try LayerExtractor.apply(layer: hardlink, to: box.tmp.path("target"))
+            _ = try LayerExtractor.apply(layer: hardlink, to: box.tmp.appending("target"))
             Issue.record("a hardlink through a symlink reached outside")
         } catch {
             #expect(error.description.contains("stolen"))
@@ -287,17 +288,17 @@ struct LayerExtractorTests {
     // MARK: - Errors
 
     @Test func corruptGzipAndTruncatedTarNameTheFile() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        let tree = tmp.path("tree")
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let tree = tmp.appending("tree")
         try makeFixtureTree(tree)
-        let good = tmp.path("good.tar.gz")
+        let good = tmp.appending("good.tar.gz")
         _ = try writeLayer(tree, to: good)
         var bytes = try Data(contentsOf: good)
         for i in stride(from: 2000, to: 6000, by: 7) { bytes[i] ^= 0x5a }
-        let corrupt = tmp.path("corrupt.tar.gz")
+        let corrupt = tmp.appending("corrupt.tar.gz")
         try bytes.write(to: corrupt)
-        let out = tmp.path("out")
+        let out = tmp.appending("out")
         try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
         do {
             _ = try LayerExtractor.apply(layer: corrupt, to: out)
@@ -308,10 +309,10 @@ struct LayerExtractorTests {
             #expect(error.description.contains("corrupt"))
         }
 
-        let tar = tmp.path("plain.tar")
+        let tar = tmp.appending("plain.tar")
         _ = try run("/bin/sh", ["-c", "gzip -dc '\(good.path)' > '\(tar.path)'"])
         let full = try Data(contentsOf: tar)
-        let truncated = tmp.path("truncated.tar")
+        let truncated = tmp.appending("truncated.tar")
         try full.prefix(1_500_000).write(to: truncated)
         do {
             _ = try LayerExtractor.apply(layer: truncated, to: out)
@@ -321,15 +322,15 @@ struct LayerExtractorTests {
             #expect(file == truncated.path)
             #expect(error.description.contains("truncated"))
         }
-        let truncatedGzip = tmp.path("truncated.tar.gz")
+        let truncatedGzip = tmp.appending("truncated.tar.gz")
         try Data(contentsOf: good).prefix(100_000).write(to: truncatedGzip)
         #expect(throws: ArchiveError.self) { _ = try LayerExtractor.apply(layer: truncatedGzip, to: out) }
 
-        #expect(throws: ArchiveError.missingPath(tmp.path("nope.tar").path, what: "layer")) {
-            _ = try LayerExtractor.apply(layer: tmp.path("nope.tar"), to: out)
+        #expect(throws: ArchiveError.missingPath(tmp.appending("nope.tar").path, what: "layer")) {
+            _ = try LayerExtractor.apply(layer: tmp.appending("nope.tar"), to: out)
         }
-        #expect(throws: ArchiveError.missingPath(tmp.path("no-root").path, what: "extraction root")) {
-            _ = try LayerExtractor.apply(layer: good, to: tmp.path("no-root"))
+        #expect(throws: ArchiveError.missingPath(tmp.appending("no-root").path, what: "extraction root")) {
+            _ = try LayerExtractor.apply(layer: good, to: tmp.appending("no-root"))
         }
     }
 }
@@ -337,21 +338,21 @@ struct LayerExtractorTests {
 @Suite("LayerReader")
 struct LayerReaderTests {
     @Test func repackingThroughTheReaderGivesTheSameLayer() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        let tree = tmp.path("tree")
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let tree = tmp.appending("tree")
         try makeFixtureTree(tree)
-        let original = try writeLayer(tree, to: tmp.path("a.tar.gz"))
-        let reader = try LayerReader(path: tmp.path("a.tar.gz"))
-        let writer = try LayerWriter(output: tmp.path("b.tar.gz"), options: LayerOptions(compressionThreads: 1))
+        let original = try writeLayer(tree, to: tmp.appending("a.tar.gz"))
+        let reader = try LayerReader(path: tmp.appending("a.tar.gz"))
+        let writer = try LayerWriter(output: tmp.appending("b.tar.gz"), options: LayerOptions(compressionThreads: 1))
         while let entry = try reader.next() { try writer.add(entry, reader: reader) }
         #expect(try writer.finish() == original)
     }
 
     @Test func readsPlainTarFromADescriptorAndNormalizesNames() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        let tar = tmp.path("x.tar")
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let tar = tmp.appending("x.tar")
         try craftTar(
             tar, gzip: false,
             """
@@ -382,9 +383,9 @@ struct LayerReaderTests {
     }
 
     @Test func gzipFromAPipeIsDetected() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        let layer = tmp.path("x.tar.gz")
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let layer = tmp.appending("x.tar.gz")
         try craftTar(layer, "f('only', b'data')")
         let cat = Process()
         cat.executableURL = URL(fileURLWithPath: "/bin/cat")
@@ -401,9 +402,9 @@ struct LayerReaderTests {
     }
 
     @Test func readDataWithoutAnEntryIsAnError() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        let layer = tmp.path("x.tar.gz")
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let layer = tmp.appending("x.tar.gz")
         try craftTar(layer, "f('only', b'data')")
         let reader = try LayerReader(path: layer)
         #expect(throws: ArchiveError.self) { try reader.readData { _ in } }

@@ -1,5 +1,6 @@
 import Foundation
 import OCI
+import TestSupport
 import Testing
 
 @testable import Archive
@@ -36,16 +37,17 @@ func makeFixtureTree(_ root: URL) throws {
 @Suite("LayerWriter")
 struct LayerWriterTests {
     @Test func sameTreeGivesSameDigestsAcrossWritesAndThreadCounts() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        let tree = tmp.path("tree")
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let tree = tmp.appending("tree")
         try makeFixtureTree(tree)
-        let one = try writeLayer(tree, to: tmp.path("one.tar.gz"), options: LayerOptions(compressionThreads: 1))
-        let two = try writeLayer(tree, to: tmp.path("two.tar.gz"), options: LayerOptions(compressionThreads: 2))
-        let again = try writeLayer(tree, to: tmp.path("again.tar.gz"), options: LayerOptions(compressionThreads: 2))
+        let one = try writeLayer(tree, to: tmp.appending("one.tar.gz"), options: LayerOptions(compressionThreads: 1))
+        let two = try writeLayer(tree, to: tmp.appending("two.tar.gz"), options: LayerOptions(compressionThreads: 2))
+        let again = try writeLayer(
+            tree, to: tmp.appending("again.tar.gz"), options: LayerOptions(compressionThreads: 2))
         #expect(one == two)
         #expect(two == again)
-        #expect(try Data(contentsOf: tmp.path("one.tar.gz")) == Data(contentsOf: tmp.path("two.tar.gz")))
+        #expect(try Data(contentsOf: tmp.appending("one.tar.gz")) == Data(contentsOf: tmp.appending("two.tar.gz")))
         #expect(one.entryCount == 16)
         #expect(one.uncompressedSize > 3 * 1024 * 1024)
         #expect(one.size < one.uncompressedSize)
@@ -56,42 +58,43 @@ struct LayerWriterTests {
         let all = try FileManager.default.subpathsOfDirectory(atPath: tree.path)
         for path in all { setTimes(tree.appendingPathComponent(path), seconds: now + 100) }
         setTimes(tree, seconds: now + 100)
-        let touched = try writeLayer(tree, to: tmp.path("touched.tar.gz"), options: LayerOptions(compressionThreads: 2))
+        let touched = try writeLayer(
+            tree, to: tmp.appending("touched.tar.gz"), options: LayerOptions(compressionThreads: 2))
         #expect(touched == one)
 
         // The digests are what any sha256 tool computes over the blob and the tar.
-        let sum = try run("/usr/bin/sha256sum", [tmp.path("one.tar.gz").path])
+        let sum = try run("/usr/bin/sha256sum", [tmp.appending("one.tar.gz").path])
         #expect(sum.stdout.hasPrefix(one.digest.encoded))
-        let tarSum = try run("/bin/sh", ["-c", "gzip -dc '\(tmp.path("one.tar.gz").path)' | sha256sum"])
+        let tarSum = try run("/bin/sh", ["-c", "gzip -dc '\(tmp.appending("one.tar.gz").path)' | sha256sum"])
         #expect(tarSum.stdout.hasPrefix(one.diffID.encoded))
-        #expect(one.size == Int64(try Data(contentsOf: tmp.path("one.tar.gz")).count))
+        #expect(one.size == Int64(try Data(contentsOf: tmp.appending("one.tar.gz")).count))
     }
 
     @Test func mtimesBeforeTheEpochAreKeptAndLaterOnesClamped() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        let tree = tmp.path("tree")
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let tree = tmp.appending("tree")
         try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
         try write(Array("old".utf8), to: tree.appendingPathComponent("old"))
         try write(Array("new".utf8), to: tree.appendingPathComponent("new"))
         setTimes(tree.appendingPathComponent("old"), seconds: 500_000_000)
         setTimes(tree.appendingPathComponent("new"), seconds: 1_700_000_000)
-        _ = try writeLayer(tree, to: tmp.path("l.tar.gz"), options: LayerOptions(sourceDateEpoch: 1_000_000_000))
+        _ = try writeLayer(tree, to: tmp.appending("l.tar.gz"), options: LayerOptions(sourceDateEpoch: 1_000_000_000))
         let out = try python(
             """
             import tarfile, sys
             with tarfile.open(sys.argv[1]) as t:
                 for m in t.getmembers(): print(m.name, int(m.mtime))
-            """, [tmp.path("l.tar.gz").path])
+            """, [tmp.appending("l.tar.gz").path])
         #expect(out == "new 1000000000\nold 500000000\n")
     }
 
     @Test func toolsReadTheLayerWithNamesModesOwnersAndTimes() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        let tree = tmp.path("tree")
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let tree = tmp.appending("tree")
         try makeFixtureTree(tree)
-        let layer = tmp.path("layer.tar.gz")
+        let layer = tmp.appending("layer.tar.gz")
         _ = try writeLayer(tree, to: layer)
 
         #expect(try run("/bin/gzip", ["-t", layer.path]).status == 0)
@@ -138,11 +141,11 @@ struct LayerWriterTests {
     }
 
     @Test func paxHeadersOnlyWhereNeededWithStableNamesAndNoExtraTimes() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        let tree = tmp.path("tree")
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let tree = tmp.appending("tree")
         try makeFixtureTree(tree)
-        let layer = tmp.path("layer.tar.gz")
+        let layer = tmp.appending("layer.tar.gz")
         _ = try writeLayer(tree, to: layer)
         // Walk the raw 512-byte headers: list the pax ('x') headers, their names and records.
         let raw = try python(
@@ -176,11 +179,11 @@ struct LayerWriterTests {
     }
 
     @Test func gzipHeaderIsFixedAndStreamsAreStandard() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        let tree = tmp.path("tree")
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let tree = tmp.appending("tree")
         try makeFixtureTree(tree)
-        let layer = tmp.path("layer.tar.gz")
+        let layer = tmp.appending("layer.tar.gz")
         _ = try writeLayer(tree, to: layer, options: LayerOptions(compressionLevel: 9, compressionThreads: 2))
         let bytes = try Data(contentsOf: layer)
         #expect(Array(bytes.prefix(10)) == [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255])
@@ -188,15 +191,15 @@ struct LayerWriterTests {
     }
 
     @Test func inMemoryContentsAndTheOneCallForm() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        let tree = tmp.path("tree")
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let tree = tmp.appending("tree")
         try FileManager.default.createDirectory(
             at: tree.appendingPathComponent("etc"), withIntermediateDirectories: true)
         try write(Array("127.0.0.1 localhost\n".utf8), to: tree.appendingPathComponent("etc/hosts"))
-        let scanned = try LayerWriter.write(directory: tree, to: tmp.path("a.tar.gz"), options: LayerOptions())
+        let scanned = try LayerWriter.write(directory: tree, to: tmp.appending("a.tar.gz"), options: LayerOptions())
 
-        let writer = try LayerWriter(output: tmp.path("b.tar.gz"), options: LayerOptions(compressionThreads: 1))
+        let writer = try LayerWriter(output: tmp.appending("b.tar.gz"), options: LayerOptions(compressionThreads: 1))
         try writer.add(LayerEntry(path: "etc", kind: .directory, mode: 0o755, mtime: 2_000_000_000))
         try writer.add(
             LayerEntry(path: "etc/hosts", kind: .regular(source: nil, size: 0), mode: 0o644, mtime: 2_000_000_000),
@@ -205,28 +208,28 @@ struct LayerWriterTests {
     }
 
     @Test func emptyLayerIsAValidArchive() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        let writer = try LayerWriter(output: tmp.path("empty.tar.gz"), options: LayerOptions())
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let writer = try LayerWriter(output: tmp.appending("empty.tar.gz"), options: LayerOptions())
         let written = try writer.finish()
         #expect(written.entryCount == 0)
         #expect(written.uncompressedSize == 1024)
-        #expect(try run("/bin/gzip", ["-t", tmp.path("empty.tar.gz").path]).status == 0)
-        #expect(try run("/bin/tar", ["-tzf", tmp.path("empty.tar.gz").path]).status == 0)
+        #expect(try run("/bin/gzip", ["-t", tmp.appending("empty.tar.gz").path]).status == 0)
+        #expect(try run("/bin/tar", ["-tzf", tmp.appending("empty.tar.gz").path]).status == 0)
     }
 
     @Test func missingAndUnreadableSourcesAreNamed() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        let missing = tmp.path("gone.txt")
-        let writer = try LayerWriter(output: tmp.path("a.tar.gz"), options: LayerOptions())
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let missing = tmp.appending("gone.txt")
+        let writer = try LayerWriter(output: tmp.appending("a.tar.gz"), options: LayerOptions())
         #expect(throws: ArchiveError.missingPath(missing.path, what: "source file")) {
             try writer.add(LayerEntry(path: "gone.txt", kind: .regular(source: missing, size: 3), mode: 0o644))
         }
         // A failed writer removes its partial output.
-        #expect(!FileManager.default.fileExists(atPath: tmp.path("a.tar.gz").path))
+        #expect(!FileManager.default.fileExists(atPath: tmp.appending("a.tar.gz").path))
 
-        let writer2 = try LayerWriter(output: tmp.path("b.tar.gz"), options: LayerOptions())
+        let writer2 = try LayerWriter(output: tmp.appending("b.tar.gz"), options: LayerOptions())
         do {
             try writer2.add(LayerEntry(path: "dir", kind: .regular(source: tmp.url, size: 3), mode: 0o644))
             Issue.record("a directory was accepted as file contents")
@@ -235,29 +238,29 @@ struct LayerWriterTests {
             #expect(error.description.contains("not a regular file"))
         }
 
-        let source = tmp.path("shrunk.txt")
+        let source = tmp.appending("shrunk.txt")
         try write(Array("abc".utf8), to: source)
-        let writer3 = try LayerWriter(output: tmp.path("c.tar.gz"), options: LayerOptions())
+        let writer3 = try LayerWriter(output: tmp.appending("c.tar.gz"), options: LayerOptions())
         #expect(throws: ArchiveError.sourceChanged(source.path, expected: 10, actual: 3)) {
             try writer3.add(LayerEntry(path: "shrunk.txt", kind: .regular(source: source, size: 10), mode: 0o644))
         }
     }
 
     @Test func outputIsCreatedExclusivelyAndBadPathsAreRefused() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        try write([1], to: tmp.path("exists.tar.gz"))
-        #expect(throws: ArchiveError.outputExists(tmp.path("exists.tar.gz").path)) {
-            _ = try LayerWriter(output: tmp.path("exists.tar.gz"), options: LayerOptions())
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        try write([1], to: tmp.appending("exists.tar.gz"))
+        #expect(throws: ArchiveError.outputExists(tmp.appending("exists.tar.gz").path)) {
+            _ = try LayerWriter(output: tmp.appending("exists.tar.gz"), options: LayerOptions())
         }
-        let writer = try LayerWriter(output: tmp.path("x.tar.gz"), options: LayerOptions())
+        let writer = try LayerWriter(output: tmp.appending("x.tar.gz"), options: LayerOptions())
         for bad in ["/abs", "a/../../b", ""] {
             #expect(throws: ArchiveError.self) {
                 try writer.add(LayerEntry(path: bad, kind: .directory, mode: 0o755))
             }
         }
         #expect(throws: ArchiveError.self) {
-            _ = try LayerWriter(output: tmp.path("level.tar.gz"), options: LayerOptions(compressionLevel: 12))
+            _ = try LayerWriter(output: tmp.appending("level.tar.gz"), options: LayerOptions(compressionLevel: 12))
         }
     }
 
@@ -298,8 +301,8 @@ struct GzipCompressorTests {
     }
 
     @Test func multiBlockOutputIsIdenticalForAnyThreadCountAndStandard() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
         // Crosses several 1 MiB block boundaries, with a partial last block.
         let input = pseudoRandomBytes(count: 4 * 1024 * 1024 + 777, seed: 7)
         let one = try compress(input, threads: 1)
@@ -307,14 +310,14 @@ struct GzipCompressorTests {
         let three = try compress(input, threads: 3, chunk: 1 << 20)
         #expect(one == two)
         #expect(one == three)
-        try write(one, to: tmp.path("x.gz"))
-        #expect(try run("/bin/gzip", ["-t", tmp.path("x.gz").path]).status == 0)
-        try write(input, to: tmp.path("x"))
+        try write(one, to: tmp.appending("x.gz"))
+        #expect(try run("/bin/gzip", ["-t", tmp.appending("x.gz").path]).status == 0)
+        try write(input, to: tmp.appending("x"))
         let same = try python(
             """
             import gzip, sys
             print(gzip.open(sys.argv[1]).read() == open(sys.argv[2], 'rb').read())
-            """, [tmp.path("x.gz").path, tmp.path("x").path])
+            """, [tmp.appending("x.gz").path, tmp.appending("x").path])
         #expect(same == "True\n")
     }
 
@@ -336,7 +339,7 @@ struct GzipCompressorTests {
             let one = try compress(input, threads: 1)
             let two = try compress(input, threads: 2)
             #expect(one == two)
-            let count = try run("/bin/sh", ["-c", "gzip -dc | wc -c"], input: Data(one))
+            let count = try run("/bin/sh", ["-c", "gzip -dc | wc -c"], stdin: Data(one))
             #expect(count.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\(size)")
         }
     }

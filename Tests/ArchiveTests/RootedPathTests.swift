@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Archive
@@ -7,9 +8,9 @@ import Testing
 @Suite struct RootedPathTests {
     /// root/{lib -> usr/lib, usr/lib/f, abs -> /usr/lib, up -> ../../.., host -> <outside>, a/loop -> loop}
     /// next to outside/secret, the file nothing may reach.
-    static func tree() throws -> (TempDir, URL, URL) {
-        let temp = try TempDir()
-        let root = temp.path("root"), outside = temp.path("outside")
+    static func tree() throws -> (TemporaryDirectory, URL, URL) {
+        let temp = try TemporaryDirectory()
+        let root = temp.appending("root"), outside = temp.appending("outside")
         let fm = FileManager.default
         try fm.createDirectory(at: root.appendingPathComponent("usr/lib"), withIntermediateDirectories: true)
         try fm.createDirectory(at: root.appendingPathComponent("a"), withIntermediateDirectories: true)
@@ -26,7 +27,7 @@ import Testing
 
     @Test func clampedLikeAContainerSeesItsFilesystem() throws {
         let (temp, root, outside) = try Self.tree()
-        defer { temp.cleanup() }
+        defer { temp.remove() }
         #expect(try RootedPath.resolve("/lib/f", in: root, escapes: .clamp).relative == "usr/lib/f")
         #expect(try RootedPath.resolve("abs/f", in: root, escapes: .clamp).relative == "usr/lib/f")
         #expect(try RootedPath.resolve("/up/usr/lib/f", in: root, escapes: .clamp).relative == "usr/lib/f")
@@ -44,7 +45,7 @@ import Testing
 
     @Test func rejectedWhenALinkLeadsOut() throws {
         let (temp, root, outside) = try Self.tree()
-        defer { temp.cleanup() }
+        defer { temp.remove() }
         #expect(try RootedPath.resolve("lib/f", in: root, escapes: .reject).relative == "usr/lib/f")
         #expect(throws: RootedPathError.escapes(path: "abs/f", link: "abs", target: "/usr/lib")) {
             try RootedPath.resolve("abs/f", in: root, escapes: .reject)
@@ -62,7 +63,7 @@ import Testing
 
     @Test func createsMissingComponentsInsideTheRoot() throws {
         let (temp, root, outside) = try Self.tree()
-        defer { temp.cleanup() }
+        defer { temp.remove() }
         // host -> outside: created under the root's own copy of that path, never in outside/.
         let dir = try RootedPath.resolve("host/cache/pip", in: root, escapes: .clamp, create: .directories)
         let inside = String(outside.path.dropFirst()) + "/cache/pip"
@@ -80,7 +81,7 @@ import Testing
     /// What a race would leave: a directory on the way swapped for a symlink after resolution.
     @Test func filesBelowASourceRootAreOpenedWithoutFollowingSymlinks() throws {
         let (temp, root, outside) = try Self.tree()
-        defer { temp.cleanup() }
+        defer { temp.remove() }
         let inside = RootedPath.openFile("usr/lib/f", under: root)
         #expect(inside >= 0)
         close(inside)
@@ -89,11 +90,11 @@ import Testing
 
         let entry = LayerEntry(
             path: "secret", kind: .regular(source: root.appendingPathComponent("host/secret"), size: 6), mode: 0o644)
-        let writer = try LayerWriter(output: temp.path("layer.tar.gz"), options: LayerOptions())
+        let writer = try LayerWriter(output: temp.appending("layer.tar.gz"), options: LayerOptions())
         writer.sourceRoot = root
         #expect(throws: ArchiveError.self) { try writer.add(entry) }
         // Without a source root only the last component is held to O_NOFOLLOW.
-        let plain = try LayerWriter(output: temp.path("plain.tar.gz"), options: LayerOptions())
+        let plain = try LayerWriter(output: temp.appending("plain.tar.gz"), options: LayerOptions())
         try plain.add(
             LayerEntry(path: "f", kind: .regular(source: root.appendingPathComponent("lib/f"), size: 6), mode: 0o644))
         #expect(throws: ArchiveError.self) {

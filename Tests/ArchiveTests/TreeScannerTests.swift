@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Archive
@@ -6,9 +7,9 @@ import Testing
 @Suite("TreeScanner")
 struct TreeScannerTests {
     @Test func sortsByteWiseParentsFirstAndDetectsHardlinks() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        let tree = tmp.path("tree")
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let tree = tmp.appending("tree")
         try makeFixtureTree(tree)
         try FileManager.default.createDirectory(
             at: tree.appendingPathComponent("a/b"), withIntermediateDirectories: true)
@@ -40,9 +41,9 @@ struct TreeScannerTests {
     }
 
     @Test func prefixExcludeRootAndXattrOptions() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        let tree = tmp.path("tree")
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let tree = tmp.appending("tree")
         try FileManager.default.createDirectory(
             at: tree.appendingPathComponent("keep"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(
@@ -62,10 +63,10 @@ struct TreeScannerTests {
     }
 
     @Test func missingDirectoryAndBadPrefixAreErrors() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        #expect(throws: ArchiveError.missingPath(tmp.path("nope").path, what: "directory")) {
-            _ = try TreeScanner.scan(tmp.path("nope"))
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        #expect(throws: ArchiveError.missingPath(tmp.appending("nope").path, what: "directory")) {
+            _ = try TreeScanner.scan(tmp.appending("nope"))
         }
         #expect(throws: ArchiveError.self) {
             _ = try TreeScanner.scan(tmp.url, options: .init(pathPrefix: "../up"))
@@ -73,9 +74,9 @@ struct TreeScannerTests {
     }
 
     @Test func overlayUpperdirBecomesOCIWhiteouts() throws {
-        let tmp = try TempDir()
-        defer { tmp.cleanup() }
-        let upper = tmp.path("upper")
+        let tmp = try TemporaryDirectory()
+        defer { tmp.remove() }
+        let upper = tmp.appending("upper")
         try FileManager.default.createDirectory(
             at: upper.appendingPathComponent("etc/opaque"), withIntermediateDirectories: true)
         try write(Array("new".utf8), to: upper.appendingPathComponent("etc/opaque/fresh"))

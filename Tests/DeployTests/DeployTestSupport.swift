@@ -1,45 +1,14 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Deploy
 
 enum DeployTestSupport {
-    static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "imagekit-deploy-tests-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
-    struct Failure: Error, CustomStringConvertible { var description: String }
-
-    static func python() throws -> String {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for directory in path.split(separator: ":")
-        where FileManager.default.isExecutableFile(atPath: "\(directory)/python3") {
-            return "\(directory)/python3"
-        }
-        throw Failure(description: "python3 is not on PATH")
-    }
-
     /// Runs `python3 -c script args...` and returns stdout; a failure carries stderr.
     static func runPython(_ script: String, _ arguments: [String]) throws -> String {
-        let directory = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let out = directory.appendingPathComponent("out"), err = directory.appendingPathComponent("err")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try python())
-        process.arguments = ["-c", script] + arguments
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "python3 failed: \((try? String(contentsOf: err, encoding: .utf8)) ?? "")")
-        }
-        return try String(contentsOf: out, encoding: .utf8)
+        guard let python = which("python3") else { throw TestSupportError("python3 is not on PATH") }
+        return try run(python, ["-c", script] + arguments).checked().stdout
     }
 
     static let tomlScript = #"""
@@ -65,9 +34,9 @@ enum DeployTestSupport {
     /// Writes `text` to a fresh samconfig.toml, edits it, and returns the path and the new text.
     static func editFile(
         _ text: String, env: String = "default", key: String = "ImageUri", value: String
-    ) throws -> (path: String, text: String, change: DeployChange, directory: URL) {
-        let directory = try temporaryDirectory()
-        let path = directory.appendingPathComponent("samconfig.toml").path
+    ) throws -> (path: String, text: String, change: DeployChange, directory: TemporaryDirectory) {
+        let directory = try TemporaryDirectory()
+        let path = directory.appending("samconfig.toml").path
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         let change = try SAMConfigEditor(path: path, environment: env).setParameter(key, to: value)
         let result = try String(contentsOfFile: path, encoding: .utf8)

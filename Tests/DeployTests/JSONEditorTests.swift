@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Deploy
@@ -9,9 +10,9 @@ struct JSONEditorTests {
 
     /// Python's json module reads what was written.
     func pythonJSON(_ text: String) throws -> Any {
-        let directory = try DeployTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("doc.json").path
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.appending("doc.json").path
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         let output = try DeployTestSupport.runPython(
             "import json, sys; print(json.dumps(json.load(open(sys.argv[1]))))", [path])
@@ -95,9 +96,9 @@ struct JSONEditorTests {
 
     @Test("file round trip: atomic, mode kept; a missing file is created; bad JSON names line and column")
     func files() throws {
-        let directory = try DeployTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("params.json").path
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.appending("params.json").path
         try CloudFormationParameters(path: path).setParameter("ImageUri", to: "first")
         #expect(
             try pythonJSON(String(contentsOfFile: path, encoding: .utf8)) as? [[String: String]] == [
@@ -109,7 +110,7 @@ struct JSONEditorTests {
         #expect(
             (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue == 0o600)
 
-        let broken = directory.appendingPathComponent("broken.json").path
+        let broken = directory.appending("broken.json").path
         let brokenText = "[\n  {\"ParameterKey\": \"A\" \"ParameterValue\": \"x\"}\n]\n"
         try Data(brokenText.utf8).write(to: URL(fileURLWithPath: broken))
         #expect(
@@ -194,9 +195,9 @@ struct JSONEditorTests {
 
     @Test("task definition file edit is atomic and a failed edit leaves it alone")
     func taskDefinitionFile() throws {
-        let directory = try DeployTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("task-definition.json").path
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.appending("task-definition.json").path
         try Data(Self.taskDefinition.utf8).write(to: URL(fileURLWithPath: path))
         #expect(throws: DeployError.self) { try ECSTaskDefinition(path: path).setImage("x", container: "nope") }
         #expect(try String(contentsOfFile: path, encoding: .utf8) == Self.taskDefinition)

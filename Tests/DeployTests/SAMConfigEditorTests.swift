@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Deploy
@@ -28,7 +29,7 @@ struct SAMConfigEditorTests {
 
             """
         let edit = try DeployTestSupport.editFile(original, value: Self.image)
-        defer { try? FileManager.default.removeItem(at: edit.directory) }
+        defer { edit.directory.remove() }
         #expect(DeployTestSupport.changedLines(original, edit.text) == [6])
         #expect(
             edit.text.contains("parameter_overrides = \"Environment=\\\"dev\\\" ImageUri=\(Self.image) Memory=512\""))
@@ -50,7 +51,7 @@ struct SAMConfigEditorTests {
             parameter_overrides = "A=1 Banner=\\"hello  world\\" Query=a=b&c=d ImageUri=\\"old image\\" Path=x\\\\ y"
             """
         let edit = try DeployTestSupport.editFile(original, env: "dev", value: "new image=\"v2\"")
-        defer { try? FileManager.default.removeItem(at: edit.directory) }
+        defer { edit.directory.remove() }
         #expect(edit.change.previousValue == "old image")
         let overrides = try #require(try DeployTestSupport.tomllib(edit.path, env: "dev").overrides as? String)
         #expect(overrides == #"A=1 Banner="hello  world" Query=a=b&c=d ImageUri="new image=\"v2\"" Path=x\ y"#)
@@ -64,7 +65,7 @@ struct SAMConfigEditorTests {
     func literalString() throws {
         let original = "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = 'A=\"x y\" ImageUri=old'\n"
         let edit = try DeployTestSupport.editFile(original, value: Self.image)
-        defer { try? FileManager.default.removeItem(at: edit.directory) }
+        defer { edit.directory.remove() }
         #expect(
             edit.text
                 == "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = 'A=\"x y\" ImageUri=\(Self.image)'\n"
@@ -76,7 +77,7 @@ struct SAMConfigEditorTests {
     func literalFallback() throws {
         let original = "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = 'A=1 ImageUri=old'\n"
         let edit = try DeployTestSupport.editFile(original, value: "it's")
-        defer { try? FileManager.default.removeItem(at: edit.directory) }
+        defer { edit.directory.remove() }
         #expect(try DeployTestSupport.tomllib(edit.path).overrides as? String == "A=1 ImageUri=it's")
         #expect(edit.text.contains("parameter_overrides = \"A=1 ImageUri=it's\""))
     }
@@ -86,7 +87,7 @@ struct SAMConfigEditorTests {
         let basic =
             "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = \"\"\"\nA=1 \\\n  ImageUri=old\nB=\\\"two words\\\"\n\"\"\"\nstack_name = \"s\"\n"
         let edit = try DeployTestSupport.editFile(basic, value: Self.image)
-        defer { try? FileManager.default.removeItem(at: edit.directory) }
+        defer { edit.directory.remove() }
         #expect(DeployTestSupport.changedLines(basic, edit.text) == [5])
         #expect(
             try DeployTestSupport.tomllib(edit.path).overrides as? String
@@ -94,7 +95,7 @@ struct SAMConfigEditorTests {
 
         let literal = "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = '''\nA=1\nB=\"x y\"'''\n"
         let added = try DeployTestSupport.editFile(literal, value: Self.image)
-        defer { try? FileManager.default.removeItem(at: added.directory) }
+        defer { added.directory.remove() }
         #expect(
             try DeployTestSupport.tomllib(added.path).overrides as? String == "A=1\nB=\"x y\" ImageUri=\(Self.image)")
     }
@@ -104,7 +105,7 @@ struct SAMConfigEditorTests {
         let inline =
             "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = [\"A=1\", \"B=x y\", \"ImageUri=old\"]  # list\n"
         let edit = try DeployTestSupport.editFile(inline, value: Self.image)
-        defer { try? FileManager.default.removeItem(at: edit.directory) }
+        defer { edit.directory.remove() }
         #expect(
             try DeployTestSupport.tomllib(edit.path).overrides as? [String] == [
                 "A=1", "B=x y", "ImageUri=\(Self.image)",
@@ -113,7 +114,7 @@ struct SAMConfigEditorTests {
 
         let oneLine = "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = [\"A=1\", 'B=\"x y\"']\n"
         let appended = try DeployTestSupport.editFile(oneLine, value: "with space")
-        defer { try? FileManager.default.removeItem(at: appended.directory) }
+        defer { appended.directory.remove() }
         #expect(appended.text.contains("parameter_overrides = [\"A=1\", 'B=\"x y\"', 'ImageUri=\"with space\"']"))
         #expect(
             try DeployTestSupport.tomllib(appended.path).overrides as? [String] == [
@@ -123,7 +124,7 @@ struct SAMConfigEditorTests {
         let multi =
             "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = [\n    \"A=1\",  # first\n    \"B=2\",\n]\nstack_name = \"s\"\n"
         let grown = try DeployTestSupport.editFile(multi, value: Self.image)
-        defer { try? FileManager.default.removeItem(at: grown.directory) }
+        defer { grown.directory.remove() }
         #expect(
             grown.text
                 == "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = [\n    \"A=1\",  # first\n    \"B=2\",\n    \"ImageUri=\(Self.image)\",\n]\nstack_name = \"s\"\n"
@@ -135,7 +136,7 @@ struct SAMConfigEditorTests {
 
         let empty = "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = []\n"
         let filled = try DeployTestSupport.editFile(empty, value: "x")
-        defer { try? FileManager.default.removeItem(at: filled.directory) }
+        defer { filled.directory.remove() }
         #expect(try DeployTestSupport.tomllib(filled.path).overrides as? [String] == ["ImageUri=x"])
     }
 
@@ -143,13 +144,13 @@ struct SAMConfigEditorTests {
     func missingKey() throws {
         let original = "version = 0.1\n\n[default.deploy.parameters]\nparameter_overrides = \"Environment=dev\"\n"
         let edit = try DeployTestSupport.editFile(original, value: Self.image)
-        defer { try? FileManager.default.removeItem(at: edit.directory) }
+        defer { edit.directory.remove() }
         #expect(edit.change.previousValue == nil)
         #expect(
             try DeployTestSupport.tomllib(edit.path).overrides as? String == "Environment=dev ImageUri=\(Self.image)")
         let empty = try DeployTestSupport.editFile(
             "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = \"\"\n", value: "v")
-        defer { try? FileManager.default.removeItem(at: empty.directory) }
+        defer { empty.directory.remove() }
         #expect(try DeployTestSupport.tomllib(empty.path).overrides as? String == "ImageUri=v")
     }
 
@@ -166,7 +167,7 @@ struct SAMConfigEditorTests {
             stack_name = "app-prod"
             """
         let edit = try DeployTestSupport.editFile(original, value: Self.image)
-        defer { try? FileManager.default.removeItem(at: edit.directory) }
+        defer { edit.directory.remove() }
         #expect(
             edit.text
                 == original.replacingOccurrences(
@@ -178,7 +179,7 @@ struct SAMConfigEditorTests {
         #expect(parsed.table["resolve_s3"] as? Bool == true)
 
         let staging = try DeployTestSupport.editFile(original, env: "staging", value: Self.image)
-        defer { try? FileManager.default.removeItem(at: staging.directory) }
+        defer { staging.directory.remove() }
         #expect(
             staging.text == original
                 + "\n\n[staging.deploy.parameters]\nparameter_overrides = \"ImageUri=\(Self.image)\"\n")
@@ -192,16 +193,16 @@ struct SAMConfigEditorTests {
     func dottedKeys() throws {
         let original = "version = 0.1\n[default.deploy]\nparameters.stack_name = \"app\"\n"
         let edit = try DeployTestSupport.editFile(original, value: "img")
-        defer { try? FileManager.default.removeItem(at: edit.directory) }
+        defer { edit.directory.remove() }
         #expect(edit.text == original + "parameters.parameter_overrides = \"ImageUri=img\"\n")
         #expect(try DeployTestSupport.tomllib(edit.path).overrides as? String == "ImageUri=img")
     }
 
     @Test("new file, and a file without version, get version = 0.1")
     func newFile() throws {
-        let directory = try DeployTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("samconfig.toml").path
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.appending("samconfig.toml").path
         let change = try SAMConfigEditor(path: path, environment: "dev").setParameter(to: Self.image)
         #expect(
             try String(contentsOfFile: path, encoding: .utf8)
@@ -213,7 +214,7 @@ struct SAMConfigEditorTests {
 
         let noVersion = try DeployTestSupport.editFile(
             "# comment\n[default.global.parameters]\nregion = \"eu-west-1\"", value: "v")
-        defer { try? FileManager.default.removeItem(at: noVersion.directory) }
+        defer { noVersion.directory.remove() }
         #expect(
             noVersion.text
                 == "# comment\nversion = 0.1\n\n[default.global.parameters]\nregion = \"eu-west-1\"\n\n[default.deploy.parameters]\nparameter_overrides = \"ImageUri=v\"\n"
@@ -226,7 +227,7 @@ struct SAMConfigEditorTests {
         let globalOnly =
             "version = 0.1\n[default.global.parameters]\nparameter_overrides = \"ImageUri=old Stage=dev\"\n[default.deploy.parameters]\nstack_name = \"s\"\n"
         let edit = try DeployTestSupport.editFile(globalOnly, value: "new")
-        defer { try? FileManager.default.removeItem(at: edit.directory) }
+        defer { edit.directory.remove() }
         #expect(edit.change.location == "[default.global.parameters] parameter_overrides")
         #expect(
             try DeployTestSupport.tomllib(edit.path, table: "global").overrides as? String == "ImageUri=new Stage=dev")
@@ -235,7 +236,7 @@ struct SAMConfigEditorTests {
         let both =
             "version = 0.1\n[default.global.parameters]\nparameter_overrides = \"ImageUri=old\"\n[default.deploy.parameters]\nparameter_overrides = \"Stage=dev\"\n"
         let deploy = try DeployTestSupport.editFile(both, value: "new")
-        defer { try? FileManager.default.removeItem(at: deploy.directory) }
+        defer { deploy.directory.remove() }
         #expect(try DeployTestSupport.tomllib(deploy.path).overrides as? String == "Stage=dev ImageUri=new")
         #expect(try DeployTestSupport.tomllib(deploy.path, table: "global").overrides as? String == "ImageUri=old")
     }
@@ -245,10 +246,10 @@ struct SAMConfigEditorTests {
         let original =
             "version = 0.1\r\n[default.deploy.parameters]\r\nstack_name = \"s\"\r\nparameter_overrides = \"A=1 ImageUri=old\"\r\n\r\n[prod.deploy.parameters]\r\nstack_name = \"p\"\r\n"
         let edit = try DeployTestSupport.editFile(original, value: "new")
-        defer { try? FileManager.default.removeItem(at: edit.directory) }
+        defer { edit.directory.remove() }
         #expect(edit.text == original.replacingOccurrences(of: "ImageUri=old", with: "ImageUri=new"))
         let inserted = try DeployTestSupport.editFile(original, env: "prod", value: "new")
-        defer { try? FileManager.default.removeItem(at: inserted.directory) }
+        defer { inserted.directory.remove() }
         // Every LF byte is preceded by CR ("\r\n" is one Character in Swift, so count bytes).
         let bytes = Array(inserted.text.utf8)
         let lineFeeds = bytes.indices.filter { bytes[$0] == 0x0A }
@@ -293,9 +294,9 @@ struct SAMConfigEditorTests {
             ("version = 0.1\n\n\nkey = \"a\" extra\n", 4, "unexpected text after"),
         ])
     func parseErrors(text: String, line: Int, message: String) throws {
-        let directory = try DeployTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("samconfig.toml").path
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.appending("samconfig.toml").path
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         do {
             try SAMConfigEditor(path: path).setParameter(to: "v")
@@ -322,9 +323,9 @@ struct SAMConfigEditorTests {
 
     @Test("a failed write leaves the original intact, with no temporary file; the file mode is kept")
     func failedWrite() throws {
-        let directory = try DeployTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("samconfig.toml").path
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.appending("samconfig.toml").path
         let original = "version = 0.1\n[default.deploy.parameters]\nparameter_overrides = \"ImageUri=old\"\n"
         try Data(original.utf8).write(to: URL(fileURLWithPath: path))
         try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: path)
@@ -338,7 +339,7 @@ struct SAMConfigEditorTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["samconfig.toml"])
 
         // A directory that does not exist: a clear error, nothing created.
-        let missing = directory.appendingPathComponent("nope/samconfig.toml").path
+        let missing = directory.appending("nope/samconfig.toml").path
         do {
             try SAMConfigEditor(path: missing).setParameter(to: "x")
             Issue.record("expected a write error")
@@ -354,10 +355,10 @@ struct SAMConfigEditorTests {
 
     @Test("a symlinked samconfig.toml stays a symlink")
     func symlink() throws {
-        let directory = try DeployTestSupport.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let target = directory.appendingPathComponent("real.toml").path
-        let link = directory.appendingPathComponent("samconfig.toml").path
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let target = directory.appending("real.toml").path
+        let link = directory.appending("samconfig.toml").path
         try Data("version = 0.1\n".utf8).write(to: URL(fileURLWithPath: target))
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: target)
         try SAMConfigEditor(path: link).setParameter(to: "v")

@@ -1,13 +1,15 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Dockerfile
 
 @Suite struct CopySourcesTests {
-    let root: URL
+    let context: TemporaryDirectory
+    var root: URL { context.url }
 
     init() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("context-\(UUID().uuidString)")
+        context = try TemporaryDirectory(prefix: "imagekit-context")
         for path in [
             "home.txt", "homer.md", ".hidden", "src/a.go", "src/b.go", "src/sub/c.go", "docs/README.md", "star*",
             "file1", "file2", "filex",
@@ -24,7 +26,7 @@ import Testing
     }
 
     @Test func wildcardsMatchOneComponent() throws {
-        defer { try? FileManager.default.removeItem(at: root) }
+        defer { context.remove() }
         #expect(try CopySources.expand(word("hom*"), in: root) == ["home.txt", "homer.md"])
         #expect(try CopySources.expand(word("src/*.go"), in: root) == ["src/a.go", "src/b.go"])
         #expect(try CopySources.expand(word("*/*.go"), in: root) == ["src/a.go", "src/b.go"])
@@ -35,14 +37,14 @@ import Testing
     }
 
     @Test func literalPathsAreCleanedInsideTheContext() throws {
-        defer { try? FileManager.default.removeItem(at: root) }
+        defer { context.remove() }
         #expect(try CopySources.expand(word("/src/../src/a.go"), in: root) == ["src/a.go"])
         #expect(try CopySources.expand(word("../../src"), in: root) == ["src"])
         #expect(try CopySources.expand(word("."), in: root) == ["."])
     }
 
     @Test func missingSourcesAreErrors() throws {
-        defer { try? FileManager.default.removeItem(at: root) }
+        defer { context.remove() }
         #expect(throws: DockerfileError.self) { try CopySources.expand(word("nope.txt"), in: root) }
         do {
             _ = try CopySources.expand(word("*.rs"), in: root)
@@ -53,7 +55,7 @@ import Testing
     }
 
     @Test func excludedSourcesNameTheIgnoreLine() throws {
-        defer { try? FileManager.default.removeItem(at: root) }
+        defer { context.remove() }
         let ignore = try DockerIgnore(parsing: "# docs\n\n*.md\ndocs\n!docs/keep\n")
         #expect(try CopySources.expand(word("hom*"), in: root, ignore: ignore) == ["home.txt"])
         // docs is excluded, but an exception could re-include something inside, so it stays for the walker.
@@ -70,7 +72,7 @@ import Testing
     }
 
     @Test func destinationRules() throws {
-        defer { try? FileManager.default.removeItem(at: root) }
+        defer { context.remove() }
         #expect(CopySources.destinationIsDirectory("/app/"))
         #expect(CopySources.destinationIsDirectory("."))
         #expect(!CopySources.destinationIsDirectory("/app"))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Dockerfile
@@ -84,10 +85,11 @@ struct IgnoreCase: CustomTestStringConvertible, Sendable {
     }
 
     @Test func loadPrefersTheDockerfileSpecificFile() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ignore-\(UUID().uuidString)")
+        let context = try TemporaryDirectory(prefix: "imagekit-ignore")
+        defer { context.remove() }
+        let dir = context.url
         let docker = dir.appendingPathComponent("docker")
         try FileManager.default.createDirectory(at: docker, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
         try "*.md\n".write(to: dir.appendingPathComponent(".dockerignore"), atomically: true, encoding: .utf8)
         let dockerfile = docker.appendingPathComponent("build.Dockerfile")
         try "FROM alpine\n".write(to: dockerfile, atomically: true, encoding: .utf8)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `imagekit build --network none` is the build's network for every step that would use one: an ADD
@@ -7,7 +8,7 @@ import Testing
 @Suite struct AddNetworkTests {
     @Test(arguments: ["conf.txt", "repo.git", "repo.git#v1"])
     func addOfAURLFollowsTheBuildsNetworkNone(_ path: String) throws {
-        let scratch = Scratch("add-network")
+        let scratch = try TemporaryDirectory.scratch("add-network")
         let served = scratch.url.appendingPathComponent("served")
         try BuildTests.write(["conf.txt": "version=1\n"], in: served)
         let server = try CompatTests.FileServer(directory: served)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Bad input: one clear line on stderr, exit code 2, and the store exactly as it was.
@@ -24,7 +25,7 @@ import Testing
             result = try run(
                 "/usr/bin/setpriv",
                 ["--reuid=\(user)", "--regid=\(user)", "--clear-groups", Imagekit.binary, "--store", store] + arguments,
-                stdin: stdin, environment: environment)
+                stdinFile: stdin, environment: environment)
         } else {
             result = try Imagekit.run(arguments, store: store, stdin: stdin, environment: environment)
         }
@@ -38,7 +39,7 @@ import Testing
     }
 
     @Test func importRefusesBadSources() throws {
-        let scratch = Scratch("badinput")
+        let scratch = try TemporaryDirectory.scratch("badinput")
         let store = scratch.path("store")
         _ = try Imagekit.run(["images"], store: store)  // an existing, empty store
         try Self.expectCleanFailure(
@@ -73,7 +74,7 @@ import Testing
     }
 
     @Test func importRefusesUnreadableFileAsAnotherUser() throws {
-        let scratch = Scratch("unreadable")
+        let scratch = try TemporaryDirectory.scratch("unreadable")
         chmod(scratch.url.path, 0o777)
         let store = scratch.path("store")
         _ = try run(

@@ -1,7 +1,24 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `imagekit build` end to end on the Debian base fixture, checked with skopeo, umoci and runc.
+/// An image unpacked by umoci: the runtime bundle and readers for paths in its root filesystem.
+struct UnpackedImage {
+    let bundle: URL
+    var rootfs: URL { bundle.appendingPathComponent("rootfs") }
+    func url(_ path: String) -> URL { rootfs.appendingPathComponent(path) }
+    func read(_ path: String) -> String? { try? String(contentsOf: url(path), encoding: .utf8) }
+    func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: url(path).path) }
+    /// `uid:gid mode` of the path itself (not a symlink's target).
+    func owner(_ path: String) -> String { BuildTests.owner(url(path)) }
+}
+
+extension ProcessResult {
+    /// stdout without its trailing newline: the digest `build` and `import` print.
+    var trimmed: String { stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+}
+
 @Suite(.serialized) struct BuildTests {
     static func write(_ files: [String: String], in dir: URL) throws {
         for (path, text) in files {
@@ -13,7 +30,7 @@ import Testing
     }
 
     /// The config as skopeo reads it from a docker-archive export (skopeo's OCI config type has no Healthcheck).
-    static func config(_ store: String, _ image: String, scratch: Scratch) throws -> [String: Any] {
+    static func config(_ store: String, _ image: String, scratch: TemporaryDirectory) throws -> [String: Any] {
         let archive = scratch.path("archive-\(UUID().uuidString.prefix(6)).tar")
         #expect(try Imagekit.run(["export", image, "--format", "docker", "-o", archive], store: store).status == 0)
         let result = try run(tool("skopeo"), ["inspect", "--config", "--raw", "docker-archive:\(archive)"])
@@ -22,14 +39,27 @@ import Testing
         return doc?["config"] as? [String: Any] ?? [:]
     }
 
-    static func unpack(_ store: String, _ image: String, scratch: Scratch) throws -> URL {
+    /// Builds `context` as `tag` with plain progress from the scratch directory; a failed build fails the test.
+    @discardableResult
+    static func build(
+        _ context: URL, tag: String, store: String, scratch: TemporaryDirectory, _ extra: [String] = [],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> ProcessResult {
+        let built = try Imagekit.run(
+            ["build", "-t", tag, "--progress", "plain"] + extra + [context.path], store: store, directory: scratch.url)
+        try #require(built.status == 0, "\(built.stderr)", sourceLocation: sourceLocation)
+        return built
+    }
+
+    /// Exports `image` as an OCI layout and unpacks it with umoci (an independent reader).
+    static func unpack(_ store: String, _ image: String, scratch: TemporaryDirectory) throws -> UnpackedImage {
         let layout = scratch.path("unpack-layout-\(UUID().uuidString.prefix(6))")
         #expect(try Imagekit.run(["export", image, "-o", layout], store: store).status == 0)
         let bundle = scratch.path("bundle-\(UUID().uuidString.prefix(6))")
         let result = try run(
             tool("umoci"), ["unpack", "--image", "\(layout):\(image.split(separator: ":").last!)", bundle])
         #expect(result.status == 0, "\(result.stderr)")
-        return URL(fileURLWithPath: bundle)
+        return UnpackedImage(bundle: URL(fileURLWithPath: bundle))
     }
 
     static func owner(_ url: URL) -> String {
@@ -74,7 +104,7 @@ import Testing
     ]
 
     @Test func multiStageWithoutRun() throws {
-        let scratch = Scratch("build-meta")
+        let scratch = try TemporaryDirectory.scratch("build-meta")
         let store = scratch.path("store")
         let base = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
@@ -83,7 +113,7 @@ import Testing
             ["build", "-t", "meta:1", "--iidfile", scratch.path("iid"), "--progress", "plain", context.path],
             store: store)
         #expect(built.status == 0, "\(built.stderr)")
-        let digest = built.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let digest = built.trimmed
         #expect(try String(contentsOfFile: scratch.path("iid"), encoding: .utf8) == digest)
         #expect(built.stderr.contains("[stage-1 2/12] ARG VERSION=1.2.3"), "\(built.stderr)")
 
@@ -107,8 +137,8 @@ import Testing
         #expect(health["StartPeriod"] as? Int == 10_000_000_000)
         #expect(health["Retries"] as? Int == 3)
 
-        let rootfs = try Self.unpack(store, "meta:1", scratch: scratch).appendingPathComponent("rootfs")
-        let app = rootfs.appendingPathComponent("app")
+        let unpacked = try Self.unpack(store, "meta:1", scratch: scratch)
+        let app = unpacked.url("app")
         let files = try FileManager.default.subpathsOfDirectory(atPath: app.path).sorted()
         #expect(
             files == [
@@ -119,17 +149,17 @@ import Testing
         #expect(Self.owner(app.appendingPathComponent("lib")) == "1000:1000 755")
         #expect(Self.owner(app.appendingPathComponent("assets/config.ini")) == "1000:1000 640")
         #expect(Self.owner(app.appendingPathComponent("assets/static/style.css")) == "1000:1000 644")
-        #expect(FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("usr/bin/python3").path))
+        #expect(unpacked.exists("usr/bin/python3"))
 
         // Reproducible: the same context in another empty store gives the same digest.
         let store2 = scratch.path("store2")
         _ = try Fixture.importBase(store: store2)
         let again = try Imagekit.run(["build", "-t", "meta:1", "--progress", "quiet", context.path], store: store2)
-        #expect(again.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == digest)
+        #expect(again.trimmed == digest)
     }
 
     @Test func projectFileMakesPlainBuildWork() throws {
-        let scratch = Scratch("build-project")
+        let scratch = try TemporaryDirectory.scratch("build-project")
         let store = scratch.path("store")
         _ = try Fixture.importBase(store: store)
         let project = scratch.url.appendingPathComponent("project")
@@ -203,7 +233,7 @@ import Testing
         ("FROM 127.0.0.1:1/nothing:here\n", "Dockerfile:1", "nothing"),
     ])
     func badDockerfilesFailClearly(_ dockerfile: String, _ location: String, _ mention: String) throws {
-        let scratch = Scratch("build-bad")
+        let scratch = try TemporaryDirectory.scratch("build-bad")
         let store = scratch.path("store")
         _ = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
@@ -220,7 +250,7 @@ import Testing
     }
 
     @Test func unknownTargetListsStages() throws {
-        let scratch = Scratch("build-target")
+        let scratch = try TemporaryDirectory.scratch("build-target")
         let store = scratch.path("store")
         let context = scratch.url.appendingPathComponent("ctx")
         try Self.write(["Dockerfile": "FROM scratch AS one\nFROM scratch AS two\n"], in: context)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The differential harness: every case of `Tests/Compat/cases` (a Dockerfile, its context, files it
@@ -65,7 +66,7 @@ import Testing
 
     /// Builds a case into `store` (the base fixture imported first) and returns imagekit's result.
     static func build(
-        _ name: String, options: CaseOptions, store: String, scratch: Scratch, server: CaseServer?
+        _ name: String, options: CaseOptions, store: String, scratch: TemporaryDirectory, server: CaseServer?
     ) throws -> ProcessResult {
         let caseDirectory = casesDirectory.appendingPathComponent(name)
         _ = try Fixture.importBase(store: store)
@@ -94,7 +95,7 @@ import Testing
     func caseGivesWhatBuildKitGives(_ name: String) throws {
         let options = try Self.options(name)
         let caseDirectory = Self.casesDirectory.appendingPathComponent(name)
-        let scratch = Scratch("compat-case")
+        let scratch = try TemporaryDirectory.scratch("compat-case")
         let needsServer = ["served", "repo"].contains {
             FileManager.default.fileExists(atPath: caseDirectory.appendingPathComponent($0).path)
         }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Today's `dockerfile:1` syntax, built end to end with runc on the Debian base fixture:
@@ -44,32 +45,27 @@ import Testing
         """
 
     @Test func heredocsRunAndCopyAsBuildKitDoesAndAreReproducible() throws {
-        let scratch = Scratch("compat-heredoc")
+        let scratch = try TemporaryDirectory.scratch("compat-heredoc")
         let store = scratch.path("store")
         let base = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
         try BuildTests.write(["Dockerfile": Self.heredocDockerfile], in: context)
-        let built = try Imagekit.run(
-            ["build", "-t", "heredoc:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
-        try #require(built.status == 0, "\(built.stderr)")
-        let digest = built.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let built = try BuildTests.build(context, tag: "heredoc:1", store: store, scratch: scratch)
+        let digest = built.trimmed
 
-        let rootfs = try BuildTests.unpack(store, "heredoc:1", scratch: scratch).appendingPathComponent("rootfs")
-        func read(_ path: String) -> String? {
-            try? String(contentsOf: rootfs.appendingPathComponent(path), encoding: .utf8)
-        }
-        #expect(read("simple") == "hello simple\n")
-        #expect(read("tabs") == "tabs\n")
-        #expect(read("shebang") == "/dev/pipes/EOF\n")
-        #expect(read("a") == "first hello\n")
-        #expect(read("b") == "second $GREETING\n")
-        #expect(read("py") == "py\n")
-        #expect(read("etc/app.conf") == "greeting=hello \"quoted\" \\$kept\n")
-        #expect(read("etc/raw.conf") == "greeting=$GREETING\n")
-        #expect(read("opt/bin/EOT") == "#!/bin/sh\n")
-        #expect(read("opt/bin/two") == "2\n")
-        #expect(BuildTests.owner(rootfs.appendingPathComponent("etc/app.conf")) == "0:0 644")
-        #expect(BuildTests.owner(rootfs.appendingPathComponent("opt/bin/EOT")) == "0:0 755")
+        let unpacked = try BuildTests.unpack(store, "heredoc:1", scratch: scratch)
+        #expect(unpacked.read("simple") == "hello simple\n")
+        #expect(unpacked.read("tabs") == "tabs\n")
+        #expect(unpacked.read("shebang") == "/dev/pipes/EOF\n")
+        #expect(unpacked.read("a") == "first hello\n")
+        #expect(unpacked.read("b") == "second $GREETING\n")
+        #expect(unpacked.read("py") == "py\n")
+        #expect(unpacked.read("etc/app.conf") == "greeting=hello \"quoted\" \\$kept\n")
+        #expect(unpacked.read("etc/raw.conf") == "greeting=$GREETING\n")
+        #expect(unpacked.read("opt/bin/EOT") == "#!/bin/sh\n")
+        #expect(unpacked.read("opt/bin/two") == "2\n")
+        #expect(unpacked.owner("etc/app.conf") == "0:0 644")
+        #expect(unpacked.owner("opt/bin/EOT") == "0:0 755")
 
         // The script mount lives in the container's /dev and never reaches a layer.
         let baseLayers = Set(try RunTests.manifestLayers(store, base))
@@ -84,26 +80,22 @@ import Testing
                 "Dockerfile": Self.heredocDockerfile.replacingOccurrences(
                     of: "greeting=$GREETING \"quoted\"", with: "greeting=$GREETING changed")
             ], in: context)
-        let changed = try Imagekit.run(
-            ["build", "-t", "heredoc:2", "--progress", "plain", context.path], store: store, directory: scratch.url)
-        try #require(changed.status == 0, "\(changed.stderr)")
+        let changed = try BuildTests.build(context, tag: "heredoc:2", store: store, scratch: scratch)
         #expect(RunTests.wasCached(changed.stderr, step: "python3 <<EOF") == true, "\(changed.stderr)")
-        #expect(changed.stdout.trimmingCharacters(in: .whitespacesAndNewlines) != digest)
+        #expect(changed.trimmed != digest)
         try BuildTests.write(["Dockerfile": Self.heredocDockerfile], in: context)
 
         // The same Dockerfile in another empty store gives the same image.
         let store2 = scratch.path("store2")
         _ = try Fixture.importBase(store: store2)
-        let again = try Imagekit.run(
-            ["build", "-t", "heredoc:1", "--progress", "plain", context.path], store: store2, directory: scratch.url)
-        try #require(again.status == 0, "\(again.stderr)")
+        let again = try BuildTests.build(context, tag: "heredoc:1", store: store2, scratch: scratch)
         #expect(
-            again.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == digest,
+            again.trimmed == digest,
             "\(RunTests.layerDifferences(store, store2, image: "heredoc:1"))")
     }
 
     @Test func unterminatedHeredocIsAnInputErrorWithItsPosition() throws {
-        let scratch = Scratch("compat-unterminated")
+        let scratch = try TemporaryDirectory.scratch("compat-unterminated")
         let context = scratch.url.appendingPathComponent("ctx")
         try BuildTests.write(["Dockerfile": "FROM scratch\nCOPY <<EOF /x\nno end\nEOS\n"], in: context)
         let result = try Imagekit.run(
@@ -113,7 +105,7 @@ import Testing
     }
 
     @Test func workdirIsCreatedForTheCurrentUser() throws {
-        let scratch = Scratch("compat-workdir")
+        let scratch = try TemporaryDirectory.scratch("compat-workdir")
         let store = scratch.path("store")
         _ = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
@@ -133,23 +125,21 @@ import Testing
                 WORKDIR /home/app/w/deeper
                 """
             ], in: context)
-        let built = try Imagekit.run(
-            ["build", "-t", "wd:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
-        try #require(built.status == 0, "\(built.stderr)")
-        let rootfs = try BuildTests.unpack(store, "wd:1", scratch: scratch).appendingPathComponent("rootfs")
-        #expect(BuildTests.owner(rootfs.appendingPathComponent("home/app/w")) == "1500:1500 755")
-        #expect(BuildTests.owner(rootfs.appendingPathComponent("home/app/w/deeper")) == "1500:1500 755")
-        #expect(BuildTests.owner(rootfs.appendingPathComponent("home/app/w/deeper/f")).hasPrefix("1500:1500"))
+        try BuildTests.build(context, tag: "wd:1", store: store, scratch: scratch)
+        let unpacked = try BuildTests.unpack(store, "wd:1", scratch: scratch)
+        #expect(unpacked.owner("home/app/w") == "1500:1500 755")
+        #expect(unpacked.owner("home/app/w/deeper") == "1500:1500 755")
+        #expect(unpacked.owner("home/app/w/deeper/f").hasPrefix("1500:1500"))
         // A numeric user without a group owns the directory with gid = uid (BuildKit's by-id chown).
-        #expect(BuildTests.owner(rootfs.appendingPathComponent("data")) == "1234:1234 755")
-        #expect(BuildTests.owner(rootfs.appendingPathComponent("data/x")) == "1234:1234 755")
-        #expect(BuildTests.owner(rootfs.appendingPathComponent("srv/y")) == "1500:1700 755")
+        #expect(unpacked.owner("data") == "1234:1234 755")
+        #expect(unpacked.owner("data/x") == "1234:1234 755")
+        #expect(unpacked.owner("srv/y") == "1500:1700 755")
         // Directories that already exist keep their owner.
-        #expect(BuildTests.owner(rootfs.appendingPathComponent("srv")) == "0:0 755")
+        #expect(unpacked.owner("srv") == "0:0 755")
     }
 
     @Test func tmpfsMountIsEmptySizedAndLeftOutOfTheLayer() throws {
-        let scratch = Scratch("compat-tmpfs")
+        let scratch = try TemporaryDirectory.scratch("compat-tmpfs")
         let store = scratch.path("store")
         let base = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
@@ -162,9 +152,7 @@ import Testing
                 RUN test ! -e /scratch/t/f
                 """
             ], in: context)
-        let built = try Imagekit.run(
-            ["build", "-t", "tmpfs:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
-        try #require(built.status == 0, "\(built.stderr)")
+        try BuildTests.build(context, tag: "tmpfs:1", store: store, scratch: scratch)
         let baseLayers = Set(try RunTests.manifestLayers(store, base))
         let own = try RunTests.manifestLayers(store, "tmpfs:1").filter { !baseLayers.contains($0) }
         #expect(own.count == 1)
@@ -217,7 +205,7 @@ import Testing
     }
 
     @Test func addFromHTTPIsCheckedKeyedByContentAndReproducible() throws {
-        let scratch = Scratch("compat-addurl")
+        let scratch = try TemporaryDirectory.scratch("compat-addurl")
         let served = scratch.url.appendingPathComponent("served")
         try FileManager.default.createDirectory(at: served, withIntermediateDirectories: true)
         // A real gzip archive: ADD from a URL must not unpack it.
@@ -252,18 +240,18 @@ import Testing
         }
         let built = try build(store)
         try #require(built.status == 0, "\(built.stderr)")
-        let digest = built.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let digest = built.trimmed
         #expect(
             built.stderr.contains("ADD \(server.url("conf.txt")) has no --checksum, so the build is not reproducible"),
             "\(built.stderr)")
         #expect(!built.stderr.contains("ADD \(server.url("tool.tar.gz")) has no --checksum"), "\(built.stderr)")
 
-        let rootfs = try BuildTests.unpack(store, "addurl:1", scratch: scratch).appendingPathComponent("rootfs")
-        let archive = try Data(contentsOf: rootfs.appendingPathComponent("opt/tool.tar.gz"))
+        let unpacked = try BuildTests.unpack(store, "addurl:1", scratch: scratch)
+        let archive = try Data(contentsOf: unpacked.url("opt/tool.tar.gz"))
         #expect(archive == (try Data(contentsOf: served.appendingPathComponent("tool.tar.gz"))))
-        #expect(!FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("opt/a.txt").path))
-        #expect(BuildTests.owner(rootfs.appendingPathComponent("opt/tool.tar.gz")) == "0:0 600")
-        #expect((try? String(contentsOf: rootfs.appendingPathComponent("seen"), encoding: .utf8)) == "version=1\n")
+        #expect(!unpacked.exists("opt/a.txt"))
+        #expect(unpacked.owner("opt/tool.tar.gz") == "0:0 600")
+        #expect(unpacked.read("seen") == "version=1\n")
 
         // Same inputs, another empty store: the same image.
         let store2 = scratch.path("store2")
@@ -271,7 +259,7 @@ import Testing
         let again = try build(store2)
         try #require(again.status == 0, "\(again.stderr)")
         #expect(
-            again.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == digest,
+            again.trimmed == digest,
             "\(RunTests.layerDifferences(store, store2, image: "addurl:1"))")
 
         // The content is in the cache key: a changed file at the same URL is a new step.
@@ -280,8 +268,8 @@ import Testing
         try #require(changed.status == 0, "\(changed.stderr)")
         #expect(RunTests.wasCached(changed.stderr, step: "tool.tar.gz") == true, "\(changed.stderr)")
         #expect(RunTests.wasCached(changed.stderr, step: "conf.txt") == false, "\(changed.stderr)")
-        let rootfs2 = try BuildTests.unpack(store, "addurl:2", scratch: scratch).appendingPathComponent("rootfs")
-        #expect((try? String(contentsOf: rootfs2.appendingPathComponent("seen"), encoding: .utf8)) == "version=2\n")
+        let unpacked2 = try BuildTests.unpack(store, "addurl:2", scratch: scratch)
+        #expect(unpacked2.read("seen") == "version=2\n")
 
         // A checksum that does not match stops the build (exit 1), naming the URL and both digests.
         let wrong = "sha256:" + String(repeating: "0", count: 64)
@@ -299,7 +287,7 @@ import Testing
     // MARK: RUN --mount=type=ssh
 
     @Test func sshMountForwardsTheAgentGivenWithSSHDefault() throws {
-        let scratch = Scratch("compat-ssh")
+        let scratch = try TemporaryDirectory.scratch("compat-ssh")
         let key = scratch.path("id_ed25519")
         try #require(
             try run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "imagekit-test", "-f", key]).status
@@ -352,9 +340,9 @@ import Testing
             ["build", "-t", "ssh:1", "--progress", "plain", "--ssh", "default", context.path], store: store,
             environment: ["SSH_AUTH_SOCK": socket], directory: scratch.url)
         try #require(built.status == 0, "\(built.stderr)")
-        let rootfs = try BuildTests.unpack(store, "ssh:1", scratch: scratch).appendingPathComponent("rootfs")
+        let unpacked = try BuildTests.unpack(store, "ssh:1", scratch: scratch)
         #expect(
-            (try? String(contentsOf: rootfs.appendingPathComponent("agent"), encoding: .utf8))
+            unpacked.read("agent")
                 == "/run/buildkit/ssh_agent.0 12 1\n")
         let baseLayers = Set(try RunTests.manifestLayers(store, base))
         for layer in try RunTests.manifestLayers(store, "ssh:1") where !baseLayers.contains(layer) {
@@ -376,7 +364,7 @@ import Testing
     // MARK: ADD of a git repository
 
     @Test func addFromGitClonesTheRefWithoutItsGitDirectory() throws {
-        let scratch = Scratch("compat-addgit")
+        let scratch = try TemporaryDirectory.scratch("compat-addgit")
         let work = scratch.url.appendingPathComponent("work")
         try BuildTests.write(
             ["README": "v1\n", "bin/tool": "#!/bin/sh\necho tool\n", "sub/inner.txt": "inner\n"], in: work)
@@ -420,33 +408,26 @@ import Testing
                 RUN /src/v1/bin/tool > /ran
                 """
             ], in: context)
-        let built = try Imagekit.run(
-            ["build", "-t", "git:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
-        try #require(built.status == 0, "\(built.stderr)")
-        let digest = built.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        let rootfs = try BuildTests.unpack(store, "git:1", scratch: scratch).appendingPathComponent("rootfs")
-        func read(_ path: String) -> String? {
-            try? String(contentsOf: rootfs.appendingPathComponent(path), encoding: .utf8)
-        }
-        #expect(read("src/head/README") == "v2\n")
-        #expect(read("src/v1/README") == "v1\n")
-        #expect(read("src/sub/inner.txt") == "inner\n")
-        #expect(!FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("src/sub/README").path))
-        #expect(read("ran") == "tool\n")
-        #expect(BuildTests.owner(rootfs.appendingPathComponent("src/v1/bin/tool")) == "0:0 755")
+        let built = try BuildTests.build(context, tag: "git:1", store: store, scratch: scratch)
+        let digest = built.trimmed
+        let unpacked = try BuildTests.unpack(store, "git:1", scratch: scratch)
+        #expect(unpacked.read("src/head/README") == "v2\n")
+        #expect(unpacked.read("src/v1/README") == "v1\n")
+        #expect(unpacked.read("src/sub/inner.txt") == "inner\n")
+        #expect(!unpacked.exists("src/sub/README"))
+        #expect(unpacked.read("ran") == "tool\n")
+        #expect(unpacked.owner("src/v1/bin/tool") == "0:0 755")
         #expect(
             (try? FileManager.default.destinationOfSymbolicLink(
-                atPath: rootfs.appendingPathComponent("src/v1/link").path)) == "README")
-        #expect(!FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("src/v1/.git").path))
+                atPath: unpacked.url("src/v1/link").path)) == "README")
+        #expect(!unpacked.exists("src/v1/.git"))
 
         // Reproducible: the same repository in another empty store gives the same image.
         let store2 = scratch.path("store2")
         _ = try Fixture.importBase(store: store2)
-        let again = try Imagekit.run(
-            ["build", "-t", "git:1", "--progress", "plain", context.path], store: store2, directory: scratch.url)
-        try #require(again.status == 0, "\(again.stderr)")
+        let again = try BuildTests.build(context, tag: "git:1", store: store2, scratch: scratch)
         #expect(
-            again.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == digest,
+            again.trimmed == digest,
             "\(RunTests.layerDifferences(store, store2, image: "git:1"))")
 
         // A ref the repository does not have stops the build and says which.
@@ -464,7 +445,7 @@ import Testing
     // MARK: COPY --exclude
 
     @Test func copyExcludeFiltersRelativeToEachSource() throws {
-        let scratch = Scratch("compat-exclude")
+        let scratch = try TemporaryDirectory.scratch("compat-exclude")
         let store = scratch.path("store")
         let context = scratch.url.appendingPathComponent("ctx")
         try BuildTests.write(
@@ -479,12 +460,12 @@ import Testing
                 "src/a.txt": "a", "src/b.go": "b", "src/sub/c.txt": "c", "src/node_modules/x.js": "x",
                 "home.txt": "h", "homer.md": "m",
             ], in: context)
-        let built = try Imagekit.run(
-            ["build", "-t", "exclude:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
-        try #require(built.status == 0, "\(built.stderr)")
-        let rootfs = try BuildTests.unpack(store, "exclude:1", scratch: scratch).appendingPathComponent("rootfs")
-        let listed = try run("/bin/sh", ["-c", "cd \"$0\" && find src top all -printf '%p %y\\n' | sort", rootfs.path])
-            .lines
+        try BuildTests.build(context, tag: "exclude:1", store: store, scratch: scratch)
+        let unpacked = try BuildTests.unpack(store, "exclude:1", scratch: scratch)
+        let listed = try run(
+            "/bin/sh", ["-c", "cd \"$0\" && find src top all -printf '%p %y\\n' | sort", unpacked.rootfs.path]
+        )
+        .lines
         #expect(
             listed == [
                 "all d", "all/b.go f", "all/node_modules d", "all/node_modules/x.js f", "all/sub d",
@@ -496,7 +477,7 @@ import Testing
     // MARK: COPY --parents
 
     @Test func copyParentsKeepsSourceDirectoriesBelowThePivot() throws {
-        let scratch = Scratch("compat-parents")
+        let scratch = try TemporaryDirectory.scratch("compat-parents")
         let store = scratch.path("store")
         let context = scratch.url.appendingPathComponent("ctx")
         try BuildTests.write(
@@ -509,11 +490,11 @@ import Testing
                 """,
                 "a/x.txt": "x", "b/r.md": "r", "b/skip.txt": "s", "src/pkg/f.go": "f", "src/pkg/deep/g.go": "g",
             ], in: context)
-        let built = try Imagekit.run(
-            ["build", "-t", "parents:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
-        try #require(built.status == 0, "\(built.stderr)")
-        let rootfs = try BuildTests.unpack(store, "parents:1", scratch: scratch).appendingPathComponent("rootfs")
-        let listed = try run("/bin/sh", ["-c", "cd \"$0\" && find p q r -printf '%p %y\\n' | sort", rootfs.path]).lines
+        try BuildTests.build(context, tag: "parents:1", store: store, scratch: scratch)
+        let unpacked = try BuildTests.unpack(store, "parents:1", scratch: scratch)
+        let listed = try run(
+            "/bin/sh", ["-c", "cd \"$0\" && find p q r -printf '%p %y\\n' | sort", unpacked.rootfs.path]
+        ).lines
         #expect(
             listed == [
                 "p d", "p/a d", "p/a/x.txt f", "p/b d", "p/b/r.md f",

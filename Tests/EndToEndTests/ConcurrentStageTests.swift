@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Stages that do not depend on each other run concurrently; a failing stage cancels the others.
@@ -12,7 +13,7 @@ import Testing
     }
 
     @Test func independentStagesRunAtTheSameTime() throws {
-        let scratch = Scratch("stages-overlap")
+        let scratch = try TemporaryDirectory.scratch("stages-overlap")
         let store = scratch.path("store")
         _ = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
@@ -38,14 +39,14 @@ import Testing
         #expect(result.stderr.contains("  [left] | left met right"), "\(result.stderr)")
         #expect(result.stderr.contains("  [right] | right met left"), "\(result.stderr)")
         let bundle = try BuildTests.unpack(store, "overlap:1", scratch: scratch)
-        #expect(try String(contentsOf: bundle.appendingPathComponent("rootfs/left"), encoding: .utf8) == "left\n")
-        #expect(try String(contentsOf: bundle.appendingPathComponent("rootfs/right"), encoding: .utf8) == "right\n")
+        #expect(bundle.read("left") == "left\n")
+        #expect(bundle.read("right") == "right\n")
     }
 
     /// Two stages with RUN steps and a final stage using both: the same image whether the stages
     /// run concurrently or one at a time (`--jobs 1`), in two stores.
     @Test func digestDoesNotDependOnScheduling() throws {
-        let scratch = Scratch("stages-digest")
+        let scratch = try TemporaryDirectory.scratch("stages-digest")
         let context = scratch.url.appendingPathComponent("ctx")
         try BuildTests.write(
             [
@@ -77,7 +78,7 @@ import Testing
     /// One stage fails while the other's RUN is still running: the build exits with the failing
     /// stage's error, the running container is killed, and nothing stays mounted or running.
     @Test func failingStageCancelsTheOthersAndLeavesNothingBehind() throws {
-        let scratch = Scratch("stages-fail")
+        let scratch = try TemporaryDirectory.scratch("stages-fail")
         let store = scratch.path("store")
         _ = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
@@ -119,7 +120,7 @@ import Testing
     }
 
     @Test func jobsMustBeAtLeastOne() throws {
-        let scratch = Scratch("stages-jobs")
+        let scratch = try TemporaryDirectory.scratch("stages-jobs")
         let context = scratch.url.appendingPathComponent("ctx")
         try BuildTests.write(["Dockerfile": "FROM scratch\n"], in: context)
         let result = try Imagekit.run(

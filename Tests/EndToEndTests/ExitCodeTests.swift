@@ -18,7 +18,7 @@ import Testing
 
     /// Imports a one-file image as `tag` into the scratch's store and returns the store, checking
     /// the import itself exits 0 and prints the digest.
-    static func importTinyImage(_ scratch: Scratch, tag: String, size: Int = 1) throws -> String {
+    static func importTinyImage(_ scratch: TemporaryDirectory, tag: String, size: Int = 1) throws -> String {
         let tree = scratch.url.appendingPathComponent("tree")
         try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
         try Data(count: size).write(to: tree.appendingPathComponent("file"))
@@ -30,11 +30,11 @@ import Testing
     }
 
     @Test func zeroOnSuccess() throws {
-        _ = try Self.importTinyImage(Scratch("exit0"), tag: "exit:0")
+        _ = try Self.importTinyImage(try TemporaryDirectory.scratch("exit0"), tag: "exit:0")
     }
 
     @Test func oneWhenAPolicyFails() throws {
-        let scratch = Scratch("exit1")
+        let scratch = try TemporaryDirectory.scratch("exit1")
         let store = try Self.importTinyImage(scratch, tag: "exit:1", size: 4096)
         let policy = scratch.url.appendingPathComponent("size.yaml")
         try Data("schemaVersion: 1\nname: size-only\nsize:\n  maxUncompressed: 1KB\n".utf8).write(to: policy)
@@ -44,7 +44,7 @@ import Testing
     }
 
     @Test func twoForUsageAndInputErrors() throws {
-        let scratch = Scratch("exit2")
+        let scratch = try TemporaryDirectory.scratch("exit2")
         let store = scratch.path("store")
         let unknownFlag = try Imagekit.run(["build", "--no-such-flag"], store: store, directory: scratch.url)
         #expect(unknownFlag.status == 2, "\(unknownFlag.stderr)")
@@ -55,7 +55,7 @@ import Testing
     }
 
     @Test func threeWhenTheRegistryIsUnreachable() throws {
-        let scratch = Scratch("exit3")
+        let scratch = try TemporaryDirectory.scratch("exit3")
         let store = try Self.importTinyImage(scratch, tag: "exit:3")
         let refusing = try RefusingPort()
         let result = try Imagekit.run(
@@ -66,7 +66,7 @@ import Testing
     }
 
     @Test func threeWhenAWSIsUnreachable() throws {
-        let scratch = Scratch("exit3aws")
+        let scratch = try TemporaryDirectory.scratch("exit3aws")
         let store = try Self.importTinyImage(scratch, tag: "exit:aws")
         let refusing = try RefusingPort()
         let environment = [

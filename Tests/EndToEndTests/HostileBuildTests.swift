@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Hostile build inputs: contexts, Dockerfiles and base images crafted to make a root-run build
@@ -11,7 +12,7 @@ import Testing
         let directory: URL
         let secret = "host-secret-\(UUID().uuidString)"
 
-        init(in scratch: Scratch) throws {
+        init(in scratch: TemporaryDirectory) throws {
             directory = scratch.url.appendingPathComponent("host")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             try Data(secret.utf8).write(to: directory.appendingPathComponent("secret.txt"))
@@ -32,7 +33,7 @@ import Testing
                 let found = try run(
                     "/bin/sh", ["-c", "gzip -dc \"$0\" | grep -c -F \"$1\"", RunTests.blob(store, layer), secret])
                 #expect(
-                    found.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0",
+                    found.trimmed == "0",
                     "the host secret is in layer \(layer)",
                     sourceLocation: sourceLocation)
             }
@@ -41,7 +42,7 @@ import Testing
 
     /// A store with the base image, already used for a build (its layers unpacked), so that a
     /// refused build can be shown to change nothing in it.
-    static func warmStore(_ scratch: Scratch) throws -> (store: String, context: URL) {
+    static func warmStore(_ scratch: TemporaryDirectory) throws -> (store: String, context: URL) {
         let store = scratch.path("store")
         _ = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
@@ -73,7 +74,7 @@ import Testing
 
     /// An image whose symlinks point at the sentinel's host path: `/data`, `/root/.cache`,
     /// `/run/secrets` and its working directory's parent `/w`.
-    static func hostileImage(store: String, scratch: Scratch, sentinel: Sentinel) throws {
+    static func hostileImage(store: String, scratch: TemporaryDirectory, sentinel: Sentinel) throws {
         let context = scratch.url.appendingPathComponent("hostile-ctx")
         let built = try build(
             """
@@ -88,7 +89,7 @@ import Testing
     // MARK: 1. RUN --mount=type=bind sources
 
     @Test func bindMountSourcesStayInsideTheContextAndStage() throws {
-        let scratch = Scratch("hostile-bind")
+        let scratch = try TemporaryDirectory.scratch("hostile-bind")
         let sentinel = try Sentinel(in: scratch)
         let (store, context) = try Self.warmStore(scratch)
         try BuildTests.write(["sub/file.txt": "inside\n"], in: context)
@@ -134,7 +135,7 @@ import Testing
     // MARK: 2. COPY and ADD sources
 
     @Test func copyNeverFollowsSymlinksOutOfItsRoot() throws {
-        let scratch = Scratch("hostile-copy")
+        let scratch = try TemporaryDirectory.scratch("hostile-copy")
         let sentinel = try Sentinel(in: scratch)
         let (store, context) = try Self.warmStore(scratch)
         let fm = FileManager.default
@@ -181,12 +182,12 @@ import Testing
             "FROM debian-python:bookworm\nCOPY . /ctx/\n", context: context, store: store, tag: "whole:1")
         try #require(whole.status == 0, "\(whole.stderr)")
         try sentinel.expectAbsent(from: store, image: "whole:1")
-        let rootfs = try BuildTests.unpack(store, "whole:1", scratch: scratch).appendingPathComponent("rootfs")
+        let unpacked = try BuildTests.unpack(store, "whole:1", scratch: scratch)
         #expect(
-            (try? fm.destinationOfSymbolicLink(atPath: rootfs.appendingPathComponent("ctx/s").path)) == sentinel.path
+            (try? fm.destinationOfSymbolicLink(atPath: unpacked.url("ctx/s").path)) == sentinel.path
                 + "/secret.txt")
         #expect(
-            (try? fm.destinationOfSymbolicLink(atPath: rootfs.appendingPathComponent("ctx/d").path)) == sentinel.path)
+            (try? fm.destinationOfSymbolicLink(atPath: unpacked.url("ctx/d").path)) == sentinel.path)
 
         // COPY --from an image reads its symlinks inside the image: /data -> the host path is missing there.
         try Self.hostileImage(store: store, scratch: scratch, sentinel: sentinel)
@@ -205,7 +206,7 @@ import Testing
     // MARK: 4. The RUN sandbox
 
     @Test func runStepsGetDockersDefaultSandbox() throws {
-        let scratch = Scratch("hostile-sandbox")
+        let scratch = try TemporaryDirectory.scratch("hostile-sandbox")
         let (store, context) = try Self.warmStore(scratch)
         let probe = """
             import socket
@@ -271,7 +272,7 @@ import Testing
     // MARK: 5. Mount points and the working directory in a hostile image
 
     @Test func mountPointsAreMadeInsideTheRootfs() throws {
-        let scratch = Scratch("hostile-mountpoint")
+        let scratch = try TemporaryDirectory.scratch("hostile-mountpoint")
         let sentinel = try Sentinel(in: scratch)
         let (store, context) = try Self.warmStore(scratch)
         try Self.hostileImage(store: store, scratch: scratch, sentinel: sentinel)
@@ -307,7 +308,8 @@ extension HostileBuildTests {
     // MARK: 9. Builds killed with SIGKILL
 
     /// Starts `imagekit build` in the background and returns once its RUN step prints `marker`.
-    static func startBuild(_ context: URL, store: String, scratch: Scratch, marker: String) throws -> Process {
+    static func startBuild(_ context: URL, store: String, scratch: TemporaryDirectory, marker: String) throws -> Process
+    {
         let stderrURL = URL(fileURLWithPath: scratch.path("stderr-\(UUID().uuidString.prefix(6))"))
         FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         let process = Process()
@@ -338,7 +340,7 @@ extension HostileBuildTests {
     }
 
     @Test func leftoversOfKilledBuildsAreReapedButRunningBuildsAreNot() throws {
-        let scratch = Scratch("hostile-sigkill")
+        let scratch = try TemporaryDirectory.scratch("hostile-sigkill")
         let (store, _) = try Self.warmStore(scratch)
         var started: [Process] = []
         defer {

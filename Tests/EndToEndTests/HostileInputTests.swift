@@ -114,7 +114,7 @@ final class StaticRegistry: @unchecked Sendable {
     }
 
     @Test func aForgedRegistryImageIsRefusedAndTheStoreUnchanged() throws {
-        let scratch = Scratch("hostile-pull")
+        let scratch = try TemporaryDirectory.scratch("hostile-pull")
         let store = scratch.path("store")
         let tree = scratch.url.appendingPathComponent("tree")
         try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
@@ -142,7 +142,7 @@ final class StaticRegistry: @unchecked Sendable {
     }
 
     @Test func aStoreImageDeclaringInt64MaxListsAndFailsInspectCleanly() throws {
-        let scratch = Scratch("hostile-size")
+        let scratch = try TemporaryDirectory.scratch("hostile-size")
         let store = scratch.path("store")
         let tree = scratch.url.appendingPathComponent("tree")
         try FileManager.default.createDirectory(at: tree, withIntermediateDirectories: true)
@@ -181,7 +181,7 @@ final class StaticRegistry: @unchecked Sendable {
     }
 
     @Test func verifyRefusesADockerArchiveWithANegativeSize() throws {
-        let scratch = Scratch("hostile-verify")
+        let scratch = try TemporaryDirectory.scratch("hostile-verify")
         let store = scratch.path("store")
         _ = try Imagekit.run(["images"], store: store)
         let archive = scratch.path("negative.tar")
@@ -204,7 +204,7 @@ final class StaticRegistry: @unchecked Sendable {
     }
 
     @Test func aLayerClaimingAGibibyteStopsTheBuildAtTheExtractionLimit() throws {
-        let scratch = Scratch("hostile-sparse")
+        let scratch = try TemporaryDirectory.scratch("hostile-sparse")
         let store = scratch.path("store")
         // 5 bytes of data in a 1 GiB sparse file: GNU tar and gzip make it a layer of a few hundred bytes.
         let work = scratch.url.appendingPathComponent("sparse")

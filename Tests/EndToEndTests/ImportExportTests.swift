@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `imagekit import` / `export` checked with tools no one here wrote: skopeo and umoci.
@@ -76,7 +77,7 @@ import Testing
     }
 
     @Test func importedTreeSurvivesUmociAndSkopeo() throws {
-        let scratch = Scratch("interop")
+        let scratch = try TemporaryDirectory.scratch("interop")
         let tree = scratch.url.appendingPathComponent("tree")
         try Self.makeTree(at: tree)
         let store = scratch.path("store")
@@ -84,7 +85,7 @@ import Testing
             ["import", tree.path, "-t", "interop:1.0", "--change", "USER 1000", "--change", "EXPOSE 8501"], store: store
         )
         #expect(imported.status == 0, "\(imported.stderr)")
-        let digest = imported.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let digest = imported.trimmed
         #expect(digest.hasPrefix("sha256:"))
 
         // OCI layout directory: skopeo reads it, umoci unpacks the same tree.
@@ -131,7 +132,7 @@ import Testing
     }
 
     @Test func sameTreeTwoStoresSameDigest() throws {
-        let scratch = Scratch("repro")
+        let scratch = try TemporaryDirectory.scratch("repro")
         let tree = scratch.url.appendingPathComponent("tree")
         try Self.makeTree(at: tree)
         let first = try Imagekit.run(["import", tree.path, "-t", "a:1"], store: scratch.path("s1"))
@@ -151,7 +152,7 @@ import Testing
     }
 
     @Test func imagesInspectRmiPrune() throws {
-        let scratch = Scratch("manage")
+        let scratch = try TemporaryDirectory.scratch("manage")
         let tree = scratch.url.appendingPathComponent("tree")
         try Self.makeTree(at: tree)
         let store = scratch.path("store")

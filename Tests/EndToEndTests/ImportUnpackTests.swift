@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `imagekit import --unpack`: the layer is also unpacked for builds, with the same image digest.
 @Suite(.serialized) struct ImportUnpackTests {
     @Test func unpackKeepsTheDigestAndLeavesTheLayerUnpacked() throws {
-        let scratch = Scratch("import-unpack")
+        let scratch = try TemporaryDirectory.scratch("import-unpack")
         let tree = scratch.url.appendingPathComponent("tree")
         try ImportExportTests.makeTree(at: tree)
         let plainStore = scratch.path("plain"), unpackStore = scratch.path("unpacked")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The path lists of written layers outlive the build: a rebuild after an app change tells
@@ -10,7 +11,7 @@ import Testing
     }
 
     @Test func appChangeRebuildUnpacksNoCachedLayer() throws {
-        let scratch = Scratch("path-lists")
+        let scratch = try TemporaryDirectory.scratch("path-lists")
         let store = scratch.path("store")
         _ = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")

@@ -2,49 +2,11 @@ import Foundation
 import TestSupport
 import Testing
 
-/// moto in server mode, answering the AWS APIs (ECR, STS) on loopback.
-final class MotoServer: @unchecked Sendable {
-    let process = Process()
-    let port: Int
-    var endpoint: String { "http://127.0.0.1:\(port)" }
-
-    init() throws {
-        port = try freeTCPPort()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["moto_server", "-H", "127.0.0.1", "-p", "\(port)"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        for _ in 0..<2400 where !isListening(port: port) { usleep(100_000) }  // up to 240 s on a busy machine
-        guard isListening(port: port) else {
-            stop(); throw TestSupportError("moto_server did not start on port \(port)")
-        }
-    }
-
-    /// moto ignores SIGTERM when started from the test runner: kill it.
-    func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
-
-    deinit { stop() }
-
-    /// The environment imagekit sees: fake keys, the region, every AWS endpoint at moto.
-    var environment: [String: String] {
-        [
-            "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
-            "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint, "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-            "AWS_CONFIG_FILE": "/nonexistent",
-        ]
-    }
-}
-
 @Suite(.serialized) struct PushTests {
     /// moto's ECR password for the default account.
     static let motoPassword = "123456789012-auth-token"
 
-    static func smallImage(store: String, scratch: Scratch, name: String = "small:1") throws -> String {
+    static func smallImage(store: String, scratch: TemporaryDirectory, name: String = "small:1") throws -> String {
         let tree = scratch.url.appendingPathComponent("tree-\(UUID().uuidString.prefix(6))")
         try FileManager.default.createDirectory(
             at: tree.appendingPathComponent("app"), withIntermediateDirectories: true)
@@ -53,7 +15,7 @@ final class MotoServer: @unchecked Sendable {
             to: tree.appendingPathComponent("app/blob.bin"))
         let result = try Imagekit.run(["import", tree.path, "-t", name, "--change", "USER 1000"], store: store)
         #expect(result.status == 0, "\(result.stderr)")
-        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        return result.trimmed
     }
 
     static let samconfig = """
@@ -71,12 +33,12 @@ final class MotoServer: @unchecked Sendable {
     static func overrides(_ path: String, env: String) throws -> String {
         let script =
             "import sys,tomllib; print(tomllib.load(open(sys.argv[1],'rb'))[sys.argv[2]]['deploy']['parameters']['parameter_overrides'])"
-        return try EndToEndTests.run("/usr/bin/python3", ["-c", script, path, env]).stdout.trimmingCharacters(
+        return try TestSupport.run("/usr/bin/python3", ["-c", script, path, env]).stdout.trimmingCharacters(
             in: .whitespacesAndNewlines)
     }
 
     @Test func pushToALocalRegistryPinsTheDigest() async throws {
-        let scratch = Scratch("push-local")
+        let scratch = try TemporaryDirectory.scratch("push-local")
         let store = scratch.path("store")
         _ = try Self.smallImage(store: store, scratch: scratch)
         let registry = try await LocalRegistry.start()
@@ -94,7 +56,7 @@ final class MotoServer: @unchecked Sendable {
         let digest = result["digest"] as? String ?? ""
         #expect(reference == "\(registry.host)/team/small@\(digest)")
         for tag in ["abc1234", "latest"] {
-            let inspect = try EndToEndTests.run(
+            let inspect = try TestSupport.run(
                 tool("skopeo"), ["inspect", "--tls-verify=false", "docker://\(registry.host)/team/small:\(tag)"])
             #expect(inspect.stdout.contains("\"Digest\": \"\(digest)\""), "\(tag): \(inspect.stderr)")
         }
@@ -116,7 +78,7 @@ final class MotoServer: @unchecked Sendable {
     }
 
     @Test func pushToECRWithItsOwnAuthorization() async throws {
-        let scratch = Scratch("push-ecr")
+        let scratch = try TemporaryDirectory.scratch("push-ecr")
         let store = scratch.path("store")
         _ = try Self.smallImage(store: store, scratch: scratch)
         let moto = try MotoServer()
@@ -141,10 +103,10 @@ final class MotoServer: @unchecked Sendable {
 
         let pushed = try Imagekit.run(common + ["--create-repository"], store: store, environment: moto.environment)
         #expect(pushed.status == 0, "\(pushed.stderr)")
-        let reference = pushed.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let reference = pushed.trimmed
         #expect(reference.hasPrefix("\(registry.host)/vibejudge-dashboard@sha256:"))
         #expect(try Self.overrides(sam, env: "dev").contains(reference))
-        let inspect = try EndToEndTests.run(
+        let inspect = try TestSupport.run(
             tool("skopeo"),
             [
                 "inspect", "--tls-verify=false", "--creds", "AWS:\(Self.motoPassword)",
@@ -158,7 +120,7 @@ final class MotoServer: @unchecked Sendable {
     }
 
     @Test func wrongRegistryCredentialsFailClearly() async throws {
-        let scratch = Scratch("push-401")
+        let scratch = try TemporaryDirectory.scratch("push-401")
         let store = scratch.path("store")
         _ = try Self.smallImage(store: store, scratch: scratch)
         let moto = try MotoServer()
@@ -182,7 +144,7 @@ final class MotoServer: @unchecked Sendable {
     }
 
     @Test func buildPullsItsBaseFromARegistry() async throws {
-        let scratch = Scratch("build-pull")
+        let scratch = try TemporaryDirectory.scratch("build-pull")
         let seed = scratch.path("seed")
         _ = try Fixture.importBase(store: seed)
         let registry = try await LocalRegistry.start()

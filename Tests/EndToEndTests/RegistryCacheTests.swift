@@ -34,14 +34,14 @@ import Testing
     /// A registry, the proxy in front of it, and the base image in the registry (pulled directly,
     /// not through the proxy: the counts are about the cache and the image).
     struct Setup {
-        let scratch: Scratch
+        let scratch: TemporaryDirectory
         let registry: LocalRegistry
         let proxy: FaultProxy
         let context: URL
         let base: String
 
         static func start(_ name: String) async throws -> Setup {
-            let scratch = Scratch(name)
+            let scratch = try TemporaryDirectory.scratch(name)
             let registry = try await LocalRegistry.start()
             let proxy = try FaultProxy.start(upstream: registry.host)
             let seed = scratch.path("seed")
@@ -79,7 +79,7 @@ import Testing
 
         /// The cache manifest as the registry serves it.
         func cacheManifest(_ tag: String = "buildcache") throws -> [String: Any] {
-            let result = try EndToEndTests.run(
+            let result = try TestSupport.run(
                 tool("skopeo"),
                 ["inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/cache/app:\(tag)"])
             #expect(result.status == 0, "\(result.stderr)")
@@ -103,7 +103,7 @@ import Testing
     }
 
     static func digest(_ result: ProcessResult) -> String {
-        result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        result.trimmed
     }
 
     @Test func aFreshRunnerReusesTheRegistryCacheLazily() async throws {
@@ -198,7 +198,7 @@ import Testing
         let manifest = try setup.cacheManifest()
         let config = manifest["config"] as? [String: Any] ?? [:]
         let configDigest = config["digest"] as? String ?? ""
-        let fetched = try EndToEndTests.run(
+        let fetched = try TestSupport.run(
             "/usr/bin/curl", ["-sf", "http://\(setup.registry.host)/v2/cache/app/blobs/\(configDigest)"])
         var document = (try JSONSerialization.jsonObject(with: Data(fetched.stdout.utf8)) as? [String: Any]) ?? [:]
         var layers = document["layers"] as? [[String: Any]] ?? []
@@ -223,7 +223,7 @@ import Testing
         tampered["config"] = newConfig
         let manifestFile = setup.scratch.url.appendingPathComponent("tampered.json")
         try JSONSerialization.data(withJSONObject: tampered, options: [.sortedKeys]).write(to: manifestFile)
-        let put = try EndToEndTests.run(
+        let put = try TestSupport.run(
             "/usr/bin/curl",
             [
                 "-sf", "-X", "PUT", "-H", "Content-Type: application/vnd.oci.image.manifest.v1+json",
@@ -347,14 +347,16 @@ import Testing
     }
 
     /// A monolithic upload (POST, then PUT with the digest) straight to the registry.
-    static func uploadBlob(_ data: Data, registry: String, repository: String, scratch: Scratch) throws -> String {
+    static func uploadBlob(
+        _ data: Data, registry: String, repository: String, scratch: TemporaryDirectory
+    ) throws -> String {
         let file = scratch.url.appendingPathComponent("blob-\(UUID().uuidString.prefix(6))")
         try data.write(to: file)
         let digest =
             "sha256:"
-            + (try EndToEndTests.run("/usr/bin/sha256sum", [file.path]).stdout.split(separator: " ").first.map(
+            + (try TestSupport.run("/usr/bin/sha256sum", [file.path]).stdout.split(separator: " ").first.map(
                 String.init) ?? "")
-        let start = try EndToEndTests.run(
+        let start = try TestSupport.run(
             "/usr/bin/curl",
             ["-sf", "-D", "-", "-o", "/dev/null", "-X", "POST", "http://\(registry)/v2/\(repository)/blobs/uploads/"])
         let location =
@@ -362,7 +364,7 @@ import Testing
             .map { String($0.dropFirst("location:".count)).trimmingCharacters(in: .whitespaces) } ?? ""
         let absolute = location.hasPrefix("http") ? location : "http://\(registry)\(location)"
         // An explicit Content-Type: curl's default (a form) makes the registry read the body as one.
-        let put = try EndToEndTests.run(
+        let put = try TestSupport.run(
             "/usr/bin/curl",
             [
                 "-sf", "-X", "PUT", "-H", "Content-Type: application/octet-stream", "--data-binary", "@\(file.path)",

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `imagekit build` with RUN steps, end to end on the Debian base fixture: runc, overlayfs,
@@ -78,15 +79,13 @@ import Testing
     }
 
     @Test func dashboardImageRunsAsUser1000AndIsReproducible() throws {
-        let scratch = Scratch("run-dashboard")
+        let scratch = try TemporaryDirectory.scratch("run-dashboard")
         let store = scratch.path("store")
         _ = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
         try Self.dashboardContext(in: context)
-        let built = try Imagekit.run(
-            ["build", "-t", "dash:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
-        try #require(built.status == 0, "\(built.stderr)")
-        let digest = built.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let built = try BuildTests.build(context, tag: "dash:1", store: store, scratch: scratch)
+        let digest = built.trimmed
         #expect(built.stderr.contains("Successfully installed itsdangerous-2.2.0"), "\(built.stderr)")
 
         let config = try BuildTests.config(store, "dash:1", scratch: scratch)
@@ -96,16 +95,15 @@ import Testing
         #expect((health["Test"] as? [String])?.first == "CMD")
         #expect(health["Interval"] as? Int == 10_000_000_000)
 
-        let bundle = try BuildTests.unpack(store, "dash:1", scratch: scratch)
-        let rootfs = bundle.appendingPathComponent("rootfs")
-        #expect(BuildTests.owner(rootfs.appendingPathComponent("app/server.py")) == "1000:1000 644")
-        #expect(BuildTests.owner(rootfs.appendingPathComponent("opt/venv/bin/python3")).hasPrefix("0:0"))
-        let passwd = try String(contentsOf: rootfs.appendingPathComponent("etc/passwd"), encoding: .utf8)
+        let unpacked = try BuildTests.unpack(store, "dash:1", scratch: scratch)
+        #expect(unpacked.owner("app/server.py") == "1000:1000 644")
+        #expect(unpacked.owner("opt/venv/bin/python3").hasPrefix("0:0"))
+        let passwd = try String(contentsOf: unpacked.url("etc/passwd"), encoding: .utf8)
         #expect(passwd.contains("app:x:1000:1000::/home/app:/usr/sbin/nologin"), "\(passwd)")
         // The builder stage's own files stay there.
-        #expect(!FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("tmp/requirements.txt").path))
+        #expect(!unpacked.exists("tmp/requirements.txt"))
 
-        let answer = try Self.serve(bundle: bundle, scratch: scratch)
+        let answer = try Self.serve(bundle: unpacked.bundle, scratch: scratch)
         #expect(answer["uid"] as? Int == 1000, "\(answer)")
         #expect(answer["gid"] as? Int == 1000, "\(answer)")
         #expect(answer["itsdangerous"] as? String == "2.2.0", "\(answer)")
@@ -115,21 +113,19 @@ import Testing
         // The same inputs in another empty store give the same image, pip download and all.
         let store2 = scratch.path("store2")
         _ = try Fixture.importBase(store: store2)
-        let again = try Imagekit.run(
-            ["build", "-t", "dash:1", "--progress", "plain", context.path], store: store2, directory: scratch.url)
-        try #require(again.status == 0, "\(again.stderr)")
-        let digest2 = again.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let again = try BuildTests.build(context, tag: "dash:1", store: store2, scratch: scratch)
+        let digest2 = again.trimmed
         #expect(digest2 == digest, "\(Self.layerDifferences(store, store2, image: "dash:1"))")
     }
 
     /// Starts the unpacked bundle with runc on the host network, asks its app once it answers,
     /// and always kills and deletes the container.
-    static func serve(bundle: URL, scratch: Scratch) throws -> [String: Any] {
+    static func serve(bundle: URL, scratch: TemporaryDirectory) throws -> [String: Any] {
         let port = try run(
             "/usr/bin/python3",
             ["-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"]
         )
-        .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        .trimmed
         let configURL = bundle.appendingPathComponent("config.json")
         var spec = try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any] ?? [:]
         var process = spec["process"] as? [String: Any] ?? [:]
@@ -219,7 +215,7 @@ import Testing
     // MARK: The build cache
 
     /// Records every runc invocation, then runs the real runc: proof of which steps ran a container.
-    static func runcSpy(in scratch: Scratch) throws -> (environment: [String: String], log: URL) {
+    static func runcSpy(in scratch: TemporaryDirectory) throws -> (environment: [String: String], log: URL) {
         let log = URL(fileURLWithPath: scratch.path("runc-calls.log"))
         let spy = scratch.url.appendingPathComponent("runc-spy")
         try Data("#!/bin/sh\nprintf '%s\\n' \"$*\" >>\(log.path)\nexec \(tool("runc")) \"$@\"\n".utf8).write(to: spy)
@@ -254,7 +250,7 @@ import Testing
     }
 
     @Test func cacheReusesUnchangedStepsAndRerunsChangedOnes() throws {
-        let scratch = Scratch("run-cache")
+        let scratch = try TemporaryDirectory.scratch("run-cache")
         let store = scratch.path("store")
         _ = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
@@ -318,7 +314,7 @@ import Testing
     // MARK: Whiteouts
 
     @Test func deletionsAndReplacementsReachTheImage() throws {
-        let scratch = Scratch("run-whiteouts")
+        let scratch = try TemporaryDirectory.scratch("run-whiteouts")
         let store = scratch.path("store")
         _ = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
@@ -336,26 +332,22 @@ import Testing
                 RUN find /w -printf '%P %y\\n' | sort > /listing-inside-build
                 """
             ], in: context)
-        let built = try Imagekit.run(
-            ["build", "-t", "wh:1", "--progress", "plain", context.path], store: store, directory: scratch.url)
-        try #require(built.status == 0, "\(built.stderr)")
+        try BuildTests.build(context, tag: "wh:1", store: store, scratch: scratch)
 
         let expected = ["emptied d", "emptied/new1 f", "keep d", "keep/k f", "to-dir d", "to-dir/new f", "to-file f"]
-        let rootfs = try BuildTests.unpack(store, "wh:1", scratch: scratch).appendingPathComponent("rootfs")
-        let unpacked = try run(
-            "/bin/sh", ["-c", "cd \"$0\" && find w -mindepth 1 -printf '%P %y\\n' | sort", rootfs.path]
+        let unpacked = try BuildTests.unpack(store, "wh:1", scratch: scratch)
+        let listed = try run(
+            "/bin/sh", ["-c", "cd \"$0\" && find w -mindepth 1 -printf '%P %y\\n' | sort", unpacked.rootfs.path]
         ).lines
-        #expect(unpacked == expected)
-        func read(_ path: String) -> String? {
-            try? String(contentsOf: rootfs.appendingPathComponent(path), encoding: .utf8)
-        }
+        #expect(listed == expected)
         #expect(
-            read("w/to-dir/new") == "g\n" && read("w/to-file") == "h\n" && read("w/emptied/new1") == "i\n"
-                && read("w/keep/k") == "k\n")
-        #expect(!FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("usr/share/doc/bash").path))
-        #expect(FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("usr/share/doc/coreutils").path))
+            unpacked.read("w/to-dir/new") == "g\n" && unpacked.read("w/to-file") == "h\n"
+                && unpacked.read("w/emptied/new1") == "i\n"
+                && unpacked.read("w/keep/k") == "k\n")
+        #expect(!unpacked.exists("usr/share/doc/bash"))
+        #expect(unpacked.exists("usr/share/doc/coreutils"))
         // A RUN on top of the whiteout layer sees the same tree.
-        #expect(read("listing-inside-build")?.split(separator: "\n").map(String.init) == [" d"] + expected)
+        #expect(unpacked.read("listing-inside-build")?.split(separator: "\n").map(String.init) == [" d"] + expected)
 
         // The RUN layer says it with OCI whiteouts, an opaque marker for the emptied directory,
         // and nothing from the container's own mount points.
@@ -396,7 +388,7 @@ import Testing
     }
 
     @Test func failingRunLeavesNothingBehind() throws {
-        let scratch = Scratch("run-fail")
+        let scratch = try TemporaryDirectory.scratch("run-fail")
         let store = scratch.path("store")
         _ = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
@@ -439,7 +431,7 @@ import Testing
     }
 
     @Test func interruptDuringRunCleansUpAndExits130() throws {
-        let scratch = Scratch("run-sigint")
+        let scratch = try TemporaryDirectory.scratch("run-sigint")
         let store = scratch.path("store")
         _ = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
@@ -487,7 +479,7 @@ import Testing
     // MARK: Mounts
 
     @Test func cacheAndSecretMountsStayOutOfLayers() throws {
-        let scratch = Scratch("run-mounts")
+        let scratch = try TemporaryDirectory.scratch("run-mounts")
         let store = scratch.path("store")
         let base = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
@@ -534,19 +526,19 @@ import Testing
             let leaked = try run(
                 "/bin/sh", ["-c", "gzip -dc \"$0\" | grep -c -F \"$1\"", Self.blob(store, layer), secretValue])
             #expect(
-                leaked.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "the secret is in layer \(layer)")
+                leaked.trimmed == "0", "the secret is in layer \(layer)")
         }
-        let rootfs = try BuildTests.unpack(store, "mounts:1", scratch: scratch).appendingPathComponent("rootfs")
+        let unpacked = try BuildTests.unpack(store, "mounts:1", scratch: scratch)
         #expect(
-            (try? String(contentsOf: rootfs.appendingPathComponent("token-length"), encoding: .utf8))
+            unpacked.read("token-length")
                 == "\(secretValue.utf8.count)\n")
         #expect(
-            (try? String(contentsOf: rootfs.appendingPathComponent("builds-seen"), encoding: .utf8))
+            unpacked.read("builds-seen")
                 == "build 1\nbuild 2\n")
         #expect(
             FileManager.default.fileExists(
-                atPath: rootfs.appendingPathComponent("opt/venv/lib/python3.11/site-packages/itsdangerous").path))
-        #expect(!FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("root/.cache").path))
-        #expect(!FileManager.default.fileExists(atPath: rootfs.appendingPathComponent("run/secrets").path))
+                atPath: unpacked.url("opt/venv/lib/python3.11/site-packages/itsdangerous").path))
+        #expect(!unpacked.exists("root/.cache"))
+        #expect(!unpacked.exists("run/secrets"))
     }
 }

@@ -11,7 +11,7 @@ import Testing
 
     /// A moto server, a registry playing ECR, the small image, and the image registered in moto.
     struct Setup {
-        let scratch = Scratch("push-scan")
+        let scratch: TemporaryDirectory
         let moto: MotoServer
         let registry: LocalRegistry
         let store: String
@@ -19,6 +19,7 @@ import Testing
         let sam: String
 
         init() async throws {
+            scratch = try TemporaryDirectory.scratch("push-scan")
             store = scratch.path("store")
             digest = try PushTests.smallImage(store: store, scratch: scratch)
             moto = try MotoServer()
@@ -77,7 +78,7 @@ import Testing
             let json = { (value: Any) in
                 String(decoding: try JSONSerialization.data(withJSONObject: value), as: UTF8.self)
             }
-            let result = try EndToEndTests.run(
+            let result = try TestSupport.run(
                 "/usr/bin/python3", ["-c", script, moto.endpoint + path, try json(body), try json(headers)])
             #expect(result.status == 0, "\(path): \(result.stderr)")
         }
@@ -119,7 +120,7 @@ import Testing
                 rule = rules[r["ruleId"]]
                 print(r["level"], r["ruleId"], rule["properties"]["security-severity"], r["message"]["text"])
             """
-        let result = try EndToEndTests.run(python, ["-c", script, schema, path])
+        let result = try TestSupport.run(python, ["-c", script, schema, path])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(!result.stdout.contains("INVALID"), "\(result.stdout)")
         return result.lines
@@ -140,7 +141,7 @@ import Testing
             setup.pushArguments + ["--scan", "--scan-fail-on", "CRITICAL", "--scan-report", report])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(
-            result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            result.trimmed
                 == "\(setup.registry.host)/\(Self.repository)@\(setup.digest)")
         #expect(
             result.stderr.contains(
@@ -225,7 +226,7 @@ import Testing
     }
 
     @Test func scanNeedsAnECRRepository() async throws {
-        let scratch = Scratch("push-scan-plain")
+        let scratch = try TemporaryDirectory.scratch("push-scan-plain")
         let store = scratch.path("store")
         _ = try PushTests.smallImage(store: store, scratch: scratch)
         let registry = try await LocalRegistry.start()
@@ -237,7 +238,7 @@ import Testing
             result.stderr.contains(
                 "--scan reads Amazon ECR's image scan, and \(registry.host)/team/small is not an ECR repository"),
             "\(result.stderr)")
-        let inspect = try EndToEndTests.run(
+        let inspect = try TestSupport.run(
             tool("skopeo"), ["inspect", "--tls-verify=false", "docker://\(registry.host)/team/small:latest"])
         #expect(inspect.status != 0, "nothing may be pushed")
         let stray = try Imagekit.run(

@@ -1,5 +1,6 @@
 import Foundation
 import OCI
+import TestSupport
 import Testing
 
 @testable import Policy
@@ -7,10 +8,8 @@ import Testing
 /// Drives the built `imagekit` binary: exit codes, formats, inputs.
 @Suite(.serialized) struct CLITests {
     func verify(_ factory: ImageFactory, _ arguments: [String], directory: URL? = nil) throws -> ProcessResult {
-        var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "NO_COLOR")
-        return try run(
-            try imagekitBinary(), ["verify", "--store", factory.storeRoot.path] + arguments, environment: environment,
+        try run(
+            try imagekitBinary(), ["verify", "--store", factory.storeRoot.path] + arguments, unsetting: ["NO_COLOR"],
             directory: directory)
     }
 
@@ -79,7 +78,7 @@ import Testing
     @Test func malformedPolicyExitsTwoWithFileAndLine() async throws {
         let factory = try ImageFactory()
         try await factory.dashboard()
-        let dir = TempDir()
+        let dir = try TemporaryDirectory()
         let policies = dir.url.appendingPathComponent("policies")
         try FileManager.default.createDirectory(at: policies, withIntermediateDirectories: true)
         try "name: x\nsize:\n  maxUncompressed: 500MB\n  maxsize: 1GB\n".write(
@@ -95,7 +94,7 @@ import Testing
         let missing = try verify(factory, ["nosuch:image", "--policy", defaultPolicyPath])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("not in the store"))
-        let dir = TempDir()
+        let dir = try TemporaryDirectory()
         let noImage = try verify(factory, ["--policy", defaultPolicyPath], directory: dir.url)
         #expect(noImage.status == 2)
         #expect(noImage.stderr.contains("give an IMAGE"))
@@ -106,7 +105,7 @@ import Testing
     @Test func reportsAreWrittenToAFile() async throws {
         let factory = try ImageFactory()
         try await factory.dashboard()
-        let dir = TempDir()
+        let dir = try TemporaryDirectory()
         let out = dir.url.appendingPathComponent("verify.sarif")
         let result = try verify(
             factory, ["dashboard:ok", "--policy", defaultPolicyPath, "--format", "sarif", "--output", out.path])
@@ -156,7 +155,7 @@ import Testing
     @Test func projectDefaultsNeedNoArguments() async throws {
         let factory = try ImageFactory()
         try await factory.dashboard("dashboard:broken") { $0.user = nil }
-        let dir = TempDir()
+        let dir = try TemporaryDirectory()
         try "image: dashboard:broken\nverify:\n  policy: \(defaultPolicyPath)\n".write(
             to: dir.url.appendingPathComponent("imagekit.yaml"), atomically: true, encoding: .utf8)
         let result = try verify(factory, [], directory: dir.url)

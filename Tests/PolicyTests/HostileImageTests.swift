@@ -2,6 +2,7 @@ import Archive
 import Foundation
 import OCI
 import Store
+import TestSupport
 import Testing
 
 @testable import Policy
@@ -11,40 +12,8 @@ import Testing
 @Suite struct HostileImageTests {
     /// Runs a Python snippet (argv[1] is `path`) that writes a crafted file.
     static func craft(_ path: URL, _ script: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        process.arguments = ["-c", script, path.path]
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "crafting \(path.lastPathComponent) failed")
-    }
-
-    @Test func aDockerArchiveWithANegativeBase256SizeIsRefused() throws {
-        let dir = TempDir()
-        let archive = dir.url.appendingPathComponent("negative.tar")
-        try Self.craft(
-            archive,
-            """
-            import io, sys, tarfile
-            buf = io.BytesIO()
-            with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
-                for name in ("manifest.json", "config.json"):
-                    info = tarfile.TarInfo(name); info.size = 2
-                    t.addfile(info, io.BytesIO(b"[]"))
-            data = bytearray(buf.getvalue())
-            header = 512 + 512  # the second member's header
-            data[header + 124:header + 136] = b"\\xff" * 12
-            data[header + 148:header + 156] = b"        "
-            data[header + 148:header + 156] = ("%06o\\0 " % sum(data[header:header + 512])).encode()
-            open(sys.argv[1], "wb").write(bytes(data))
-            """)
-        #expect(throws: PolicyError.self) { _ = try TarMembers.index(archive) }
-        do {
-            _ = try TarMembers.index(archive)
-        } catch {
-            #expect(error.description.contains("impossible size"), "\(error)")
-            #expect(error.description.contains(archive.path))
-        }
+        let result = try python(script, [path.path])
+        #expect(result.status == 0, "crafting \(path.lastPathComponent) failed: \(result.stderr)")
     }
 
     @Test func aSparseSizeNearInt64MaxIsAnErrorNotACrash() async throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Policy
@@ -26,7 +27,7 @@ import Testing
 
     @Test func junitIsReadByJunitparser() async throws {
         let report = try await mixedReport()
-        let dir = TempDir()
+        let dir = try TemporaryDirectory()
         let file = dir.url.appendingPathComponent("verify.xml")
         try Report.render(report, format: .junit).write(to: file)
         let script = """
@@ -61,7 +62,7 @@ import Testing
 
     @Test func sarifValidatesAgainstTheSchema() async throws {
         let report = try await mixedReport()
-        let dir = TempDir()
+        let dir = try TemporaryDirectory()
         let file = dir.url.appendingPathComponent("verify.sarif")
         try Report.render(report, format: .sarif).write(to: file)
         let schema = try #require(

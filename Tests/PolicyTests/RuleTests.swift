@@ -1,5 +1,6 @@
 import Foundation
 import OCI
+import TestSupport
 import Testing
 
 @testable import Policy
@@ -289,9 +290,9 @@ let breakages: [Breakage] = [
         #expect(second.captured["etc/passwd"] == first.captured["etc/passwd"])
         #expect(second.layers.map(\.uncompressedSize) == first.layers.map(\.uncompressedSize))
         // A damaged cache file is ignored and the layer read again.
-        let cacheDir = factory.storeRoot.appendingPathComponent("meta/files")
-        let file = try #require(try FileManager.default.contentsOfDirectory(atPath: cacheDir.path).first)
-        try Data("IKFILES1garbage".utf8).write(to: cacheDir.appendingPathComponent(file))
+        let layer = try #require(subject.layers.first?.digest)
+        #expect(factory.store.fileIndex(layer: layer) != nil)
+        try factory.store.recordFileIndex(Data("IKFILES1garbage".utf8), layer: layer)
         let third = try LayerScanner.scan(subject)
         #expect(third.fileCount == first.fileCount)
         #expect(third.layers.filter(\.cached).count == first.layers.count - 1)

@@ -2,18 +2,9 @@ import Archive
 import Foundation
 import OCI
 import Store
+import TestSupport
 
 @testable import Policy
-
-/// A temporary directory removed when the test ends.
-final class TempDir: @unchecked Sendable {
-    let url: URL
-    init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("imagekit-policy-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
-}
 
 /// The repository's root (for policies/ and the built binary).
 let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -34,11 +25,12 @@ enum Item: Sendable {
 
 /// Builds small images in a private store with the real layer writer.
 final class ImageFactory: @unchecked Sendable {
-    let dir = TempDir()
+    let dir: TemporaryDirectory
     let store: ImageStore
     var storeRoot: URL { dir.url.appendingPathComponent("store") }
 
     init() throws {
+        dir = try TemporaryDirectory(prefix: "imagekit-policy")
         store = try ImageStore(root: dir.url.appendingPathComponent("store"))
     }
 
@@ -162,35 +154,6 @@ func loadPolicy(_ path: String = defaultPolicyPath) throws -> PolicyDocument { t
 
 extension VerificationReport {
     func result(_ id: String) -> RuleResult? { results.first { $0.id == id } }
-}
-
-struct ProcessResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs a program and collects its output (stdout and stderr drained concurrently via files).
-func run(
-    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, directory: URL? = nil
-) throws -> ProcessResult {
-    let temp = TempDir()
-    let out = temp.url.appendingPathComponent("out"), err = temp.url.appendingPathComponent("err")
-    FileManager.default.createFile(atPath: out.path, contents: nil)
-    FileManager.default.createFile(atPath: err.path, contents: nil)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    if let directory { process.currentDirectoryURL = directory }
-    process.standardOutput = try FileHandle(forWritingTo: out)
-    process.standardError = try FileHandle(forWritingTo: err)
-    try process.run()
-    process.waitUntilExit()
-    return ProcessResult(
-        status: process.terminationStatus,
-        stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-        stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
 }
 
 /// The imagekit executable built next to the test bundle.

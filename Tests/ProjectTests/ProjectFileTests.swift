@@ -75,20 +75,6 @@ import Testing
             #expect(error.description.contains("YAML syntax"))
         }
     }
-
-    @Test func recordsAndReadsTheLastBuild() throws {
-        let store = FileManager.default.temporaryDirectory.appendingPathComponent("ik-project-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: store) }
-        let state = ProjectState(storeRoot: store, projectDirectory: dir)
-        #expect(throws: ProjectError.self) { try state.lastBuild() }
-        let build = LastBuild(
-            image: "vibejudge-dashboard:latest", digest: "sha256:" + String(repeating: "1", count: 64),
-            builtAt: "2026-01-01T00:00:00Z")
-        try state.recordBuild(build)
-        #expect(try state.lastBuild() == build)
-        let other = ProjectState(storeRoot: store, projectDirectory: URL(fileURLWithPath: "/elsewhere"))
-        #expect(throws: ProjectError.self) { try other.lastBuild() }
-    }
 }
 
 @Suite struct ProjectScanTests {

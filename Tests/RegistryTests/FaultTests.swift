@@ -21,7 +21,8 @@ import Testing
     }
 
     static func skopeoDigest(_ reference: String) throws -> String? {
-        let out = try run("/usr/bin/skopeo", ["inspect", "--tls-verify=false", "docker://\(reference)"]).stdout
+        let out = try run("/usr/bin/skopeo", ["inspect", "--tls-verify=false", "docker://\(reference)"]).checked()
+            .stdoutData
         return (try JSONSerialization.jsonObject(with: out) as? [String: Any])?["Digest"] as? String
     }
 

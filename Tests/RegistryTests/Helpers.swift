@@ -37,9 +37,10 @@ enum TestImages {
             [
                 "--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner", "-cf", tar.path, "-C",
                 tree.path, ".",
-            ])
+            ]
+        ).checked()
         let (diffID, tarSize) = try ImageStore.hashFile(tar)
-        try run("/usr/bin/gzip", ["-n", tar.path])
+        try run("/usr/bin/gzip", ["-n", tar.path]).checked()
         let gz = scratch.appending("layer.tar.gz")
         let ingest = store.newIngestURL()
         try FileManager.default.copyItem(at: gz, to: ingest)

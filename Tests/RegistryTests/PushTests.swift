@@ -26,14 +26,15 @@ import Testing
             for tag in ["v1", "latest"] {
                 let out = try run(
                     "/usr/bin/skopeo", ["inspect", "--tls-verify=false", "docker://\(registry.host)/team/app:\(tag)"]
-                ).stdout
+                ).checked().stdoutData
                 let inspected = try JSONSerialization.jsonObject(with: out) as? [String: Any]
                 #expect(inspected?["Digest"] as? String == image.digest.description)
             }
             let layout = try TemporaryDirectory(prefix: "imagekit-skopeo")
             try run(
                 "/usr/bin/skopeo",
-                ["copy", "--src-tls-verify=false", "docker://\(registry.host)/team/app:v1", "oci:\(layout.path)/img"])
+                ["copy", "--src-tls-verify=false", "docker://\(registry.host)/team/app:v1", "oci:\(layout.path)/img"]
+            ).checked()
             for blob in [image.manifest.config] + image.manifest.layers + [image.descriptor] {
                 let copied = try Data(contentsOf: layout.appending("img/blobs/sha256/\(blob.digest.encoded)"))
                 #expect(copied == (try Data(contentsOf: store.blobURL(blob.digest))))
@@ -41,7 +42,7 @@ import Testing
             let raw = try run(
                 "/usr/bin/skopeo",
                 ["inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/team/app:latest"]
-            ).stdout
+            ).checked().stdoutData
             #expect(raw == image.manifestData)
         }
     }
@@ -101,7 +102,7 @@ import Testing
                 #expect(mounted.blobsUploaded == 0)
                 let out = try run(
                     "/usr/bin/skopeo", ["inspect", "--tls-verify=false", "docker://\(registry.host)/other/app:1"]
-                ).stdout
+                ).checked().stdoutData
                 #expect(String(decoding: out, as: UTF8.self).contains(image.digest.description))
             }
         }

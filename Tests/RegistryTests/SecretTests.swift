@@ -6,36 +6,15 @@ import TestSupport
 import Testing
 
 /// Runs the built `imagekit` executable (swift build --build-tests builds it next to the tests).
-struct CLIRun {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-
+enum CLIRun {
     static func imagekit(
         _ arguments: [String], stdin: String? = nil, environment extra: [String: String] = [:]
-    ) throws -> CLIRun {
+    ) throws -> ProcessResult {
         let binary = Paths.packageRoot.appendingPathComponent(".build/debug/imagekit")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
             throw TestSupportError("\(binary.path) is missing; run `swift build --build-tests` first")
         }
-        let scratch = try TemporaryDirectory(prefix: "imagekit-cli")
-        let out = scratch.appending("out"), err = scratch.appending("err"), input = scratch.appending("in")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
-        FileManager.default.createFile(atPath: input.path, contents: Data((stdin ?? "").utf8))
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = try FileHandle(forWritingTo: err)
-        process.standardInput = try FileHandle(forReadingFrom: input)
-        try process.run()
-        process.waitUntilExit()
-        return CLIRun(
-            status: process.terminationStatus,
-            stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+        return try run(binary.path, arguments, stdin: Data((stdin ?? "").utf8), environment: extra)
     }
 }
 
@@ -54,7 +33,7 @@ struct CLIRun {
             let emptyConfig = try TemporaryDirectory(prefix: "imagekit-docker-config")
             let digestFile = storeDir.appending("pushed.txt")
 
-            var runs: [CLIRun] = []
+            var runs: [ProcessResult] = []
             let push = try CLIRun.imagekit(
                 [
                     "push", "--store", storeDir.path, "app:1", "--repository", "\(registry.host)/team/app",

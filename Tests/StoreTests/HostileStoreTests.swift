@@ -20,9 +20,10 @@ import Testing
             [
                 "--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner",
                 "-cf", scratch.appending("l.tar").path, "-C", scratch.appending("tree").path, ".",
-            ])
+            ]
+        ).checked()
         let diffID = try ImageStore.hashFile(scratch.appending("l.tar")).digest
-        _ = try run("/usr/bin/gzip", ["-n", scratch.appending("l.tar").path])
+        try run("/usr/bin/gzip", ["-n", scratch.appending("l.tar").path]).checked()
         let ingest = store.newIngestURL()
         try FileManager.default.copyItem(at: scratch.appending("l.tar.gz"), to: ingest)
         let committed = try await store.commitVerifying(

@@ -1,18 +1,9 @@
 import Foundation
 import OCI
+import TestSupport
 import Testing
 
 @testable import Store
-
-/// A temporary directory removed when the test ends.
-final class TempDir {
-    let url: URL
-    init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("imagekit-store-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(at: url) }
-}
 
 /// Puts a small fake "layer" blob in the store the way a layer writer does: ingest file, then commit.
 func addLayer(_ store: ImageStore, bytes: String) async throws -> Descriptor {
@@ -39,7 +30,7 @@ func makeImage(
 
 @Suite struct ImageStoreTests {
     @Test func createsAnOCILayout() throws {
-        let dir = TempDir()
+        let dir = try TemporaryDirectory()
         _ = try ImageStore(root: dir.url)
         let layout = try String(contentsOf: dir.url.appendingPathComponent("oci-layout"), encoding: .utf8)
         #expect(layout == #"{"imageLayoutVersion":"1.0.0"}"#)
@@ -49,13 +40,13 @@ func makeImage(
     }
 
     @Test func refusesSomethingElse() throws {
-        let dir = TempDir()
+        let dir = try TemporaryDirectory()
         try Data(#"{"imageLayoutVersion":"9"}"#.utf8).write(to: dir.url.appendingPathComponent("oci-layout"))
         #expect(throws: StoreError.self) { try ImageStore(root: dir.url) }
     }
 
     @Test func commitsTagsAndResolves() async throws {
-        let dir = TempDir()
+        let dir = try TemporaryDirectory()
         let store = try ImageStore(root: dir.url)
         let image = try await makeImage(store, layer: "layer-a", tags: ["app:1", "app:latest"])
         #expect(image.manifest.mediaType == MediaType.dockerManifest)
@@ -76,7 +67,7 @@ func makeImage(
     }
 
     @Test func retaggingMovesTheTag() async throws {
-        let store = try ImageStore(root: TempDir().url)
+        let store = try ImageStore(root: TemporaryDirectory().url)
         let first = try await makeImage(store, layer: "one", tags: ["app:latest"])
         let second = try await makeImage(store, layer: "two", tags: ["app:latest"])
         #expect(first.digest != second.digest)
@@ -85,14 +76,14 @@ func makeImage(
     }
 
     @Test func sameInputsSameDigestInTwoStores() async throws {
-        let a = try await makeImage(try ImageStore(root: TempDir().url), layer: "x", tags: ["a:1"])
-        let b = try await makeImage(try ImageStore(root: TempDir().url), layer: "x", tags: ["b:2"])
+        let a = try await makeImage(try ImageStore(root: TemporaryDirectory().url), layer: "x", tags: ["a:1"])
+        let b = try await makeImage(try ImageStore(root: TemporaryDirectory().url), layer: "x", tags: ["b:2"])
         #expect(a.digest == b.digest)
         #expect(a.manifestData == b.manifestData)
     }
 
     @Test func ociFormatUsesOCIMediaTypes() async throws {
-        let store = try ImageStore(root: TempDir().url)
+        let store = try ImageStore(root: TemporaryDirectory().url)
         let image = try await makeImage(store, layer: "x", tags: ["a:1"], format: .oci)
         #expect(image.manifest.mediaType == MediaType.ociManifest)
         #expect(image.manifest.config.mediaType == MediaType.ociConfig)
@@ -101,7 +92,7 @@ func makeImage(
     }
 
     @Test func refusesContentThatDoesNotMatchItsDigest() async throws {
-        let dir = TempDir()
+        let dir = try TemporaryDirectory()
         let store = try ImageStore(root: dir.url)
         let temp = store.newIngestURL()
         try Data("actual".utf8).write(to: temp)
@@ -119,7 +110,7 @@ func makeImage(
     }
 
     @Test func detectsADamagedBlob() async throws {
-        let store = try ImageStore(root: TempDir().url)
+        let store = try ImageStore(root: TemporaryDirectory().url)
         let image = try await makeImage(store, layer: "x", tags: ["a:1"])
         let url = store.blobURL(image.manifest.config.digest)
         chmod(url.path, 0o644)
@@ -128,7 +119,7 @@ func makeImage(
     }
 
     @Test func commitRefusesMissingLayers() async throws {
-        let store = try ImageStore(root: TempDir().url)
+        let store = try ImageStore(root: TemporaryDirectory().url)
         let ghost = Descriptor(
             mediaType: MediaType.dockerLayerGzip, digest: SHA256Hasher.hash(Data("ghost".utf8)), size: 5)
         await #expect(throws: StoreError.self) {
@@ -139,7 +130,7 @@ func makeImage(
     }
 
     @Test func removeAndPrune() async throws {
-        let dir = TempDir()
+        let dir = try TemporaryDirectory()
         let store = try ImageStore(root: dir.url)
         let keep = try await makeImage(store, layer: "keep", tags: ["keep:1"])
         let drop = try await makeImage(store, layer: "drop", tags: ["drop:1", "drop:2"])
@@ -163,7 +154,7 @@ func makeImage(
     }
 
     @Test func concurrentTaggingLosesNothing() async throws {
-        let dir = TempDir()
+        let dir = try TemporaryDirectory()
         // Two store instances stand for two processes; each tags 10 images at once.
         let a = try ImageStore(root: dir.url)
         let b = try ImageStore(root: dir.url)

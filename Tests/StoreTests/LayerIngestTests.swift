@@ -1,6 +1,7 @@
 import Archive
 import Foundation
 import OCI
+import TestSupport
 import Testing
 
 @testable import Store
@@ -14,7 +15,7 @@ import Testing
     }
 
     @Test func committedLayerIsInTheStoreWithVerifiedFacts() async throws {
-        let dir = TempDir()
+        let dir = try TemporaryDirectory()
         let store = try ImageStore(root: dir.url.appendingPathComponent("store"))
         let written = try await store.ingestLayer(options: LayerOptions(compressionThreads: 1)) { writer in
             try writer.add(LayerEntry(path: "etc", kind: .directory, mode: 0o755, uid: 0, gid: 0, mtime: 0))
@@ -33,7 +34,7 @@ import Testing
     }
 
     @Test func aThrowingBodyLeavesNothingBehind() async throws {
-        let dir = TempDir()
+        let dir = try TemporaryDirectory()
         let store = try ImageStore(root: dir.url.appendingPathComponent("store"))
         let blobsBefore = names(store, "blobs/sha256")
         await #expect(throws: Refused.self) {
@@ -48,7 +49,7 @@ import Testing
     }
 
     @Test func aFailingWriterLeavesNothingBehind() async throws {
-        let dir = TempDir()
+        let dir = try TemporaryDirectory()
         let store = try ImageStore(root: dir.url.appendingPathComponent("store"))
         await #expect(throws: ArchiveError.self) {
             _ = try await store.ingestLayer(options: LayerOptions(compressionThreads: 1)) { writer in

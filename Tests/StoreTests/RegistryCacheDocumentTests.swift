@@ -1,5 +1,6 @@
 import Foundation
 import OCI
+import TestSupport
 import Testing
 
 @testable import Store
@@ -48,7 +49,7 @@ import Testing
     }
 
     @Test func imagesMayReferenceLayersKnownToBeRemote() async throws {
-        let store = try ImageStore(root: TempDir().url)
+        let store = try ImageStore(root: TemporaryDirectory().url)
         let remote = Self.descriptor("remote layer")
         var config = ImageConfig()
         config.rootfs.diffIDs = [SHA256Hasher.hash(Data("remote tar".utf8))]

@@ -57,7 +57,7 @@ public final class FaultProxy: @unchecked Sendable {
     private func control(_ path: String, post: Data? = nil) throws -> Data {
         var arguments = ["-sf", "http://\(host)/__control/\(path)"]
         if let post { arguments += ["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", "@-"] }
-        return try run("/usr/bin/curl", arguments, stdin: post).stdout
+        return try run("/usr/bin/curl", arguments, stdin: post).checked().stdoutData
     }
 
     /// Rules: ["method": "PUT", "path": "/blobs/uploads/", "action": "reset" | "status", "status": 500, "retry_after": 1, "times": 1]

@@ -42,7 +42,7 @@ public final class LocalRegistry: @unchecked Sendable {
 
                 """
             if let htpasswd {
-                let line = try run("/usr/bin/htpasswd", ["-Bbn", htpasswd.user, htpasswd.password]).stdout
+                let line = try run("/usr/bin/htpasswd", ["-Bbn", htpasswd.user, htpasswd.password]).checked().stdoutData
                 let file = directory.appending("htpasswd")
                 try line.write(to: file)
                 config += """

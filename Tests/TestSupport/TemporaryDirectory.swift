@@ -5,13 +5,18 @@ public final class TemporaryDirectory: @unchecked Sendable {
     public let url: URL
     public var path: String { url.path }
 
-    public init(prefix: String = "imagekit-test") throws {
-        let base = URL(fileURLWithPath: NSTemporaryDirectory())
+    /// `base` defaults to the system temp dir; end-to-end tests pass /var/tmp, which is disk-backed
+    /// (the build stores there hold whole base images and overlay mounts).
+    public init(prefix: String = "imagekit-test", base: URL? = nil) throws {
+        let base = base ?? URL(fileURLWithPath: NSTemporaryDirectory())
         url = base.appendingPathComponent("\(prefix)-\(UUID().uuidString.lowercased())")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 
     public func appending(_ component: String) -> URL { url.appendingPathComponent(component) }
+
+    /// The path of `relative` inside this directory.
+    public func path(_ relative: String) -> String { url.appendingPathComponent(relative).path }
 
     public func remove() { try? FileManager.default.removeItem(at: url) }
 
@@ -59,36 +64,6 @@ public struct TestSupportError: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// Runs a program to completion and returns its stdout and stderr; throws with stderr when it fails.
-/// Output goes through temp files, so a chatty program can never block on a full pipe.
-@discardableResult
-public func run(
-    _ executable: String, _ arguments: [String], environment: [String: String]? = nil, stdin: Data? = nil
-) throws -> (stdout: Data, stderr: Data) {
-    let scratch = try TemporaryDirectory(prefix: "imagekit-run")
-    let outURL = scratch.appending("stdout"), errURL = scratch.appending("stderr"), inURL = scratch.appending("stdin")
-    FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    FileManager.default.createFile(atPath: inURL.path, contents: stdin ?? Data())
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    process.standardOutput = try FileHandle(forWritingTo: outURL)
-    process.standardError = try FileHandle(forWritingTo: errURL)
-    process.standardInput = try FileHandle(forReadingFrom: inURL)
-    try process.run()
-    process.waitUntilExit()
-    let out = (try? Data(contentsOf: outURL)) ?? Data()
-    let err = (try? Data(contentsOf: errURL)) ?? Data()
-    guard process.terminationStatus == 0 else {
-        throw TestSupportError(
-            "\(executable) \(arguments.joined(separator: " ")) exited with \(process.terminationStatus): \(String(decoding: err, as: UTF8.self))"
-        )
-    }
-    return (out, err)
-}
-
 /// Ends a child process: SIGTERM, then SIGKILL if it is still there after two seconds.
 /// Polls instead of `waitUntilExit`, which can spin forever when the exit goes unnoticed.
 public func stopProcess(_ process: Process) {
@@ -129,4 +104,11 @@ public final class RefusingPort: @unchecked Sendable {
     }
 
     deinit { close(fd) }
+}
+
+/// Writes `text` to `url`, creating its parent directories, with permissions `mode`.
+public func writeFile(_ text: String, to url: URL, mode: Int = 0o600) throws {
+    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try Data(text.utf8).write(to: url)
+    try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: url.path)
 }

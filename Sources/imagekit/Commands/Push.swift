@@ -118,7 +118,7 @@ struct PushCommand: AsyncParsableCommand {
         let cwd = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let project = try ProjectFile.find(in: cwd)
         let store = try storeOptions.open()
-        let imageName = try image ?? lastBuild(project)
+        let imageName = try image ?? lastBuild(project, store: store)
         let stored = try await store.resolve(imageName)
         let targets = try DeploymentTargets(command: self, project: project, cwd: cwd)
 
@@ -219,16 +219,12 @@ struct PushCommand: AsyncParsableCommand {
     }
 
     /// The project's last build, else its image name.
-    private func lastBuild(_ project: ProjectFile?) throws -> String {
+    private func lastBuild(_ project: ProjectFile?, store: ImageStore) throws -> String {
         guard let project else {
             throw CommandFailure.usage(
                 "name the image to push: imagekit push IMAGE [--repository REGISTRY/REPO] [--tag TAG]")
         }
-        if let last = try? ProjectState(storeRoot: storeOptions.storeURL, projectDirectory: project.directory)
-            .lastBuild()
-        {
-            return last.digest
-        }
+        if let last = store.lastBuild(ofProject: project.directory) { return last.digest }
         if let image = project.image { return image }
         throw ProjectError.noLastBuild(project: project.directory.path)
     }
@@ -259,67 +255,5 @@ struct PushCommand: AsyncParsableCommand {
         return CredentialChain([
             StaticCredentials(host: host, username: username, password: password), DockerConfigCredentials(),
         ])
-    }
-}
-
-/// The files a push writes the digest-pinned reference into: the SAM config's parameter,
-/// a CloudFormation parameters file, an ECS task definition. Checked before the push.
-struct DeploymentTargets {
-    var sam: (path: String, env: String, parameter: String)?
-    var cloudFormation: (path: String, parameter: String)?
-    var taskDefinition: (path: String, container: String)?
-
-    init(command: PushCommand, project: ProjectFile?, cwd: URL) throws {
-        let parameter = command.parameter ?? "ImageUri"
-        if let path = command.samConfig {
-            sam = (
-                URL(fileURLWithPath: path, relativeTo: cwd).path,
-                command.configEnv ?? project?.push.sam?.env ?? "default", parameter
-            )
-        } else if command.repository == nil, command.cfnParameters == nil, command.ecsTaskDefinition == nil,
-            let configured = project?.push.sam, let project
-        {
-            sam = (
-                project.resolve(configured.config).path, command.configEnv ?? configured.env,
-                command.parameter ?? configured.parameter
-            )
-        } else if command.configEnv != nil {
-            throw CommandFailure.usage("--config-env goes with --sam-config FILE")
-        }
-        if let path = command.cfnParameters ?? project.flatMap({ p in p.push.cfnParameters.map { p.resolve($0).path } })
-        {
-            cloudFormation = (
-                URL(fileURLWithPath: path, relativeTo: cwd).path,
-                command.parameter ?? project?.push.cfnParameter ?? "ImageUri"
-            )
-        }
-        if let path = command.ecsTaskDefinition
-            ?? project.flatMap({ p in p.push.ecsTaskDefinition.map { p.resolve($0).path } })
-        {
-            guard let container = command.container ?? project?.push.container else {
-                throw CommandFailure.usage(
-                    "--ecs-task-definition needs --container NAME (the container whose image to set)")
-            }
-            taskDefinition = (URL(fileURLWithPath: path, relativeTo: cwd).path, container)
-        }
-    }
-
-    func write(_ reference: String) throws -> [DeployChange] {
-        var changes: [DeployChange] = []
-        if let sam {
-            changes.append(
-                try SAMConfigEditor(path: sam.path, environment: sam.env).setParameter(sam.parameter, to: reference))
-        }
-        if let cloudFormation {
-            changes.append(
-                try CloudFormationParameters(path: cloudFormation.path).setParameter(
-                    cloudFormation.parameter, to: reference))
-        }
-        if let taskDefinition {
-            changes.append(
-                try ECSTaskDefinition(path: taskDefinition.path).setImage(
-                    reference, container: taskDefinition.container))
-        }
-        return changes
     }
 }

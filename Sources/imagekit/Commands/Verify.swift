@@ -105,13 +105,9 @@ struct VerifyCommand: AsyncParsableCommand {
                 "give an IMAGE to verify (or run in a project directory with an imagekit.yaml and a previous `imagekit build`)"
             )
         }
-        do {
-            return try ProjectState(storeRoot: storeOptions.storeURL, projectDirectory: project.directory).lastBuild()
-                .digest
-        } catch {
-            if let name = project.image { return name }
-            throw error
-        }
+        if let last = try storeOptions.open().lastBuild(ofProject: project.directory) { return last.digest }
+        if let name = project.image { return name }
+        throw ProjectError.noLastBuild(project: project.directory.path)
     }
 
     /// --policy, else the project's verify.policy, else policies/default.yaml (in the project, or

@@ -113,14 +113,6 @@ struct Span {
     }
 }
 
-/// A `--name[=value]` flag written before an instruction's arguments.
-struct RawFlag {
-    var name: String
-    var value: String?
-    var location: SourceLocation
-    var valueWord: Word
-}
-
 extension Span {
     /// Leading `--flag` words (BuildKit's `extractBuilderFlags`): quotes group, `\` escapes, `--` ends the flags.
     func extractFlags(file: String) -> (flags: [RawFlag], rest: Span) {
