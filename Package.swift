@@ -41,9 +41,10 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
         ]),
-        .target(name: "Policy", dependencies: ["OCI", "Archive", "Store", .product(name: "Yams", package: "Yams")]),
+        .target(name: "ConfigFile", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Policy", dependencies: ["OCI", "Archive", "Store", "ConfigFile", .product(name: "Yams", package: "Yams")]),
         .target(name: "Deploy"),
-        .target(name: "Project", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Project", dependencies: ["ConfigFile", .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "imagekit", dependencies: [
             "OCI", "Archive", "Store", "Dockerfile", "Build", "Registry", "AWS", "Policy", "Deploy", "Project",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -62,6 +63,7 @@ let package = Package(
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "Archive", "Store", "OCI", "imagekit", "TestSupport"], resources: [.copy("Resources")]),
         .testTarget(name: "DeployTests", dependencies: ["Deploy", "TestSupport"]),
         .testTarget(name: "ProjectTests", dependencies: ["Project"]),
+        .testTarget(name: "ConfigFileTests", dependencies: ["ConfigFile", .product(name: "Yams", package: "Yams")]),
         .testTarget(name: "EndToEndTests", dependencies: ["imagekit", "TestSupport"]),
     ]
 )

@@ -1,3 +1,4 @@
+import ConfigFile
 import Foundation
 import Yams
 
@@ -50,7 +51,7 @@ public enum PolicyLoader {
         } catch {
             throw .invalidPolicy(file: file, line: 1, message: "not valid YAML: \(error)")
         }
-        let reader = NodeReader(file: file)
+        let reader = ConfigReader(policyFile: file)
         let top = try reader.mapping(
             root,
             allowed: [
@@ -162,7 +163,8 @@ public enum PolicyLoader {
         return policy
     }
 
-    private static func metadata(_ node: Node, _ reader: NodeReader) throws(PolicyError) -> MetadataTest {
+    private static func metadata(_ node: Node, _ reader: ConfigReader<PolicyError>) throws(PolicyError) -> MetadataTest
+    {
         let m = try reader.mapping(
             node,
             allowed: ["user", "exposedPorts", "unexposedPorts", "envVars", "labels", "cmd", "entrypoint", "workdir"],
@@ -186,7 +188,7 @@ public enum PolicyLoader {
     }
 
     private static func keyValues(
-        _ node: Node, _ reader: NodeReader, what: String
+        _ node: Node, _ reader: ConfigReader<PolicyError>, what: String
     ) throws(PolicyError) -> [KeyValueTest] {
         guard let sequence = node.sequence else { throw reader.error(node, "\(what) should be a list of {key, value}") }
         var out: [KeyValueTest] = []
@@ -211,7 +213,9 @@ public enum PolicyLoader {
         return out
     }
 
-    private static func healthcheck(_ node: Node, _ reader: NodeReader) throws(PolicyError) -> HealthcheckPolicy {
+    private static func healthcheck(
+        _ node: Node, _ reader: ConfigReader<PolicyError>
+    ) throws(PolicyError) -> HealthcheckPolicy {
         let m = try reader.mapping(
             node, allowed: ["path", "onExposedPort", "executable", "deprecatedPaths"], what: "healthcheck")
         var policy = HealthcheckPolicy()
@@ -242,8 +246,9 @@ public enum PolicyLoader {
         return policy
     }
 
-    private static func allowlist(_ node: Node, _ reader: NodeReader, what: String) throws(PolicyError) -> PathAllowlist
-    {
+    private static func allowlist(
+        _ node: Node, _ reader: ConfigReader<PolicyError>, what: String
+    ) throws(PolicyError) -> PathAllowlist {
         let m = try reader.mapping(node, allowed: ["allow"], what: what)
         let allow =
             try m["allow"].map { n throws(PolicyError) in try reader.stringList(n, what: "\(what).allow") } ?? []
@@ -255,7 +260,9 @@ public enum PolicyLoader {
         return PathAllowlist(allow: allow)
     }
 
-    private static func fileTests(_ node: Node, _ reader: NodeReader) throws(PolicyError) -> [FileExistenceTest] {
+    private static func fileTests(
+        _ node: Node, _ reader: ConfigReader<PolicyError>
+    ) throws(PolicyError) -> [FileExistenceTest] {
         guard let sequence = node.sequence else { throw reader.error(node, "fileExistenceTests should be a list") }
         var tests: [FileExistenceTest] = []
         for item in sequence {

@@ -1,3 +1,4 @@
+import ConfigFile
 import Foundation
 import Yams
 
@@ -111,28 +112,30 @@ public struct ProjectFile: Sendable, Equatable {
 
     private static func read(_ root: Node, file: String, directory: URL) throws -> ProjectFile {
         var project = ProjectFile(directory: directory.standardizedFileURL)
-        let reader = NodeReader(file: file)
+        let reader = ConfigReader(projectFile: file)
         let top = try reader.mapping(root, allowed: ["image", "build", "verify", "push"], what: "the project file")
-        project.image = try top["image"].map { try reader.string($0, key: "image") }
+        project.image = try top["image"].map { try reader.string($0, what: "image") }
         if let node = top["build"] {
             let m = try reader.mapping(
                 node, allowed: ["dockerfile", "context", "args", "target", "platform", "format", "tags", "cache"],
                 what: "build")
-            project.build.dockerfile = try m["dockerfile"].map { try reader.string($0, key: "build.dockerfile") }
-            project.build.context = try m["context"].map { try reader.string($0, key: "build.context") }
-            project.build.args = try m["args"].map { try reader.stringMap($0, key: "build.args") } ?? [:]
-            project.build.target = try m["target"].map { try reader.string($0, key: "build.target") }
-            project.build.platform = try m["platform"].map { try reader.string($0, key: "build.platform") }
-            project.build.format = try m["format"].map { try reader.oneOf($0, key: "build.format", ["docker", "oci"]) }
-            project.build.tags = try m["tags"].map { try reader.stringList($0, key: "build.tags") } ?? []
-            project.build.cache = try m["cache"].map { try reader.string($0, key: "build.cache") }
+            project.build.dockerfile = try m["dockerfile"].map { try reader.string($0, what: "build.dockerfile") }
+            project.build.context = try m["context"].map { try reader.string($0, what: "build.context") }
+            project.build.args = try m["args"].map { try reader.stringMap($0, what: "build.args") } ?? [:]
+            project.build.target = try m["target"].map { try reader.string($0, what: "build.target") }
+            project.build.platform = try m["platform"].map { try reader.string($0, what: "build.platform") }
+            project.build.format = try m["format"].map {
+                try reader.oneOf($0, what: "build.format", ["docker", "oci"])
+            }
+            project.build.tags = try m["tags"].map { try reader.stringList($0, what: "build.tags") } ?? []
+            project.build.cache = try m["cache"].map { try reader.string($0, what: "build.cache") }
         }
         if let node = top["verify"] {
             let m = try reader.mapping(node, allowed: ["policy", "maxSize", "maxCompressedSize"], what: "verify")
-            project.verify.policy = try m["policy"].map { try reader.string($0, key: "verify.policy") }
-            project.verify.maxSize = try m["maxSize"].map { try reader.string($0, key: "verify.maxSize") }
+            project.verify.policy = try m["policy"].map { try reader.string($0, what: "verify.policy") }
+            project.verify.maxSize = try m["maxSize"].map { try reader.string($0, what: "verify.maxSize") }
             project.verify.maxCompressedSize = try m["maxCompressedSize"].map {
-                try reader.string($0, key: "verify.maxCompressedSize")
+                try reader.string($0, what: "verify.maxCompressedSize")
             }
         }
         if let node = top["push"] {
@@ -142,31 +145,35 @@ public struct ProjectFile: Sendable, Equatable {
                     "repository", "tags", "sam", "cfnParameters", "cfnParameter", "ecsTaskDefinition", "container",
                     "createRepository", "region", "scan",
                 ], what: "push")
-            project.push.repository = try m["repository"].map { try reader.string($0, key: "push.repository") }
-            project.push.tags = try m["tags"].map { try reader.stringList($0, key: "push.tags") } ?? []
-            project.push.cfnParameters = try m["cfnParameters"].map { try reader.string($0, key: "push.cfnParameters") }
-            project.push.cfnParameter = try m["cfnParameter"].map { try reader.string($0, key: "push.cfnParameter") }
-            project.push.ecsTaskDefinition = try m["ecsTaskDefinition"].map {
-                try reader.string($0, key: "push.ecsTaskDefinition")
+            project.push.repository = try m["repository"].map { try reader.string($0, what: "push.repository") }
+            project.push.tags = try m["tags"].map { try reader.stringList($0, what: "push.tags") } ?? []
+            project.push.cfnParameters = try m["cfnParameters"].map {
+                try reader.string($0, what: "push.cfnParameters")
             }
-            project.push.container = try m["container"].map { try reader.string($0, key: "push.container") }
+            project.push.cfnParameter = try m["cfnParameter"].map { try reader.string($0, what: "push.cfnParameter") }
+            project.push.ecsTaskDefinition = try m["ecsTaskDefinition"].map {
+                try reader.string($0, what: "push.ecsTaskDefinition")
+            }
+            project.push.container = try m["container"].map { try reader.string($0, what: "push.container") }
             project.push.createRepository =
-                try m["createRepository"].map { try reader.bool($0, key: "push.createRepository") } ?? false
-            project.push.region = try m["region"].map { try reader.string($0, key: "push.region") }
+                try m["createRepository"].map { try reader.bool($0, what: "push.createRepository") } ?? false
+            project.push.region = try m["region"].map { try reader.string($0, what: "push.region") }
             if let samNode = m["sam"] {
                 let s = try reader.mapping(samNode, allowed: ["config", "env", "parameter"], what: "push.sam")
                 var sam = SAM()
-                if let v = s["config"] { sam.config = try reader.string(v, key: "push.sam.config") }
-                if let v = s["env"] { sam.env = try reader.string(v, key: "push.sam.env") }
-                if let v = s["parameter"] { sam.parameter = try reader.string(v, key: "push.sam.parameter") }
+                if let v = s["config"] { sam.config = try reader.string(v, what: "push.sam.config") }
+                if let v = s["env"] { sam.env = try reader.string(v, what: "push.sam.env") }
+                if let v = s["parameter"] { sam.parameter = try reader.string(v, what: "push.sam.parameter") }
                 project.push.sam = sam
             }
             if let scanNode = m["scan"] {
                 let s = try reader.mapping(scanNode, allowed: ["fail-on", "timeout", "report"], what: "push.scan")
                 var scan = Scan()
-                if let v = s["fail-on"] { scan.failOn = try reader.oneOf(v, key: "push.scan.fail-on", Scan.severities) }
-                if let v = s["timeout"] { scan.timeout = try reader.duration(v, key: "push.scan.timeout") }
-                if let v = s["report"] { scan.report = try reader.string(v, key: "push.scan.report") }
+                if let v = s["fail-on"] {
+                    scan.failOn = try reader.oneOf(v, what: "push.scan.fail-on", Scan.severities)
+                }
+                if let v = s["timeout"] { scan.timeout = try reader.duration(v, what: "push.scan.timeout") }
+                if let v = s["report"] { scan.report = try reader.string(v, what: "push.scan.report") }
                 project.push.scan = scan
             }
         }

@@ -217,7 +217,7 @@ extension ProcessResult {
         try Data("image: x\nbuild:\n  contxt: .\n".utf8).write(to: project.appendingPathComponent("imagekit.yaml"))
         let broken = try Imagekit.run(["build"], store: store, directory: project)
         #expect(broken.status == 2)
-        #expect(broken.stderr.contains("imagekit.yaml:3: unknown key 'contxt'"))
+        #expect(broken.stderr.contains("imagekit.yaml:3: unknown key `contxt`"))
     }
 
     @Test(arguments: [

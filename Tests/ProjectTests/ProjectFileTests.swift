@@ -43,19 +43,19 @@ import Testing
     @Test(arguments: [
         (
             "image: x\nbuidl:\n  context: .\n",
-            "imagekit.yaml:2: unknown key 'buidl' in the project file; expected one of: build, image, push, verify"
+            "imagekit.yaml:2: unknown key `buidl` in the project file; allowed keys: image, build, verify, push"
         ),
-        ("image: x\nbuild:\n  args: [a, b]\n", "imagekit.yaml:3: 'build.args' must be a mapping"),
-        ("push:\n  tags: latest\n", "imagekit.yaml:2: 'push.tags' must be a list"),
-        ("build:\n  format: tarball\n", "imagekit.yaml:2: 'build.format' must be one of docker, oci, not 'tarball'"),
-        ("push:\n  createRepository: maybe\n", "imagekit.yaml:2: 'push.createRepository' must be true or false"),
-        ("- a\n- b\n", "imagekit.yaml:1: the project file must be a mapping of keys to values"),
+        ("image: x\nbuild:\n  args: [a, b]\n", "imagekit.yaml:3: build.args should be a mapping (key: value lines)"),
+        ("push:\n  tags: latest\n", "imagekit.yaml:2: push.tags should be a list, e.g. [a, b]"),
+        ("build:\n  format: tarball\n", "imagekit.yaml:2: build.format should be one of docker, oci, not 'tarball'"),
+        ("push:\n  createRepository: maybe\n", "imagekit.yaml:2: push.createRepository should be true or false"),
+        ("- a\n- b\n", "imagekit.yaml:1: the project file should be a mapping (key: value lines)"),
         (
             "push:\n  sam: { config: a, envv: dev }\n",
-            "imagekit.yaml:2: unknown key 'envv' in push.sam; expected one of: config, env, parameter"
+            "imagekit.yaml:2: unknown key `envv` in push.sam; allowed keys: config, env, parameter"
         ),
-        ("image:\n", "imagekit.yaml:1: 'image' must be a string"),
-        ("build:\n  cache: [a, b]\n", "imagekit.yaml:2: 'build.cache' must be a string"),
+        ("image:\n", "imagekit.yaml:1: image has no value; write one after the colon (\"\" for an empty string)"),
+        ("build:\n  cache: [a, b]\n", "imagekit.yaml:2: build.cache should be a single value, not a list"),
     ])
     func reportsFileAndLine(_ text: String, _ message: String) {
         #expect(throws: ProjectError.self) { try ProjectFile.parse(text, file: "imagekit.yaml", directory: dir) }
@@ -96,17 +96,17 @@ import Testing
     @Test(arguments: [
         (
             "push:\n  scan:\n    fail-on: SEVERE\n",
-            "imagekit.yaml:3: 'push.scan.fail-on' must be one of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL, not 'SEVERE'"
+            "imagekit.yaml:3: push.scan.fail-on should be one of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL, not 'SEVERE'"
         ),
         (
             "push:\n  scan:\n    timeout: soon\n",
-            "imagekit.yaml:3: 'push.scan.timeout' must be a duration such as 600, 90s or 15m, not 'soon'"
+            "imagekit.yaml:3: push.scan.timeout should be a duration such as 600, 90s or 15m, not 'soon'"
         ),
         (
             "push:\n  scan:\n    failOn: HIGH\n",
-            "imagekit.yaml:3: unknown key 'failOn' in push.scan; expected one of: fail-on, report, timeout"
+            "imagekit.yaml:3: unknown key `failOn` in push.scan; allowed keys: fail-on, timeout, report"
         ),
-        ("push:\n  scan: yes\n", "imagekit.yaml:2: push.scan must be a mapping of keys to values"),
+        ("push:\n  scan: yes\n", "imagekit.yaml:2: push.scan should be a mapping (key: value lines)"),
     ])
     func badScanSettingsNameTheLine(text: String, message: String) throws {
         #expect(throws: ProjectError.self) { try ProjectFile.parse(text, file: "imagekit.yaml", directory: dir) }
