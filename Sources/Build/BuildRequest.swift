@@ -17,8 +17,9 @@ public struct BuildRequest: Sendable {
     public var tags: [ImageReference]
     public var format: ImageFormat
     public var layerOptions: LayerOptions
-    /// `--secret id=ID,src=FILE`: mounted read-only at /run/secrets/ID for RUN --mount=type=secret.
-    public var secrets: [String: URL]
+    /// `--secret`: by id, for RUN --mount=type=secret (a read-only file, by default
+    /// /run/secrets/ID, or an environment variable with `env=`).
+    public var secrets: [String: BuildSecret]
     /// `--label K=V`: added to the final image.
     public var labels: [String: String]
     /// `--network`: the network of RUN steps; `none` also wins over a step's own `--network`.
@@ -36,7 +37,8 @@ public struct BuildRequest: Sendable {
         contextDirectory: URL, dockerfile: URL, dockerfileDisplayName: String = "Dockerfile",
         buildArgs: [String: String] = [:],
         target: String? = nil, platform: Platform = .linuxAMD64, noCache: Bool = false, tags: [ImageReference] = [],
-        format: ImageFormat = .docker, layerOptions: LayerOptions = LayerOptions(), secrets: [String: URL] = [:],
+        format: ImageFormat = .docker, layerOptions: LayerOptions = LayerOptions(),
+        secrets: [String: BuildSecret] = [:],
         labels: [String: String] = [:], network: RunNetwork? = nil
     ) {
         self.contextDirectory = contextDirectory

@@ -64,6 +64,16 @@ public struct OverlayMount: Sendable {
         return mount
     }
 
+    /// A tmpfs private to root (0700, nosuid, nodev, noexec) of at most `size` bytes: what is
+    /// written there never reaches a disk (secrets a RUN step mounts are copied there).
+    public static func tmpfs(at target: URL, size: Int) throws(BuildError) -> OverlayMount {
+        let flags = UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        guard Glibc.mount("tmpfs", target.path, "tmpfs", flags, "mode=0700,size=\(size)") == 0 else {
+            throw .mountFailed(target: target.path, reason: "cannot mount a tmpfs: \(String(cString: strerror(errno)))")
+        }
+        return OverlayMount(lowerDirectories: [], upperDirectory: nil, workDirectory: nil, target: target)
+    }
+
     /// Detaches the mount; retried because a process that just exited may still hold it for a moment.
     public func unmount() throws(BuildError) {
         for attempt in 0..<50 {

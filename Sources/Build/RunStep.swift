@@ -49,7 +49,8 @@ struct RunStep {
             }
             if mount.type == .secret, let id = mount.id, mount.required, session.request.secrets[id] == nil {
                 throw BuildError.instruction(
-                    location: location, message: "secret '\(id)' is required: pass it with --secret id=\(id),src=FILE")
+                    location: location,
+                    message: "secret '\(id)' is required: pass it with --secret id=\(id),src=FILE (or env=VARIABLE)")
             }
             if mount.type == .ssh, let id = mount.id, mount.required, session.request.sshAgents[id] == nil {
                 throw BuildError.instruction(
@@ -143,6 +144,31 @@ struct RunStep {
         let workdir = try mountPoint(state.workdir, directory: true)
         transient.removeAll { "/" + $0 == workdir }  // WORKDIR itself is real
 
+        // Secrets as BuildKit gives them: a copy with the mount's mode and owner (default 0400,
+        // root) on a tmpfs, so neither the user's file's permissions nor a disk are involved.
+        var secretEnvironment: [String: String] = [:]
+        var secretDirectory: URL?
+        func secretFile(_ data: Data, index: Int, mode: UInt32, uid: Int, gid: Int) throws -> URL {
+            let directory = scratch.appendingPathComponent("secrets")
+            if secretDirectory == nil {
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                let memory = try OverlayMount.tmpfs(at: directory, size: 64 << 20)
+                CleanupRegistry.shared.addMount(memory)
+                pins.append(memory)
+                secretDirectory = directory
+            }
+            let file = directory.appendingPathComponent("secret-\(index)")
+            guard
+                FileManager.default.createFile(
+                    atPath: file.path, contents: data, attributes: [.posixPermissions: 0o600]),
+                chown(file.path, uid_t(uid), gid_t(gid)) == 0, chmod(file.path, mode_t(mode)) == 0
+            else {
+                throw BuildError.instruction(
+                    location: location,
+                    message: "cannot prepare secret mount \(index + 1): \(String(cString: strerror(errno)))")
+            }
+            return file
+        }
         for (index, spec) in run.mounts.enumerated() {
             switch spec.type {
             case .cache:
@@ -161,11 +187,14 @@ struct RunStep {
                 binds.append(RunSpec.Bind(source: dir.path, destination: destination, readOnly: false))
                 targets.insert(String(destination.dropFirst()))
             case .secret:
-                guard let id = spec.id ?? spec.target.map({ URL(fileURLWithPath: $0).lastPathComponent }) else {
-                    continue
-                }
-                guard let file = session.request.secrets[id] else { continue }
-                let destination = try mountPoint(spec.target ?? "/run/secrets/\(id)", directory: false)
+                // Missing and not required: the step runs without it, as in BuildKit.
+                guard let id = spec.id, let secret = session.request.secrets[id] else { continue }
+                let data = try secret.contents()
+                if let name = spec.env { secretEnvironment[name] = String(decoding: data, as: UTF8.self) }
+                guard let target = spec.effectiveTarget else { continue }  // only a variable
+                let file = try secretFile(
+                    data, index: index, mode: spec.mode ?? 0o400, uid: spec.uid ?? 0, gid: spec.gid ?? 0)
+                let destination = try mountPoint(target, directory: false)
                 binds.append(RunSpec.Bind(source: file.path, destination: destination, readOnly: true))
                 targets.insert(String(destination.dropFirst()))
             case .bind:
@@ -214,6 +243,10 @@ struct RunStep {
         }
         if let sshSocket, !processEnvironment.contains(where: { $0.hasPrefix("SSH_AUTH_SOCK=") }) {
             processEnvironment.append("SSH_AUTH_SOCK=\(sshSocket)")
+        }
+        for (name, value) in secretEnvironment.sorted(by: { $0.key < $1.key }) {
+            processEnvironment.removeAll { $0.hasPrefix(name + "=") }
+            processEnvironment.append("\(name)=\(value)")
         }
         var spec = RunSpec(
             id: "imagekit-\(UUID().uuidString.lowercased().prefix(16))", rootfs: merged, args: args,

@@ -26,10 +26,11 @@ public struct RunMount: Sendable, Equatable {
     /// The flag's value as written.
     public var spec: Word
 
-    /// Where a secret mount appears: `target=` or `/run/secrets/<id>`.
+    /// Where the mount appears: `target=`; for a secret `/run/secrets/<id>`, unless it is only
+    /// an environment variable (`env=` without `target=`), as in BuildKit.
     public var effectiveTarget: String? {
         if let target { return target }
-        if type == .secret, let id { return "/run/secrets/" + id }
+        if type == .secret, let id { return env == nil ? "/run/secrets/" + id : nil }
         if type == .ssh { return "/run/buildkit/ssh_agent.0" }
         return nil
     }
@@ -154,9 +155,11 @@ public struct RunMount: Sendable, Equatable {
                 throw fail("type=\(type.rawValue) needs target=PATH, the directory where it is mounted")
             }
         case .secret:
+            // BuildKit: the id defaults to the target's base name, else to the variable's name.
             if mount.id == nil, let target = mount.target {
                 mount.id = target.split(separator: "/").last.map(String.init)
             }
+            if mount.id == nil { mount.id = mount.env }
             if mount.id == nil && mount.env == nil {
                 throw fail("type=secret needs id=ID (the id given to the build's --secret) or target=PATH")
             }

@@ -22,9 +22,11 @@ import Testing
             FROM alpine
             RUN --mount=type=secret,target=/root/.npmrc --mount=type=cache,target=/c --mount=source=x,target=/b npm ci
             RUN --mount=type=secret,id=tok --mount=type=cache,target=/c,ro,id=shared true
+            RUN --mount=type=secret,env=API_TOKEN --mount=type=secret,id=k,env=K,target=/k,mode=0440,uid=7 true
             """)
         guard case .run(let first) = parsed.instructions[1].instruction,
-            case .run(let second) = parsed.instructions[2].instruction
+            case .run(let second) = parsed.instructions[2].instruction,
+            case .run(let third) = parsed.instructions[3].instruction
         else {
             Issue.record("not RUN")
             return
@@ -37,6 +39,10 @@ import Testing
         #expect(first.mounts[2].type == .bind && first.mounts[2].readOnly)
         #expect(second.mounts[0].effectiveTarget == "/run/secrets/tok")
         #expect(second.mounts[1].readOnly && second.mounts[1].effectiveCacheID == "shared")
+        // env= alone: the id is the variable's name, and there is no file (BuildKit).
+        #expect(third.mounts[0].id == "API_TOKEN" && third.mounts[0].effectiveTarget == nil)
+        #expect(third.mounts[1].effectiveTarget == "/k" && third.mounts[1].env == "K")
+        #expect(third.mounts[1].mode == 0o440 && third.mounts[1].uid == 7)
     }
 
     @Test(arguments: ["../x", "/../x", "a/../../x", "./..", "src=.."])

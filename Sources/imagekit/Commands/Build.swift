@@ -36,8 +36,9 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Do not use the build cache.") var noCache = false
     @Option(name: .long, help: "Write the image digest to this file.") var iidfile: String?
     @Option(name: .long, help: "Image format: docker (default) or oci.") var format: ImageFormat?
-    @Option(name: .long, help: "A secret for RUN --mount=type=secret: id=ID,src=FILE (repeatable).") var secret:
-        [String] = []
+    @Option(
+        name: .long, help: "A secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VARIABLE (repeatable).")
+    var secret: [String] = []
     @Option(
         name: .long, help: "An SSH agent for RUN --mount=type=ssh: default (SSH_AUTH_SOCK) or ID=SOCKET (repeatable).")
     var ssh: [String] = []
@@ -115,21 +116,7 @@ struct BuildCommand: AsyncParsableCommand {
         let platformValue = try Platform(parsing: platform ?? project?.build.platform ?? "linux/amd64")
         var layerOptions = try LayerOptions.fromEnvironment()
         try LayerSettings.applyCompressionLevel(compressionLevel, to: &layerOptions)
-        var secrets: [String: URL] = [:]
-        for spec in secret {
-            let fields = Dictionary(
-                spec.split(separator: ",").map { field -> (String, String) in
-                    let kv = field.split(separator: "=", maxSplits: 1).map(String.init)
-                    return (kv[0], kv.count > 1 ? kv[1] : "")
-                }, uniquingKeysWith: { $1 })
-            guard let id = fields["id"], let src = fields["src"] ?? fields["source"] else {
-                throw CommandFailure.usage("--secret '\(spec)': expected id=ID,src=FILE")
-            }
-            guard FileManager.default.isReadableFile(atPath: src) else {
-                throw CommandFailure.usage("--secret \(id): cannot read \(src)")
-            }
-            secrets[id] = URL(fileURLWithPath: src, relativeTo: cwd).standardizedFileURL
-        }
+        let secrets = try Self.secrets(secret, cwd: cwd)
         let agents = try Self.sshAgents(ssh, cwd: cwd)
         var labels: [String: String] = [:]
         for item in label {
@@ -236,8 +223,54 @@ struct BuildCommand: AsyncParsableCommand {
         return project
     }
 
-    /// How errors name the Dockerfile: relative to the context (`Dockerfile:12:5`, as Docker prints it),
-    /// else relative to the working directory, else its full path.
+    /// Docker's `--secret` forms: `id=ID,src=FILE` (or `source=`), `id=ID,env=VARIABLE`,
+    /// `type=file|env` to say which a lone `src=` is, and `id=ID` alone: the variable ID when it is
+    /// set, else the file ID.
+    static func secrets(
+        _ specs: [String], cwd: URL, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> [String: BuildSecret] {
+        var secrets: [String: BuildSecret] = [:]
+        for spec in specs {
+            var fields: [String: String] = [:]
+            for field in spec.split(separator: ",") {
+                let kv = field.split(separator: "=", maxSplits: 1).map(String.init)
+                guard ["id", "src", "source", "env", "type"].contains(kv[0]) else {
+                    throw CommandFailure.usage(
+                        "--secret '\(spec)': unknown field '\(kv[0])'; use id=ID with src=FILE or env=VARIABLE")
+                }
+                fields[kv[0]] = kv.count > 1 ? kv[1] : ""
+            }
+            guard let id = fields["id"], !id.isEmpty else {
+                throw CommandFailure.usage("--secret '\(spec)': expected id=ID,src=FILE or id=ID,env=VARIABLE")
+            }
+            var file = fields["src"] ?? fields["source"]
+            var variable = fields["env"]
+            switch fields["type"] {
+            case nil, "file": break
+            case "env":
+                if variable == nil { (variable, file) = (file, nil) }
+            case let other?:
+                throw CommandFailure.usage("--secret \(id): type=\(other) is not file or env")
+            }
+            if file == nil, variable == nil {
+                if environment[id] != nil { variable = id } else { file = id }
+            }
+            if let variable {
+                guard let value = environment[variable] else {
+                    throw CommandFailure.usage("--secret \(id): the environment variable \(variable) is not set")
+                }
+                secrets[id] = .value(Data(value.utf8))
+            } else if let file {
+                let url = URL(fileURLWithPath: file, relativeTo: cwd).standardizedFileURL
+                guard FileManager.default.isReadableFile(atPath: url.path) else {
+                    throw CommandFailure.usage("--secret \(id): cannot read \(file); give src=FILE or env=VARIABLE")
+                }
+                secrets[id] = .file(url)
+            }
+        }
+        return secrets
+    }
+
     /// `--ssh default` forwards $SSH_AUTH_SOCK; `--ssh ID=SOCKET` a given agent socket (Docker's forms).
     static func sshAgents(_ specs: [String], cwd: URL) throws -> [String: URL] {
         var agents: [String: URL] = [:]
@@ -264,6 +297,8 @@ struct BuildCommand: AsyncParsableCommand {
         return agents
     }
 
+    /// How errors name the Dockerfile: relative to the context (`Dockerfile:12:5`, as Docker prints it),
+    /// else relative to the working directory, else its full path.
     static func displayName(_ url: URL, context: URL, cwd: URL) -> String {
         let path = url.standardizedFileURL.path
         for base in [context.standardizedFileURL.path + "/", cwd.standardizedFileURL.path + "/"]
