@@ -57,6 +57,7 @@ let package = Package(
         .testTarget(name: "OCITests", dependencies: ["OCI"]),
         .testTarget(name: "ArchiveTests", dependencies: ["Archive", "OCI", "TestSupport"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Archive", "OCI", "TestSupport"]),
+        .testTarget(name: "BuildTests", dependencies: ["Build", "TestSupport"]),
         .testTarget(name: "DockerfileTests", dependencies: ["Dockerfile", "TestSupport"], resources: [.copy("Corpus")]),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "Store", "OCI", "CZlib", "TestSupport"]),
         .testTarget(name: "AWSTests", dependencies: ["AWS", "OCI", "TestSupport"], resources: [.copy("Vectors")]),

@@ -34,14 +34,16 @@ struct RunStep {
         var bindSources: [Int: StageResult] = [:]
         for (index, mount) in run.mounts.enumerated() {
             key.add("mount\(index)", mount.spec.text)
-            if mount.type == .bind, let from = mount.from {
+            if mount.type == .bind || mount.type == .cache, let from = mount.from {
                 guard
                     case .stage(let stageIndex) = try session.graph.reference(
                         from, at: mount.spec.location, inStage: stage.index)
                 else {
                     throw BuildError.instruction(
                         location: location,
-                        message: "RUN --mount=type=bind,from=\(from): only earlier stages can be bound")
+                        message:
+                            "RUN --mount=type=\(mount.type.rawValue),from=\(from): only earlier stages can be mounted; add a stage FROM \(from) and name that stage"
+                    )
                 }
                 let result = try await results.result(of: stageIndex)
                 bindSources[index] = result
@@ -146,6 +148,8 @@ struct RunStep {
 
         // Secrets as BuildKit gives them: a copy with the mount's mode and owner (default 0400,
         // root) on a tmpfs, so neither the user's file's permissions nor a disk are involved.
+        var cacheMounts: [CacheMount] = []
+        defer { cacheMounts.forEach { $0.release() } }  // after the container has exited
         var secretEnvironment: [String: String] = [:]
         var secretDirectory: URL?
         func secretFile(_ data: Data, index: Int, mode: UInt32, uid: Int, gid: Int) throws -> URL {
@@ -173,10 +177,20 @@ struct RunStep {
             switch spec.type {
             case .cache:
                 guard let target = spec.effectiveTarget else { continue }
-                let id = spec.effectiveCacheID ?? target
-                let dir = session.store.root.appendingPathComponent(
-                    "cache-mounts/\(SHA256Hasher.hash(Data(id.utf8)).encoded.prefix(32))")
-                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+                var seed: (key: String, source: URL)?
+                if let result = bindSources[index] {
+                    let view = try await session.mountView(result.config, layers: result.layers, name: "cache-seed")
+                    views.append(view)
+                    let source = try bindSource(spec, in: view.root, fromContext: false)
+                    let pinned = try pin(source, as: scratch.appendingPathComponent("cache-seed-\(index)"))
+                    pins.append(pinned)
+                    seed = ("\(result.cacheKey)\n\(spec.source ?? "/")", pinned.target)
+                }
+                let cache = try await CacheMount.acquire(
+                    id: spec.effectiveCacheID ?? target, seed: seed, sharing: spec.sharing ?? .shared,
+                    storeRoot: session.store.root, scratch: scratch)
+                cacheMounts.append(cache)
+                let dir = cache.directory
                 if let uid = spec.uid {
                     chown(dir.path, uid_t(uid), gid_t(spec.gid ?? 0))
                 } else if identity.uid != 0 {
@@ -184,7 +198,7 @@ struct RunStep {
                 }
                 if let mode = spec.mode { chmod(dir.path, mode_t(mode)) }
                 let destination = try mountPoint(target, directory: true)
-                binds.append(RunSpec.Bind(source: dir.path, destination: destination, readOnly: false))
+                binds.append(RunSpec.Bind(source: dir.path, destination: destination, readOnly: spec.readOnly))
                 targets.insert(String(destination.dropFirst()))
             case .secret:
                 // Missing and not required: the step runs without it, as in BuildKit.

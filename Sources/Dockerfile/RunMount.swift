@@ -88,7 +88,7 @@ public struct RunMount: Sendable, Equatable {
             case "source", "src":
                 guard let value else { throw fail("`\(key)` needs a path") }
                 // A bind source is read inside the context or the `from` stage; `..` cannot leave it.
-                if type == .bind, !hasVariable(value),
+                if type == .bind || type == .cache, !hasVariable(value),
                     PathClean.clean(String(value.drop(while: { $0 == "/" }))).hasPrefix("..")
                 {
                     throw fail("`\(key)=\(value)` leaves the build context (or the `from` stage); bind a path below it")

@@ -16,6 +16,7 @@ import Glibc
 ///     meta/remote/<hex>.json          where a layer blob the store does not hold can be fetched (a registry build cache)
 ///     meta/files/<hex>.idx            a layer blob's file index (verify's format), removed with the blob
 ///     meta/projects/<hash>.json       what a project's last build produced
+///     cache-mounts/<hash>[.lock]      RUN --mount=type=cache directories, kept across builds, and their sharing locks
 ///
 /// Every path under `meta/` is decided in StoreMetadata.swift; other modules use its typed methods.
 ///
