@@ -419,6 +419,30 @@ struct BuildSession: Sendable {
         return directories
     }
 
+    /// An image named where a stage could be (`COPY --from=`, `RUN --mount=...,from=`): the store's
+    /// copy, else pulled. Its cache key is its digest, so a moved tag is a new source.
+    func imageSource(_ name: String, at location: SourceLocation, flag: String) async throws -> StageResult {
+        let reference = try ImageReference(parsing: name)
+        let image: StoredImage
+        if let local = try? await store.resolve(reference.description) {
+            image = local
+        } else {
+            progress.note("pulling \(reference.familiar) for \(flag)")
+            do {
+                image = try await baseImages.pull(reference, platform: request.platform, into: store)
+            } catch {
+                throw BuildError.baseImage(
+                    location: location.description,
+                    message:
+                        "\(flag)=\(name) is neither a stage of this Dockerfile nor an image that can be pulled: \(error)"
+                )
+            }
+        }
+        return StageResult(
+            config: image.config, layers: image.manifest.layers,
+            cacheKey: CacheKey(parent: nil, kind: "FROM \(image.digest)").digest, shell: [])
+    }
+
     /// A read-only view of a filesystem state, mounted under the work root.
     func mountView(_ config: ImageConfig, layers descriptors: [Descriptor], name: String) async throws -> MountedView {
         let lowers = try await unpackedLayers(config, layers: descriptors)

@@ -89,26 +89,8 @@ struct CopyStep {
             let result = try await results.result(of: index)
             return .filesystem(config: result.config, layers: result.layers, key: result.cacheKey)
         case .image(let name):
-            let reference = try ImageReference(parsing: name)
-            let image: StoredImage
-            if let local = try? await session.store.resolve(reference.description) {
-                image = local
-            } else {
-                session.progress.note("pulling \(reference.familiar) for COPY --from")
-                do {
-                    image = try await session.baseImages.pull(
-                        reference, platform: session.request.platform, into: session.store)
-                } catch {
-                    throw BuildError.baseImage(
-                        location: from.location.description,
-                        message:
-                            "--from=\(from.text) is neither a stage of this Dockerfile nor an image that can be pulled: \(error)"
-                    )
-                }
-            }
-            return .filesystem(
-                config: image.config, layers: image.manifest.layers,
-                key: CacheKey(parent: nil, kind: "FROM \(image.digest)").digest)
+            let image = try await session.imageSource(name, at: from.location, flag: "--from")
+            return .filesystem(config: image.config, layers: image.layers, key: image.cacheKey)
         }
     }
 

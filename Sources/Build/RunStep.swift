@@ -35,17 +35,13 @@ struct RunStep {
         for (index, mount) in run.mounts.enumerated() {
             key.add("mount\(index)", mount.spec.text)
             if mount.type == .bind || mount.type == .cache, let from = mount.from {
-                guard
-                    case .stage(let stageIndex) = try session.graph.reference(
-                        from, at: mount.spec.location, inStage: stage.index)
-                else {
-                    throw BuildError.instruction(
-                        location: location,
-                        message:
-                            "RUN --mount=type=\(mount.type.rawValue),from=\(from): only earlier stages can be mounted; add a stage FROM \(from) and name that stage"
-                    )
+                let result: StageResult
+                switch try session.graph.reference(from, at: mount.spec.location, inStage: stage.index) {
+                case .stage(let stageIndex): result = try await results.result(of: stageIndex)
+                case .image(let name):
+                    result = try await session.imageSource(
+                        name, at: mount.spec.location, flag: "RUN --mount=type=\(mount.type.rawValue),from")
                 }
-                let result = try await results.result(of: stageIndex)
                 bindSources[index] = result
                 key.add("mount\(index)from", result.cacheKey.description)
             }

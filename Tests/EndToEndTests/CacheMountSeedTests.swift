@@ -40,17 +40,43 @@ import Testing
         #expect(RunTests.mounts(under: store).isEmpty, "\(RunTests.mounts(under: store))")
     }
 
-    @Test func aCacheFromAnImageIsRefusedWithWhatToDo() throws {
-        let scratch = try TemporaryDirectory.scratch("cache-from-image")
-        let context = scratch.url.appendingPathComponent("ctx")
-        try BuildTests.write(
-            ["Dockerfile": "FROM debian-python:bookworm\nRUN --mount=type=cache,target=/c,from=alpine:3 true\n"],
-            in: context)
+    /// `from=` an image (as `COPY --from=` takes one): the store's copy, else pulled.
+    @Test func bindAndCacheMountsTakeAnImage() throws {
+        let scratch = try TemporaryDirectory.scratch("mount-from-image")
         let store = scratch.path("store")
         _ = try Fixture.importBase(store: store)
-        let result = try Imagekit.run(["build", context.path], store: store, directory: scratch.url)
-        #expect(result.status == 2, "\(result.stderr)")
-        #expect(result.stderr.contains("Dockerfile:2"), "\(result.stderr)")
-        #expect(result.stderr.contains("only earlier stages can be mounted"), "\(result.stderr)")
+        let context = scratch.url.appendingPathComponent("ctx")
+        try BuildTests.write(
+            [
+                "Dockerfile": """
+                FROM scratch AS unrelated
+                FROM debian-python:bookworm
+                RUN rm /etc/os-release
+                RUN --mount=type=bind,from=debian-python:bookworm,source=/etc/os-release,target=/mnt/osr \
+                    --mount=type=cache,from=debian-python:bookworm,source=/etc/apt,target=/mnt/apt,id=apt \
+                    cp /mnt/osr /os-release-from-image && ls /mnt/apt > /apt-listing
+                """
+            ], in: context)
+        let result = try Imagekit.run(
+            ["build", "-t", "from-image:1", context.path], store: store, directory: scratch.url)
+        try #require(result.status == 0, "\(result.stderr)")
+        let image = try BuildTests.unpack(store, "from-image:1", scratch: scratch)
+        #expect(image.read("os-release-from-image")?.contains("bookworm") == true)
+        #expect(image.read("apt-listing")?.split(separator: "\n").contains("sources.list.d") == true)
+        #expect(!image.exists("etc/os-release"))
+
+        try BuildTests.write(
+            [
+                "Dockerfile": """
+                FROM debian-python:bookworm
+                RUN --mount=type=bind,from=127.0.0.1:1/nothere:1,target=/mnt true
+                """
+            ], in: context)
+        let missing = try Imagekit.run(["build", context.path], store: store, directory: scratch.url)
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("Dockerfile:2"), "\(missing.stderr)")
+        #expect(
+            missing.stderr.contains("is neither a stage of this Dockerfile nor an image that can be pulled"),
+            "\(missing.stderr)")
     }
 }
