@@ -36,6 +36,13 @@ struct BuildSession: Sendable {
         let label = { (n: Int) in "[\(stage.name ?? "stage-\(stage.index)") \(n)/\(count)]" }
         progress.step(label(1), stage.from.text)
         var state = try await startStage(stage, results: results)
+        // The base image's ONBUILD triggers run first, as part of the FROM step (as in BuildKit).
+        for located in try Self.triggers(state.baseTriggers, of: stage) {
+            try Task.checkCancellation()
+            if [.run, .copy, .add, .workdir].contains(located.instruction.keyword) { counters.step() }
+            progress.step(label(1), "ONBUILD " + located.text)
+            try await apply(located, to: &state, stage: stage, label: label(1), results: results)
+        }
         for (offset, located) in stage.instructions.enumerated() {
             try Task.checkCancellation()
             let stepLabel = label(offset + 2)
@@ -50,6 +57,30 @@ struct BuildSession: Sendable {
 
     // MARK: FROM
 
+    /// A base image's ONBUILD triggers as instructions of the stage; errors point at its FROM line,
+    /// since that is what the user wrote.
+    static func triggers(_ texts: [String], of stage: Stage) throws -> [LocatedInstruction] {
+        try texts.map { text in
+            let parsed: ParsedDockerfile
+            // Positions inside the trigger read `Dockerfile:LINE: ONBUILD trigger:1:COL`.
+            let name = "\(stage.location.file):\(stage.location.line): ONBUILD trigger"
+            do { parsed = try DockerfileParser(file: name).parse(text) } catch {
+                throw BuildError.instruction(
+                    location: stage.location.description,
+                    message: "the base image's ONBUILD trigger `\(text)` is not valid: \(error)")
+            }
+            guard parsed.instructions.count == 1, var located = parsed.instructions.first,
+                ![.from, .onbuild, .maintainer].contains(located.instruction.keyword)
+            else {
+                throw BuildError.instruction(
+                    location: stage.location.description,
+                    message: "the base image's ONBUILD trigger `\(text)` is not one instruction that can be a trigger")
+            }
+            located.location = stage.location
+            return located
+        }
+    }
+
     private func startStage(_ stage: Stage, results: StageResults) async throws -> StageState {
         let location = stage.location.description
         if let platform = stage.platform, platform != request.platform.description {
@@ -61,6 +92,7 @@ struct BuildSession: Sendable {
         var layerDescriptors: [Descriptor]
         var key: Digest
         var shell = ["/bin/sh", "-c"]
+        var baseTriggers: [String] = []
         switch stage.base {
         case .scratch:
             config = ImageConfig(architecture: request.platform.architecture, os: request.platform.os, created: created)
@@ -84,11 +116,7 @@ struct BuildSession: Sendable {
             labels[ImageDefaults.baseNameLabel] = reference?.familiar ?? name
             labels[ImageDefaults.baseDigestLabel] = image.digest.description
             config.config.labels = labels
-            if let triggers = config.config.onBuild, !triggers.isEmpty {
-                counters.warn(
-                    "\(location): the base image has ONBUILD triggers, which imagekit does not run: \(triggers.joined(separator: "; "))"
-                )
-            }
+            baseTriggers = config.config.onBuild ?? []
             config.config.onBuild = nil
         }
         // Layers of a stage that does not ship are compressed fast (see writeLayer); their cache
@@ -118,6 +146,7 @@ struct BuildSession: Sendable {
             cacheKey: key)
         state.shell = shell
         state.stageIndex = stage.index
+        state.baseTriggers = baseTriggers
         return state
     }
 

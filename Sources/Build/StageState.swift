@@ -13,6 +13,8 @@ struct StageState {
     var cmdSetInStage = false
     /// The stage's index in the Dockerfile.
     var stageIndex = 0
+    /// The base image's ONBUILD triggers, run right after FROM (the stage's image keeps none).
+    var baseTriggers: [String] = []
 
     var workdir: String { config.config.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/" }
     var user: String { config.config.user ?? "" }
