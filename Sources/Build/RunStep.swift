@@ -144,6 +144,8 @@ struct RunStep {
 
         // Secrets as BuildKit gives them: a copy with the mount's mode and owner (default 0400,
         // root) on a tmpfs, so neither the user's file's permissions nor a disk are involved.
+        var agentProxies: [SSHAgentProxy] = []
+        defer { agentProxies.forEach { $0.stop() } }
         var cacheMounts: [CacheMount] = []
         defer { cacheMounts.forEach { $0.release() } }  // after the container has exited
         var secretEnvironment: [String: String] = [:]
@@ -233,9 +235,12 @@ struct RunStep {
                 targets.insert(String(destination.dropFirst()))
             case .ssh:
                 guard let id = spec.id, let target = spec.effectiveTarget else { continue }
-                guard let socket = session.request.sshAgents[id] else { continue }
+                guard let agent = session.request.sshAgents[id] else { continue }
+                let proxy = try SSHAgentProxy(
+                    agent: agent, uid: spec.uid ?? 0, gid: spec.gid ?? 0, mode: spec.mode ?? 0o600)
+                agentProxies.append(proxy)
                 let destination = try mountPoint(target, directory: false)
-                binds.append(RunSpec.Bind(source: socket.path, destination: destination, readOnly: false))
+                binds.append(RunSpec.Bind(source: proxy.socket.path, destination: destination, readOnly: false))
                 targets.insert(String(destination.dropFirst()))
                 if sshSocket == nil { sshSocket = destination }
             }

@@ -286,53 +286,58 @@ import Testing
 
     // MARK: RUN --mount=type=ssh
 
+    /// The step gets a proxy socket made with the mount's owner and mode (0600 root by default), so
+    /// a step running as another user reaches the agent only when the mount says so.
+    @Test func sshMountIsAProxyWithTheMountsOwnerAndMode() throws {
+        let scratch = try TemporaryDirectory.scratch("ssh-owner")
+        let agent = try SSHAgent(in: scratch)
+        defer { withExtendedLifetime(agent) {} }
+        let store = scratch.path("store")
+        _ = try Fixture.importBase(store: store)
+        let context = scratch.url.appendingPathComponent("ctx")
+        try BuildTests.write(
+            [
+                "Dockerfile": """
+                FROM debian-python:bookworm
+                RUN echo "app:x:1500:1500::/home/app:/bin/sh" >> /etc/passwd
+                USER app
+                RUN --mount=type=ssh,uid=1500,gid=1500 stat -c '%a %u:%g %F' "$SSH_AUTH_SOCK" > /tmp/socket \\
+                 && python3 - > /tmp/agent <<'EOF'
+                \(SSHAgent.probe)
+                EOF
+                RUN --mount=type=ssh stat -c '%a %u:%g' "$SSH_AUTH_SOCK" > /tmp/default-socket \\
+                 && (python3 -c "import os, socket; socket.socket(socket.AF_UNIX).connect(os.environ['SSH_AUTH_SOCK'])" \\
+                     2> /tmp/default-error || echo refused > /tmp/default)
+                """
+            ], in: context)
+        let built = try Imagekit.run(
+            ["build", "-t", "ssh-owner:1", "--progress", "plain", "--ssh", "default", context.path], store: store,
+            environment: ["SSH_AUTH_SOCK": agent.socket], directory: scratch.url)
+        try #require(built.status == 0, "\(built.stderr)")
+        let image = try BuildTests.unpack(store, "ssh-owner:1", scratch: scratch)
+        #expect(image.read("tmp/socket") == "600 1500:1500 socket\n")
+        #expect(image.read("tmp/agent") == "/run/buildkit/ssh_agent.0 12 1\n")
+        #expect(image.read("tmp/default-socket") == "600 0:0\n")
+        #expect(image.read("tmp/default") == "refused\n")
+        #expect(
+            image.read("tmp/default-error")?.contains("PermissionError") == true,
+            "\(image.read("tmp/default-error") ?? "")")
+    }
+
     @Test func sshMountForwardsTheAgentGivenWithSSHDefault() throws {
         let scratch = try TemporaryDirectory.scratch("compat-ssh")
-        let key = scratch.path("id_ed25519")
-        try #require(
-            try run("/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "imagekit-test", "-f", key]).status
-                == 0)
-        // In the foreground (-D) the agent is a child to stop at the end; it prints its variables
-        // once the socket listens, so reading them is the wait.
-        let socket = scratch.path("agent.sock")
-        let agent = Process()
-        agent.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-agent")
-        agent.arguments = ["-D", "-s", "-a", socket]
-        let pipe = Pipe()
-        agent.standardOutput = pipe
-        agent.standardError = FileHandle.nullDevice
-        try agent.run()
-        defer {
-            kill(agent.processIdentifier, SIGKILL)
-            agent.waitUntilExit()
-        }
-        var printed = ""
-        while !printed.contains("SSH_AUTH_SOCK=") || !printed.contains("\n") {
-            let chunk = pipe.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            printed += String(decoding: chunk, as: UTF8.self)
-        }
-        try #require(printed.contains("SSH_AUTH_SOCK=\(socket)"), "\(printed)")
-        try #require(try run("/usr/bin/ssh-add", ["-q", key], environment: ["SSH_AUTH_SOCK": socket]).status == 0)
-
+        let agent = try SSHAgent(in: scratch)
+        defer { withExtendedLifetime(agent) {} }
+        let socket = agent.socket
         let store = scratch.path("store")
         let base = try Fixture.importBase(store: store)
         let context = scratch.url.appendingPathComponent("ctx")
-        // The agent protocol spoken by hand: REQUEST_IDENTITIES (11) answers IDENTITIES_ANSWER (12) and a count.
         try BuildTests.write(
             [
                 "Dockerfile": """
                 FROM debian-python:bookworm
                 RUN --mount=type=ssh python3 <<'EOF' > /agent
-                import os, socket, struct
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(os.environ["SSH_AUTH_SOCK"])
-                s.sendall(struct.pack(">IB", 1, 11))
-                n = struct.unpack(">I", s.recv(4))[0]
-                d = b""
-                while len(d) < n:
-                    d += s.recv(n - len(d))
-                print(os.environ["SSH_AUTH_SOCK"], d[0], struct.unpack(">I", d[1:5])[0])
+                \(SSHAgent.probe)
                 EOF
                 """
             ], in: context)
