@@ -2,29 +2,6 @@ import Foundation
 import OCI
 import Store
 
-/// One layer blob to read: a file in a store or layout, or a member of a docker-archive tar.
-public struct LayerBlob: Sendable {
-    public var digest: Digest?
-    public var diffID: Digest?
-    public var file: URL
-    /// Where the blob starts in `file` (0 for a standalone blob).
-    public var offset: Int64
-    /// Bytes of the blob as stored (compressed when gzip).
-    public var length: Int64
-    /// Bytes of the layer tar, when known without reading it.
-    public var uncompressedSize: Int64?
-
-    public init(digest: Digest?, diffID: Digest?, file: URL, offset: Int64 = 0, length: Int64, uncompressedSize: Int64?)
-    {
-        self.digest = digest
-        self.diffID = diffID
-        self.file = file
-        self.offset = offset
-        self.length = length
-        self.uncompressedSize = uncompressedSize
-    }
-}
-
 /// The image being verified: its config and its layers, wherever they live.
 public struct ImageSubject: Sendable {
     /// What the user named (shown in reports; SARIF's artifact URI).
@@ -123,11 +100,7 @@ extension ImageSubject {
     init(_ source: ImageSource, reference: String) {
         self.init(
             reference: reference, digest: source.digest, config: source.config,
-            layers: source.layers.map {
-                LayerBlob(
-                    digest: $0.digest, diffID: $0.diffID, file: $0.file, offset: $0.offset, length: $0.length,
-                    uncompressedSize: $0.uncompressedSize)
-            }, fileIndexes: nil)
+            layers: source.layers, fileIndexes: nil)
     }
 
     static func layout(directory: URL, tag: String?, reference: String) throws(PolicyError) -> ImageSubject {

@@ -49,7 +49,7 @@ public enum DockerArchiveReader {
         } catch {
             throw .invalidImage(reference, reason: "\(entry.Config): \(error)")
         }
-        var layers: [ImageSource.Layer] = []
+        var layers: [LayerBlob] = []
         for (index, name) in entry.Layers.enumerated() {
             guard let member = members[TarIndex.memberName(name)] else {
                 throw .invalidImage(reference, reason: "layer \(name) is missing from \(file.path)")
@@ -57,7 +57,7 @@ public enum DockerArchiveReader {
             let hex = name.hasPrefix("blobs/sha256/") ? String(name.dropFirst("blobs/sha256/".count)) : nil
             let digest = hex.flatMap { try? Digest(parsing: "sha256:" + $0) }
             layers.append(
-                ImageSource.Layer(
+                LayerBlob(
                     digest: digest, diffID: index < config.rootfs.diffIDs.count ? config.rootfs.diffIDs[index] : nil,
                     file: file, offset: member.offset, length: member.size, uncompressedSize: nil))
         }

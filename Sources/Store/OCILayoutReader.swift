@@ -54,7 +54,7 @@ public enum OCILayoutReader {
             let manifest = try Manifest.decode(try readFile(blob(entry.digest)))
             let config = try ImageConfig.decode(try readFile(blob(manifest.config.digest)))
             let layers = manifest.layers.enumerated().map { index, layer in
-                ImageSource.Layer(
+                LayerBlob(
                     digest: layer.digest,
                     diffID: index < config.rootfs.diffIDs.count ? config.rootfs.diffIDs[index] : nil,
                     file: blob(layer.digest), offset: 0, length: layer.size,
