@@ -499,7 +499,7 @@ private struct Context {
         return .run(run)
     }
 
-    /// ONBUILD INSTRUCTION: a trigger, checked but not run
+    /// ONBUILD INSTRUCTION: a trigger, checked here and run by builds that start FROM the image
     private func onbuildInstruction(_ input: InstructionInput) throws -> Instruction {
         let keyword = input.keyword
         let raw = input.flags
