@@ -14,12 +14,18 @@ size, sha256, symlink target; timestamps are left out), plus the base's paths th
     compat-harness.py check CASE_DIR IMAGE.tar --base BASE.tar
         compares an image to the case's recorded expectation (expected.json), applying the
         differences the case documents; exit 0 when they agree, 1 with the differences.
+    compat-harness.py check-failure CASE_DIR --exit-code N --stderr FILE
+        for a case that must fail ("fails": true in case.json): compares a failed build's exit
+        code and error output with the expectation's "failure" (the exit code, and text the
+        message must contain, such as Dockerfile:LINE:COL); exit 0 when they agree.
     compat-harness.py buildkit [--record] [--imagekit PATH] [CASE...]
         starts a private dockerd (Debian's docker.io, DOCKER_BUILDKIT=1) and a local registry
         holding the base image, builds every case (or those named) with BuildKit and compares
         the result with expected.json (--record: writes it). Cases whose expectation comes from
         the Dockerfile reference ("source": "reference") are skipped: this BuildKit cannot build
-        them. Needs root, dockerd, /usr/bin/docker and an imagekit binary (to push the base).
+        them. A case that must fail is built too, whatever its source: BuildKit must fail on it
+        as well (--record: its error line is kept in expected.json under "buildkit").
+        Needs root, dockerd, /usr/bin/docker and an imagekit binary (to push the base).
 
 Exit codes: 0 agreement, 1 a difference, 2 usage or set-up error.
 """
@@ -238,6 +244,32 @@ def compare(expected_doc: dict, actual: dict, case: Path) -> list[str]:
     return problems
 
 
+def check_failure(expected_doc: dict, exit_code: int, stderr: str) -> list[str]:
+    """Differences between a case's expected failure and a failed build: the exit code, and each
+    text the error must contain (where it is: Dockerfile:LINE:COL; what is wrong)."""
+    failure = (expected_doc.get("result") or {}).get("failure")
+    if not isinstance(failure, dict) or not isinstance(failure.get("exitCode"), int):
+        raise HarnessError("the case must fail but expected.json has no result.failure.exitCode")
+    problems = []
+    if exit_code != failure["exitCode"]:
+        problems.append(f"exit code: expected {failure['exitCode']}, got {exit_code}")
+    for text in failure.get("messages", []):
+        if text not in stderr:
+            problems.append(f"the error does not contain {json.dumps(text)}")
+    if problems:
+        problems.append(f"the error was: {stderr.strip()[-1500:]}")
+    return problems
+
+
+def error_line(stderr: str) -> str:
+    """The line of a failed docker build that says what failed (its last "error" line)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if "error" in line.lower():
+            return line
+    return lines[-1] if lines else ""
+
+
 # ---------------------------------------------------------------------------------------------
 # Case inputs shared by both builders: a file server and a git repository
 
@@ -407,6 +439,8 @@ def registry_with_base(scratch: Path, imagekit: str):
 
 
 def buildkit_case(docker: Docker, case: Path, base_ref: str, scratch: Path) -> dict:
+    """BuildKit's normalized result for a case; for a case that must fail, its failure
+    ({"exitCode", "error"}): a build that succeeds there is an error."""
     meta = case_meta(case)
     work = scratch / case.name
     work.mkdir()
@@ -428,6 +462,10 @@ def buildkit_case(docker: Docker, case: Path, base_ref: str, scratch: Path) -> d
             args += ["--secret", f"id={secret},src={case / 'secrets' / secret}"]
         args.append(str(context))
         result = docker.cli(*args, check=False)
+        if meta.get("fails"):
+            if result.returncode == 0:
+                raise HarnessError(f"{case.name}: BuildKit built it, but the case must fail")
+            return {"exitCode": result.returncode, "error": error_line(result.stderr)}
         if result.returncode != 0:
             raise HarnessError(f"{case.name}: BuildKit failed:\n{result.stderr[-3000:]}")
         docker.cli("save", "-o", str(work / "image.tar"), tag)
@@ -435,6 +473,30 @@ def buildkit_case(docker: Docker, case: Path, base_ref: str, scratch: Path) -> d
     finally:
         if server:
             server.close()
+
+
+def buildkit_failure_case(docker: Docker, case: Path, base_ref: str, scratch: Path, previous: dict | None,
+                          version: dict, options) -> int:
+    """A case that must fail: BuildKit must fail on it too. Its expectation (exit code and
+    message) is imagekit's, from the Dockerfile reference; BuildKit's error is recorded beside it
+    (docker build exits 1 for every failure, and an older frontend may fail for another reason).
+    Returns 1 when it does not."""
+    name = case.name
+    if previous is None or not (previous.get("result") or {}).get("failure"):
+        print(f"compat: {name}: expected.json has no result.failure; write it from the reference", file=sys.stderr)
+        return 1
+    try:
+        outcome = buildkit_case(docker, case, base_ref, scratch)
+    except HarnessError as error:
+        print(f"compat: {name}: {error}", file=sys.stderr)
+        return 1
+    if options.record:
+        previous["buildkit"] = dict(outcome, recordedWith=version)
+        (case / "expected.json").write_text(json.dumps(previous, indent=2, sort_keys=True) + "\n")
+        print(f"compat: {name}: BuildKit fails too, recorded: {outcome['error']}", file=sys.stderr)
+    else:
+        print(f"compat: {name}: BuildKit fails too: {outcome['error']}", file=sys.stderr)
+    return 0
 
 
 def command_buildkit(options) -> int:
@@ -461,6 +523,9 @@ def command_buildkit(options) -> int:
                 case = CASES_DIR / name
                 expected_path = case / "expected.json"
                 previous = json.loads(expected_path.read_text()) if expected_path.exists() else None
+                if case_meta(case).get("fails"):
+                    failed += buildkit_failure_case(docker, case, base_ref, scratch, previous, version, options)
+                    continue
                 if previous and previous.get("source") == "reference":
                     print(f"compat: {name}: skipped (expectation from the Dockerfile reference: "
                           f"{previous.get('reason')})", file=sys.stderr)
@@ -515,6 +580,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("case", type=Path)
     p.add_argument("image", type=Path)
     p.add_argument("--base", type=Path, required=True)
+    p = commands.add_parser("check-failure")
+    p.add_argument("case", type=Path)
+    p.add_argument("--exit-code", type=int, required=True)
+    p.add_argument("--stderr", type=Path, required=True)
     p = commands.add_parser("buildkit")
     p.add_argument("--record", action="store_true")
     p.add_argument("--imagekit")
@@ -534,7 +603,20 @@ def main(argv: list[str]) -> int:
                 expected = json.loads(expected_path.read_text())
             except (OSError, ValueError) as error:
                 raise HarnessError(f"{expected_path}: {error}; record it with compat-harness.py buildkit --record")
+            if "failure" in (expected.get("result") or {}):
+                raise HarnessError(f"{options.case.name} must fail: compare its build with check-failure")
             problems = compare(expected, normalize(options.image, options.base), options.case)
+            for problem in problems:
+                print(f"{options.case.name}: {problem}")
+            return 1 if problems else 0
+        if options.command == "check-failure":
+            expected_path = options.case / "expected.json"
+            try:
+                expected = json.loads(expected_path.read_text())
+                stderr = options.stderr.read_text(errors="replace")
+            except (OSError, ValueError) as error:
+                raise HarnessError(f"{error}")
+            problems = check_failure(expected, options.exit_code, stderr)
             for problem in problems:
                 print(f"{options.case.name}: {problem}")
             return 1 if problems else 0

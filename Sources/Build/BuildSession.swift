@@ -229,6 +229,7 @@ struct BuildSession: Sendable {
         _ path: String, state: inout StageState, text: String, label: String, stage: Int
     ) async throws {
         var key = CacheKey(parent: state.cacheKey, kind: "WORKDIR")
+        key.add("layer", CopyStep.layerFormat)
         key.add("path", path)
         if !state.user.isEmpty { key.add("user", state.user) }
         let digest = key.digest
@@ -238,40 +239,53 @@ struct BuildSession: Sendable {
         }
         var view: MountedView?
         defer { view?.release() }
-        var entries: [LayerEntry] = []
+        let epoch = request.layerOptions.sourceDateEpoch
+        var existing: [LayerEntry] = []
+        var created: [LayerEntry] = []
         var current = ""
         for component in path.split(separator: "/") {
             current += (current.isEmpty ? "" : "/") + component
-            var kind = view == nil ? await lookUp(current, config: state.config, layers: state.layers) : nil
+            // Below a directory this step creates, nothing exists yet.
+            var kind: PathKind? = created.isEmpty ? nil : .missing
+            if kind == nil, view == nil { kind = await lookUp(current, config: state.config, layers: state.layers) }
             if kind == nil {
                 if view == nil { view = try await mountView(state.config, layers: state.layers, name: "workdir") }
                 let st = RootedPath.status(of: current, in: view!.root)  // never through a symlink in the image
-                kind = st == nil ? .missing : (st!.st_mode & S_IFMT) == S_IFDIR ? .directory : .other
+                kind =
+                    st == nil
+                    ? .missing : (st!.st_mode & S_IFMT) == S_IFDIR ? .directory(DirectoryAttributes(st!)) : .other
             }
-            if kind == .directory { continue }
-            if kind == .other {
+            switch kind! {
+            case .directory(let attributes):
+                existing.append(
+                    LayerEntry(
+                        path: current, kind: .directory, mode: attributes.mode, uid: attributes.uid,
+                        gid: attributes.gid, mtime: epoch))
+            case .other:
                 throw BuildError.instruction(
                     location: text, message: "WORKDIR \(path): /\(current) exists and is not a directory")
+            case .missing:
+                created.append(LayerEntry(path: current, kind: .directory, mode: 0o755, uid: 0, gid: 0, mtime: epoch))
             }
-            entries.append(
-                LayerEntry(
-                    path: current, kind: .directory, mode: 0o755, uid: 0, gid: 0,
-                    mtime: request.layerOptions.sourceDateEpoch))
         }
         // Created directories belong to the stage's USER, as BuildKit makes them.
-        if !entries.isEmpty, !state.user.isEmpty {
+        if !created.isEmpty, !state.user.isEmpty {
             if view == nil, !WorkdirOwner.isNumeric(state.user) {
                 view = try await mountView(state.config, layers: state.layers, name: "workdir")
             }
             let owner = try WorkdirOwner.resolve(state.user, rootfs: view?.root)
-            for i in entries.indices { entries[i].uid = owner.uid; entries[i].gid = owner.gid }
+            for i in created.indices { created[i].uid = owner.uid; created[i].gid = owner.gid }
         }
-        // Parents that exist keep their metadata: a layer entry for them would reset it.
+        // A WORKDIR that exists makes no layer. Otherwise the existing parents are in the layer
+        // with the mode and owner the layers below give them (as in BuildKit's layers): a layer
+        // without them would unpack them as root-owned 0755 and hide those in the overlay.
+        let entries = created.isEmpty ? [] : existing + created
         let produced = try await writeLayer(entries: entries, createdBy: text, stage: stage)
         try await adopt(produced, key: digest, state: &state)
     }
 
-    /// What a path (relative, no leading "/") is in a filesystem state, read from the entries of
+    /// What a path (relative, no leading "/") is in a filesystem state (a directory with the mode
+    /// and owner its topmost entry gives it), read from the entries of
     /// layers this build wrote and from unpacked layers (unpacking one only when it must be looked
     /// at), top layer first; nil when that cannot be told without mounting. Parents are looked up first by the callers, so a
     /// whiteout or opaque marker on a grandparent has already answered "missing".
@@ -293,7 +307,11 @@ struct BuildSession: Sendable {
             }
             if let known = listed {
                 if known[prefix + ".wh." + name] != nil { return .missing }
-                if let isDirectory = known[path] { return isDirectory ? .directory : .other }
+                switch known[path] {
+                case .directory(let attributes): return .directory(attributes)
+                case .other: return .other
+                case nil: break
+                }
                 if known[prefix + ".wh..wh..opq"] != nil { return .missing }
                 continue
             }
@@ -307,7 +325,7 @@ struct BuildSession: Sendable {
             // Looked up without following a symlink of the layer's (it may point at the host).
             if let st = RootedPath.status(of: path, in: directory) {
                 if (st.st_mode & S_IFMT) == S_IFCHR && st.st_rdev == 0 { return .missing }  // whiteout
-                return (st.st_mode & S_IFMT) == S_IFDIR ? .directory : .other
+                return (st.st_mode & S_IFMT) == S_IFDIR ? .directory(DirectoryAttributes(st)) : .other
             }
             // A parent here that is opaque hides the layers below.
             if index > 0, !parent.isEmpty, RootedPath.status(of: parent, in: directory) != nil {

@@ -42,6 +42,7 @@ struct CopyStep {
         let origin = try await origin(of: copy, stage: stage, results: results)
         let destination = CopySources.resolveDestination(copy.destination.text, workdir: state.workdir)
         var key = CacheKey(parent: state.cacheKey, kind: isAdd ? "ADD" : "COPY")
+        key.add("layer", Self.layerFormat)
         key.add("sources", copy.sources.map(\.text))
         key.add("destination", destination)
         key.add("chown", copy.chown?.text ?? "")
@@ -318,32 +319,51 @@ struct CopyStep {
             return (identity.uid, identity.gid)
         }
         let config = state.config, layers = state.layers
-        var known: [String: Bool] = [:]
-        func exists(_ path: String) async throws -> Bool {
+        var known: [String: PathKind] = [:]
+        func lookUp(_ path: String) async throws -> PathKind {
             if let answer = known[path] { return answer }
             var kind = view == nil ? await session.lookUp(path, config: config, layers: layers) : nil
             if kind == nil {
                 if view == nil { view = try await session.mountView(config, layers: layers, name: "copy-to") }
-                kind = RootedPath.status(of: path, in: view!.root) != nil ? .directory : .missing
+                let st = RootedPath.status(of: path, in: view!.root)  // never through a symlink in the image
+                kind =
+                    st == nil
+                    ? .missing : (st!.st_mode & S_IFMT) == S_IFDIR ? .directory(DirectoryAttributes(st!)) : .other
             }
-            known[path] = kind != .missing
-            return kind != .missing
+            known[path] = kind!
+            return kind!
         }
         let chmod = copy.chmod.flatMap { UInt32($0.text, radix: 8) }
         var entries: [LayerEntry] = []
         var emitted = Set<String>()
-        // Directories on the way to the destination that do not exist yet are created (owned by --chown).
+        // Directories on the way to the destination that do not exist yet are created (owned by
+        // --chown, 0755). Those that exist are in the layer with the mode and owner the layers
+        // below give them, as in BuildKit's layers: a layer without them would unpack them as
+        // root-owned 0755 and hide those in the overlay of every later step. (Something else on
+        // the way, a symlink, gets no entry.)
         func ensureParents(of path: String) async throws {
             var current = ""
+            var missing = false
             for component in path.split(separator: "/").dropLast() {
                 current = Self.join(current, String(component))
                 if emitted.contains(current) { continue }
-                if try await exists(current) { continue }
-                emitted.insert(current)
-                entries.append(
-                    LayerEntry(
-                        path: current, kind: .directory, mode: 0o755, uid: owner?.0 ?? 0, gid: owner?.1 ?? 0,
-                        mtime: epoch))
+                let kind: PathKind = missing ? .missing : try await lookUp(current)
+                switch kind {
+                case .other: continue
+                case .directory(let attributes):
+                    emitted.insert(current)
+                    entries.append(
+                        LayerEntry(
+                            path: current, kind: .directory, mode: attributes.mode, uid: attributes.uid,
+                            gid: attributes.gid, mtime: epoch))
+                case .missing:
+                    missing = true
+                    emitted.insert(current)
+                    entries.append(
+                        LayerEntry(
+                            path: current, kind: .directory, mode: 0o755, uid: owner?.0 ?? 0, gid: owner?.1 ?? 0,
+                            mtime: epoch))
+                }
             }
         }
         let destRelative = String(destination.drop(while: { $0 == "/" })).trimmingSuffix("/")
@@ -420,6 +440,10 @@ struct CopyStep {
     }
 
     // MARK: Helpers
+
+    /// In the cache keys of COPY, ADD and WORKDIR: their layers carry the existing parent
+    /// directories with their attributes, so a layer cached before they did is not reused.
+    static let layerFormat = "existing parents with their mode and owner"
 
     static func join(_ base: String, _ name: String) -> String { base.isEmpty ? name : base + "/" + name }
 

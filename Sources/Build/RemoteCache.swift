@@ -10,9 +10,9 @@ public protocol RemoteCacheSource: Sendable {
     /// The result recorded for a step key, if a cache the user named has one whose layer the
     /// registry serves. A hit records the layer as remote in the store.
     func lookup(_ key: Digest, store: ImageStore) async -> RemoteCacheHit?
-    /// A layer's paths (path -> is a directory) as its tar lists them, whiteouts included,
-    /// without its blob; nil when the cache has no file list for it.
-    func paths(of diffID: Digest) async -> [String: Bool]?
+    /// A layer's paths (each a directory with its mode and owner, or something else) as its tar
+    /// lists them, whiteouts included, without its blob; nil when the cache has no file list for it.
+    func paths(of diffID: Digest) async -> [String: ListedPath]?
     /// Downloads a layer blob the store lacks into the store, checked against its digest and diffID.
     func fetch(_ layer: Descriptor, diffID: Digest, into store: ImageStore) async throws
 }

@@ -156,15 +156,15 @@ public enum LayerFileList {
     /// Whether bytes are a well-formed list (a registry cache's list is checked before it is kept).
     public static func isValid(_ data: Data) -> Bool { FileListCache.parse(data) != nil }
 
-    /// Paths of the list (path -> is a directory), whiteouts included as the layer names them.
-    public static func paths(_ data: Data) -> [String: Bool]? {
+    /// Entries of the list by path (kind, mode, owner...), whiteouts included as the layer names them.
+    public static func entries(_ data: Data) -> [String: EntryRecord]? {
         guard let contents = FileListCache.parse(data) else { return nil }
-        var paths: [String: Bool] = [:]
-        paths.reserveCapacity(contents.count)
+        var entries: [String: EntryRecord] = [:]
+        entries.reserveCapacity(contents.count)
         contents.forEach { record in
-            paths[record.path] = record.kind == .directory
+            entries[record.path] = record
         } captured: { _, _ in
         }
-        return paths
+        return entries
     }
 }

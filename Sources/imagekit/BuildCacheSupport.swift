@@ -20,7 +20,7 @@ actor RegistryBuildCache: RemoteCacheSource {
     private let store: ImageStore
     private var records: [Digest: Known] = [:]
     private var layers: [Digest: (layer: RegistryCacheDocument.Layer, source: ImageReference)] = [:]  // by diffID
-    private var lists: [Digest: [String: Bool]] = [:]  // by diffID
+    private var lists: [Digest: [String: ListedPath]] = [:]  // by diffID
 
     init(client: RegistryClient, store: ImageStore) {
         self.client = client
@@ -97,9 +97,13 @@ actor RegistryBuildCache: RemoteCacheSource {
         return RemoteCacheHit(entry: entry, source: known.source.familiar)
     }
 
-    func paths(of diffID: Digest) async -> [String: Bool]? {
+    func paths(of diffID: Digest) async -> [String: ListedPath]? {
         if let known = lists[diffID] { return known }
-        guard let data = await fileList(diffID), let paths = LayerFileList.paths(data) else { return nil }
+        guard let data = await fileList(diffID), let entries = LayerFileList.entries(data) else { return nil }
+        let paths = entries.mapValues { record -> ListedPath in
+            record.kind == .directory
+                ? .directory(DirectoryAttributes(mode: record.mode, uid: record.uid, gid: record.gid)) : .other
+        }
         lists[diffID] = paths
         return paths
     }

@@ -27,6 +27,8 @@ import Testing
         var target: String?
         var secrets: [String]?
         var reproducible: Bool?
+        /// The build must fail: expected.json's `result.failure` says with which exit code and message.
+        var fails: Bool?
     }
 
     /// `compat-harness.py serve`: the case's `served/` and `repo/` (as `repo.git`) over HTTP on
@@ -104,6 +106,22 @@ import Testing
 
         let store = scratch.path("store")
         let built = try Self.build(name, options: options, store: store, scratch: scratch, server: server)
+        if options.fails == true {
+            try #require(built.status != 0, "\(name) (\(options.description)) must fail, but built: \(built.stdout)")
+            let stderr = scratch.url.appendingPathComponent("stderr.txt")
+            try Data(built.stderr.utf8).write(to: stderr)
+            let checked = try run(
+                "/usr/bin/python3",
+                [
+                    Self.harness, "check-failure", caseDirectory.path, "--exit-code", "\(built.status)", "--stderr",
+                    stderr.path,
+                ])
+            #expect(
+                checked.status == 0,
+                "\(name) fails otherwise than \(caseDirectory.path)/expected.json says:\n\(checked.stdout)\(checked.stderr)"
+            )
+            return
+        }
         try #require(built.status == 0, "\(name) (\(options.description)): \(built.stderr)")
         let image = scratch.path("image.tar")
         let exported = try Imagekit.run(

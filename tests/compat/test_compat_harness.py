@@ -124,3 +124,31 @@ def test_every_case_has_an_expectation_with_its_origin(case):
     else:
         assert document["reason"]
     assert all(d["reason"] for d in document.get("differences", []))
+
+
+def test_a_case_that_must_fail_is_checked_by_exit_code_and_message():
+    document = {"result": {"failure": {"exitCode": 2, "messages": ["Dockerfile:4:9: unterminated heredoc"]}}}
+    stderr = "imagekit: error: Dockerfile:4:9: unterminated heredoc: add a line EOF\n"
+    assert harness.check_failure(document, 2, stderr) == []
+    problems = harness.check_failure(document, 1, "Dockerfile:4:1: unknown instruction\n")
+    assert problems[0] == "exit code: expected 2, got 1"
+    assert problems[1] == 'the error does not contain "Dockerfile:4:9: unterminated heredoc"'
+    assert "unknown instruction" in problems[-1]
+    with pytest.raises(harness.HarnessError, match="no result.failure"):
+        harness.check_failure({"result": {"config": {}, "tree": []}}, 1, "")
+
+
+def test_buildkits_error_line_is_its_last_line_naming_an_error():
+    stderr = "#5 [2/2] ADD x\n#5 ERROR: no such file\n------\nfailed to solve: rpc error: bad flag\n\n"
+    assert harness.error_line(stderr) == "failed to solve: rpc error: bad flag"
+    assert harness.error_line("only\nlines\n") == "lines"
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in harness.CASES_DIR.iterdir()
+                                        if (p / "case.json").is_file()
+                                        and json.loads((p / "case.json").read_text()).get("fails")))
+def test_a_case_that_must_fail_says_how(case):
+    document = json.loads((harness.CASES_DIR / case / "expected.json").read_text())
+    failure = document["result"]["failure"]
+    assert isinstance(failure["exitCode"], int) and failure["exitCode"] != 0
+    assert any(message.startswith("Dockerfile:") for message in failure["messages"])
