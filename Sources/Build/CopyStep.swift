@@ -48,6 +48,7 @@ struct CopyStep {
         key.add("chown", copy.chown?.text ?? "")
         key.add("chmod", copy.chmod?.text ?? "")
         if copy.parents { key.add("parents", "true") }
+        if let unpack = copy.unpack { key.add("unpack", "\(unpack)") }
         if !copy.heredocs.isEmpty { key.add("heredocs", copy.heredocs.flatMap { [$0.name, $0.content] }) }
         if !downloads.isEmpty { key.add("downloads", downloads.flatMap { [$0.url, $0.digest.description] }) }
         if !checkouts.isEmpty { key.add("git", checkouts.flatMap { [$0.url, $0.commit] }) }
@@ -55,8 +56,11 @@ struct CopyStep {
 
         switch origin {
         case .context(let root):
+            // `ADD --unpack` unpacks downloaded archives too; they are kept as files by default.
+            let unpacked = copy.unpack == true ? Set(downloads.map(\.file)) : []
             let items = try collect(
-                copy, root: root, isContext: true, destination: destination, ignore: session.ignore, inline: inline)
+                copy, root: root, isContext: true, destination: destination, ignore: session.ignore, inline: inline,
+                unpacking: unpacked)
             key.add("content", try contentHash(items, root: root).description)
             let digest = key.digest
             if try await reuse(digest, state: &state) { return }
@@ -102,7 +106,7 @@ struct CopyStep {
     /// `inline` files (heredocs, downloads, git checkouts) are imagekit's own, made outside the root.
     private func collect(
         _ copy: CopyInstruction, root: URL, isContext: Bool, destination: String, ignore: DockerIgnore?,
-        inline: [URL] = []
+        inline: [URL] = [], unpacking: Set<URL> = []
     ) throws -> [Item] {
         let escapes: RootedPath.Escapes = isContext ? .reject : .clamp
         let rootName = isContext ? "the build context" : "the source stage's filesystem"
@@ -156,7 +160,7 @@ struct CopyStep {
                 let target =
                     kept.map { Self.join(destRelative, $0) }
                     ?? (destIsDirectory ? Self.join(destRelative, name) : destRelative)
-                let extract = isAdd && Self.isArchive(resolved)
+                let extract = isAdd && copy.unpack != false && Self.isArchive(resolved.openForReading())
                 items.append(
                     Item(
                         source: resolved.url, destination: extract ? destRelative : target, status: resolved.status,
@@ -176,7 +180,9 @@ struct CopyStep {
                 continue
             }
             let target = destIsDirectory ? Self.join(destRelative, file.lastPathComponent) : destRelative
-            items.append(Item(source: file, destination: target, status: st, extractArchive: false))
+            let extract = unpacking.contains(file) && Self.isArchive(open(file.path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC))
+            items.append(
+                Item(source: file, destination: extract ? destRelative : target, status: st, extractArchive: extract))
         }
         return items
     }
@@ -453,8 +459,8 @@ struct CopyStep {
     }
 
     /// gzip, bzip2, xz or plain tar, recognised by content as Docker does.
-    static func isArchive(_ file: RootedPath) -> Bool {
-        let fd = file.openForReading()
+    /// Whether the file open at `fd` (taken over and closed) is a tar archive, plain or compressed.
+    static func isArchive(_ fd: Int32) -> Bool {
         guard fd >= 0 else { return false }
         let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         let head = (try? handle.read(upToCount: 512)) ?? Data()

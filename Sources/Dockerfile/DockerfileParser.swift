@@ -423,9 +423,9 @@ private struct Context {
             allowed["parents"] = .bool
         } else {
             allowed["checksum"] = .string
+            allowed["unpack"] = .bool
             rejected["parents"] = "--parents is a COPY flag: use COPY --parents for files of the context"
             rejected["keep-git-dir"] = "clone the repository in a RUN step, or COPY a local checkout"
-            rejected["unpack"] = "use COPY for files and ADD for local archives to unpack"
         }
         let f = try flags(raw, for: keyword, allowed: allowed, rejected: rejected)
         var isJSON = false
@@ -463,6 +463,7 @@ private struct Context {
             chown: chown, chmod: chmod, link: f.bools["link"] ?? false, isJSONForm: isJSON)
         copy.checksum = checksum
         copy.parents = f.bools["parents"] ?? false
+        copy.unpack = f.bools["unpack"]
         copy.excludes = (f.lists["exclude"] ?? []).map(\.valueWord)
         for w in copy.excludes { try expander.check(w) }
         if !isJSON { try splitHeredocSources(&copy, heredocs: heredocs, keyword: name) }

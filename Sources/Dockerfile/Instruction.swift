@@ -84,6 +84,9 @@ public struct CopyInstruction: Sendable, Equatable {
     public var chmod: Word?
     /// `ADD --checksum=sha256:...`: the digest an http(s) source must have.
     public var checksum: Word?
+    /// `ADD --unpack[=BOOL]`: whether archives are unpacked; nil is the default (local archives
+    /// are, downloads are not).
+    public var unpack: Bool?
     /// `COPY --parents`: keep each source's parent directories under the destination.
     public var parents: Bool = false
     /// `--exclude=PATTERN` (repeatable): .dockerignore-style patterns, relative to each source.

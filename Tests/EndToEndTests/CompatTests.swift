@@ -204,6 +204,50 @@ import Testing
         }
     }
 
+    /// `ADD --unpack[=BOOL]`: a downloaded archive is unpacked only when asked; a local one unless
+    /// told not to (dockerfile 1.17's defaults).
+    @Test func addUnpackDecidesWhetherArchivesAreUnpacked() throws {
+        let scratch = try TemporaryDirectory.scratch("compat-unpack")
+        let served = scratch.url.appendingPathComponent("served")
+        let context = scratch.url.appendingPathComponent("ctx")
+        try BuildTests.write(["payload/a.txt": "archived\n"], in: scratch.url)
+        for archive in [served.appendingPathComponent("tool.tar.gz"), context.appendingPathComponent("local.tar.gz")] {
+            try FileManager.default.createDirectory(
+                at: archive.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try run("/usr/bin/tar", ["-czf", archive.path, "-C", scratch.path("payload"), "a.txt"]).checked()
+        }
+        let digest = try run("/usr/bin/sha256sum", [served.appendingPathComponent("tool.tar.gz").path]).stdout.prefix(
+            64)
+        let server = try FileServer(directory: served)
+        try #require(server.port > 0)
+        try BuildTests.write(
+            [
+                "Dockerfile": """
+                FROM debian-python:bookworm
+                ADD --unpack=true --checksum=sha256:\(digest) \(server.url("tool.tar.gz")) /opt/remote-unpacked/
+                ADD --checksum=sha256:\(digest) \(server.url("tool.tar.gz")) /opt/remote-kept/
+                ADD --unpack=false local.tar.gz /opt/local-kept/
+                ADD local.tar.gz /opt/local-unpacked/
+                """
+            ], in: context)
+        var digests: [String] = []
+        for name in ["store", "store2"] {
+            let store = scratch.path(name)
+            _ = try Fixture.importBase(store: store)
+            let built = try Imagekit.run(
+                ["build", "-t", "unpack:1", context.path], store: store, directory: scratch.url)
+            try #require(built.status == 0, "\(built.stderr)")
+            digests.append(built.trimmed)
+        }
+        #expect(digests[0] == digests[1], "ADD --unpack is reproducible")
+        let image = try BuildTests.unpack(scratch.path("store"), "unpack:1", scratch: scratch)
+        #expect(image.read("opt/remote-unpacked/a.txt") == "archived\n")
+        #expect(!image.exists("opt/remote-unpacked/tool.tar.gz"))
+        #expect(image.exists("opt/remote-kept/tool.tar.gz") && !image.exists("opt/remote-kept/a.txt"))
+        #expect(image.exists("opt/local-kept/local.tar.gz") && !image.exists("opt/local-kept/a.txt"))
+        #expect(image.read("opt/local-unpacked/a.txt") == "archived\n")
+    }
+
     @Test func addFromHTTPIsCheckedKeyedByContentAndReproducible() throws {
         let scratch = try TemporaryDirectory.scratch("compat-addurl")
         let served = scratch.url.appendingPathComponent("served")
