@@ -2,8 +2,9 @@ import Dockerfile
 import Foundation
 
 /// `ADD <git URL>[#ref[:subdir]] DEST` as BuildKit does it where git is installed: the repository
-/// is cloned (no submodules, no prompts, no hooks of ours), the ref checked out, `.git` left out,
-/// and the tree copied like a context directory. The commit goes into the step's cache key.
+/// is cloned (no submodules, no prompts, no hooks of ours), the ref checked out, `.git` left out
+/// (kept with `--keep-git-dir`), and the tree copied like a context directory. The commit goes
+/// into the step's cache key.
 enum AddGit {
     struct Checkout {
         var url: String
@@ -12,7 +13,7 @@ enum AddGit {
         var directory: URL
     }
 
-    static func fetch(_ copy: CopyInstruction, into workRoot: URL) throws -> [Checkout] {
+    static func fetch(_ copy: CopyInstruction, into workRoot: URL, warn: (String) -> Void) throws -> [Checkout] {
         var checkouts: [Checkout] = []
         for source in copy.sources where CopySources.isGitURL(source.text) {
             let location = source.location.description
@@ -68,7 +69,21 @@ enum AddGit {
                     reason: "no branch, tag or commit `\(ref ?? "HEAD")` in \(url)")
             }
             _ = try git(["-c", "advice.detachedHead=false", "checkout", "--quiet", "--detach", commit], in: directory)
-            try FileManager.default.removeItem(at: directory.appendingPathComponent(".git"))
+            if copy.keepGitDirectory {
+                // What varies from clone to clone goes: reflogs (times), FETCH_HEAD/ORIG_HEAD, and the
+                // index's file stats (read-tree writes it without them; git refreshes them on use).
+                // Packs a server makes can still differ between clones, so the build says so.
+                let gitDirectory = directory.appendingPathComponent(".git")
+                for name in ["logs", "FETCH_HEAD", "ORIG_HEAD", "index"] {
+                    try? FileManager.default.removeItem(at: gitDirectory.appendingPathComponent(name))
+                }
+                _ = try git(["read-tree", commit], in: directory)
+                warn(
+                    "\(location): ADD --keep-git-dir \(source.text): the .git directory holds what the server sent, so the layer may differ between builds"
+                )
+            } else {
+                try FileManager.default.removeItem(at: directory.appendingPathComponent(".git"))
+            }
             var root = directory
             if let subdir, !subdir.isEmpty {
                 let relative = PathClean.contextRelative(subdir)

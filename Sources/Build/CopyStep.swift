@@ -34,7 +34,8 @@ struct CopyStep {
         let downloads =
             isAdd
             ? try await AddURL.fetch(copy, into: session.workRoot, location: location, warn: { counters.warn($0) }) : []
-        let checkouts = isAdd ? try AddGit.fetch(copy, into: session.workRoot) : []
+        let checkouts =
+            isAdd ? try AddGit.fetch(copy, into: session.workRoot, warn: { counters.warn($0) }) : []
         copy.sources.removeAll { isAdd && (AddURL.isDownload($0.text) || CopySources.isGitURL($0.text)) }
         let inline =
             try HeredocFiles.write(copy.heredocs, under: session.workRoot) + downloads.map(\.file)
@@ -49,6 +50,7 @@ struct CopyStep {
         key.add("chmod", copy.chmod?.text ?? "")
         if copy.parents { key.add("parents", "true") }
         if let unpack = copy.unpack { key.add("unpack", "\(unpack)") }
+        if copy.keepGitDirectory { key.add("keep-git-dir", "true") }
         if !copy.heredocs.isEmpty { key.add("heredocs", copy.heredocs.flatMap { [$0.name, $0.content] }) }
         if !downloads.isEmpty { key.add("downloads", downloads.flatMap { [$0.url, $0.digest.description] }) }
         if !checkouts.isEmpty { key.add("git", checkouts.flatMap { [$0.url, $0.commit] }) }

@@ -424,8 +424,8 @@ private struct Context {
         } else {
             allowed["checksum"] = .string
             allowed["unpack"] = .bool
+            allowed["keep-git-dir"] = .bool
             rejected["parents"] = "--parents is a COPY flag: use COPY --parents for files of the context"
-            rejected["keep-git-dir"] = "clone the repository in a RUN step, or COPY a local checkout"
         }
         let f = try flags(raw, for: keyword, allowed: allowed, rejected: rejected)
         var isJSON = false
@@ -464,6 +464,7 @@ private struct Context {
         copy.checksum = checksum
         copy.parents = f.bools["parents"] ?? false
         copy.unpack = f.bools["unpack"]
+        copy.keepGitDirectory = f.bools["keep-git-dir"] ?? false
         copy.excludes = (f.lists["exclude"] ?? []).map(\.valueWord)
         for w in copy.excludes { try expander.check(w) }
         if !isJSON { try splitHeredocSources(&copy, heredocs: heredocs, keyword: name) }

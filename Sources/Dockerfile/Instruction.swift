@@ -87,6 +87,8 @@ public struct CopyInstruction: Sendable, Equatable {
     /// `ADD --unpack[=BOOL]`: whether archives are unpacked; nil is the default (local archives
     /// are, downloads are not).
     public var unpack: Bool?
+    /// `ADD --keep-git-dir`: a git source keeps its `.git` directory.
+    public var keepGitDirectory: Bool = false
     /// `COPY --parents`: keep each source's parent directories under the destination.
     public var parents: Bool = false
     /// `--exclude=PATTERN` (repeatable): .dockerignore-style patterns, relative to each source.

@@ -479,6 +479,25 @@ import Testing
             again.trimmed == digest,
             "\(RunTests.layerDifferences(store, store2, image: "git:1"))")
 
+        // --keep-git-dir: the checkout keeps a working .git at the ref, without reflogs, and the
+        // build says the layer may differ between clones.
+        try BuildTests.write(
+            [
+                "Dockerfile":
+                    "FROM debian-python:bookworm\nADD --keep-git-dir=true \(server.url("repo.git"))#v1 /src/kept\n"
+            ],
+            in: context)
+        let kept = try Imagekit.run(
+            ["build", "-t", "git:kept", "--progress", "plain", context.path], store: store, directory: scratch.url)
+        try #require(kept.status == 0, "\(kept.stderr)")
+        #expect(kept.stderr.contains("ADD --keep-git-dir"), "\(kept.stderr)")
+        let withGit = try BuildTests.unpack(store, "git:kept", scratch: scratch)
+        let v1 = try run("/usr/bin/git", ["-C", work.path, "rev-parse", "v1^{commit}"]).checked().trimmed
+        let checkout = withGit.url("src/kept").path
+        #expect(try run("/usr/bin/git", ["-C", checkout, "rev-parse", "HEAD"]).checked().trimmed == v1)
+        #expect(try run("/usr/bin/git", ["-C", checkout, "status", "--porcelain"]).checked().trimmed == "")
+        #expect(!withGit.exists("src/kept/.git/logs"))
+
         // A ref the repository does not have stops the build and says which.
         try BuildTests.write(
             ["Dockerfile": "FROM debian-python:bookworm\nADD \(server.url("repo.git"))#no-such-tag /src/\n"],
