@@ -416,18 +416,17 @@ private struct Context {
         let heredocs = input.heredocs
         let name = input.keyword.rawValue
         let isCopy = keyword == .copy
-        var allowed: [String: FlagKind] = ["chown": .string, "chmod": .string, "link": .bool, "exclude": .list]
-        var rejected: [String: String] = [:]
+        var allowed: [String: FlagKind] = [
+            "chown": .string, "chmod": .string, "link": .bool, "exclude": .list, "parents": .bool,
+        ]
         if isCopy {
             allowed["from"] = .string
-            allowed["parents"] = .bool
         } else {
             allowed["checksum"] = .string
             allowed["unpack"] = .bool
             allowed["keep-git-dir"] = .bool
-            rejected["parents"] = "--parents is a COPY flag: use COPY --parents for files of the context"
         }
-        let f = try flags(raw, for: keyword, allowed: allowed, rejected: rejected)
+        let f = try flags(raw, for: keyword, allowed: allowed)
         var isJSON = false
         var words: [Word]
         var reader = JSONArrayReader(args, file: file)

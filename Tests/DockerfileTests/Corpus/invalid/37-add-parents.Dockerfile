@@ -1,2 +1,0 @@
-FROM alpine
-ADD --parents a/b /c/
