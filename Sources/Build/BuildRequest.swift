@@ -24,6 +24,8 @@ public struct BuildRequest: Sendable {
     public var labels: [String: String]
     /// `--network`: the network of RUN steps; `none` also wins over a step's own `--network`.
     public var network: RunNetwork?
+    /// `--allow security.insecure`: RUN --security=insecure steps may run without the sandbox.
+    public var allowInsecure = false
     /// `--ssh ID[=SOCKET]`: agent sockets for RUN --mount=type=ssh, by id.
     public var sshAgents: [String: URL] = [:]
     /// `--jobs`: stages built at once, and so RUN containers and layer writers at once (1 builds

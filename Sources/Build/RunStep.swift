@@ -30,6 +30,16 @@ struct RunStep {
         key.add("workdir", state.workdir)
         let network = Self.network(step: run.network, build: session.request.network)
         key.add("network", network.rawValue)
+        if run.security == .insecure {
+            guard session.request.allowInsecure else {
+                throw BuildError.instruction(
+                    location: location,
+                    message:
+                        "RUN --security=insecure runs the step without the sandbox; allow it with imagekit build --allow security.insecure, or drop the flag"
+                )
+            }
+            key.add("security", "insecure")
+        }
         if let script = heredoc.script { key.add("heredoc-script", script.content) }
         var bindSources: [Int: StageResult] = [:]
         for (index, mount) in run.mounts.enumerated() {
@@ -268,6 +278,7 @@ struct RunStep {
             env: processEnvironment,
             cwd: state.workdir, user: identity, binds: binds, network: network == .none ? .none : .host)
         spec.tmpfs = tmpfs
+        spec.insecure = run.security == .insecure
         let progress = session.progress
         let stageName = session.stageNames[stage.index] ?? "stage-\(stage.index)"
         let bundle = scratch.appendingPathComponent("bundle")

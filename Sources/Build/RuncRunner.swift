@@ -41,6 +41,9 @@ public struct RunSpec: Sendable {
     public var network: Network
     public var hostname: String
     public var tmpfs: [Tmpfs] = []
+    /// `RUN --security=insecure` (allowed by the build): every capability the kernel has, no
+    /// seccomp filter, no_new_privs off, /proc and /sys neither masked nor read-only.
+    public var insecure = false
 
     public init(
         id: String, rootfs: URL, args: [String], env: [String], cwd: String, user: UserDatabase.Identity,
@@ -111,6 +114,24 @@ public struct RuncRunner: Sendable {
     ]
     static let readonlyPaths = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 
+    /// Every capability imagekit itself holds (its bounding set, which a container runtime or a
+    /// VM may have narrowed), for insecure steps: asking for more makes runc fail.
+    static var allCapabilities: [String] {
+        let names = [
+            "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+            "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
+            "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
+            "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
+            "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
+            "CHECKPOINT_RESTORE",
+        ]
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let bounding =
+            status.split(separator: "\n").first { $0.hasPrefix("CapBnd:") }
+            .flatMap { UInt64($0.dropFirst("CapBnd:".count).trimmingCharacters(in: .whitespaces), radix: 16) } ?? 0
+        return names.indices.filter { bounding & (1 << UInt64($0)) != 0 }.map { "CAP_" + names[$0] }
+    }
+
     public func runtimeConfig(_ spec: RunSpec) -> [String: Any] {
         var mounts: [[String: Any]] = [
             ["destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]],
@@ -132,7 +153,7 @@ public struct RuncRunner: Sendable {
             ],
             [
                 "destination": "/sys", "type": "sysfs", "source": "sysfs",
-                "options": ["nosuid", "noexec", "nodev", "ro"],
+                "options": ["nosuid", "noexec", "nodev", spec.insecure ? "rw" : "ro"],
             ],
         ]
         for file in ["/etc/resolv.conf", "/etc/hosts"] where FileManager.default.fileExists(atPath: file) {
@@ -155,6 +176,13 @@ public struct RuncRunner: Sendable {
         }
         var namespaces: [[String: String]] = [["type": "pid"], ["type": "ipc"], ["type": "uts"], ["type": "mount"]]
         if spec.network == .none { namespaces.append(["type": "network"]) }
+        let capabilities = spec.insecure ? Self.allCapabilities : Self.capabilities
+        var linux: [String: Any] = ["namespaces": namespaces]
+        if !spec.insecure {
+            linux["maskedPaths"] = Self.maskedPaths
+            linux["readonlyPaths"] = Self.readonlyPaths
+            linux["seccomp"] = Self.seccomp
+        }
         return [
             "ociVersion": "1.0.2",
             "process": [
@@ -164,19 +192,14 @@ public struct RuncRunner: Sendable {
                 "env": spec.env,
                 "cwd": spec.cwd.isEmpty ? "/" : spec.cwd,
                 "capabilities": [
-                    "bounding": Self.capabilities, "effective": Self.capabilities, "permitted": Self.capabilities,
+                    "bounding": capabilities, "effective": capabilities, "permitted": capabilities,
                 ],
-                "noNewPrivileges": true,
+                "noNewPrivileges": !spec.insecure,
             ] as [String: Any],
             "root": ["path": spec.rootfs.path, "readonly": false],
             "hostname": spec.hostname,
             "mounts": mounts,
-            "linux": [
-                "namespaces": namespaces,
-                "maskedPaths": Self.maskedPaths,
-                "readonlyPaths": Self.readonlyPaths,
-                "seccomp": Self.seccomp,
-            ] as [String: Any],
+            "linux": linux,
         ]
     }
 

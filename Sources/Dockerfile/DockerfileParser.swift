@@ -477,11 +477,7 @@ private struct Context {
         let args = input.args
         let heredocs = input.heredocs
         let name = input.keyword.rawValue
-        let f = try flags(
-            raw, for: keyword, allowed: ["mount": .list, "network": .string],
-            rejected: [
-                "security": "it needs the security.insecure entitlement this builder does not grant; drop the flag"
-            ])
+        let f = try flags(raw, for: keyword, allowed: ["mount": .list, "network": .string, "security": .string])
         try input.requireArgs("RUN command text, or RUN [\"executable\", \"arg\"]")
         let command = try self.command(args, keyword: name)
         var run = RunInstruction(command: command)
@@ -496,6 +492,13 @@ private struct Context {
                     network.location, "unsupported --network=\(network.value ?? ""): use default, none or host")
             }
             run.network = mode
+        }
+        if let security = f.strings["security"] {
+            guard let mode = RunSecurity(rawValue: security.value?.lowercased() ?? "") else {
+                throw DockerfileError.syntax(
+                    security.location, "unsupported --security=\(security.value ?? ""): use sandbox or insecure")
+            }
+            run.security = mode
         }
         return .run(run)
     }

@@ -104,11 +104,17 @@ public enum RunNetwork: String, Sendable, Equatable {
     case `default`, none, host
 }
 
+/// `RUN --security=`: `sandbox` (the default) or `insecure`, which the build must allow.
+public enum RunSecurity: String, Sendable, Equatable {
+    case sandbox, insecure
+}
+
 /// RUN [--mount=...]... [--network=...] command
 public struct RunInstruction: Sendable, Equatable {
     public var command: Command
     public var mounts: [RunMount] = []
     public var network: RunNetwork = .default
+    public var security: RunSecurity = .sandbox
     /// Here-documents of a shell-form command, in order.
     public var heredocs: [Heredoc] = []
 }

@@ -205,6 +205,37 @@ import Testing
 
     // MARK: 4. The RUN sandbox
 
+    /// `RUN --security=insecure` runs only when the build allows it (`--allow security.insecure`,
+    /// BuildKit's entitlement); the steps around it keep the sandbox.
+    @Test func insecureStepsNeedTheEntitlement() throws {
+        let scratch = try TemporaryDirectory.scratch("hostile-insecure")
+        let (store, context) = try Self.warmStore(scratch)
+        let status = #"python3 -c "s = dict(l.split(':', 1) for l in open('/proc/self/status')); print('"#
+        let dockerfile = """
+            FROM debian-python:bookworm
+            RUN --security=insecure \(status)insecure', s['Seccomp'].strip(), s['NoNewPrivs'].strip(), s['CapEff'].strip())"
+            RUN \(status)sandbox', s['Seccomp'].strip(), s['NoNewPrivs'].strip(), s['CapEff'].strip())"
+            """
+        try Self.expectRefused(
+            dockerfile, context: context, store: store, line: 2, mentions: "--allow security.insecure")
+        let built = try Self.build(dockerfile, context: context, store: store, extra: ["--allow", "security.insecure"])
+        try #require(built.status == 0, "\(built.stderr)")
+        func fields(_ name: String) -> [String] {
+            let line = built.stderr.split(separator: "\n").first { $0.contains("| \(name) ") }
+            return line.map { $0[$0.range(of: "| ")!.upperBound...].split(separator: " ").map(String.init) } ?? []
+        }
+        let insecure = fields("insecure"), sandbox = fields("sandbox")
+        try #require(insecure.count == 4 && sandbox.count == 4, "\(built.stderr)")
+        #expect(insecure[1] == "0" && insecure[2] == "0", "no seccomp filter, no no_new_privs: \(insecure)")
+        let capEff = UInt64(insecure[3], radix: 16) ?? 0
+        #expect(capEff & (1 << 21) != 0 && capEff & (1 << 13) != 0, "CAP_SYS_ADMIN and CAP_NET_RAW: \(insecure)")
+        #expect(sandbox[1] == "2" && sandbox[2] == "1", "the next step is sandboxed again: \(sandbox)")
+        #expect((UInt64(sandbox[3], radix: 16) ?? 0) & (1 << 21) == 0)
+
+        let unknown = try Imagekit.run(["build", "--allow", "device", context.path], store: store)
+        #expect(unknown.status == 2 && unknown.stderr.contains("unknown entitlement"), "\(unknown.stderr)")
+    }
+
     @Test func runStepsGetDockersDefaultSandbox() throws {
         let scratch = try TemporaryDirectory.scratch("hostile-sandbox")
         let (store, context) = try Self.warmStore(scratch)

@@ -46,6 +46,11 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(
         name: .long,
         help: ArgumentHelp(
+            "Allow an entitlement: security.insecure lets RUN --security=insecure steps run without the sandbox; network.host is accepted (RUN steps may use the host's network anyway).",
+            valueName: "entitlement")) var allow: [String] = []
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
             "RUN containers and layer writers at once, over all stages (stages that do not depend on each other run concurrently); 1 runs them one at a time. Default: the number of CPUs, at least 2.",
             valueName: "n")) var jobs: Int?
     @Option(name: .long, help: "gzip level for new layers, 1 (fast) to 9 (small); default 3.") var compressionLevel:
@@ -131,6 +136,15 @@ struct BuildCommand: AsyncParsableCommand {
             target: target ?? project?.build.target, platform: platformValue, noCache: noCache, tags: tags,
             format: formatValue, layerOptions: layerOptions, secrets: secrets, labels: labels, network: network)
         draft.sshAgents = agents
+        for entitlement in allow {
+            switch entitlement {
+            case "security.insecure": draft.allowInsecure = true
+            case "network.host": break
+            default:
+                throw CommandFailure.usage(
+                    "--allow \(entitlement): unknown entitlement; imagekit knows security.insecure and network.host")
+            }
+        }
         if let jobs {
             guard jobs >= 1 else { throw CommandFailure.usage("--jobs \(jobs): give at least 1") }
             draft.jobs = jobs

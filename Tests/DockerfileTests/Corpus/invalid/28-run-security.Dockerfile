@@ -1,2 +1,2 @@
 FROM alpine
-RUN --security=insecure true
+RUN --security=privileged true
