@@ -21,12 +21,50 @@ struct CacheMount {
     /// Releases the lock; the directory stays for the next build.
     func release() { if lock >= 0 { close(lock) } }
 
+    /// One cache mount of a RUN step.
+    struct Request {
+        var index: Int
+        var id: String
+        var seed: (key: String, source: URL)?
+        var sharing: RunMount.Sharing
+
+        /// The cache's directory name: its id and what it was seeded from.
+        var name: String {
+            var identity = id
+            if let seed { identity += "\n" + seed.key }
+            return String(SHA256Hasher.hash(Data(identity.utf8)).encoded.prefix(32))
+        }
+    }
+
+    /// Every cache mount of a step, by mount index. Locks are taken one per cache (mounts of the
+    /// same cache share it, with the strictest sharing asked) and in one order for every step, so
+    /// steps that each want several locked caches cannot wait on each other forever. On a throw,
+    /// what was taken is released.
+    static func acquire(_ requests: [Request], storeRoot: URL, scratch: URL) async throws -> CacheMounts {
+        let byName = Dictionary(grouping: requests, by: \.name)
+        var taken: [String: CacheMount] = [:]
+        do {
+            for name in byName.keys.sorted() {
+                let group = byName[name]!
+                let sharing: RunMount.Sharing =
+                    group.contains { $0.sharing == .locked }
+                    ? .locked : group.allSatisfy { $0.sharing == .private } ? .private : .shared
+                taken[name] = try await acquire(
+                    id: group[0].id, seed: group[0].seed, sharing: sharing, storeRoot: storeRoot, scratch: scratch)
+            }
+        } catch {
+            taken.values.forEach { $0.release() }
+            throw error
+        }
+        var byIndex: [Int: CacheMount] = [:]
+        for request in requests { byIndex[request.index] = taken[request.name] }
+        return CacheMounts(byIndex: byIndex, held: Array(taken.values))
+    }
+
     static func acquire(
         id: String, seed: (key: String, source: URL)?, sharing: RunMount.Sharing, storeRoot: URL, scratch: URL
     ) async throws -> CacheMount {
-        var identity = id
-        if let seed { identity += "\n" + seed.key }
-        let name = String(SHA256Hasher.hash(Data(identity.utf8)).encoded.prefix(32))
+        let name = Request(index: 0, id: id, seed: seed, sharing: sharing).name
         let parent = storeRoot.appendingPathComponent("cache-mounts")
         try FileManager.default.createDirectory(at: parent, withIntermediateDirectories: true)
         let shared = parent.appendingPathComponent(name, isDirectory: true)
@@ -104,4 +142,15 @@ struct CacheMount {
             )
         }
     }
+}
+
+/// A RUN step's cache mounts, by mount index, and the locks they hold.
+struct CacheMounts {
+    let byIndex: [Int: CacheMount]
+    fileprivate let held: [CacheMount]
+
+    subscript(index: Int) -> CacheMount? { byIndex[index] }
+
+    /// Releases every lock once, however many mounts share it.
+    func release() { held.forEach { $0.release() } }
 }

@@ -156,8 +156,26 @@ struct RunStep {
         // root) on a tmpfs, so neither the user's file's permissions nor a disk are involved.
         var agentProxies: [SSHAgentProxy] = []
         defer { agentProxies.forEach { $0.stop() } }
-        var cacheMounts: [CacheMount] = []
-        defer { cacheMounts.forEach { $0.release() } }  // after the container has exited
+        // Cache mounts: seeds first, then every lock of the step at once (see CacheMount.acquire).
+        var cacheRequests: [CacheMount.Request] = []
+        for (index, spec) in run.mounts.enumerated() where spec.type == .cache {
+            guard let target = spec.effectiveTarget else { continue }
+            var seed: (key: String, source: URL)?
+            if let result = bindSources[index] {
+                let view = try await session.mountView(result.config, layers: result.layers, name: "cache-seed")
+                views.append(view)
+                let source = try bindSource(spec, in: view.root, fromContext: false)
+                let pinned = try pin(source, as: scratch.appendingPathComponent("cache-seed-\(index)"))
+                pins.append(pinned)
+                seed = ("\(result.cacheKey)\n\(spec.source ?? "/")", pinned.target)
+            }
+            cacheRequests.append(
+                CacheMount.Request(
+                    index: index, id: spec.effectiveCacheID ?? target, seed: seed, sharing: spec.sharing ?? .shared))
+        }
+        let caches = try await CacheMount.acquire(cacheRequests, storeRoot: session.store.root, scratch: scratch)
+        // Released after the container has exited; a cache several mounts share holds one lock.
+        defer { caches.release() }
         var secretEnvironment: [String: String] = [:]
         var secretDirectory: URL?
         func secretFile(_ data: Data, index: Int, mode: UInt32, uid: Int, gid: Int) throws -> URL {
@@ -184,20 +202,7 @@ struct RunStep {
         for (index, spec) in run.mounts.enumerated() {
             switch spec.type {
             case .cache:
-                guard let target = spec.effectiveTarget else { continue }
-                var seed: (key: String, source: URL)?
-                if let result = bindSources[index] {
-                    let view = try await session.mountView(result.config, layers: result.layers, name: "cache-seed")
-                    views.append(view)
-                    let source = try bindSource(spec, in: view.root, fromContext: false)
-                    let pinned = try pin(source, as: scratch.appendingPathComponent("cache-seed-\(index)"))
-                    pins.append(pinned)
-                    seed = ("\(result.cacheKey)\n\(spec.source ?? "/")", pinned.target)
-                }
-                let cache = try await CacheMount.acquire(
-                    id: spec.effectiveCacheID ?? target, seed: seed, sharing: spec.sharing ?? .shared,
-                    storeRoot: session.store.root, scratch: scratch)
-                cacheMounts.append(cache)
+                guard let target = spec.effectiveTarget, let cache = caches[index] else { continue }
                 let dir = cache.directory
                 if let uid = spec.uid {
                     chown(dir.path, uid_t(uid), gid_t(spec.gid ?? 0))

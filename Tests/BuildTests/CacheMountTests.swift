@@ -93,4 +93,22 @@ struct CacheMountTests {
         otherSeed.release()
         unseeded.release()
     }
+
+    @Test func aStepTakesOneLockPerCacheWithTheStrictestSharing() async throws {
+        let store = try TemporaryDirectory(), scratch = try TemporaryDirectory()
+        let requests = [
+            CacheMount.Request(index: 0, id: "x", seed: nil, sharing: .shared),
+            CacheMount.Request(index: 2, id: "x", seed: nil, sharing: .locked),
+            CacheMount.Request(index: 3, id: "y", seed: nil, sharing: .private),
+        ]
+        // Returns at all: a second exclusive lock on "x" from the same step would never be granted.
+        let mounts = try await CacheMount.acquire(requests, storeRoot: store.url, scratch: scratch.url)
+        let x = try #require(mounts[0]), y = try #require(mounts[3])
+        #expect(mounts[2]?.directory == x.directory && mounts[1] == nil)
+        #expect(y.directory != x.directory)
+        #expect(try !Self.canLock(Self.lockFile(of: x), LOCK_SH), "x is held exclusively (locked wins)")
+        #expect(try !Self.canLock(Self.lockFile(of: y), LOCK_SH), "y, private and free, is held exclusively")
+        mounts.release()
+        #expect(try Self.canLock(Self.lockFile(of: x), LOCK_EX) && Self.canLock(Self.lockFile(of: y), LOCK_EX))
+    }
 }

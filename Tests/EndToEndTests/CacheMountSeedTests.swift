@@ -21,6 +21,8 @@ import Testing
                     echo "$BUILD" >> /c/log && cp /c/log /log && stat -c %u /c/file > /owner && cp /c/file /seen
                 RUN --mount=type=cache,id=s,target=/c,ro,from=seed,source=/seed/data \\
                     cp /c/log /log-ro && ! touch /c/x 2>/dev/null && echo read-only > /ro
+                RUN --mount=type=cache,id=twice,target=/a,sharing=locked \\
+                    --mount=type=cache,id=twice,target=/b,sharing=locked echo same > /a/f && cat /b/f > /same
                 """
             ], in: context)
         for number in 1...2 {
@@ -36,6 +38,8 @@ import Testing
         #expect(image.read("log") == "1\n2\n")
         #expect(image.read("log-ro") == "1\n2\n")
         #expect(image.read("ro") == "read-only\n")
+        // Two mounts of one locked cache in a step share its lock (a second lock would wait forever).
+        #expect(image.read("same") == "same\n")
         #expect(!image.exists("c/log") && !image.exists("c/file"))
         #expect(RunTests.mounts(under: store).isEmpty, "\(RunTests.mounts(under: store))")
     }
