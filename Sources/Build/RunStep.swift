@@ -152,9 +152,7 @@ struct RunStep {
         let workdir = try mountPoint(state.workdir, directory: true)
         transient.removeAll { "/" + $0 == workdir }  // WORKDIR itself is real
 
-        // Secrets as BuildKit gives them: a copy with the mount's mode and owner (default 0400,
-        // root) on a tmpfs, so neither the user's file's permissions nor a disk are involved.
-        var agentProxies: [SSHAgentProxy] = []
+        var agentProxies: [SSHAgentProxy] = []  // one per ssh mount, stopped when the step is done
         defer { agentProxies.forEach { $0.stop() } }
         // Cache mounts: seeds first, then every lock of the step at once (see CacheMount.acquire).
         var cacheRequests: [CacheMount.Request] = []
@@ -176,6 +174,8 @@ struct RunStep {
         let caches = try await CacheMount.acquire(cacheRequests, storeRoot: session.store.root, scratch: scratch)
         // Released after the container has exited; a cache several mounts share holds one lock.
         defer { caches.release() }
+        // Secrets as BuildKit gives them: a copy with the mount's mode and owner (default 0400,
+        // root) on a tmpfs, so neither the user's file's permissions nor a disk are involved.
         var secretEnvironment: [String: String] = [:]
         var secretDirectory: URL?
         func secretFile(_ data: Data, index: Int, mode: UInt32, uid: Int, gid: Int) throws -> URL {
