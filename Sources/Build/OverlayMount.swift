@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 
 #if canImport(Glibc)
@@ -101,7 +102,7 @@ public struct OverlayMount: Sendable {
     /// Every mount point in /proc/self/mounts, unescaped (it writes space, tab, newline and
     /// backslash in octal).
     static func mountedTargets() -> [String] {
-        guard let text = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) else { return [] }
+        guard let text = KernelFile.read("/proc/self/mounts") else { return [] }
         return text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ")
             guard fields.count > 1 else { return nil }

@@ -1,3 +1,4 @@
+import Archive
 import Foundation
 import OCI
 
@@ -125,7 +126,7 @@ public struct RuncRunner: Sendable {
             "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
             "CHECKPOINT_RESTORE",
         ]
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let status = KernelFile.read("/proc/self/status") ?? ""
         let bounding =
             status.split(separator: "\n").first { $0.hasPrefix("CapBnd:") }
             .flatMap { UInt64($0.dropFirst("CapBnd:".count).trimmingCharacters(in: .whitespaces), radix: 16) } ?? 0

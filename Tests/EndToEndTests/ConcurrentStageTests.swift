@@ -133,7 +133,7 @@ import Testing
 
     /// Mount points at or below `directory`, from /proc/self/mountinfo (field 5 is the mount point).
     static func mountInfo(under directory: String) -> [String] {
-        let text = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        let text = kernelFile("/proc/self/mountinfo")
         return text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ")
             guard fields.count > 4 else { return nil }

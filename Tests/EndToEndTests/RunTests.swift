@@ -366,7 +366,7 @@ import Testing
 
     /// Mount points under a directory, from /proc/mounts.
     static func mounts(under directory: String) -> [String] {
-        let text = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
+        let text = kernelFile("/proc/mounts")
         return text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ")
             guard fields.count > 1 else { return nil }

@@ -63,3 +63,13 @@ public func which(_ name: String, extra: [String] = ["/usr/sbin", "/usr/bin", "/
     }
     return nil
 }
+
+/// A file the kernel generates (/proc/mounts): read until end of file, since Foundation's readers
+/// return only its first 4 KiB (a busy machine's mount table is longer).
+public func kernelFile(_ path: String) -> String {
+    guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
+    defer { try? handle.close() }
+    var data = Data()
+    while let chunk = try? handle.read(upToCount: 64 * 1024), !chunk.isEmpty { data.append(chunk) }
+    return String(decoding: data, as: UTF8.self)
+}
