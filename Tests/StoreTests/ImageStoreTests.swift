@@ -67,7 +67,9 @@ func makeImage(
     }
 
     @Test func retaggingMovesTheTag() async throws {
-        let store = try ImageStore(root: TemporaryDirectory().url)
+        let root = try TemporaryDirectory()
+        defer { root.remove() }  // holds it to the end: ARC may release it after its last use
+        let store = try ImageStore(root: root.url)
         let first = try await makeImage(store, layer: "one", tags: ["app:latest"])
         let second = try await makeImage(store, layer: "two", tags: ["app:latest"])
         #expect(first.digest != second.digest)
@@ -76,14 +78,18 @@ func makeImage(
     }
 
     @Test func sameInputsSameDigestInTwoStores() async throws {
-        let a = try await makeImage(try ImageStore(root: TemporaryDirectory().url), layer: "x", tags: ["a:1"])
-        let b = try await makeImage(try ImageStore(root: TemporaryDirectory().url), layer: "x", tags: ["b:2"])
+        let rootA = try TemporaryDirectory(), rootB = try TemporaryDirectory()
+        defer { rootA.remove(); rootB.remove() }
+        let a = try await makeImage(try ImageStore(root: rootA.url), layer: "x", tags: ["a:1"])
+        let b = try await makeImage(try ImageStore(root: rootB.url), layer: "x", tags: ["b:2"])
         #expect(a.digest == b.digest)
         #expect(a.manifestData == b.manifestData)
     }
 
     @Test func ociFormatUsesOCIMediaTypes() async throws {
-        let store = try ImageStore(root: TemporaryDirectory().url)
+        let root = try TemporaryDirectory()
+        defer { root.remove() }  // holds it to the end: ARC may release it after its last use
+        let store = try ImageStore(root: root.url)
         let image = try await makeImage(store, layer: "x", tags: ["a:1"], format: .oci)
         #expect(image.manifest.mediaType == MediaType.ociManifest)
         #expect(image.manifest.config.mediaType == MediaType.ociConfig)
@@ -110,7 +116,9 @@ func makeImage(
     }
 
     @Test func detectsADamagedBlob() async throws {
-        let store = try ImageStore(root: TemporaryDirectory().url)
+        let root = try TemporaryDirectory()
+        defer { root.remove() }  // holds it to the end: ARC may release it after its last use
+        let store = try ImageStore(root: root.url)
         let image = try await makeImage(store, layer: "x", tags: ["a:1"])
         let url = store.blobURL(image.manifest.config.digest)
         chmod(url.path, 0o644)
@@ -119,7 +127,9 @@ func makeImage(
     }
 
     @Test func commitRefusesMissingLayers() async throws {
-        let store = try ImageStore(root: TemporaryDirectory().url)
+        let root = try TemporaryDirectory()
+        defer { root.remove() }  // holds it to the end: ARC may release it after its last use
+        let store = try ImageStore(root: root.url)
         let ghost = Descriptor(
             mediaType: MediaType.dockerLayerGzip, digest: SHA256Hasher.hash(Data("ghost".utf8)), size: 5)
         await #expect(throws: StoreError.self) {

@@ -49,7 +49,9 @@ import Testing
     }
 
     @Test func imagesMayReferenceLayersKnownToBeRemote() async throws {
-        let store = try ImageStore(root: TemporaryDirectory().url)
+        let root = try TemporaryDirectory()
+        defer { root.remove() }  // holds it to the end: ARC may release it after its last use
+        let store = try ImageStore(root: root.url)
         let remote = Self.descriptor("remote layer")
         var config = ImageConfig()
         config.rootfs.diffIDs = [SHA256Hasher.hash(Data("remote tar".utf8))]
