@@ -11,7 +11,7 @@ import Testing
         let scratch = try TemporaryDirectory.scratch("add-network")
         let served = scratch.url.appendingPathComponent("served")
         try BuildTests.write(["conf.txt": "version=1\n"], in: served)
-        let server = try CompatTests.FileServer(directory: served)
+        let server = try PortServer.files(in: served)
         try #require(server.port > 0)
         let context = scratch.url.appendingPathComponent("ctx")
         let url = server.url(path)

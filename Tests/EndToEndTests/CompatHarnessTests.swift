@@ -31,36 +31,6 @@ import Testing
         var fails: Bool?
     }
 
-    /// `compat-harness.py serve`: the case's `served/` and `repo/` (as `repo.git`) over HTTP on
-    /// 127.0.0.1, prepared exactly as the BuildKit recorder prepares them, while the value lives.
-    final class CaseServer: @unchecked Sendable {
-        let process = Process()
-        let port: Int
-
-        init(caseDirectory: URL, scratch: URL) throws {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-            process.arguments = [CompatHarnessTests.harness, "serve", caseDirectory.path, scratch.path]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            // The port is printed once the socket listens: reading it is the wait.
-            var text = ""
-            while !text.contains("\n") {
-                let chunk = pipe.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                text += String(decoding: chunk, as: UTF8.self)
-            }
-            port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-        }
-
-        // SIGKILL: children of the test runner start with SIGTERM blocked.
-        deinit {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-
     static func options(_ name: String) throws -> CaseOptions {
         let file = casesDirectory.appendingPathComponent("\(name)/case.json")
         return try JSONDecoder().decode(CaseOptions.self, from: Data(contentsOf: file))
@@ -68,7 +38,7 @@ import Testing
 
     /// Builds a case into `store` (the base fixture imported first) and returns imagekit's result.
     static func build(
-        _ name: String, options: CaseOptions, store: String, scratch: TemporaryDirectory, server: CaseServer?
+        _ name: String, options: CaseOptions, store: String, scratch: TemporaryDirectory, server: PortServer?
     ) throws -> ProcessResult {
         let caseDirectory = casesDirectory.appendingPathComponent(name)
         _ = try Fixture.importBase(store: store)
@@ -101,7 +71,11 @@ import Testing
         let needsServer = ["served", "repo"].contains {
             FileManager.default.fileExists(atPath: caseDirectory.appendingPathComponent($0).path)
         }
-        let server = try needsServer ? CaseServer(caseDirectory: caseDirectory, scratch: scratch.url) : nil
+        // `compat-harness.py serve`: the case's `served/` and `repo/` (as `repo.git`), prepared
+        // exactly as the BuildKit recorder prepares them.
+        let server =
+            try needsServer
+            ? PortServer("/usr/bin/python3", [Self.harness, "serve", caseDirectory.path, scratch.url.path]) : nil
         if let server { try #require(server.port > 0, "\(name): the case's file server did not start") }
 
         let store = scratch.path("store")

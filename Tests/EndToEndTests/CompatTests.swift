@@ -164,46 +164,6 @@ import Testing
 
     // MARK: ADD from http(s)
 
-    /// A static file server on 127.0.0.1 (Python's http.server) for the life of the value.
-    final class FileServer: @unchecked Sendable {
-        let process = Process()
-        let port: Int
-
-        init(directory: URL) throws {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-            process.arguments = [
-                "-c",
-                """
-                import functools, http.server, sys
-                handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
-                server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-                print(server.server_address[1], flush=True)
-                server.serve_forever()
-                """, directory.path,
-            ]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            // The port is printed once the socket listens: reading it is the wait.
-            var text = ""
-            while !text.contains("\n") {
-                let chunk = pipe.fileHandleForReading.availableData
-                if chunk.isEmpty { break }
-                text += String(decoding: chunk, as: UTF8.self)
-            }
-            port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-        }
-
-        func url(_ path: String) -> String { "http://127.0.0.1:\(port)/\(path)" }
-
-        // SIGKILL: children of the test runner start with SIGTERM blocked.
-        deinit {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-    }
-
     /// `ADD --unpack[=BOOL]`: a downloaded archive is unpacked only when asked; a local one unless
     /// told not to (dockerfile 1.17's defaults).
     @Test func addUnpackDecidesWhetherArchivesAreUnpacked() throws {
@@ -218,7 +178,7 @@ import Testing
         }
         let digest = try run("/usr/bin/sha256sum", [served.appendingPathComponent("tool.tar.gz").path]).stdout.prefix(
             64)
-        let server = try FileServer(directory: served)
+        let server = try PortServer.files(in: served)
         try #require(server.port > 0)
         try BuildTests.write(
             [
@@ -263,7 +223,7 @@ import Testing
         try BuildTests.write(["conf.txt": "version=1\n"], in: served)
         let archiveDigest = try run("/usr/bin/sha256sum", [served.appendingPathComponent("tool.tar.gz").path]).stdout
             .prefix(64)
-        let server = try FileServer(directory: served)
+        let server = try PortServer.files(in: served)
         try #require(server.port > 0)
 
         let store = scratch.path("store")
@@ -441,7 +401,7 @@ import Testing
                 ["clone", "--quiet", "--bare", work.path, served.appendingPathComponent("repo.git").path]
             ).status == 0)
         try git(["update-server-info"], in: served.appendingPathComponent("repo.git"))
-        let server = try FileServer(directory: served)
+        let server = try PortServer.files(in: served)
         try #require(server.port > 0)
 
         let store = scratch.path("store")
